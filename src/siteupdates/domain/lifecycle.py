@@ -1,0 +1,261 @@
+"""The request lifecycle as one transition table (R13, R15-R18).
+
+Every change of a request is a named :class:`Event`. :data:`TRANSITIONS` says,
+for each event, the statuses it may leave from, the status it enters, who may
+cause it, and whether it needs a reason or a date. :func:`apply` is a table
+look-up: there is no state-machine object per request.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Dict, FrozenSet, Mapping, Optional, Tuple
+
+import attrs
+
+from siteupdates.errors import InvalidInput, TransitionNotAllowed
+
+from .model import Status, UpdateRequest, _Named
+from .timeutil import require_aware
+
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "Actor",
+    "Event",
+    "HistoryEntry",
+    "Transition",
+    "allowed_events",
+    "apply",
+    "submitted",
+]
+
+
+class Actor(str, enum.Enum):
+    """Who causes an event: the customer's contact or the provider (staff or its workers)."""
+
+    CONTACT = "contact"
+    PROVIDER = "provider"
+
+
+class Event(_Named):
+    """The named changes of a request."""
+
+    SUBMIT = "submit"
+    SCHEDULE = "schedule"
+    RESCHEDULE = "reschedule"
+    PULL = "pull"
+    RELEASE = "release"
+    START = "start"
+    COMPLETE = "complete"
+    ASK_INPUT = "ask-input"
+    ANSWER = "answer"
+    DEFER = "defer"
+    RESUME = "resume"
+    SUPERSEDE = "supersede"
+    FAIL = "fail"
+    CANCEL = "cancel"
+    DELETE = "delete"
+
+
+@attrs.frozen
+class Transition:
+    """One row of the table."""
+
+    event: Event
+    sources: FrozenSet[Optional[Status]]
+    target: Status
+    actors: FrozenSet[Actor]
+    needs_reason: bool = False
+    needs_date: bool = False
+
+
+S = Status
+_P = frozenset({Actor.PROVIDER})
+_C = frozenset({Actor.CONTACT})
+_BOTH = frozenset({Actor.CONTACT, Actor.PROVIDER})
+_OPEN_UNSTARTED = frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED, S.PENDING_INPUT, S.DEFERRED})
+
+
+def _row(
+    event: Event,
+    sources: FrozenSet[Optional[Status]],
+    target: Status,
+    actors: FrozenSet[Actor],
+    *,
+    reason: bool = False,
+    date: bool = False,
+) -> Tuple[Event, Transition]:
+    return event, Transition(event, frozenset(sources), target, actors, reason, date)
+
+
+TRANSITIONS: Mapping[Event, Transition] = dict(
+    [
+        _row(Event.SUBMIT, frozenset({None}), S.TO_BE_SCHEDULED, _C),
+        _row(Event.SCHEDULE, frozenset({S.TO_BE_SCHEDULED}), S.SCHEDULED, _P, date=True),
+        # R13: the provider may move the date, and must say why.
+        _row(Event.RESCHEDULE, frozenset({S.SCHEDULED}), S.SCHEDULED, _P, reason=True, date=True),
+        _row(Event.PULL, frozenset({S.SCHEDULED}), S.NOT_STARTED, _P),
+        _row(Event.RELEASE, frozenset({S.NOT_STARTED}), S.SCHEDULED, _P),
+        _row(Event.START, frozenset({S.NOT_STARTED}), S.IN_PROGRESS, _P),
+        _row(Event.COMPLETE, frozenset({S.IN_PROGRESS}), S.COMPLETED, _P),
+        _row(
+            Event.ASK_INPUT,
+            frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED, S.NOT_STARTED, S.IN_PROGRESS}),
+            S.PENDING_INPUT,
+            _P,
+            reason=True,
+        ),
+        _row(Event.ANSWER, frozenset({S.PENDING_INPUT}), S.TO_BE_SCHEDULED, _BOTH, reason=True),
+        _row(
+            Event.DEFER,
+            frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED, S.NOT_STARTED, S.PENDING_INPUT}),
+            S.DEFERRED,
+            _P,
+            reason=True,
+        ),
+        _row(Event.RESUME, frozenset({S.DEFERRED}), S.TO_BE_SCHEDULED, _P),
+        # R17: only requests on which no work has begun can be superseded.
+        _row(Event.SUPERSEDE, _OPEN_UNSTARTED, S.NEW_VERSION_REQUESTED, _P, reason=True),
+        _row(
+            Event.FAIL,
+            _OPEN_UNSTARTED | {S.NOT_STARTED, S.IN_PROGRESS},
+            S.UNABLE_TO_COMPLETE,
+            _P,
+            reason=True,
+        ),
+        # R16: cancel only before the work is pulled from the queue.
+        _row(Event.CANCEL, frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED}), S.CANCELLED, _BOTH),
+        # R18: only completed requests may be deleted.
+        _row(Event.DELETE, frozenset({S.COMPLETED}), S.DELETED, _C),
+    ]
+)
+
+#: Statuses no event leaves from.
+TERMINAL: FrozenSet[Status] = frozenset(
+    s for s in Status if not any(s in t.sources for t in TRANSITIONS.values())
+)
+
+
+def allowed_events(status: Optional[Status], actor: Optional[Actor] = None) -> Tuple[Event, ...]:
+    """The events that may leave ``status`` (caused by ``actor`` when given)."""
+    return tuple(
+        e
+        for e, t in TRANSITIONS.items()
+        if status in t.sources and (actor is None or actor in t.actors)
+    )
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One change of a request: who, when, from what to what, why, and the dates moved.
+
+    ``seq`` is the request's revision after the change; a request's history is
+    the chain 1, 2, 3, ... with each entry's ``from_status`` equal to the previous
+    entry's ``to_status``.
+    """
+
+    request_id: str
+    seq: int
+    event: Event
+    actor: Actor
+    by: str
+    at: datetime
+    from_status: Optional[Status]
+    to_status: Status
+    reason: Optional[str] = None
+    old_date: Optional[datetime] = None
+    new_date: Optional[datetime] = None
+
+
+def submitted(request: UpdateRequest) -> HistoryEntry:
+    """The first history entry of a freshly built request (event SUBMIT)."""
+    if request.status is not Status.TO_BE_SCHEDULED or request.revision != 1:
+        raise InvalidInput(
+            "a submitted request starts as To Be Scheduled at revision 1", request.status
+        )
+    return HistoryEntry(
+        request_id=request.id,
+        seq=1,
+        event=Event.SUBMIT,
+        actor=Actor.CONTACT,
+        by=request.requested_by,
+        at=request.requested_at,
+        from_status=None,
+        to_status=Status.TO_BE_SCHEDULED,
+        new_date=request.preferred_start,
+    )
+
+
+def apply(
+    request: UpdateRequest,
+    event: Event | str,
+    *,
+    actor: Actor,
+    by: str,
+    at: datetime,
+    reason: Optional[str] = None,
+    date: Optional[datetime] = None,
+) -> Tuple[UpdateRequest, HistoryEntry]:
+    """Apply ``event`` to ``request``; return the new request and its history entry.
+
+    Raises TransitionNotAllowed when the table has no row for the request's status
+    and ``actor``, naming the status and the events that are allowed; raises
+    InvalidInput when a required reason or date is missing.
+    """
+    ev = Event.parse(event)
+    row = TRANSITIONS[ev]
+    status = request.status
+    if ev is Event.SUBMIT or status not in row.sources or actor not in row.actors:
+        allowed = [e.value for e in allowed_events(status, actor)]
+        who = "the contact" if actor is Actor.CONTACT else "the provider"
+        raise TransitionNotAllowed(
+            f"cannot {ev.value} request {request.id}: it is {status.label}; "
+            f"{who} may "
+            + (("only " + ", ".join(allowed)) if allowed else "change nothing in that status"),
+            status,
+            ev,
+            allowed,
+        )
+    at = require_aware("at", at)
+    if row.needs_reason and not (reason and reason.strip()):
+        raise InvalidInput(f"{ev.value} needs a reason the contact can read", reason)
+    new_date = request.scheduled_for
+    if row.needs_date:
+        if date is None:
+            raise InvalidInput(f"{ev.value} needs the date the update will run", date)
+        new_date = require_aware("date", date)
+    updated = attrs.evolve(
+        request,
+        status=row.target,
+        scheduled_for=new_date,
+        revision=request.revision + 1,
+        reason=reason if reason else request.reason,
+    )
+    entry = HistoryEntry(
+        request_id=request.id,
+        seq=updated.revision,
+        event=ev,
+        actor=actor,
+        by=by,
+        at=at,
+        from_status=status,
+        to_status=row.target,
+        reason=reason,
+        old_date=request.scheduled_for if row.needs_date else None,
+        new_date=new_date if row.needs_date else None,
+    )
+    return updated, entry
+
+
+def table_rows() -> Dict[str, Tuple[str, ...]]:
+    """The table as plain text, for documentation: event -> (sources, target, actors)."""
+    return {
+        e.value: (
+            ",".join(sorted(s.value if s else "(new)" for s in t.sources)),
+            t.target.value,
+            ",".join(sorted(a.value for a in t.actors)),
+        )
+        for e, t in TRANSITIONS.items()
+    }

@@ -1,0 +1,449 @@
+"""Values of the domain: plans, sites, versions, catalog, tenants, contacts, requests.
+
+Everything here is an immutable value; change one with :func:`attrs.evolve`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import datetime, time
+from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+
+import attrs
+
+from siteupdates.errors import (
+    IncomparableVersions,
+    InvalidInput,
+    MalformedVersion,
+    UnknownName,
+    WrongType,
+)
+
+from .timeutil import require_aware, require_zone
+
+
+class _Named(str, enum.Enum):
+    """A string enum whose ``parse`` names every accepted value on error."""
+
+    @classmethod
+    def parse(cls, value: object) -> Any:
+        """Return the member for ``value`` (a member or its name), or raise UnknownName."""
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise WrongType(cls._what(), value, f"one of {', '.join(m.value for m in cls)}")
+        text = value.strip().lower().replace("_", "-")
+        for member in cls:
+            if text in (member.value, member.name.lower().replace("_", "-")):
+                return member
+        raise UnknownName(cls._what(), value, [m.value for m in cls], cls._hint(text))
+
+    @classmethod
+    def _what(cls) -> str:
+        return re.sub(r"(?<!^)([A-Z])", r" \1", cls.__name__).lower()
+
+    @classmethod
+    def _hint(cls, text: str) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Plan(_Named):
+    """A tenant's hosting plan; what each plan allows lives in the preset's plan rules."""
+
+    CLOUD = "cloud"
+    CLOUD_CHOICE = "cloud-choice"
+    ASP = "asp"
+
+
+class SiteKind(_Named):
+    """The kinds of site a tenant may have."""
+
+    PRODUCTION = "production"
+    SANDBOX = "sandbox"
+    STAGING = "staging"
+    PREVIEW = "preview"
+
+
+class Target(_Named):
+    """What a request is for.
+
+    Production and sandbox share one web application (R1), so they are one target;
+    there is no target for the sandbox alone (R2).
+    """
+
+    PRODUCTION_SANDBOX = "production/sandbox"
+    STAGING = "staging"
+    PREVIEW = "preview"
+
+    @classmethod
+    def _hint(cls, text: str) -> str:
+        if text == "sandbox":
+            return (
+                "R2: the sandbox runs production's version; choose production/sandbox, "
+                "with DB refresh for a copy of production's data"
+            )
+        if text == "production":
+            return "R1: production is always updated together with its sandbox"
+        return ""
+
+    @property
+    def version_sites(self) -> Tuple[SiteKind, ...]:
+        """The sites whose version a version update of this target changes (R1)."""
+        if self is Target.PRODUCTION_SANDBOX:
+            return (SiteKind.PRODUCTION, SiteKind.SANDBOX)
+        return (SiteKind(self.value),)
+
+    @property
+    def refresh_site(self) -> SiteKind:
+        """The site whose database a DB refresh of this target replaces (R4)."""
+        if self is Target.PRODUCTION_SANDBOX:
+            return SiteKind.SANDBOX
+        return SiteKind(self.value)
+
+    @property
+    def main_site(self) -> SiteKind:
+        """The site a request for this target is shown against."""
+        return self.version_sites[0]
+
+
+class Role(_Named):
+    """A contact's role; a district contact has one tenant, the others may have several."""
+
+    DISTRICT = "district"
+    STATE = "state"
+    CONSORTIUM = "consortium"
+    PARTNER = "partner"
+    ESA = "esa"
+
+
+class Status(_Named):
+    """The statuses of an update request (R15), plus Cancelled (R16) and Deleted (R18)."""
+
+    TO_BE_SCHEDULED = "to-be-scheduled"
+    SCHEDULED = "scheduled"
+    NOT_STARTED = "not-started"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    PENDING_INPUT = "pending-input"
+    DEFERRED = "deferred"
+    NEW_VERSION_REQUESTED = "new-version-requested"
+    UNABLE_TO_COMPLETE = "unable-to-complete"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+    @property
+    def label(self) -> str:
+        """The status as a contact reads it (``To Be Scheduled``)."""
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    Status.TO_BE_SCHEDULED: "To Be Scheduled",
+    Status.SCHEDULED: "Scheduled",
+    Status.NOT_STARTED: "Not Started",
+    Status.IN_PROGRESS: "In Progress",
+    Status.COMPLETED: "Completed",
+    Status.PENDING_INPUT: "Pending Input",
+    Status.DEFERRED: "Deferred",
+    Status.NEW_VERSION_REQUESTED: "New Version Requested",
+    Status.UNABLE_TO_COMPLETE: "Unable to Complete",
+    Status.CANCELLED: "Cancelled",
+    Status.DELETED: "Deleted",
+}
+
+
+_VERSION_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+
+
+@attrs.frozen(order=False)
+class Version:
+    """A release line, release and pack: ``E.1505.2`` is line E, release 1505, pack 2.
+
+    Versions are ordered within one line only; ordering two lines raises
+    :class:`~siteupdates.errors.IncomparableVersions`.
+    """
+
+    line: str
+    release: int
+    pack: int
+
+    @classmethod
+    def parse(cls, text: object) -> Version:
+        """Read ``LINE.RELEASE.PACK``; raise MalformedVersion naming the expected form."""
+        if isinstance(text, Version):
+            return text
+        if not isinstance(text, str):
+            raise WrongType("version", text, "a string like 'E.1505.2'")
+        m = _VERSION_RE.match(text.strip())
+        if not m:
+            raise MalformedVersion(
+                f"malformed version {text!r}: expected LINE.RELEASE.PACK such as 'E.1505.2' "
+                "(a line of letters or digits starting with a letter, then two whole numbers "
+                "without leading zeros)",
+                text,
+            )
+        return cls(m.group(1), int(m.group(2)), int(m.group(3)))
+
+    def __str__(self) -> str:
+        return f"{self.line}.{self.release}.{self.pack}"
+
+    def _key(self, other: object) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+        if not isinstance(other, Version):
+            raise WrongType("other", other, "a Version")
+        if other.line != self.line:
+            raise IncomparableVersions(
+                f"cannot order {self} and {other}: versions are ordered within one line only"
+            )
+        return (self.release, self.pack), (other.release, other.pack)
+
+    def __lt__(self, other: object) -> bool:
+        a, b = self._key(other)
+        return a < b
+
+    def __le__(self, other: object) -> bool:
+        a, b = self._key(other)
+        return a <= b
+
+    def __gt__(self, other: object) -> bool:
+        a, b = self._key(other)
+        return a > b
+
+    def __ge__(self, other: object) -> bool:
+        a, b = self._key(other)
+        return a >= b
+
+
+def _version_set(values: Iterable[object]) -> FrozenSet[Version]:
+    return frozenset(Version.parse(v) for v in values)
+
+
+@attrs.frozen
+class Catalog:
+    """The versions a provider offers."""
+
+    versions: FrozenSet[Version] = attrs.field(converter=_version_set)
+
+    @classmethod
+    def of(cls, *versions: str | Version) -> Catalog:
+        """Build a catalog from version strings or values."""
+        return cls(versions)
+
+    def offers(self, version: Version) -> bool:
+        """Whether ``version`` is in the catalog."""
+        return version in self.versions
+
+    def latest_pack(self, version: Version) -> Optional[Version]:
+        """The highest pack offered of ``version``'s release, the one that may be chosen (R5)."""
+        same = [
+            v for v in self.versions if v.line == version.line and v.release == version.release
+        ]
+        return max(same) if same else None
+
+    def newest(self, line: str) -> Optional[Version]:
+        """The newest version offered in ``line``."""
+        in_line = [v for v in self.versions if v.line == line]
+        return max(in_line) if in_line else None
+
+    def choosable(self) -> Tuple[Version, ...]:
+        """Every version that may be chosen: the highest pack of each release, sorted (R5)."""
+        best: Dict[Tuple[str, int], Version] = {}
+        for v in self.versions:
+            k = (v.line, v.release)
+            if k not in best or v > best[k]:
+                best[k] = v
+        return tuple(sorted(best.values(), key=lambda v: (v.line, v.release, v.pack)))
+
+
+def _kind(value: object) -> SiteKind:
+    return SiteKind.parse(value)  # type: ignore[no-any-return]
+
+
+def _plan(value: object) -> Plan:
+    return Plan.parse(value)  # type: ignore[no-any-return]
+
+
+def _role(value: object) -> Role:
+    return Role.parse(value)  # type: ignore[no-any-return]
+
+
+def _target(value: object) -> Target:
+    return Target.parse(value)  # type: ignore[no-any-return]
+
+
+def _status(value: object) -> Status:
+    return Status.parse(value)  # type: ignore[no-any-return]
+
+
+def _version(value: object) -> Version:
+    return Version.parse(value)
+
+
+def _version_or_none(value: object) -> Optional[Version]:
+    return None if value is None else Version.parse(value)
+
+
+def _aware(value: object) -> datetime:
+    return require_aware("time", value)
+
+
+def _zone_or_none(value: Optional[str]) -> Optional[str]:
+    return None if value is None else require_zone(value)
+
+
+def _aware_or_none(value: Optional[datetime]) -> Optional[datetime]:
+    return None if value is None else require_aware("time", value)
+
+
+@attrs.frozen
+class Site:
+    """One site of a tenant: its kind, the version it runs and since when.
+
+    ``refreshed_at`` is when its database was last copied from production;
+    ``automatic`` says whether the current version came from an automatic update (R11).
+    """
+
+    kind: SiteKind = attrs.field(converter=_kind)
+    version: Version = attrs.field(converter=_version)
+    since: datetime = attrs.field(converter=_aware)
+    refreshed_at: Optional[datetime] = attrs.field(default=None, converter=_aware_or_none)
+    automatic: bool = False
+
+
+@attrs.frozen
+class ScheduledTask:
+    """A job the tenant runs at a set time (R14): daily, or weekly on ``weekday`` (0 = Monday)."""
+
+    name: str
+    at: time
+    zone: str = attrs.field(converter=require_zone)
+    weekday: Optional[int] = None
+    duration_minutes: int = 30
+
+    def __attrs_post_init__(self) -> None:
+        if self.weekday is not None and not 0 <= self.weekday <= 6:
+            raise InvalidInput(
+                f"weekday of task {self.name!r} must be 0 (Monday) to 6 (Sunday), "
+                f"not {self.weekday}",
+                self.weekday,
+            )
+        if self.duration_minutes <= 0:
+            raise InvalidInput(
+                f"duration of task {self.name!r} must be a positive number of minutes",
+                self.duration_minutes,
+            )
+
+
+def _sites(value: Iterable[Site]) -> Tuple[Site, ...]:
+    sites = tuple(value)
+    kinds = [s.kind for s in sites]
+    if len(set(kinds)) != len(kinds):
+        raise InvalidInput(f"a tenant has at most one site of each kind, got {kinds}", kinds)
+    return tuple(sorted(sites, key=lambda s: list(SiteKind).index(s.kind)))
+
+
+@attrs.frozen
+class Group:
+    """A state or regional consortium whose tenants are updated together (R10)."""
+
+    id: str
+    name: str
+    kind: str = "state"
+
+
+@attrs.frozen
+class Tenant:
+    """A customer of the provider (a *district* in the source document)."""
+
+    id: str
+    name: str
+    plan: Plan = attrs.field(converter=_plan)
+    sites: Tuple[Site, ...] = attrs.field(converter=_sites, factory=tuple)
+    group_id: Optional[str] = None
+    tasks: Tuple[ScheduledTask, ...] = attrs.field(converter=tuple, factory=tuple)
+
+    def site(self, kind: SiteKind) -> Optional[Site]:
+        """The tenant's site of ``kind``, or None when it has none (R3)."""
+        for s in self.sites:
+            if s.kind is kind:
+                return s
+        return None
+
+    @property
+    def kinds(self) -> FrozenSet[SiteKind]:
+        """The kinds of site the tenant has."""
+        return frozenset(s.kind for s in self.sites)
+
+
+@attrs.frozen
+class Contact:
+    """A technical contact: role, time zone (R12) and the tenants they may act on (R22).
+
+    ``zone`` is the zone of the contact's profile; None means the provider's default
+    zone (the preset's ``default_zone``).
+    """
+
+    id: str
+    name: str
+    email: str
+    role: Role = attrs.field(converter=_role)
+    tenants: FrozenSet[str] = attrs.field(converter=frozenset)
+    zone: Optional[str] = attrs.field(default=None, converter=_zone_or_none)
+
+    def __attrs_post_init__(self) -> None:
+        if self.role is Role.DISTRICT and len(self.tenants) != 1:
+            raise InvalidInput(
+                f"district contact {self.id!r} must be connected to exactly one tenant, "
+                f"not {len(self.tenants)}; use role state, consortium, partner or esa for more",
+                sorted(self.tenants),
+            )
+
+    def sees(self, tenant_id: str) -> bool:
+        """Whether this contact may see and act on ``tenant_id`` (R22)."""
+        return tenant_id in self.tenants
+
+
+@attrs.frozen
+class UpdateRequest:
+    """An update request and its current state.
+
+    ``version`` is None for *DB refresh only* (R6). ``preferred_start`` and
+    ``scheduled_for`` are UTC instants; ``zone`` is the zone the requester entered
+    the time in. ``revision`` counts the changes and guards against lost updates.
+    """
+
+    id: str
+    tenant_id: str
+    target: Target = attrs.field(converter=_target)
+    version: Optional[Version] = attrs.field(converter=_version_or_none)
+    db_refresh: bool = attrs.field()
+    preferred_start: datetime = attrs.field(converter=_aware)
+    zone: str = attrs.field(converter=require_zone)
+    requested_by: str
+    requested_at: datetime = attrs.field(converter=_aware)
+    status: Status = attrs.field(default=Status.TO_BE_SCHEDULED, converter=_status)
+    scheduled_for: Optional[datetime] = attrs.field(default=None, converter=_aware_or_none)
+    revision: int = 1
+    warnings: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    reason: Optional[str] = None
+    superseded_by: Optional[str] = None
+    idempotency_key: Optional[str] = None
+    group_plan_id: Optional[str] = None
+
+    @property
+    def is_refresh_only(self) -> bool:
+        """Whether this request changes no version (R6)."""
+        return self.version is None
+
+    @property
+    def effective_date(self) -> datetime:
+        """The date every view shows: the provider's date once set, else the preferred one."""
+        return self.scheduled_for if self.scheduled_for is not None else self.preferred_start
+
+
+def tenants_by_id(tenants: Iterable[Tenant]) -> Mapping[str, Tenant]:
+    """Index tenants by ID."""
+    return {t.id: t for t in tenants}

@@ -1,0 +1,178 @@
+"""Time zones, local times and instants (R12).
+
+Rules, documented once here and in ``docs/time.md``:
+
+* Instants are timezone-aware :class:`~datetime.datetime` values; the library
+  stores them in UTC and shows them in the reader's zone.
+* A local time inside a spring-forward gap does not exist: :func:`to_instant`
+  raises :class:`~siteupdates.errors.NonexistentLocalTime` naming the gap.
+* A local time that occurs twice (fall back) is resolved by an
+  :class:`Ambiguity` rule. The default, ``EARLIER``, takes the first
+  occurrence (still on daylight time), because a requester who asks for
+  "01:30" on that night is most likely thinking of the first 01:30 to come.
+  ``LATER`` takes the second one; ``RAISE`` refuses and names both.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, Dict, Tuple
+
+from siteupdates.errors import (
+    AmbiguousLocalTime,
+    NaiveDatetime,
+    NonexistentLocalTime,
+    UnknownZone,
+    WrongType,
+)
+
+if sys.version_info >= (3, 9):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+else:  # pragma: no cover - exercised on 3.8 only
+    from backports.zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "Ambiguity",
+    "ZoneInfo",
+    "get_zone",
+    "local_fields",
+    "require_aware",
+    "require_zone",
+    "to_instant",
+    "to_local",
+    "utc",
+]
+
+_ZONES: Dict[str, tzinfo] = {}
+
+
+def get_zone(name: str) -> tzinfo:
+    """Return the IANA zone ``name``; raise UnknownZone naming the expected form."""
+    if not isinstance(name, str):
+        raise WrongType("zone", name, "an IANA zone name such as 'America/Chicago'")
+    zone = _ZONES.get(name)
+    if zone is None:
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise UnknownZone(
+                f"unknown time zone {name!r}: expected an IANA zone name such as "
+                "'America/Chicago' or 'Europe/Berlin'",
+                name,
+            ) from exc
+        _ZONES[name] = zone
+    return zone
+
+
+def require_zone(name: Any) -> str:
+    """Validate a zone name and return it unchanged (used as an attrs converter)."""
+    get_zone(name)
+    return str(name)
+
+
+def require_aware(name: str, value: Any) -> datetime:
+    """Return ``value`` as a UTC instant; raise if it is not a timezone-aware datetime."""
+    if not isinstance(value, datetime):
+        raise WrongType(name, value, "a timezone-aware datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetime(
+            f"{name} {value.isoformat()} has no time zone: give an aware datetime "
+            "(for example with tzinfo=timezone.utc), or a local time with a zone through "
+            "to_instant()",
+            value,
+        )
+    return value.astimezone(timezone.utc)
+
+
+def utc(value: datetime) -> datetime:
+    """Shorthand for :func:`require_aware` without a field name."""
+    return require_aware("instant", value)
+
+
+class Ambiguity(str, enum.Enum):
+    """How a local time that occurs twice in a fall-back change is read."""
+
+    EARLIER = "earlier"
+    LATER = "later"
+    RAISE = "raise"
+
+
+def _gap_bounds(local: datetime, zone: tzinfo) -> Tuple[datetime, datetime]:
+    """Wall-clock start and end of the gap that swallows ``local``."""
+    before = local.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    after = local.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    lo, hi = min(before, after), max(before, after)
+    off_lo = lo.astimezone(zone).utcoffset()
+    # Binary search to the second for the instant the offset changes.
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(zone).utcoffset() == off_lo:
+            lo = mid
+        else:
+            hi = mid
+    change = hi.replace(microsecond=0)
+    start = (change - timedelta(seconds=1)).astimezone(zone).replace(tzinfo=None)
+    start = start + timedelta(seconds=1)
+    end = change.astimezone(zone).replace(tzinfo=None)
+    return start, end
+
+
+def to_instant(
+    local: datetime, zone: str, ambiguity: Ambiguity | str = Ambiguity.EARLIER
+) -> datetime:
+    """Read a wall-clock ``local`` time in ``zone`` and return the UTC instant (R12).
+
+    ``local`` must be naive (a wall-clock reading). A time in a spring-forward gap
+    raises NonexistentLocalTime; a fall-back time follows ``ambiguity``.
+    """
+    if not isinstance(local, datetime):
+        raise WrongType("local time", local, "a naive datetime (a wall-clock reading)")
+    if local.tzinfo is not None:
+        raise WrongType(
+            "local time", local, "a naive datetime; it is read in the zone given separately"
+        )
+    rule = Ambiguity(ambiguity) if not isinstance(ambiguity, Ambiguity) else ambiguity
+    tz = get_zone(zone)
+    first = local.replace(tzinfo=tz, fold=0)
+    second = local.replace(tzinfo=tz, fold=1)
+    u_first = first.astimezone(timezone.utc)
+    u_second = second.astimezone(timezone.utc)
+    if u_first == u_second:
+        return u_first
+    if u_first.astimezone(tz).replace(tzinfo=None) != local:
+        start, end = _gap_bounds(local, tz)
+        raise NonexistentLocalTime(
+            f"{local:%Y-%m-%d %H:%M} does not exist in {zone}: clocks jump from "
+            f"{start:%H:%M} to {end:%H:%M} that day; choose a time before {start:%H:%M} "
+            f"or from {end:%H:%M}",
+            local,
+            start,
+            end,
+        )
+    if rule is Ambiguity.RAISE:
+        off1 = first.utcoffset()
+        off2 = second.utcoffset()
+        raise AmbiguousLocalTime(
+            f"{local:%Y-%m-%d %H:%M} occurs twice in {zone} (UTC offset {_fmt_off(off1)} "
+            f"then {_fmt_off(off2)}); choose ambiguity='earlier' or 'later'",
+            local,
+        )
+    return u_first if rule is Ambiguity.EARLIER else u_second
+
+
+def _fmt_off(off: timedelta | None) -> str:
+    minutes = int((off or timedelta()).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def to_local(instant: datetime, zone: str) -> datetime:
+    """Show ``instant`` in ``zone`` (an aware datetime in that zone)."""
+    return require_aware("instant", instant).astimezone(get_zone(zone))
+
+
+def local_fields(instant: datetime, zone: str) -> datetime:
+    """The wall-clock reading of ``instant`` in ``zone``, as a naive datetime."""
+    return to_local(instant, zone).replace(tzinfo=None)

@@ -1,0 +1,161 @@
+"""What contacts see, as pure functions of domain values (R11, R19, R21)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, List, Optional, Tuple
+
+import attrs
+
+from .model import SiteKind, Status, Tenant, UpdateRequest
+from .preset import ProviderPreset
+from .timeutil import to_local
+
+__all__ = [
+    "CURRENT",
+    "SCHEDULED",
+    "Overview",
+    "OverviewRow",
+    "format_day",
+    "format_clock",
+    "overview",
+    "request_list",
+]
+
+CURRENT = "CURRENT"
+SCHEDULED = "SCHEDULED"
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LABELS = {
+    SiteKind.PRODUCTION: "Production",
+    SiteKind.SANDBOX: "Sandbox",
+    SiteKind.STAGING: "Staging",
+    SiteKind.PREVIEW: "Preview",
+}
+#: Statuses whose date is confirmed and shown as SCHEDULED in the overview.
+_SHOWN_SCHEDULED = frozenset({Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS})
+
+
+def format_day(instant: datetime, zone: str) -> str:
+    """``Jan. 10, 2015``: the local date of ``instant`` in ``zone``, locale-independent."""
+    local = to_local(instant, zone)
+    return f"{_MONTHS[local.month - 1]}. {local.day}, {local.year}"
+
+
+def format_clock(instant: datetime, zone: str) -> str:
+    """``4:39 AM CST``: the local time of ``instant`` in ``zone`` with the zone's abbreviation."""
+    local = to_local(instant, zone)
+    hour = local.hour % 12 or 12
+    return f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+
+
+@attrs.frozen
+class OverviewRow:
+    """One line of the overview: the site, what it runs or will run, and a label."""
+
+    site: SiteKind
+    text: str
+    label: str
+    when: datetime
+    automatic: bool = False
+    request_id: Optional[str] = None
+
+    def render(self) -> str:
+        """The row as the overview prints it."""
+        return f"{_LABELS[self.site]:<11}{self.text:<28}{self.label}"
+
+
+@attrs.frozen
+class Overview:
+    """A tenant's sites with current and scheduled versions, made at ``made_at`` (R21)."""
+
+    tenant_id: str
+    tenant_name: str
+    made_at: datetime
+    zone: str
+    rows: Tuple[OverviewRow, ...]
+
+    @property
+    def updated_line(self) -> str:
+        """``Updated 4:39 AM CST``: when the overview was made, in the viewer's zone."""
+        return f"Updated {format_clock(self.made_at, self.zone)}"
+
+    def render(self) -> str:
+        """The overview as text."""
+        lines = [f"{self.tenant_name}", self.updated_line, ""]
+        lines.extend(r.render() for r in self.rows)
+        return "\n".join(lines)
+
+
+def overview(
+    tenant: Tenant,
+    requests: Iterable[UpdateRequest],
+    *,
+    viewer_zone: str,
+    now: datetime,
+    preset: Optional[ProviderPreset] = None,
+) -> Overview:
+    """The overview of ``tenant`` as ``viewer_zone`` sees it at ``now``.
+
+    Current rows come from the sites; scheduled rows from the tenant's requests whose
+    date is confirmed. A sandbox shows its last refresh (``Refresh - <date>``). Plans
+    whose rules show automatic updates (R11) mark a current version that came from one.
+    """
+    shows_auto = bool(preset and preset.rules_for(tenant.plan).shows_automatic_updates)
+    rows: List[OverviewRow] = []
+    for site in tenant.sites:
+        if site.kind is SiteKind.SANDBOX and site.refreshed_at is not None:
+            text = f"Refresh - {format_day(site.refreshed_at, viewer_zone)}"
+            when = site.refreshed_at
+        else:
+            text = f"{site.version} - {format_day(site.since, viewer_zone)}"
+            when = site.since
+        auto = shows_auto and site.automatic
+        if auto:
+            text += " (auto)"
+        rows.append(OverviewRow(site.kind, text, CURRENT, when, automatic=auto))
+        for r in sorted(
+            (r for r in requests if r.tenant_id == tenant.id and r.status in _SHOWN_SCHEDULED),
+            key=lambda r: (r.effective_date, r.id),
+        ):
+            day = format_day(r.effective_date, viewer_zone)
+            if r.version is not None and r.target.main_site is site.kind:
+                rows.append(
+                    OverviewRow(
+                        site.kind,
+                        f"{r.version} - {day}",
+                        SCHEDULED,
+                        r.effective_date,
+                        request_id=r.id,
+                    )
+                )
+            if r.db_refresh and r.target.refresh_site is site.kind:
+                rows.append(
+                    OverviewRow(
+                        site.kind,
+                        f"Refresh - {day}",
+                        SCHEDULED,
+                        r.effective_date,
+                        request_id=r.id,
+                    )
+                )
+    return Overview(tenant.id, tenant.name, now, viewer_zone, tuple(rows))
+
+
+def request_list(
+    requests: Iterable[UpdateRequest], *, hide_complete: bool = False
+) -> Tuple[UpdateRequest, ...]:
+    """R19: the contact's list, newest first; never cancelled or deleted ones.
+
+    With ``hide_complete`` completed requests are left out too.
+    """
+    hidden = {Status.CANCELLED, Status.DELETED}
+    if hide_complete:
+        hidden.add(Status.COMPLETED)
+    return tuple(
+        sorted(
+            (r for r in requests if r.status not in hidden),
+            key=lambda r: (r.requested_at, r.id),
+            reverse=True,
+        )
+    )

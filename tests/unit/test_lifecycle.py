@@ -1,0 +1,221 @@
+"""R15-R18: the lifecycle table, driven by hand and by a Hypothesis state machine."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import List, Optional
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from siteupdates.domain import (
+    TERMINAL,
+    TRANSITIONS,
+    Actor,
+    Event,
+    HistoryEntry,
+    Status,
+    UpdateRequest,
+    allowed_events,
+    apply_event,
+    may_cancel,
+    may_delete,
+    submitted,
+)
+from siteupdates.errors import InvalidInput, SiteUpdatesError, TransitionNotAllowed
+from tests.factories import NOW, request
+
+UTC = timezone.utc
+P, C = Actor.PROVIDER, Actor.CONTACT
+
+
+def walk(r: UpdateRequest, *events: Event) -> UpdateRequest:
+    for e in events:
+        row = TRANSITIONS[e]
+        actor = P if P in row.actors else C
+        r, _ = apply_event(
+            r, e, actor=actor, by="x", at=NOW, reason="because", date=NOW + timedelta(days=3)
+        )
+    return r
+
+
+def test_r15_every_status_of_the_source_is_modelled() -> None:
+    labels = {s.label for s in Status}
+    for name in [
+        "To Be Scheduled",
+        "Scheduled",
+        "Not Started",
+        "In Progress",
+        "Completed",
+        "Pending Input",
+        "Deferred",
+        "New Version Requested",
+        "Unable to Complete",
+    ]:
+        assert name in labels
+
+
+def test_r15_the_main_path_reaches_completed_with_a_history_chain() -> None:
+    r = request()
+    history = [submitted(r)]
+    for e in [Event.SCHEDULE, Event.PULL, Event.START, Event.COMPLETE]:
+        r, entry = apply_event(r, e, actor=P, by="ops", at=NOW, date=NOW + timedelta(days=1))
+        history.append(entry)
+    assert r.status is Status.COMPLETED
+    assert [h.seq for h in history] == [1, 2, 3, 4, 5]
+    assert [h.to_status for h in history][-1] is Status.COMPLETED
+    assert history[1].new_date == NOW + timedelta(days=1)
+
+
+def test_r16_cancel_is_allowed_only_while_to_be_scheduled_or_scheduled() -> None:
+    assert walk(request(), Event.CANCEL).status is Status.CANCELLED
+    assert walk(request(), Event.SCHEDULE, Event.CANCEL).status is Status.CANCELLED
+    in_progress = walk(request(), Event.SCHEDULE, Event.PULL, Event.START)
+    assert may_cancel(in_progress).refusals[0].rule == "R16"
+    with pytest.raises(TransitionNotAllowed) as err:
+        apply_event(in_progress, Event.CANCEL, actor=C, by="c1", at=NOW)
+    assert "In Progress" in str(err.value)
+    assert err.value.allowed == ()
+
+
+def test_r16_no_later_status_can_be_cancelled() -> None:
+    cancellable = {s for s in Status if Event.CANCEL in allowed_events(s)}
+    assert cancellable == {Status.TO_BE_SCHEDULED, Status.SCHEDULED}
+
+
+def test_r18_only_a_completed_request_may_be_deleted() -> None:
+    done = walk(request(), Event.SCHEDULE, Event.PULL, Event.START, Event.COMPLETE)
+    assert may_delete(done).allowed
+    assert walk(done, Event.DELETE).status is Status.DELETED
+    assert may_delete(request()).refusals[0].rule == "R18"
+
+
+def test_r13_rescheduling_needs_a_reason_and_records_both_dates() -> None:
+    r = walk(request(), Event.SCHEDULE)
+    old = r.scheduled_for
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        apply_event(r, Event.RESCHEDULE, actor=P, by="ops", at=NOW, date=NOW)
+    moved, entry = apply_event(
+        r, "reschedule", actor=P, by="ops", at=NOW, reason="maintenance", date=NOW + timedelta(9)
+    )
+    assert moved.scheduled_for == NOW + timedelta(9)
+    assert moved.effective_date == NOW + timedelta(9)
+    assert (entry.old_date, entry.new_date, entry.reason) == (
+        old,
+        moved.scheduled_for,
+        "maintenance",
+    )
+
+
+def test_an_event_not_allowed_names_the_status_and_the_allowed_events() -> None:
+    with pytest.raises(TransitionNotAllowed) as err:
+        apply_event(request(), Event.COMPLETE, actor=P, by="ops", at=NOW)
+    msg = str(err.value)
+    assert "To Be Scheduled" in msg and "schedule" in msg
+    assert "schedule" in err.value.allowed
+
+
+def test_a_contact_cannot_cause_a_provider_event() -> None:
+    with pytest.raises(TransitionNotAllowed, match="the contact may only cancel"):
+        apply_event(request(), Event.SCHEDULE, actor=C, by="c1", at=NOW, date=NOW)
+
+
+def test_unknown_events_are_named_with_the_accepted_ones() -> None:
+    with pytest.raises(SiteUpdatesError, match="expected one of: submit, schedule"):
+        apply_event(request(), "explode", actor=P, by="ops", at=NOW)
+
+
+def test_terminal_statuses_are_those_no_event_leaves() -> None:
+    assert {
+        Status.CANCELLED,
+        Status.DELETED,
+        Status.NEW_VERSION_REQUESTED,
+        Status.UNABLE_TO_COMPLETE,
+    } == TERMINAL
+
+
+class Lifecycle(RuleBasedStateMachine):
+    """Random events against one request; the table is the only judge."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.req = request()
+        self.history: List[HistoryEntry] = [submitted(self.req)]
+        self.clock = NOW
+        self.seen: set[Status] = {self.req.status}
+        self.terminal_at: Optional[Status] = None
+
+    def _do(self, event: Event, actor: Actor) -> None:
+        self.clock += timedelta(minutes=5)
+        before = self.req
+        try:
+            after, entry = apply_event(
+                before,
+                event,
+                actor=actor,
+                by=actor.value,
+                at=self.clock,
+                reason="r",
+                date=self.clock + timedelta(days=1),
+            )
+        except TransitionNotAllowed:
+            row = TRANSITIONS[event]
+            assert (
+                before.status not in row.sources
+                or actor not in row.actors
+                or (event is Event.SUBMIT)
+            )
+            return
+        assert before.status in TRANSITIONS[event].sources
+        if event is Event.CANCEL:
+            assert before.status in {Status.TO_BE_SCHEDULED, Status.SCHEDULED}
+        self.req = after
+        self.history.append(entry)
+        self.seen.add(after.status)
+
+    @rule(event=st.sampled_from(list(Event)), actor=st.sampled_from(list(Actor)))
+    def random_event(self, event: Event, actor: Actor) -> None:
+        self._do(event, actor)
+
+    @precondition(lambda self: self.req.status not in TERMINAL | {Status.COMPLETED})
+    @rule()
+    def main_path(self) -> None:
+        step = {
+            Status.TO_BE_SCHEDULED: Event.SCHEDULE,
+            Status.SCHEDULED: Event.PULL,
+            Status.NOT_STARTED: Event.START,
+            Status.IN_PROGRESS: Event.COMPLETE,
+            Status.PENDING_INPUT: Event.ANSWER,
+            Status.DEFERRED: Event.RESUME,
+        }[self.req.status]
+        self._do(step, Actor.PROVIDER)
+
+    @invariant()
+    def terminal_statuses_never_change(self) -> None:
+        if self.terminal_at is not None:
+            assert self.req.status is self.terminal_at
+        elif self.req.status in TERMINAL:
+            self.terminal_at = self.req.status
+
+    @invariant()
+    def history_is_a_gap_free_chain_of_every_change(self) -> None:
+        assert [h.seq for h in self.history] == list(range(1, len(self.history) + 1))
+        assert self.req.revision == len(self.history)
+        for prev, cur in zip(self.history, self.history[1:]):
+            assert cur.from_status is prev.to_status
+            assert cur.at >= prev.at
+        assert self.history[-1].to_status is self.req.status
+
+
+Lifecycle.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+TestLifecycle = Lifecycle.TestCase
+
+
+def test_the_state_machine_reaches_in_progress() -> None:
+    # The main_path rule must make In Progress reachable; check it directly once.
+    m = Lifecycle()
+    for _ in range(3):
+        m.main_path()
+    assert Status.IN_PROGRESS in m.seen
