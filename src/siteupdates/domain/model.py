@@ -290,6 +290,12 @@ def _aware(value: object) -> datetime:
     return require_aware("time", value)
 
 
+def _str_set(values: Iterable[str]) -> FrozenSet[str]:
+    if isinstance(values, str):
+        raise WrongType("tenants", values, "a collection of tenant IDs, not one string")
+    return frozenset(str(v) for v in values)
+
+
 def _zone_or_none(value: Optional[str]) -> Optional[str]:
     return None if value is None else require_zone(value)
 
@@ -390,7 +396,7 @@ class Contact:
     name: str
     email: str
     role: Role = attrs.field(converter=_role)
-    tenants: FrozenSet[str] = attrs.field(converter=frozenset)
+    tenants: FrozenSet[str] = attrs.field(converter=_str_set)
     zone: Optional[str] = attrs.field(default=None, converter=_zone_or_none)
 
     def __attrs_post_init__(self) -> None:
