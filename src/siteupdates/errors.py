@@ -154,3 +154,12 @@ class StorageError(SiteUpdatesError):
 
 class LeaseLost(SiteUpdatesError):
     """Raised when a worker acts on a request whose lease was taken over (fencing)."""
+
+
+class DuplicateKey(SiteUpdatesError):
+    """Raised by a storage when a submit reuses a contact's idempotency key."""
+
+    def __init__(self, requested_by: str, key: str) -> None:
+        super().__init__(f"contact {requested_by} already submitted a request with key {key!r}")
+        self.requested_by = requested_by
+        self.key = key

@@ -290,6 +290,10 @@ def _aware(value: object) -> datetime:
     return require_aware("time", value)
 
 
+def _str_tuple(values: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
 def _str_set(values: Iterable[str]) -> FrozenSet[str]:
     if isinstance(values, str):
         raise WrongType("tenants", values, "a collection of tenant IDs, not one string")
@@ -351,6 +355,10 @@ def _sites(value: Iterable[Site]) -> Tuple[Site, ...]:
     return tuple(sorted(sites, key=lambda s: list(SiteKind).index(s.kind)))
 
 
+def _tasks(value: Iterable[ScheduledTask]) -> Tuple[ScheduledTask, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Group:
     """A state or regional consortium whose tenants are updated together (R10)."""
@@ -369,7 +377,7 @@ class Tenant:
     plan: Plan = attrs.field(converter=_plan)
     sites: Tuple[Site, ...] = attrs.field(converter=_sites, factory=tuple)
     group_id: Optional[str] = None
-    tasks: Tuple[ScheduledTask, ...] = attrs.field(converter=tuple, factory=tuple)
+    tasks: Tuple[ScheduledTask, ...] = attrs.field(converter=_tasks, factory=tuple)
 
     def site(self, kind: SiteKind) -> Optional[Site]:
         """The tenant's site of ``kind``, or None when it has none (R3)."""
@@ -433,7 +441,7 @@ class UpdateRequest:
     status: Status = attrs.field(default=Status.TO_BE_SCHEDULED, converter=_status)
     scheduled_for: Optional[datetime] = attrs.field(default=None, converter=_aware_or_none)
     revision: int = 1
-    warnings: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    warnings: Tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     reason: Optional[str] = None
     superseded_by: Optional[str] = None
     idempotency_key: Optional[str] = None

@@ -14,7 +14,7 @@ occurs exactly once each week, through both changes.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 import attrs
 
@@ -24,7 +24,7 @@ from .timeutil import Ambiguity, local_fields, require_aware, require_zone, to_i
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-__all__ = ["WEEKDAYS", "WeeklyWindow", "parse_weekday", "resolve_local"]
+__all__ = ["WEEKDAYS", "Blackout", "WeeklyWindow", "parse_weekday", "resolve_local"]
 
 
 def parse_weekday(value: object) -> int:
@@ -122,3 +122,34 @@ class WeeklyWindow:
         """Whether ``instant`` lies inside an occurrence (start included, end excluded)."""
         opens, closes = self.next_occurrence(require_aware("instant", instant))
         return opens <= instant < closes
+
+
+def _instant(value: object) -> datetime:
+    return require_aware("blackout time", value)
+
+
+@attrs.frozen
+class Blackout:
+    """A period in which no update may run: provider-wide, or for one tenant.
+
+    ``start`` and ``end`` are UTC instants; with ``yearly`` the period repeats every
+    year on the same wall-clock dates in ``zone`` (a holiday, exam week).
+    """
+
+    name: str
+    start: datetime = attrs.field(converter=_instant)
+    end: datetime = attrs.field(converter=_instant)
+    tenant_id: Optional[str] = None
+    yearly: bool = False
+    zone: str = attrs.field(default="UTC", converter=require_zone)
+
+    def __attrs_post_init__(self) -> None:
+        if self.end <= self.start:
+            raise InvalidInput(
+                f"blackout {self.name!r} must end after it starts ({self.start} .. {self.end})",
+                (self.start, self.end),
+            )
+
+    def applies_to(self, tenant_id: Optional[str]) -> bool:
+        """Whether the blackout covers ``tenant_id`` (provider-wide ones cover everyone)."""
+        return self.tenant_id is None or self.tenant_id == tenant_id

@@ -1,0 +1,289 @@
+"""Domain values to plain rows and back, shared by every SQL backend.
+
+Instants travel as fixed-width UTC text (``2015-02-14T07:00:00.000000+00:00``),
+so text order is time order; structured fields travel as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timezone
+from typing import Any, Dict, Iterable, List, Optional, Protocol, Tuple
+
+from siteupdates.domain import (
+    Actor,
+    Contact,
+    Event,
+    HistoryEntry,
+    ScheduledTask,
+    Site,
+    Status,
+    Tenant,
+    UpdateRequest,
+    Version,
+)
+from siteupdates.ports import OutboxItem, OutboxState
+
+UTC = timezone.utc
+
+
+class Row(Protocol):
+    """A database row: columns by name (a dict, sqlite3.Row, a psycopg dict row)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def ts(value: Optional[datetime]) -> Optional[str]:
+    """A UTC instant as fixed-width text, or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def parse_ts(value: Any) -> Optional[datetime]:
+    """Text or a database timestamp back to an aware UTC datetime, or None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def request_row(r: UpdateRequest) -> Dict[str, Any]:
+    """The columns of the requests table."""
+    return {
+        "id": r.id,
+        "tenant_id": r.tenant_id,
+        "target": r.target.value,
+        "version": None if r.version is None else str(r.version),
+        "db_refresh": bool(r.db_refresh),
+        "preferred_start": ts(r.preferred_start),
+        "zone": r.zone,
+        "requested_by": r.requested_by,
+        "requested_at": ts(r.requested_at),
+        "status": r.status.value,
+        "scheduled_for": ts(r.scheduled_for),
+        "revision": r.revision,
+        "warnings": json.dumps(list(r.warnings)),
+        "reason": r.reason,
+        "superseded_by": r.superseded_by,
+        "idempotency_key": r.idempotency_key,
+        "group_plan_id": r.group_plan_id,
+    }
+
+
+REQUEST_COLUMNS: Tuple[str, ...] = tuple(
+    request_row(
+        UpdateRequest(
+            "x",
+            "t",
+            "staging",
+            None,
+            True,
+            datetime(2000, 1, 1, tzinfo=UTC),
+            "UTC",
+            "c",
+            datetime(2000, 1, 1, tzinfo=UTC),
+        )
+    )
+)
+
+
+def request_from(row: Row) -> UpdateRequest:
+    """An UpdateRequest from a row of the requests table."""
+    return UpdateRequest(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        target=row["target"],
+        version=None if row["version"] is None else Version.parse(row["version"]),
+        db_refresh=bool(row["db_refresh"]),
+        preferred_start=parse_ts(row["preferred_start"]),
+        zone=row["zone"],
+        requested_by=row["requested_by"],
+        requested_at=parse_ts(row["requested_at"]),
+        status=row["status"],
+        scheduled_for=parse_ts(row["scheduled_for"]),
+        revision=int(row["revision"]),
+        warnings=tuple(_json(row["warnings"]) or ()),
+        reason=row["reason"],
+        superseded_by=row["superseded_by"],
+        idempotency_key=row["idempotency_key"],
+        group_plan_id=row["group_plan_id"],
+    )
+
+
+def _json(value: Any) -> Any:
+    if value is None or not isinstance(value, (str, bytes)):
+        return value
+    return json.loads(value)
+
+
+def history_row(h: HistoryEntry) -> Dict[str, Any]:
+    """The columns of the history table."""
+    return {
+        "request_id": h.request_id,
+        "seq": h.seq,
+        "event": h.event.value,
+        "actor": h.actor.value,
+        "by_whom": h.by,
+        "at": ts(h.at),
+        "from_status": None if h.from_status is None else h.from_status.value,
+        "to_status": h.to_status.value,
+        "reason": h.reason,
+        "old_date": ts(h.old_date),
+        "new_date": ts(h.new_date),
+    }
+
+
+HISTORY_COLUMNS: Tuple[str, ...] = (
+    "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
+    "reason", "old_date", "new_date",
+)  # fmt: skip
+
+
+def history_from(row: Row) -> HistoryEntry:
+    """A HistoryEntry from a row of the history table."""
+    at = parse_ts(row["at"])
+    assert at is not None
+    return HistoryEntry(
+        request_id=row["request_id"],
+        seq=int(row["seq"]),
+        event=Event(row["event"]),
+        actor=Actor(row["actor"]),
+        by=row["by_whom"],
+        at=at,
+        from_status=None if row["from_status"] is None else Status(row["from_status"]),
+        to_status=Status(row["to_status"]),
+        reason=row["reason"],
+        old_date=parse_ts(row["old_date"]),
+        new_date=parse_ts(row["new_date"]),
+    )
+
+
+def outbox_row(o: OutboxItem) -> Dict[str, Any]:
+    """The columns of the outbox table."""
+    return {
+        "id": o.id,
+        "key": o.key,
+        "kind": o.kind,
+        "request_id": o.request_id,
+        "payload": json.dumps(dict(o.payload), sort_keys=True),
+        "created_at": ts(o.created_at),
+        "state": o.state.value,
+        "attempts": o.attempts,
+        "next_attempt_at": ts(o.next_attempt_at),
+        "last_error": o.last_error,
+        "delivered_at": ts(o.delivered_at),
+    }
+
+
+OUTBOX_COLUMNS: Tuple[str, ...] = (
+    "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
+    "next_attempt_at", "last_error", "delivered_at",
+)  # fmt: skip
+
+
+def outbox_from(row: Row) -> OutboxItem:
+    """An OutboxItem from a row of the outbox table."""
+    created = parse_ts(row["created_at"])
+    assert created is not None
+    return OutboxItem(
+        id=row["id"],
+        key=row["key"],
+        kind=row["kind"],
+        request_id=row["request_id"],
+        payload=_json(row["payload"]),
+        created_at=created,
+        state=OutboxState(row["state"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=parse_ts(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        delivered_at=parse_ts(row["delivered_at"]),
+    )
+
+
+def tenant_rows(t: Tenant) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """The tenant's row and its sites' rows."""
+    tasks = [
+        {
+            "name": k.name,
+            "at": k.at.strftime("%H:%M"),
+            "zone": k.zone,
+            "weekday": k.weekday,
+            "duration_minutes": k.duration_minutes,
+        }
+        for k in t.tasks
+    ]
+    row = {
+        "id": t.id,
+        "name": t.name,
+        "plan": t.plan.value,
+        "group_id": t.group_id,
+        "tasks": json.dumps(tasks),
+    }
+    sites = [
+        {
+            "tenant_id": t.id,
+            "kind": s.kind.value,
+            "version": str(s.version),
+            "since": ts(s.since),
+            "refreshed_at": ts(s.refreshed_at),
+            "automatic": bool(s.automatic),
+        }
+        for s in t.sites
+    ]
+    return row, sites
+
+
+def tenant_from(row: Row, sites: Iterable[Row]) -> Tenant:
+    """A Tenant from its row and its sites' rows."""
+    return Tenant(
+        id=row["id"],
+        name=row["name"],
+        plan=row["plan"],
+        group_id=row["group_id"],
+        sites=tuple(
+            Site(
+                s["kind"],
+                s["version"],
+                parse_ts(s["since"]),
+                refreshed_at=parse_ts(s["refreshed_at"]),
+                automatic=bool(s["automatic"]),
+            )
+            for s in sites
+        ),
+        tasks=tuple(
+            ScheduledTask(
+                k["name"],
+                time.fromisoformat(k["at"]),
+                k["zone"],
+                k["weekday"],
+                k["duration_minutes"],
+            )
+            for k in (_json(row["tasks"]) or [])
+        ),
+    )
+
+
+def contact_row(c: Contact) -> Dict[str, Any]:
+    """The contact's row (its tenants travel as a JSON list)."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "email": c.email,
+        "role": c.role.value,
+        "zone": c.zone,
+        "tenants": json.dumps(sorted(c.tenants)),
+    }
+
+
+def contact_from(row: Row) -> Contact:
+    """A Contact from its row."""
+    return Contact(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        role=row["role"],
+        tenants=frozenset(_json(row["tenants"])),
+        zone=row["zone"],
+    )

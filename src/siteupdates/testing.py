@@ -1,0 +1,412 @@
+"""Test helpers for hosts and plugin authors, including the storage contract suite.
+
+Every storage backend must pass :class:`StorageContract`. Subclass it in your
+plugin's tests and provide a ``storage`` fixture that yields a fresh, empty
+storage::
+
+    from siteupdates.testing import StorageContract
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def storage(self, tmp_path):
+            s = MyStorage(...)
+            yield s
+            s.close()
+
+This module imports pytest; import it from tests only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Callable, Iterator, List, Optional
+
+import attrs
+import pytest
+
+from siteupdates.domain import (
+    Actor,
+    Catalog,
+    Contact,
+    Event,
+    Group,
+    HistoryEntry,
+    ScheduledTask,
+    Site,
+    Status,
+    Tenant,
+    UpdateRequest,
+    apply_event,
+    submitted,
+)
+from siteupdates.domain.timeutil import get_zone
+from siteupdates.errors import ConflictError, DuplicateKey, SiteUpdatesError
+from siteupdates.notices import Notice
+from siteupdates.ports import ChangeSet, OutboxItem, OutboxState, Setup, Storage
+
+__all__ = ["FixedClock", "RecordingNotifier", "StorageContract", "sample_setup"]
+
+UTC = timezone.utc
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+class FixedClock:
+    """A clock that moves only when told to: ``clock()`` and ``clock.advance(...)``."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock forward."""
+        self.now += delta
+
+
+class RecordingNotifier:
+    """A notifier plugin that records notices; set ``failing`` to make it raise."""
+
+    def __init__(self) -> None:
+        self.delivered: List[Notice] = []
+        self.failing = False
+        self.calls = 0
+
+    def siteupdates_deliver_notice(self, notice: Notice) -> bool:
+        """Record ``notice``, or raise while ``failing``."""
+        self.calls += 1
+        if self.failing:
+            raise ConnectionError("mail server unreachable")
+        self.delivered.append(notice)
+        return True
+
+
+# pluggy finds the hook through this marker; set here to keep the class import-light.
+from siteupdates.hookspecs import hookimpl  # noqa: E402
+
+RecordingNotifier.siteupdates_deliver_notice = hookimpl(  # type: ignore[method-assign]
+    RecordingNotifier.siteupdates_deliver_notice
+)
+
+
+def sample_setup() -> Setup:
+    """A small provider: a group, three tenants (one in the group), two contacts."""
+    berlin = ZoneAware.at(2015, 1, 10, 13, "Europe/Berlin")
+    return Setup(
+        groups=(Group("state-x", "State X", "state"),),
+        tenants=(
+            Tenant(
+                "d1",
+                "Example District",
+                "asp",
+                sites=(
+                    Site("production", "E.1450.4", berlin),
+                    Site("sandbox", "E.1450.4", berlin, refreshed_at=T0, automatic=True),
+                    Site("staging", "E.1418.2", T0),
+                ),
+                tasks=(ScheduledTask("nightly export", time(1, 30), "America/Chicago", 6, 45),),
+            ),
+            Tenant("d2", "Cloud District", "cloud", sites=(Site("production", "E.1505.2", T0),)),
+            Tenant(
+                "d3",
+                "Linked District",
+                "cloud-choice",
+                sites=(Site("production", "E.1450.4", T0),),
+                group_id="state-x",
+            ),
+        ),
+        contacts=(
+            Contact("dana", "Dana", "dana@d1.example", "district", {"d1"}),
+            Contact("sam", "Sam", "sam@state.example", "state", {"d1", "d3"}, "Europe/Berlin"),
+        ),
+        catalog=Catalog.of("E.1418.2", "E.1450.4", "E.1505.1", "E.1505.2"),
+        settings={"preset": {"name": "test"}},
+    )
+
+
+class ZoneAware:
+    """Build zone-aware instants for tests."""
+
+    @staticmethod
+    def at(y: int, m: int, d: int, h: int, zone: str) -> datetime:
+        """An aware datetime at a wall-clock time in ``zone``."""
+        return datetime(y, m, d, h, tzinfo=get_zone(zone))
+
+
+_ids = itertools.count(1)
+
+
+def make_request(tenant_id: str = "d1", **changes: Any) -> UpdateRequest:
+    """A valid To Be Scheduled request with a unique ID."""
+    base: dict[str, Any] = dict(
+        id=f"req-{next(_ids):06d}",
+        tenant_id=tenant_id,
+        target="production/sandbox",
+        version="E.1505.2",
+        db_refresh=False,
+        preferred_start=ZoneAware.at(2026, 3, 8, 1, "America/Chicago"),
+        zone="America/Chicago",
+        requested_by="dana",
+        requested_at=T0,
+    )
+    base.update(changes)
+    return UpdateRequest(**base)
+
+
+def notice_item(request_id: str, key: str, at: datetime = T0) -> OutboxItem:
+    """An outbox item for ``request_id``."""
+    return OutboxItem(
+        id=f"out-{key}",
+        key=key,
+        kind="notice",
+        request_id=request_id,
+        payload={"key": key, "n": 1, "nested": {"a": [1, 2]}},
+        created_at=at,
+    )
+
+
+def submit_changes(r: UpdateRequest, key: Optional[str] = None) -> ChangeSet:
+    """The change set of submitting ``r``: the request, its first entry, one notice."""
+    return ChangeSet(
+        inserts=(r,), history=(submitted(r),), outbox=(notice_item(r.id, key or f"{r.id}:1"),)
+    )
+
+
+def transition(
+    r: UpdateRequest, event: Event, at: datetime = T0, **kw: Any
+) -> tuple[UpdateRequest, ChangeSet]:
+    """Apply ``event`` as the provider; the change set that stores it."""
+    new, entry = apply_event(r, event, actor=Actor.PROVIDER, by="ops", at=at, **kw)
+    return new, ChangeSet(
+        updates=((new, r.revision),),
+        history=(entry,),
+        outbox=(notice_item(r.id, f"{r.id}:{entry.seq}"),),
+    )
+
+
+class StorageContract:
+    """The behaviour every :class:`~siteupdates.ports.Storage` must have.
+
+    Subclasses provide the ``storage`` fixture: a fresh, empty storage.
+    """
+
+    @pytest.fixture
+    def storage(self) -> Iterator[Storage]:
+        """Override: yield a fresh, empty storage."""
+        raise NotImplementedError("provide a 'storage' fixture")
+
+    @pytest.fixture
+    def loaded(self, storage: Storage) -> Storage:
+        """The storage with :func:`sample_setup` saved."""
+        storage.save_setup(sample_setup())
+        return storage
+
+    # -- reference data --------------------------------------------------------------
+
+    def test_setup_round_trips_every_field(self, loaded: Storage) -> None:
+        setup = sample_setup()
+        assert loaded.tenants() == sorted(setup.tenants, key=lambda t: t.id)
+        assert loaded.tenant("d1") == setup.tenants[0]
+        assert loaded.tenant("nope") is None
+        assert loaded.contacts() == sorted(setup.contacts, key=lambda c: c.id)
+        assert loaded.contact("sam") == setup.contacts[1]
+        assert loaded.group("state-x") == setup.groups[0]
+        assert loaded.catalog() == setup.catalog
+        assert loaded.settings() == {"preset": {"name": "test"}}
+
+    def test_saving_a_setup_again_replaces_sites(self, loaded: Storage) -> None:
+        d2 = sample_setup().tenants[1]
+        moved = attrs.evolve(d2, sites=(Site("production", "E.1505.2", T0 + timedelta(1)),))
+        loaded.save_setup(Setup(tenants=(moved,)))
+        assert loaded.tenant("d2") == moved
+        assert len(loaded.tenants()) == 3
+
+    # -- requests ------------------------------------------------------------------
+
+    def test_a_request_round_trips_every_field_with_zone_aware_times(
+        self, loaded: Storage
+    ) -> None:
+        r = make_request(
+            version=None,
+            db_refresh=True,
+            target="staging",
+            zone="Australia/Lord_Howe",
+            preferred_start=ZoneAware.at(2026, 10, 4, 3, "Australia/Lord_Howe"),
+            requested_at=datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC),
+            warnings=("R14: task 'x'", "R8: window"),
+            idempotency_key="k-1",
+            group_plan_id="g-1",
+        )
+        loaded.apply(submit_changes(r))
+        back = loaded.request(r.id)
+        assert back == r
+        assert back is not None and back.preferred_start.utcoffset() == timedelta(0)
+        scheduled, cs = transition(r, Event.SCHEDULE, date=ZoneAware.at(2026, 3, 9, 4, "UTC"))
+        scheduled = attrs.evolve(scheduled, superseded_by="other", reason="why")
+        loaded.apply(attrs.evolve(cs, updates=((scheduled, r.revision),)))
+        assert loaded.request(r.id) == scheduled
+        assert loaded.request("missing") is None
+
+    def test_history_is_kept_in_order_with_every_field(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r))
+        s, cs1 = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=2))
+        loaded.apply(cs1)
+        m, cs2 = transition(
+            s, Event.RESCHEDULE, at=T0 + timedelta(hours=1), date=T0 + timedelta(3), reason="x"
+        )
+        loaded.apply(cs2)
+        h = loaded.history(r.id)
+        assert [e.seq for e in h] == [1, 2, 3]
+        assert h[0] == submitted(r)
+        assert h[2] == cs2.history[0]
+        assert h[2].old_date == T0 + timedelta(days=2) and h[2].new_date == T0 + timedelta(3)
+        assert loaded.history("missing") == []
+
+    def test_outbox_items_round_trip_and_become_due(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r, key="k"))
+        [item] = loaded.outbox(request_id=r.id)
+        assert item == notice_item(r.id, "k")
+        assert loaded.outbox_due(T0) == [item]
+        later = attrs.evolve(
+            item, attempts=1, next_attempt_at=T0 + timedelta(minutes=5), last_error="boom"
+        )
+        loaded.record_attempt(later)
+        assert loaded.outbox_due(T0) == []
+        assert loaded.outbox_due(T0 + timedelta(minutes=5)) == [later]
+        done = attrs.evolve(later, state=OutboxState.DELIVERED, delivered_at=T0, attempts=2)
+        loaded.record_attempt(done)
+        assert loaded.outbox_due(T0 + timedelta(days=1)) == []
+        assert loaded.outbox(state=OutboxState.DELIVERED) == [done]
+
+    # -- units of work --------------------------------------------------------------
+
+    def test_a_stale_revision_is_a_conflict_and_writes_nothing(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r))
+        first, cs_first = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
+        second, cs_second = transition(r, Event.DEFER, reason="hold")
+        loaded.apply(cs_first)
+        with pytest.raises(ConflictError):
+            loaded.apply(cs_second)
+        assert loaded.request(r.id) == first
+        assert [e.event for e in loaded.history(r.id)] == [Event.SUBMIT, Event.SCHEDULE]
+        assert len(loaded.outbox(request_id=r.id)) == 2
+
+    def test_a_failure_in_the_middle_of_a_unit_of_work_leaves_nothing(
+        self, loaded: Storage
+    ) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r))
+        new, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
+        fresh = make_request()
+        clash = notice_item(r.id, f"{r.id}:1")  # the key the submit already used
+        broken = ChangeSet(
+            inserts=(fresh,),
+            updates=cs.updates,
+            history=(submitted(fresh), *cs.history),
+            outbox=(notice_item(fresh.id, "fresh"), clash),
+            tenants=(attrs.evolve(sample_setup().tenants[1], name="Renamed"),),
+        )
+        with pytest.raises(SiteUpdatesError):
+            loaded.apply(broken)
+        assert loaded.request(r.id) == r
+        assert loaded.request(fresh.id) is None
+        assert [e.seq for e in loaded.history(r.id)] == [1]
+        assert loaded.history(fresh.id) == []
+        assert [o.key for o in loaded.outbox()] == [f"{r.id}:1"]
+        d2 = loaded.tenant("d2")
+        assert d2 is not None and d2.name == "Cloud District"
+
+    def test_a_history_entry_out_of_sequence_fails_the_whole_unit(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r))
+        new, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
+        dup = attrs.evolve(cs, history=(*cs.history, attrs.evolve(cs.history[0], seq=1)))
+        with pytest.raises(SiteUpdatesError):
+            loaded.apply(dup)
+        assert loaded.request(r.id) == r
+        assert len(loaded.outbox()) == 1
+
+    def test_every_part_of_a_unit_of_work_is_written(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r))
+        new, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
+        d1 = loaded.tenant("d1")
+        assert d1 is not None
+        renamed = attrs.evolve(d1, name="Renamed District")
+        loaded.apply(cs + ChangeSet(tenants=(renamed,)))
+        assert loaded.request(r.id) == new
+        assert loaded.history(r.id) == [submitted(r), cs.history[0]]
+        assert {o.key for o in loaded.outbox(request_id=r.id)} == {f"{r.id}:1", f"{r.id}:2"}
+        assert loaded.tenant("d1") == renamed
+
+    def test_an_idempotency_key_is_used_once_per_contact(self, loaded: Storage) -> None:
+        a = make_request(idempotency_key="same")
+        loaded.apply(submit_changes(a))
+        b = make_request(idempotency_key="same")
+        with pytest.raises(DuplicateKey):
+            loaded.apply(submit_changes(b))
+        assert loaded.request(b.id) is None
+        assert loaded.by_idempotency_key("dana", "same") == a
+        assert loaded.by_idempotency_key("sam", "same") is None
+        other = make_request(idempotency_key="same", requested_by="sam")
+        loaded.apply(submit_changes(other))
+        assert loaded.by_idempotency_key("sam", "same") == other
+
+    # -- queries ---------------------------------------------------------------------
+
+    def test_lists_are_newest_first_paginated_and_filtered(self, loaded: Storage) -> None:
+        made = []
+        statuses = [Status.TO_BE_SCHEDULED, Status.COMPLETED, Status.CANCELLED, Status.DELETED]
+        for i in range(12):
+            r = make_request(
+                requested_at=T0 + timedelta(minutes=i), status=statuses[i % 4], revision=1
+            )
+            loaded.apply(ChangeSet(inserts=(r,)))
+            made.append(r)
+        loaded.apply(ChangeSet(inserts=(make_request("d3"),)))
+        hidden = [Status.CANCELLED, Status.DELETED]
+        page = loaded.requests_for("d1", exclude=hidden, limit=4)
+        visible = [r for r in reversed(made) if r.status not in hidden]
+        assert page.total == 6
+        assert list(page.items) == visible[:4]
+        rest = loaded.requests_for("d1", exclude=hidden, offset=4, limit=4)
+        assert list(rest.items) == visible[4:]
+        hide_complete = loaded.requests_for("d1", exclude=[*hidden, Status.COMPLETED])
+        assert {r.status for r in hide_complete.items} == {Status.TO_BE_SCHEDULED}
+        only = loaded.requests_for("d1", statuses=[Status.COMPLETED])
+        assert only.total == 3
+
+    def test_the_queue_is_first_come_first_served(self, loaded: Storage) -> None:
+        late = make_request(requested_at=T0 + timedelta(hours=2))
+        early = make_request(requested_at=T0)
+        same_time = make_request(requested_at=T0, id="req-000000")
+        done = make_request(requested_at=T0 - timedelta(1), status=Status.SCHEDULED)
+        for r in (late, early, same_time, done):
+            loaded.apply(ChangeSet(inserts=(r,)))
+        queue = loaded.requests_in([Status.TO_BE_SCHEDULED])
+        assert [r.id for r in queue] == [same_time.id, early.id, late.id]
+        assert len(loaded.requests_in([Status.TO_BE_SCHEDULED], limit=2)) == 2
+        both = loaded.requests_in([Status.TO_BE_SCHEDULED, Status.SCHEDULED])
+        assert both[0] == done
+
+
+def broken_storage(base: Callable[[], Storage], drop: str) -> Storage:
+    """A storage that silently drops one part (``history``, ``outbox``...) of each change set.
+
+    Used to show that the contract suite catches such a backend.
+    """
+    inner = base()
+
+    class Dropping(type(inner)):  # type: ignore[misc]
+        def apply(self, changes: ChangeSet) -> None:
+            super().apply(attrs.evolve(changes, **{drop: ()}))
+
+    inner.__class__ = Dropping
+    return inner
+
+
+__all__ += ["HistoryEntry", "broken_storage", "make_request"]
