@@ -155,7 +155,11 @@ class PluginHost:
         """Every registered policy, built-in ones first."""
         registry = PolicyRegistry()
         self.pm.hook.siteupdates_register_policies(registry=registry)
-        return registry.policies
+        # pluggy calls the newest plugin first; keep the built-in rules in SPEC order.
+        order = {p.name: i for i, p in enumerate(DEFAULT_POLICIES)}
+        found = registry.policies
+        builtin = sorted((p for p in found if p.name in order), key=lambda p: order[p.name])
+        return tuple(builtin) + tuple(p for p in found if p.name not in order)
 
     def deliver_notice(self, notice: Notice) -> bool:
         """Ask the notifiers to deliver ``notice``; True when one did."""

@@ -14,6 +14,7 @@ see exists.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timezone
 from typing import Callable, List, Optional, Tuple
@@ -205,7 +206,8 @@ class Desk:
         self, key: str, kind: str, request_id: str, payload: dict[str, object]
     ) -> OutboxItem:
         return OutboxItem(
-            id=uuid.uuid4().hex,
+            # Time-ordered IDs keep the outbox in causal order when the clock is fixed.
+            id=f"{time.time_ns():016x}{uuid.uuid4().hex[:8]}",
             key=key,
             kind=kind,
             request_id=request_id,

@@ -112,7 +112,7 @@ def sample_setup() -> Setup:
                 "d3",
                 "Linked District",
                 "cloud-choice",
-                sites=(Site("production", "E.1450.4", T0),),
+                sites=(Site("production", "E.1450.4", T0), Site("sandbox", "E.1450.4", T0)),
                 group_id="state-x",
             ),
         ),
@@ -253,7 +253,7 @@ class StorageContract:
         loaded.apply(submit_changes(r))
         s, cs1 = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=2))
         loaded.apply(cs1)
-        m, cs2 = transition(
+        _, cs2 = transition(
             s, Event.RESCHEDULE, at=T0 + timedelta(hours=1), date=T0 + timedelta(3), reason="x"
         )
         loaded.apply(cs2)
@@ -287,7 +287,7 @@ class StorageContract:
         r = make_request()
         loaded.apply(submit_changes(r))
         first, cs_first = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
-        second, cs_second = transition(r, Event.DEFER, reason="hold")
+        _, cs_second = transition(r, Event.DEFER, reason="hold")
         loaded.apply(cs_first)
         with pytest.raises(ConflictError):
             loaded.apply(cs_second)
@@ -300,7 +300,7 @@ class StorageContract:
     ) -> None:
         r = make_request()
         loaded.apply(submit_changes(r))
-        new, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
+        _, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
         fresh = make_request()
         clash = notice_item(r.id, f"{r.id}:1")  # the key the submit already used
         broken = ChangeSet(
@@ -323,7 +323,7 @@ class StorageContract:
     def test_a_history_entry_out_of_sequence_fails_the_whole_unit(self, loaded: Storage) -> None:
         r = make_request()
         loaded.apply(submit_changes(r))
-        new, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
+        _, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(1))
         dup = attrs.evolve(cs, history=(*cs.history, attrs.evolve(cs.history[0], seq=1)))
         with pytest.raises(SiteUpdatesError):
             loaded.apply(dup)

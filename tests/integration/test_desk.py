@@ -1,0 +1,264 @@
+"""The use cases through Desk, on memory and on a real SQLite file."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from siteupdates.domain import Catalog, Event, Status
+from siteupdates.errors import (
+    AccessDenied,
+    ConflictError,
+    InvalidInput,
+    NotFound,
+    RequestRefused,
+    TransitionNotAllowed,
+)
+from siteupdates.hookspecs import hookimpl
+from siteupdates.notices import Notice
+from siteupdates.plugins import PluginHost
+from siteupdates.ports import OutboxState, Setup
+from siteupdates.service import Desk
+from siteupdates.testing import FixedClock, RecordingNotifier
+
+UTC = timezone.utc
+SAT_NIGHT = datetime(2026, 3, 7, 22, 0)  # local, America/Chicago for dana
+
+
+def submit(desk: Desk, version: str | None = "E.1505.2", **kw: object) -> str:
+    args: dict[str, object] = dict(at=SAT_NIGHT)
+    args.update(kw)
+    target = str(args.pop("target", "production/sandbox"))
+    return desk.submit("dana", "d1", target, version, **args).request.id  # type: ignore[arg-type]
+
+
+def kinds(desk: Desk, rid: str) -> list[str]:
+    return [o.key.split(":")[-1] for o in desk.storage.outbox(request_id=rid)]
+
+
+def test_r20_submit_stores_request_history_and_accepted_notice_together(desk: Desk) -> None:
+    sub = desk.submit("dana", "d1", "production/sandbox", "E.1505.2", at=SAT_NIGHT)
+    r = sub.request
+    assert r.status is Status.TO_BE_SCHEDULED
+    assert r.preferred_start == datetime(2026, 3, 8, 4, 0, tzinfo=UTC)  # CST, UTC-6
+    assert desk.storage.request(r.id) == r
+    assert [h.event for h in desk.history(r.id)] == [Event.SUBMIT]
+    assert kinds(desk, r.id) == ["accepted"]
+
+
+def test_submit_returns_every_refusal_at_once_and_stores_nothing(desk: Desk) -> None:
+    with pytest.raises(RequestRefused) as err:
+        desk.submit("dana", "d1", "production/sandbox", "E.1505.1", at=datetime(2020, 1, 1))
+    assert set(err.value.rules) == {"R5", "R12"}
+    assert desk.requests("dana", "d1").total == 0
+    assert desk.storage.outbox() == []
+
+
+def test_r22_another_contacts_tenant_and_an_unknown_one_get_the_same_answer(desk: Desk) -> None:
+    with pytest.raises(AccessDenied) as theirs:
+        desk.submit("dana", "d3", "production/sandbox", None, db_refresh=True, at=SAT_NIGHT)
+    with pytest.raises(AccessDenied) as unknown:
+        desk.submit("dana", "zz", "production/sandbox", None, db_refresh=True, at=SAT_NIGHT)
+    assert str(theirs.value) == str(unknown.value)
+    assert "Linked" not in str(theirs.value)
+    rid = submit(desk)
+    with pytest.raises(AccessDenied):
+        desk.cancel("sam-not-here", rid)
+    assert [t.id for t in desk.tenants_of("sam")] == ["d1", "d3"]
+
+
+def test_r22_a_contact_cannot_touch_a_request_of_another_tenant(desk: Desk) -> None:
+    rid = desk.submit(
+        "sam", "d3", "production/sandbox", None, db_refresh=True, at=SAT_NIGHT
+    ).request.id
+    with pytest.raises(AccessDenied):
+        desk.cancel("dana", rid)
+    assert desk.storage.request(rid) is not None
+
+
+def test_an_idempotency_key_makes_a_retried_submit_return_the_first_request(desk: Desk) -> None:
+    first = desk.submit("dana", "d1", "staging", "E.1505.2", at=SAT_NIGHT, idempotency_key="k")
+    again = desk.submit("dana", "d1", "staging", "E.1505.2", at=SAT_NIGHT, idempotency_key="k")
+    assert again.replayed and again.request == first.request
+    assert desk.requests("dana", "d1").total == 1
+
+
+def test_r17_a_newer_version_supersedes_the_open_older_request(desk: Desk) -> None:
+    desk.storage.save_setup(Setup(catalog=Catalog.of("E.1509.0")))
+    old = submit(desk)
+    desk.schedule(old, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    sub = desk.submit("dana", "d1", "production/sandbox", "E.1509.0", at=SAT_NIGHT)
+    assert sub.superseded == (old,)
+    older = desk.storage.request(old)
+    assert older is not None and older.status is Status.NEW_VERSION_REQUESTED
+    assert older.superseded_by == sub.request.id
+    assert "superseded" in kinds(desk, old)
+    assert desk.history(old)[-1].event is Event.SUPERSEDE
+
+
+def test_r16_cancel_only_before_work_begins_and_cancelled_leaves_the_list(desk: Desk) -> None:
+    a, b = submit(desk), submit(desk, target="staging")
+    desk.cancel("dana", a)
+    assert [r.id for r in desk.requests("dana", "d1").items] == [b]
+    assert desk.queue() == [desk.storage.request(b)]
+    desk.schedule(b, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    desk.pull(b)
+    desk.start(b)
+    with pytest.raises(TransitionNotAllowed, match="In Progress"):
+        desk.cancel("dana", b)
+    r = desk.storage.request(b)
+    assert r is not None and r.status is Status.IN_PROGRESS
+
+
+def test_r1_r18_completing_updates_production_and_sandbox_then_delete_keeps_history(
+    desk: Desk, clock: FixedClock
+) -> None:
+    rid = submit(desk, db_refresh=True)
+    desk.schedule(rid, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    desk.pull(rid)
+    desk.start(rid)
+    clock.advance(timedelta(hours=1))
+    desk.complete(rid)
+    tenant = desk.storage.tenant("d1")
+    assert tenant is not None
+    prod, sandbox = tenant.sites[0], tenant.sites[1]
+    assert str(prod.version) == str(sandbox.version) == "E.1505.2"
+    assert prod.since == clock.now and sandbox.refreshed_at == clock.now
+    desk.delete("dana", rid)
+    assert desk.requests("dana", "d1").total == 0
+    with pytest.raises(AccessDenied):
+        desk.request("dana", rid)
+    assert [h.event for h in desk.history(rid)][-2:] == [Event.COMPLETE, Event.DELETE]
+
+
+def test_r19_hide_complete(desk: Desk) -> None:
+    done = submit(desk, target="staging")
+    desk.schedule(done, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    desk.pull(done)
+    desk.start(done)
+    desk.complete(done)
+    open_ = submit(desk)
+    assert {r.id for r in desk.requests("dana", "d1").items} == {done, open_}
+    assert [r.id for r in desk.requests("dana", "d1", hide_complete=True).items] == [open_]
+
+
+def test_r13_r20_reschedule_tells_the_contact_both_dates_and_views_show_the_new_one(
+    desk: Desk, notifier: RecordingNotifier
+) -> None:
+    rid = submit(desk)
+    desk.schedule(rid, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    desk.reschedule(rid, datetime(2026, 3, 15, 9, tzinfo=UTC), "capacity full")
+    report = desk.deliver()
+    assert report.delivered == 5  # accepted, scheduled, date-changed + two calendar entries
+    kinds_ = [n.kind for n in notifier.delivered]
+    assert kinds_ == ["accepted", "scheduled", "date-changed"]
+    changed = notifier.delivered[-1]
+    assert "Mar. 8, 2026" in changed.body and "Mar. 15, 2026" in changed.body
+    assert "capacity full" in changed.body
+    assert "differs from the time you asked for" in notifier.delivered[1].body
+    ov = desk.overview("dana", "d1")
+    assert any(r.text == "E.1505.2 - Mar. 15, 2026" and r.label == "SCHEDULED" for r in ov.rows)
+
+
+def test_r20_input_needed_and_unable_to_complete_carry_the_question_and_reason(
+    desk: Desk, notifier: RecordingNotifier
+) -> None:
+    rid = submit(desk)
+    desk.ask_input(rid, "Which sandbox copy should we keep?")
+    desk.answer("dana", rid, "Keep the newest")
+    desk.fail(rid, "the database copy failed twice")
+    desk.deliver()
+    bodies = {n.kind: n.body for n in notifier.delivered}
+    assert "Which sandbox copy" in bodies["input-needed"]
+    assert "failed twice" in bodies["unable-to-complete"]
+
+
+def test_provider_actions_name_what_is_wrong(desk: Desk) -> None:
+    with pytest.raises(NotFound):
+        desk.schedule("nope", datetime(2026, 3, 8, tzinfo=UTC))
+    rid = submit(desk)
+    with pytest.raises(InvalidInput, match="no time zone"):
+        desk.schedule(rid, datetime(2026, 3, 8))
+    with pytest.raises(InvalidInput, match="wall-clock"):
+        desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 8, tzinfo=UTC))
+
+
+def test_two_writers_that_loaded_the_same_request_cannot_both_win(desk: Desk) -> None:
+    rid = submit(desk)
+    loaded = desk.storage.request(rid)
+    assert loaded is not None
+    desk.schedule(rid, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    with pytest.raises(ConflictError):
+        desk._change(rid, Event.DEFER, reason="hold", request=loaded)
+    assert [h.event for h in desk.history(rid)] == [Event.SUBMIT, Event.SCHEDULE]
+    r = desk.storage.request(rid)
+    assert r is not None and r.status is Status.SCHEDULED
+
+
+def test_a_failing_notifier_keeps_every_request_and_notice_until_it_recovers(
+    desk: Desk, notifier: RecordingNotifier, clock: FixedClock
+) -> None:
+    notifier.failing = True
+    ids = [submit(desk), submit(desk, target="staging")]
+    desk.schedule(ids[0], datetime(2026, 3, 8, 10, tzinfo=UTC))
+    first = desk.deliver(base_delay=60)
+    assert first.delivered == 1  # only the calendar entry; the notices failed
+    assert first.retried == 3
+    assert all(desk.storage.request(i) is not None for i in ids)
+    pending = desk.storage.outbox(state=OutboxState.PENDING)
+    assert len(pending) == 3 and all(o.attempts == 1 for o in pending)
+    assert "mail server unreachable" in (pending[0].last_error or "")
+    assert desk.deliver().delivered == 0  # not due yet: backoff
+    notifier.failing = False
+    clock.advance(timedelta(seconds=61))
+    assert desk.deliver().delivered == 3
+    assert desk.storage.outbox(state=OutboxState.PENDING) == []
+    assert sorted(n.kind for n in notifier.delivered) == ["accepted", "accepted", "scheduled"]
+
+
+def test_a_notice_that_keeps_failing_goes_to_the_dead_letter_state(
+    desk: Desk, notifier: RecordingNotifier, clock: FixedClock
+) -> None:
+    notifier.failing = True
+    rid = submit(desk)
+    for _ in range(3):
+        desk.deliver(max_attempts=3, base_delay=1)
+        clock.advance(timedelta(minutes=10))
+    [item] = desk.storage.outbox(request_id=rid)
+    assert item.state is OutboxState.DEAD and item.attempts == 3
+    r = desk.storage.request(rid)
+    assert r is not None and r.status is Status.TO_BE_SCHEDULED
+
+
+class Hanging:
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    @hookimpl
+    def siteupdates_deliver_notice(self, notice: Notice) -> bool:
+        self.gate.wait(5)
+        return True
+
+
+def test_a_hanging_notifier_times_out_without_losing_the_notice(
+    desk: Desk, clock: FixedClock
+) -> None:
+    hanging = Hanging()
+    stuck = Desk(desk.storage, host=PluginHost(plugins=[hanging], entry_points=False), clock=clock)
+    rid = submit(stuck)
+    report = stuck.deliver(timeout=0.2)
+    hanging.gate.set()
+    assert report.retried == 1
+    [item] = desk.storage.outbox(request_id=rid)
+    assert item.state is OutboxState.PENDING
+    assert "no answer within 0.2 s" in (item.last_error or "")
+    r = desk.storage.request(rid)
+    assert r is not None and r.status is Status.TO_BE_SCHEDULED
+
+
+def test_r21_overview_in_the_contacts_zone(desk: Desk) -> None:
+    ov = desk.overview("sam", "d1")
+    assert ov.zone == "Europe/Berlin"
+    assert ov.updated_line == "Updated 1:00 PM CET"
