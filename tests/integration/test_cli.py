@@ -1,0 +1,139 @@
+"""The command line: the session of the source document, and bad input as a new user types it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from siteupdates.cli import EXIT, main
+
+ROOT = Path(__file__).resolve().parents[2]
+SETUP = ROOT / "examples" / "district.toml"
+NOW = "2015-02-02T10:39:00Z"
+
+
+def run(capsys: pytest.CaptureFixture[str], db: Path, *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(["--db", str(db), "--now", NOW, *args])
+    except SystemExit as stop:  # argparse's usage errors
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "cli.db"
+    assert run(capsys, path, "init", str(SETUP))[0] == 0
+    return path
+
+
+def test_r21_the_overview_of_the_source_documents_district(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    code, out, _ = run(capsys, db, "overview", "--as", "dana", "--tenant", "maple")
+    assert code == 0
+    assert "Updated 4:39 AM CST" in out
+    assert "E.1450.4 - Jan. 10, 2015" in out and "Refresh - Aug. 23, 2014" in out
+
+
+def test_a_whole_session_submit_schedule_overview_in_json(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    code, out, _ = run(
+        capsys, db, "--json", "submit", "--as", "dana", "--tenant", "maple", "--target",
+        "production/sandbox", "--version", "E.1505.2", "--at", "2015-02-14 01:00",
+    )  # fmt: skip
+    assert code == 0
+    req = json.loads(out)
+    assert req["status"] == "to-be-scheduled" and req["warnings"][0].startswith("R14")
+    code, out, _ = run(capsys, db, "schedule", req["id"], "--at", "2015-02-14 04:00")
+    assert code == 0 and "Scheduled" in out
+    code, out, _ = run(capsys, db, "--json", "overview", "--as", "dana", "--tenant", "maple")
+    rows = json.loads(out)["rows"]
+    assert {"site": "production", "text": "E.1505.2 - Feb. 14, 2015", "label": "SCHEDULED",
+            "request": req["id"]} in rows  # fmt: skip
+    code, out, _ = run(capsys, db, "--json", "show", req["id"])
+    assert [h["event"] for h in json.loads(out)["history"]] == ["submit", "schedule"]
+    code, out, _ = run(capsys, db, "deliver")
+    assert code == 0 and "delivered 3" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "production/sandbox",
+          "--version", "E.1505.1", "--at", "2015-02-14 01:00"], EXIT["refused"], "E.1505.2,"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+          "--version", "E.1505.2", "--at", "14/02/2015"], EXIT["usage"], "YYYY-MM-DD HH:MM"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "sandbox",
+          "--version", "E.1505.2", "--at", "2015-02-14 01:00"], EXIT["usage"], "R2"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+          "--version", "1505", "--at", "2015-02-14 01:00"], EXIT["usage"], "LINE.RELEASE.PACK"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+          "--version", "E.1505.2", "--at", "2015-03-08 02:30"], EXIT["refused"], "02:00 to 03:00"),
+        (["submit", "--as", "dana", "--tenant", "nowhere", "--target", "staging",
+          "--refresh-only", "--refresh", "--at", "2015-02-14 01:00"], EXIT["access"], "no such"),
+        (["submit", "--as", "dana", "--tenant", "birch", "--target", "staging",
+          "--refresh-only", "--refresh", "--at", "2015-02-14 01:00"], EXIT["access"], "no such"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+          "--refresh-only", "--at", "2015-02-14 01:00"], EXIT["refused"], "R6"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+          "--version", "E.1505.2", "--at", "2015-02-14 01:00", "--zone", "Mars/Base"],
+         EXIT["refused"], "IANA"),
+        (["schedule", "missing", "--at", "2015-02-14 01:00"], EXIT["access"], "no request"),
+        (["list", "--as", "dana"], EXIT["usage"], "--tenant"),
+        (["frobnicate"], EXIT["usage"], "invalid choice"),
+    ],
+)  # fmt: skip
+def test_bad_input_gets_one_plain_line_and_a_non_zero_status(
+    capsys: pytest.CaptureFixture[str], db: Path, args: list[str], code: int, needle: str
+) -> None:
+    got, _, err = run(capsys, db, *args)
+    assert got == code
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1, err
+    assert needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_bad_setup_files_are_named_with_the_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[tenants]\nid = 'x'\n")
+    code, _, err = run(capsys, tmp_path / "a.db", "init", str(broken))
+    assert code == EXIT["setup"] and "not valid TOML" in err and len(err.splitlines()) == 1
+    bad_version = tmp_path / "bad.toml"
+    bad_version.write_text(
+        "[[tenants]]\nid='x'\nplan='asp'\n"
+        "sites=[{kind='production', version='E.1', since='2015-01-01 00:00'}]\n"
+    )
+    code, _, err = run(capsys, tmp_path / "b.db", "init", str(bad_version))
+    assert code == EXIT["setup"] and "tenants[0].sites[0]" in err and "E.1505.2" in err
+    code, _, err = run(capsys, tmp_path / "c.db", "init", str(tmp_path / "missing.toml"))
+    assert code == EXIT["setup"] and "cannot read setup file" in err
+
+
+def test_a_database_without_setup_says_how_to_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, tmp_path / "empty.db", "queue")
+    assert code == EXIT["setup"] and "siteupdates init" in err
+
+
+def test_the_console_script_runs_as_a_process(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    args = [sys.executable, "-m", "siteupdates.cli", "--db", str(db), "--now", NOW]
+    assert subprocess.run([*args, "init", str(SETUP)], capture_output=True).returncode == 0
+    proc = subprocess.run(
+        [*args, "cancel", "--as", "dana", "nope"], capture_output=True, text=True
+    )
+    assert proc.returncode == EXIT["access"]
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    helped = subprocess.run([*args, "submit", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "--refresh-only" in helped.stdout

@@ -1,0 +1,101 @@
+"""Several processes on one SQLite file: races are settled by the database, not by luck."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from siteupdates.builtin.sqlite import SqliteStorage
+from siteupdates.domain import Event, Status
+from siteupdates.errors import ConflictError
+from siteupdates.plugins import PluginHost
+from siteupdates.ports import ChangeSet
+from siteupdates.service import Desk
+from siteupdates.testing import FixedClock, sample_setup
+
+UTC = timezone.utc
+CTX = mp.get_context("spawn")
+
+
+class _GatedStorage(SqliteStorage):
+    """Waits at a barrier before writing, so both processes have loaded the request."""
+
+    barrier: Any = None
+
+    def apply(self, changes: ChangeSet) -> None:
+        if self.barrier is not None and changes.updates:
+            self.barrier.wait(timeout=30)
+        super().apply(changes)
+
+
+def _schedule(url: str, rid: str, hour: int, barrier: Any, results: Any) -> None:
+    storage = _GatedStorage(url)
+    storage.barrier = barrier
+    desk = Desk(storage, host=PluginHost(entry_points=False), clock=FixedClock())
+    try:
+        desk.schedule(rid, datetime(2026, 3, 8, hour, tzinfo=UTC), by=f"ops-{hour}")
+        results.put(("won", hour))
+    except ConflictError:
+        results.put(("conflict", hour))
+    finally:
+        desk.close()
+
+
+def _submit_many(url: str, n: int, worker: int, results: Any) -> None:
+    desk = Desk.open(url, host=PluginHost(entry_points=False), clock=FixedClock())
+    ids = []
+    for i in range(n):
+        ids.append(
+            desk.submit(
+                "dana", "d1", "staging", None, db_refresh=True,
+                at=datetime(2026, 3, 7, 22, 0), idempotency_key=f"w{worker}-{i}",
+            ).request.id
+        )  # fmt: skip
+    desk.close()
+    results.put(ids)
+
+
+@pytest.mark.slow
+def test_two_processes_scheduling_one_request_one_wins_one_conflicts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    desk = Desk.open(url, host=PluginHost(entry_points=False), clock=FixedClock())
+    desk.load_setup(sample_setup())
+    rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
+    barrier, results = CTX.Barrier(2), CTX.Queue()
+    procs = [CTX.Process(target=_schedule, args=(url, rid, h, barrier, results)) for h in (9, 10)]
+    for p in procs:
+        p.start()
+    outcomes = sorted(results.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(30)
+    assert [o[0] for o in outcomes] == ["conflict", "won"]
+    winner = next(h for kind, h in outcomes if kind == "won")
+    history = desk.history(rid)
+    assert [h.event for h in history] == [Event.SUBMIT, Event.SCHEDULE]
+    assert history[-1].by == f"ops-{winner}"
+    r = desk.storage.request(rid)
+    assert r is not None and r.status is Status.SCHEDULED
+    assert r.scheduled_for == datetime(2026, 3, 8, winner, tzinfo=UTC)
+    desk.close()
+
+
+@pytest.mark.slow
+def test_four_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    desk = Desk.open(url, host=PluginHost(entry_points=False), clock=FixedClock())
+    desk.load_setup(sample_setup())
+    results = CTX.Queue()
+    procs = [CTX.Process(target=_submit_many, args=(url, 25, w, results)) for w in range(4)]
+    for p in procs:
+        p.start()
+    made = sorted(i for _ in procs for i in results.get(timeout=120))
+    for p in procs:
+        p.join(30)
+    stored = sorted(r.id for r in desk.storage.requests_in([Status.TO_BE_SCHEDULED]))
+    assert made == stored and len(stored) == 100
+    assert len(desk.storage.outbox()) == 100
+    desk.close()
