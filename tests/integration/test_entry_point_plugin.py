@@ -57,6 +57,13 @@ def test_the_installed_example_plugin_is_discovered_and_used(tmp_path: Path) -> 
 
 
 def test_without_the_plugin_the_same_request_is_accepted(tmp_path: Path) -> None:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution("siteupdates-freeze")
+        pytest.skip("siteupdates-freeze is installed in this environment")
+    except PackageNotFoundError:
+        pass
     proc = subprocess.run(
         [sys.executable, "-c", HOST], capture_output=True, text=True, cwd=tmp_path,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
