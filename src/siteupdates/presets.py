@@ -24,4 +24,5 @@ CAMPUS_HOSTING = ProviderPreset(
         Plan.ASP: PlanRules(),
     },
     update_duration=timedelta(hours=2),
+    capacity=4,
 )

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable, List, Optional, Tuple
 
 import attrs
 
+from siteupdates import scheduling
 from siteupdates.domain import (
     Actor,
     Ambiguity,
@@ -42,6 +43,7 @@ from siteupdates.domain import (
     superseded_by,
 )
 from siteupdates.domain.lifecycle import TERMINAL
+from siteupdates.domain.planner import Explanation
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound
 from siteupdates.notices import CalendarEntry, notice_for
@@ -49,6 +51,7 @@ from siteupdates.outbox import DeliveryReport, Dispatcher
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import ChangeSet, OutboxItem, Page, Setup, Storage
 from siteupdates.presets import CAMPUS_HOSTING
+from siteupdates.scheduling import PlanRun
 
 __all__ = ["Desk", "Submission"]
 
@@ -173,10 +176,19 @@ class Desk:
         """The outbox rows ``entry`` causes: a notice to the requester, a calendar entry."""
         items: List[OutboxItem] = []
         requester = self.storage.contact(request.requested_by)
-        if requester is not None:
-            notice = notice_for(request, entry, tenant, requester, self.preset.default_zone)
+        # Requests the provider made (group and weekly updates) go to every contact
+        # of the tenant; a contact's own request goes to that contact.
+        recipients = (
+            [requester]
+            if requester is not None
+            else [c for c in self.storage.contacts() if c.sees(tenant.id)]
+        )
+        for contact in recipients:
+            notice = notice_for(request, entry, tenant, contact, self.preset.default_zone)
             if notice is not None:
-                items.append(self._item(notice.key, "notice", request.id, notice.to_payload()))
+                key = notice.key if requester is not None else f"{notice.key}:{contact.id}"
+                notice = attrs.evolve(notice, key=key)
+                items.append(self._item(key, "notice", request.id, notice.to_payload()))
         action = {
             Event.SCHEDULE: "publish",
             Event.RESCHEDULE: "move",
@@ -264,7 +276,9 @@ class Desk:
         sites = []
         for site in tenant.sites:
             if request.version is not None and site.kind in request.target.version_sites:
-                site = attrs.evolve(site, version=request.version, since=now, automatic=False)
+                site = attrs.evolve(
+                    site, version=request.version, since=now, automatic=request.automatic
+                )
             if request.db_refresh and site.kind is request.target.refresh_site:
                 site = attrs.evolve(site, refreshed_at=now)
             sites.append(site)
@@ -447,9 +461,53 @@ class Desk:
         self._request(request_id)
         return self.storage.history(request_id)
 
-    def schedule(self, request_id: str, when: datetime, *, by: str = "provider") -> UpdateRequest:
-        """Confirm a date; the contact is told (R20)."""
-        return self._change(request_id, Event.SCHEDULE, by=by, date=require_aware("when", when))
+    def schedule(
+        self,
+        request_id: str,
+        when: datetime,
+        *,
+        by: str = "provider",
+        reason: Optional[str] = None,
+    ) -> UpdateRequest:
+        """Confirm a date by hand; the contact is told (R20).
+
+        This is the provider's override of the plan (R13): ``reason`` says why,
+        and stays in the request's history.
+        """
+        return self._change(
+            request_id, Event.SCHEDULE, by=by, date=require_aware("when", when), reason=reason
+        )
+
+    # -- scheduling (see siteupdates.scheduling) ------------------------------------------
+
+    def plan_queue(
+        self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
+    ) -> PlanRun:
+        """Plan the queue first come, first served, and store it unless ``dry_run`` (R13)."""
+        return scheduling.plan_queue(self, horizon=horizon, dry_run=dry_run, by=by)
+
+    def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
+        """Why a request has, or would get, its date."""
+        return scheduling.explain(self, request_id, horizon=horizon)
+
+    def group_update(
+        self,
+        group_id: str,
+        target: str,
+        version: str,
+        *,
+        earliest: datetime,
+        horizon: Optional[datetime] = None,
+        by: str = "provider",
+    ) -> Tuple[UpdateRequest, ...]:
+        """Plan one version update for a whole group, one request per member (R10)."""
+        return scheduling.group_update(
+            self, group_id, target, version, earliest=earliest, horizon=horizon, by=by
+        )
+
+    def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
+        """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
+        return scheduling.cloud_week(self, week_of, by=by)
 
     def reschedule(
         self, request_id: str, when: datetime, reason: str, *, by: str = "provider"

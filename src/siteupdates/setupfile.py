@@ -101,6 +101,7 @@ def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
             windows=windows,
             plan_rules=plans,
             update_duration=timedelta(minutes=minutes) if minutes else base.update_duration,
+            capacity=int(data.get("capacity", base.capacity)),
         ),
     )
 
@@ -111,6 +112,7 @@ def preset_to_dict(preset: ProviderPreset) -> Dict[str, Any]:
         "name": preset.name,
         "default_zone": preset.default_zone,
         "update_duration_minutes": int(preset.update_duration.total_seconds() // 60),
+        "capacity": preset.capacity,
         "windows": [
             {
                 "day": w.weekday,

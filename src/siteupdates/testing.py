@@ -237,6 +237,7 @@ class StorageContract:
             warnings=("R14: task 'x'", "R8: window"),
             idempotency_key="k-1",
             group_plan_id="g-1",
+            automatic=True,
         )
         loaded.apply(submit_changes(r))
         back = loaded.request(r.id)

@@ -69,6 +69,7 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
         "superseded_by": r.superseded_by,
         "idempotency_key": r.idempotency_key,
         "group_plan_id": r.group_plan_id,
+        "automatic": bool(r.automatic),
     }
 
 
@@ -109,6 +110,7 @@ def request_from(row: Row) -> UpdateRequest:
         superseded_by=row["superseded_by"],
         idempotency_key=row["idempotency_key"],
         group_plan_id=row["group_plan_id"],
+        automatic=bool(row["automatic"]),
     )
 
 

@@ -108,6 +108,14 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX outbox_due ON outbox (state, next_attempt_at, created_at);
     CREATE INDEX outbox_request ON outbox (request_id, created_at);
     """,
+    """
+    ALTER TABLE requests ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+    -- Hosting workers: who holds a request, until when, and how often it was tried.
+    ALTER TABLE requests ADD COLUMN lease_owner TEXT;
+    ALTER TABLE requests ADD COLUMN lease_expires TEXT;
+    ALTER TABLE requests ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX requests_due ON requests (status, scheduled_for);
+    """,
 )
 
 

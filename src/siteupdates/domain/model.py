@@ -427,6 +427,8 @@ class UpdateRequest:
     ``version`` is None for *DB refresh only* (R6). ``preferred_start`` and
     ``scheduled_for`` are UTC instants; ``zone`` is the zone the requester entered
     the time in. ``revision`` counts the changes and guards against lost updates.
+    ``group_plan_id`` links the requests of one group update (R10); ``automatic``
+    marks the provider's weekly automatic update (R8).
     """
 
     id: str
@@ -446,6 +448,7 @@ class UpdateRequest:
     superseded_by: Optional[str] = None
     idempotency_key: Optional[str] = None
     group_plan_id: Optional[str] = None
+    automatic: bool = False
 
     @property
     def is_refresh_only(self) -> bool:

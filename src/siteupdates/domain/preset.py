@@ -45,13 +45,24 @@ def _windows(value: Iterable[WeeklyWindow]) -> Tuple[WeeklyWindow, ...]:
 
 @attrs.frozen
 class ProviderPreset:
-    """A provider's numbers: windows, default zone, plan rules, expected update length."""
+    """A provider's numbers: windows, default zone, plan rules, update length, capacity.
+
+    ``update_duration`` is how long an update keeps a site offline, and the length
+    of the planner's slots; ``capacity`` is how many updates may run at once.
+    """
 
     name: str
     default_zone: str = attrs.field(converter=require_zone)
     windows: Tuple[WeeklyWindow, ...] = attrs.field(converter=_windows)
     plan_rules: Mapping[Plan, PlanRules]
     update_duration: timedelta = timedelta(hours=2)
+    capacity: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if self.capacity < 1:
+            raise InvalidInput(f"capacity must be at least 1, not {self.capacity}", self.capacity)
+        if self.update_duration <= timedelta(0):
+            raise InvalidInput("update_duration must be positive", self.update_duration)
 
     def rules_for(self, plan: Plan) -> PlanRules:
         """The rules of ``plan``; a plan the preset does not mention has no special rules."""
