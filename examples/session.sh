@@ -25,7 +25,9 @@ id=$("$su" --db "$db" --json submit --as dana --tenant maple --target production
      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 step submit --as sam --tenant birch --target production/sandbox --refresh-only --refresh --at "2015-02-08 22:00"
 step queue
-step schedule "$id" --at "2015-02-14 04:00" --by hosting
+step schedule --dry-run
+step explain "$id"
+step schedule "$id" --at "2015-02-14 04:00" --by hosting --reason "date agreed with the district"
 step deliver
 step outbox --request "$id"
 step list --as dana --tenant maple

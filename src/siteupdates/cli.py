@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from siteupdates.domain import HistoryEntry, UpdateRequest
@@ -298,8 +298,14 @@ def _provider_when(desk: Desk, a: argparse.Namespace) -> datetime:
 def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, _Out], int]:
     def run(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
         by = a.by
+        if action == "schedule" and a.request is None:
+            return _plan(desk, a, out)
         if action == "schedule":
-            r = desk.schedule(a.request, _provider_when(desk, a), by=by)
+            if a.at is None:
+                raise InvalidInput(
+                    "schedule REQUEST needs --at; without REQUEST it plans the queue"
+                )
+            r = desk.schedule(a.request, _provider_when(desk, a), by=by, reason=a.reason)
         elif action == "reschedule":
             r = desk.reschedule(a.request, _provider_when(desk, a), a.reason, by=by)
         elif action in ("ask_input", "defer", "fail"):
@@ -309,6 +315,74 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, _Out
         return _done(out, r, desk.preset.default_zone)
 
     return run
+
+
+def _plan(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
+    horizon = desk.now() + timedelta(days=a.horizon_days)
+    run = desk.plan_queue(horizon=horizon, dry_run=a.dry_run, by=a.by)
+    zone = desk.preset.default_zone
+    rows = []
+    for r in run.requests:
+        p = run.plan.placements[r.id]
+        rows.append(
+            {
+                "position": str(p.position),
+                "id": r.id,
+                "tenant": r.tenant_id,
+                "asked": _when(r.preferred_start, zone),
+                "slot": _when(p.start, zone) if p.start else f"not placed: {p.reason}",
+                "stored": "yes" if r.id in run.stored else "no",
+            }
+        )
+    text = _table(rows)
+    if a.dry_run:
+        text += "\n(dry run: nothing stored; 'siteupdates explain ID' says why)"
+    if run.conflicts:
+        text += f"\nchanged meanwhile, not stored: {', '.join(run.conflicts)}"
+    out.emit({"plan": rows, "conflicts": list(run.conflicts)}, text)
+    return 0
+
+
+def cmd_explain(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
+    e = desk.explain(a.request, horizon=desk.now() + timedelta(days=a.horizon_days))
+    data = {
+        "id": e.id,
+        "position": e.position,
+        "preferred": e.preferred.isoformat(),
+        "slot": None if e.placement.start is None else e.placement.start.isoformat(),
+        "reason": e.placement.reason,
+        "passed_over": [
+            {"start": c.start.isoformat(), "why": c.why, "ahead": list(c.ahead)}
+            for c in e.passed_over
+        ],
+        "lines": list(e.lines),
+    }
+    out.emit(data, e.render())
+    return 0
+
+
+def cmd_group(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
+    earliest = _provider_when(desk, a)
+    made = desk.group_update(
+        a.group, a.target, a.version, earliest=earliest, by=a.by,
+        horizon=desk.now() + timedelta(days=a.horizon_days),
+    )  # fmt: skip
+    zone = desk.preset.default_zone
+    out.emit([_request_json(r) for r in made], _table([_request_row(r, zone) for r in made]))
+    return 0
+
+
+def cmd_cloud(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
+    try:
+        week = date.fromisoformat(a.week_of)
+    except ValueError:
+        raise InvalidInput(
+            f"malformed date {a.week_of!r}: expected YYYY-MM-DD", a.week_of
+        ) from None
+    made = desk.cloud_week(week, by=a.by)
+    zone = desk.preset.default_zone
+    out.emit([_request_json(r) for r in made], _table([_request_row(r, zone) for r in made]))
+    return 0
 
 
 def cmd_deliver(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
@@ -432,16 +506,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     def provider(name: str, action: str, help_: str, text: Optional[str] = None) -> None:
         sp = add(name, cmd_provider_action(action), f"provider: {help_}")
-        sp.add_argument("request")
+        if action == "schedule":
+            sp.add_argument("request", nargs="?", help="a request to place by hand (override)")
+            sp.add_argument("--dry-run", action="store_true", help="show the plan, store nothing")
+            sp.add_argument("--horizon-days", type=int, default=180, help="how far to plan")
+            sp.add_argument("--reason", help="why the provider overrides the plan (R13)")
+        else:
+            sp.add_argument("request")
         sp.add_argument("--by", default="provider", help="who acts (kept in the history)")
         if text:
             sp.add_argument("text", metavar=text)
         if action in ("schedule", "reschedule"):
-            when(sp)
+            when(sp, required=action == "reschedule")
         if action == "reschedule":
             sp.add_argument("--reason", required=True, help="told to the contact (R13)")
 
-    provider("schedule", "schedule", "confirm a date (zone: provider's default)")
+    provider(
+        "schedule",
+        "schedule",
+        "plan the queue first come first served (no REQUEST), or place one request by hand",
+    )
     provider("reschedule", "reschedule", "move a scheduled date, with a reason")
     provider("pull", "pull", "take a scheduled request from the queue (Not Started)")
     provider("start", "start", "begin the update (In Progress)")
@@ -450,6 +534,22 @@ def build_parser() -> argparse.ArgumentParser:
     provider("defer", "defer", "put on hold (Deferred)", "REASON")
     provider("resume", "resume", "take a deferred request back into the queue")
     provider("fail", "fail", "give up, telling the contact why (Unable to Complete)", "REASON")
+
+    sp = add("explain", cmd_explain, "provider: why a request has, or would get, its date")
+    sp.add_argument("request")
+    sp.add_argument("--horizon-days", type=int, default=180)
+
+    sp = add("group-update", cmd_group, "provider: one version update for a whole group (R10)")
+    sp.add_argument("group")
+    sp.add_argument("--target", required=True)
+    sp.add_argument("--version", required=True)
+    sp.add_argument("--by", default="provider")
+    sp.add_argument("--horizon-days", type=int, default=180)
+    when(sp)
+
+    sp = add("cloud-week", cmd_cloud, "provider: book the weekly automatic updates (R8)")
+    sp.add_argument("--week-of", required=True, help="a date in the week, YYYY-MM-DD")
+    sp.add_argument("--by", default="provider")
 
     sp = add("deliver", cmd_deliver, "deliver due notices and calendar entries from the outbox")
     sp.add_argument("--max-attempts", type=int, default=8)

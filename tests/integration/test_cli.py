@@ -137,3 +137,26 @@ def test_the_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     helped = subprocess.run([*args, "submit", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "--refresh-only" in helped.stdout
+
+
+def test_schedule_plans_the_queue_and_explain_says_why(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    code, out, _ = run(
+        capsys, db, "--json", "submit", "--as", "dana", "--tenant", "maple", "--target",
+        "staging", "--refresh-only", "--refresh", "--at", "2015-02-10 22:00",
+    )  # fmt: skip
+    rid = json.loads(out)["id"]
+    code, out, _ = run(capsys, db, "schedule", "--dry-run")
+    assert code == 0 and "Feb. 15, 2015 4:00 AM CST" in out and "dry run" in out
+    code, out, _ = run(capsys, db, "explain", rid)
+    assert code == 0 and "outside every window" in out and "position 1" in out
+    code, out, _ = run(capsys, db, "--json", "schedule")
+    assert code == 0 and json.loads(out)["plan"][0]["stored"] == "yes"
+    code, _, err = run(capsys, db, "cloud-week", "--week-of", "next week")
+    assert code == EXIT["usage"] and "YYYY-MM-DD" in err
+    code, out, _ = run(capsys, db, "--json", "cloud-week", "--week-of", "2015-02-09")
+    # birch (cloud) already runs the newest, E.1505.2; aspen (cloud-choice) does not.
+    assert code == 0 and [(r["tenant"], r["version"]) for r in json.loads(out)] == [
+        ("aspen", "E.1505.2")
+    ]

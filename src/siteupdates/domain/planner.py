@@ -376,35 +376,42 @@ def plan(
     placements: Dict[str, Placement] = {}
     first: Dict[str, int] = {}
     chosen: Dict[str, int] = {}
+    find = nxt.find
     for order, d in enumerate(ds):
+        weight = len(d.tenants)
+        members = d.tenants
+        # Only the tenants with blackouts of their own need the interval look-up.
+        own = [tenant_ivs[t] for t in members if t in tenant_ivs]
         i = bisect.bisect_left(slot_starts, d.earliest)
         first[d.id] = i
         reason: Optional[str] = None
-        while True:
-            i = nxt.find(i)
+        if weight > capacity:
+            reason = f"needs {weight} places at once (one per tenant) but a slot holds {capacity}"
+            i = n
+        while i < n:
+            i = find(i)
             if i >= n:
                 break
-            s, e = slots[i]
-            if used[i] + d.weight > capacity:
-                if d.weight > capacity:
-                    reason = (
-                        f"needs {d.weight} places at once (one per tenant) but a slot holds "
-                        f"{capacity}"
-                    )
-                    i = n
-                    break
+            if used[i] + weight > capacity:
                 i += 1  # too big for what is left here; a later slot may hold it
                 continue
-            jump: Optional[datetime] = None
-            for t in d.tenants:
-                ivs = tenant_ivs.get(t)
-                hit = ivs.hit(s, e) if ivs else None
-                if hit and (jump is None or hit[0] > jump):
-                    jump = hit[0]
-            if jump is not None:
-                i = bisect.bisect_left(slot_starts, jump)
-                continue
-            if any(i in busy.get(t, ()) for t in d.tenants):
+            if own:
+                s, e = slots[i]
+                jump: Optional[datetime] = None
+                for ivs in own:
+                    hit = ivs.hit(s, e)
+                    if hit and (jump is None or hit[0] > jump):
+                        jump = hit[0]
+                if jump is not None:
+                    i = bisect.bisect_left(slot_starts, jump)
+                    continue
+            taken = False
+            for t in members:
+                held = busy.get(t)
+                if held is not None and i in held:
+                    taken = True
+                    break
+            if taken:
                 i += 1
                 continue
             break
@@ -416,9 +423,9 @@ def plan(
             )  # fmt: skip
             continue
         s, e = slots[i]
-        used[i] += d.weight
-        occupants[i].append((order, d.id, d.weight))
-        for t in d.tenants:
+        used[i] += weight
+        occupants[i].append((order, d.id, weight))
+        for t in members:
             busy.setdefault(t, set()).add(i)
         if used[i] >= capacity:
             nxt.close(i)
