@@ -153,7 +153,17 @@ class StorageError(SiteUpdatesError):
 
 
 class LeaseLost(SiteUpdatesError):
-    """Raised when a worker acts on a request whose lease was taken over (fencing)."""
+    """Raised when a worker acts on a request whose lease it no longer holds (fencing).
+
+    Nothing of the worker's change was written.
+    """
+
+    def __init__(self, request_id: str, worker: str) -> None:
+        super().__init__(
+            f"worker {worker} no longer holds request {request_id}: its lease was taken over"
+        )
+        self.request_id = request_id
+        self.worker = worker
 
 
 class DuplicateKey(SiteUpdatesError):

@@ -28,13 +28,21 @@ from siteupdates.domain import (
 )
 
 __all__ = [
+    "CLAIMABLE",
     "ChangeSet",
+    "Claim",
+    "Fence",
+    "Lease",
     "OutboxItem",
     "OutboxState",
     "Page",
     "Setup",
     "Storage",
 ]
+
+
+#: The statuses a worker may claim from (with the conditions in :meth:`Storage.claim`).
+CLAIMABLE = (Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS)
 
 
 class OutboxState(str, enum.Enum):
@@ -68,12 +76,51 @@ class OutboxItem:
 
 
 @attrs.frozen
+class Lease:
+    """A hosting worker's hold on a request: who, until when, and which attempt it is.
+
+    ``attempts`` counts the claims of the request; it is also the fencing token:
+    a worker acts on a request only while the stored lease still names it with
+    the same attempt.
+    """
+
+    worker: str
+    expires: datetime
+    attempts: int
+
+
+@attrs.frozen
+class Fence:
+    """A condition of a change set: ``worker`` still holds ``request_id`` at ``attempts``."""
+
+    request_id: str
+    worker: str
+    attempts: int
+
+
+@attrs.frozen
+class Claim:
+    """A claimed request (now Not Started), its lease, and the history entry of the claim."""
+
+    request: UpdateRequest
+    lease: Lease
+    entry: HistoryEntry
+
+    @property
+    def fence(self) -> Fence:
+        """The fence every later change by this worker must carry."""
+        return Fence(self.request.id, self.lease.worker, self.lease.attempts)
+
+
+@attrs.frozen
 class ChangeSet:
     """Everything one use case writes, committed together.
 
     ``updates`` pairs a request's new state with the revision it was loaded at;
     the backend raises :class:`~siteupdates.errors.ConflictError` and writes
-    nothing when the stored revision differs.
+    nothing when the stored revision differs. ``fences`` must all hold (else
+    :class:`~siteupdates.errors.LeaseLost` and nothing is written); ``release``
+    lists requests whose worker lease ends with the change.
     """
 
     inserts: Tuple[UpdateRequest, ...] = ()
@@ -81,6 +128,8 @@ class ChangeSet:
     history: Tuple[HistoryEntry, ...] = ()
     outbox: Tuple[OutboxItem, ...] = ()
     tenants: Tuple[Tenant, ...] = ()
+    fences: Tuple[Fence, ...] = ()
+    release: Tuple[str, ...] = ()
 
     def __add__(self, other: ChangeSet) -> ChangeSet:
         return ChangeSet(
@@ -89,6 +138,8 @@ class ChangeSet:
             self.history + other.history,
             self.outbox + other.outbox,
             self.tenants + other.tenants,
+            self.fences + other.fences,
+            self.release + other.release,
         )
 
 
@@ -212,3 +263,27 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def record_attempt(self, item: OutboxItem) -> None:
         """Store the outcome of a delivery attempt (``item`` carries the new state)."""
+
+    # -- hosting workers -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def claim(
+        self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
+    ) -> List[Claim]:
+        """Claim up to ``limit`` requests for ``worker``, in one transaction.
+
+        Claimable are Scheduled requests due at ``now`` that no live lease holds,
+        and Not Started or In Progress requests whose lease expired. Each claimed
+        request becomes Not Started (R15; event ``pull``, or ``reclaim`` for an
+        expired lease) with a history entry, a lease until ``now + lease_seconds``
+        and its attempt count raised. Concurrent claims never return one request
+        twice. Order: ``scheduled_for``, then ``requested_at``, then ID.
+        """
+
+    @abc.abstractmethod
+    def lease(self, request_id: str) -> Optional[Lease]:
+        """The request's current lease, or None."""
+
+    @abc.abstractmethod
+    def renew(self, fence: Fence, until: datetime) -> bool:
+        """Extend a lease; False (and nothing changed) when ``fence`` no longer holds."""

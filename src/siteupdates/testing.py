@@ -41,9 +41,9 @@ from siteupdates.domain import (
     submitted,
 )
 from siteupdates.domain.timeutil import get_zone
-from siteupdates.errors import ConflictError, DuplicateKey, SiteUpdatesError
+from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, SiteUpdatesError
 from siteupdates.notices import Notice
-from siteupdates.ports import ChangeSet, OutboxItem, OutboxState, Setup, Storage
+from siteupdates.ports import ChangeSet, Lease, OutboxItem, OutboxState, Setup, Storage
 
 __all__ = ["FixedClock", "RecordingNotifier", "StorageContract", "sample_setup"]
 
@@ -393,6 +393,69 @@ class StorageContract:
         assert len(loaded.requests_in([Status.TO_BE_SCHEDULED], limit=2)) == 2
         both = loaded.requests_in([Status.TO_BE_SCHEDULED, Status.SCHEDULED])
         assert both[0] == done
+
+    # -- hosting workers ----------------------------------------------------------------
+
+    def _booked(self, storage: Storage, when: datetime, **kw: Any) -> UpdateRequest:
+        r = make_request(**kw)
+        storage.apply(submit_changes(r))
+        new, cs = transition(r, Event.SCHEDULE, date=when)
+        storage.apply(cs)
+        return new
+
+    def test_a_claim_pulls_due_requests_once_with_a_lease(self, loaded: Storage) -> None:
+        due = self._booked(loaded, T0 - timedelta(hours=1))
+        later = self._booked(loaded, T0 + timedelta(hours=1))
+        [claim] = loaded.claim("w1", T0, 60, limit=5)
+        assert claim.request.id == due.id and claim.request.status is Status.NOT_STARTED
+        assert claim.lease == Lease("w1", T0 + timedelta(seconds=60), 1)
+        assert loaded.lease(due.id) == claim.lease
+        assert loaded.request(due.id) == claim.request
+        assert loaded.history(due.id)[-1] == claim.entry
+        assert claim.entry.event is Event.PULL and claim.entry.by == "w1"
+        assert loaded.claim("w2", T0, 60) == []
+        assert loaded.lease(later.id) is None
+
+    def test_claims_follow_the_scheduled_order(self, loaded: Storage) -> None:
+        b = self._booked(loaded, T0 - timedelta(hours=1))
+        a = self._booked(loaded, T0 - timedelta(hours=2))
+        got = [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
+        got += [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
+        assert got == [a.id, b.id]
+
+    def test_an_expired_lease_is_taken_over_and_the_old_worker_is_fenced_out(
+        self, loaded: Storage
+    ) -> None:
+        r = self._booked(loaded, T0)
+        [first] = loaded.claim("w1", T0, 30)
+        started, entry = apply_event(first.request, Event.START, actor=Actor.PROVIDER, by="w1",
+                                     at=T0)  # fmt: skip
+        loaded.apply(ChangeSet(updates=((started, first.request.revision),), history=(entry,),
+                               fences=(first.fence,)))  # fmt: skip
+        assert loaded.claim("w2", T0 + timedelta(seconds=10), 30) == []
+        [second] = loaded.claim("w2", T0 + timedelta(seconds=31), 30)
+        assert second.lease.attempts == 2 and second.entry.event is Event.RECLAIM
+        assert "w1" in (second.entry.reason or "")
+        assert second.request.status is Status.NOT_STARTED
+        done, e2 = apply_event(started, Event.COMPLETE, actor=Actor.PROVIDER, by="w1", at=T0)
+        with pytest.raises(LeaseLost):
+            loaded.apply(ChangeSet(updates=((done, second.request.revision),), history=(e2,),
+                                   fences=(first.fence,)))  # fmt: skip
+        assert loaded.request(r.id) == second.request
+        assert not loaded.renew(first.fence, T0 + timedelta(hours=1))
+        assert loaded.renew(second.fence, T0 + timedelta(hours=1))
+        lease = loaded.lease(r.id)
+        assert lease is not None and lease.expires == T0 + timedelta(hours=1)
+
+    def test_a_released_lease_keeps_the_attempt_count(self, loaded: Storage) -> None:
+        r = self._booked(loaded, T0)
+        [c] = loaded.claim("w1", T0, 30)
+        back, entry = apply_event(c.request, Event.RELEASE, actor=Actor.PROVIDER, by="w1", at=T0)
+        loaded.apply(ChangeSet(updates=((back, c.request.revision),), history=(entry,),
+                               fences=(c.fence,), release=(r.id,)))  # fmt: skip
+        assert loaded.lease(r.id) is None
+        [again] = loaded.claim("w2", T0, 30)
+        assert again.lease.attempts == 2 and again.entry.event is Event.PULL
 
 
 def broken_storage(base: Callable[[], Storage], drop: str) -> Storage:

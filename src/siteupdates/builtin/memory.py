@@ -13,9 +13,20 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import attrs
 
 from siteupdates.domain import Catalog, Contact, Group, HistoryEntry, Status, Tenant, UpdateRequest
-from siteupdates.errors import ConflictError, DuplicateKey, StorageError
+from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.ports import ChangeSet, OutboxItem, OutboxState, Page, Setup, Storage
+from siteupdates.leases import claim_one, is_claimable
+from siteupdates.ports import (
+    ChangeSet,
+    Claim,
+    Fence,
+    Lease,
+    OutboxItem,
+    OutboxState,
+    Page,
+    Setup,
+    Storage,
+)
 
 __all__ = ["MemoryStorage"]
 
@@ -36,6 +47,8 @@ class MemoryStorage(Storage):
         self._history: Dict[str, List[HistoryEntry]] = {}
         self._outbox: Dict[str, OutboxItem] = {}
         self._outbox_keys: set[str] = set()
+        # request id -> (worker, lease expiry, attempts); attempts outlive the lease.
+        self._leases: Dict[str, Tuple[Optional[str], Optional[datetime], int]] = {}
 
     def save_setup(self, setup: Setup) -> None:
         """Insert or replace the reference data."""
@@ -123,6 +136,10 @@ class MemoryStorage(Storage):
     def apply(self, changes: ChangeSet) -> None:
         """Check every constraint first, then change everything; so all or nothing."""
         with self._lock:
+            for f in changes.fences:
+                held = self._leases.get(f.request_id)
+                if held is None or held[0] != f.worker or held[2] != f.attempts:
+                    raise LeaseLost(f.request_id, f.worker)
             keys = dict(self._keys)
             for r in changes.inserts:
                 if r.id in self._requests:
@@ -163,6 +180,9 @@ class MemoryStorage(Storage):
                 self._outbox_keys.add(o.key)
             for t in changes.tenants:
                 self._tenants[t.id] = t
+            for rid in changes.release:
+                if rid in self._leases:
+                    self._leases[rid] = (None, None, self._leases[rid][2])
 
     def outbox_due(self, now: datetime, *, limit: int = 100) -> List[OutboxItem]:
         """Pending items that are due."""
@@ -196,6 +216,46 @@ class MemoryStorage(Storage):
             if item.id not in self._outbox:
                 raise StorageError(f"no outbox item {item.id}")
             self._outbox[item.id] = attrs.evolve(item)
+
+    def claim(
+        self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
+    ) -> List[Claim]:
+        """Claim due requests under the lock."""
+        with self._lock:
+            due = [
+                r
+                for r in self._requests.values()
+                if is_claimable(r, self._leases.get(r.id, (None, None, 0))[1], now)
+            ]
+            due.sort(key=lambda r: (r.scheduled_for or now, r.requested_at, r.id))
+            claims = []
+            for r in due[:limit]:
+                owner, _, attempts = self._leases.get(r.id, (None, None, 0))
+                new, entry, claim = claim_one(r, owner, attempts, worker, now, lease_seconds)
+                self._requests[r.id] = new
+                self._history.setdefault(r.id, []).append(entry)
+                self._leases[r.id] = (worker, claim.lease.expires, claim.lease.attempts)
+                claims.append(claim)
+            return claims
+
+    def lease(self, request_id: str) -> Optional[Lease]:
+        """The current lease, or None (attempts are kept after it ends)."""
+        held = self._leases.get(request_id)
+        if held is None:
+            return None
+        worker, expires, attempts = held
+        if worker is None or expires is None:
+            return None
+        return Lease(worker, expires, attempts)
+
+    def renew(self, fence: Fence, until: datetime) -> bool:
+        """Extend the lease if ``fence`` holds."""
+        with self._lock:
+            held = self._leases.get(fence.request_id)
+            if held is None or held[0] != fence.worker or held[2] != fence.attempts:
+                return False
+            self._leases[fence.request_id] = (fence.worker, until, fence.attempts)
+            return True
 
 
 class MemoryStoragePlugin:

@@ -31,9 +31,26 @@ from urllib.parse import parse_qs, urlsplit
 
 from siteupdates.builtin import codec
 from siteupdates.domain import Catalog, Contact, Group, HistoryEntry, Status, Tenant, UpdateRequest
-from siteupdates.errors import ConfigurationError, ConflictError, DuplicateKey, StorageError
+from siteupdates.errors import (
+    ConfigurationError,
+    ConflictError,
+    DuplicateKey,
+    LeaseLost,
+    StorageError,
+)
 from siteupdates.hookspecs import hookimpl
-from siteupdates.ports import ChangeSet, OutboxItem, OutboxState, Page, Setup, Storage
+from siteupdates.leases import claim_one
+from siteupdates.ports import (
+    ChangeSet,
+    Claim,
+    Fence,
+    Lease,
+    OutboxItem,
+    OutboxState,
+    Page,
+    Setup,
+    Storage,
+)
 
 __all__ = ["MIGRATIONS", "SqliteStorage"]
 
@@ -375,6 +392,12 @@ class SqliteStorage(Storage):
         hcols = codec.HISTORY_COLUMNS
         ocols = codec.OUTBOX_COLUMNS
         with self._write() as db:
+            for f in changes.fences:
+                held = db.execute(
+                    "SELECT lease_owner, attempts FROM requests WHERE id = ?", (f.request_id,)
+                ).fetchone()
+                if held is None or held[0] != f.worker or held[1] != f.attempts:
+                    raise LeaseLost(f.request_id, f.worker)
             for r in changes.inserts:
                 try:
                     db.execute(insert_sql, codec.request_row(r))
@@ -402,6 +425,10 @@ class SqliteStorage(Storage):
                 raise StorageError(f"change set refused by the database: {exc}") from exc
             if changes.tenants:
                 self._put_tenants(db, changes.tenants)
+            db.executemany(
+                "UPDATE requests SET lease_owner = NULL, lease_expires = NULL WHERE id = ?",
+                [(rid,) for rid in changes.release],
+            )
 
     # -- outbox ----------------------------------------------------------------------
 
@@ -442,6 +469,74 @@ class SqliteStorage(Storage):
             )
             if cur.rowcount != 1:
                 raise StorageError(f"no outbox item {item.id}")
+
+    # -- hosting workers -----------------------------------------------------------
+
+    def claim(
+        self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
+    ) -> List[Claim]:
+        """Claim in one IMMEDIATE transaction: SQLite's single writer rules out double claims.
+
+        Through ``requests_due``; several processes on one file take turns.
+        """
+        cols = codec.REQUEST_COLUMNS
+        update_sql = (
+            "UPDATE requests SET "
+            + ", ".join(f"{c} = :{c}" for c in cols if c != "id")
+            + ", lease_owner = :lease_owner, lease_expires = :lease_expires, "
+            "attempts = :attempts WHERE id = :id"
+        )
+        hcols = codec.HISTORY_COLUMNS
+        marks = ", ".join(":" + c for c in hcols)
+        history_sql = f"INSERT INTO history ({', '.join(hcols)}) VALUES ({marks})"
+        stamp = codec.ts(now)
+        claims: List[Claim] = []
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT * FROM requests WHERE "
+                "(status = 'scheduled' AND scheduled_for <= :now "
+                " AND (lease_expires IS NULL OR lease_expires < :now)) OR "
+                "(status IN ('not-started', 'in-progress') AND lease_expires < :now) "
+                "ORDER BY scheduled_for, requested_at, id LIMIT :limit",
+                {"now": stamp, "limit": limit},
+            ).fetchall()
+            for row in rows:
+                r = codec.request_from(row)
+                new, entry, claim = claim_one(
+                    r, row["lease_owner"], int(row["attempts"]), worker, now, lease_seconds
+                )
+                values = codec.request_row(new)
+                values.update(
+                    lease_owner=worker,
+                    lease_expires=codec.ts(claim.lease.expires),
+                    attempts=claim.lease.attempts,
+                )
+                db.execute(update_sql, values)
+                db.execute(history_sql, codec.history_row(entry))
+                claims.append(claim)
+        return claims
+
+    def lease(self, request_id: str) -> Optional[Lease]:
+        """The current lease, or None."""
+        rows = self._read(
+            "SELECT lease_owner, lease_expires, attempts FROM requests WHERE id = ?",
+            (request_id,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        expires = codec.parse_ts(rows[0][1])
+        assert expires is not None
+        return Lease(rows[0][0], expires, int(rows[0][2]))
+
+    def renew(self, fence: Fence, until: datetime) -> bool:
+        """Extend the lease if ``fence`` holds."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE requests SET lease_expires = ? "
+                "WHERE id = ? AND lease_owner = ? AND attempts = ?",
+                (codec.ts(until), fence.request_id, fence.worker, fence.attempts),
+            )
+            return cur.rowcount == 1
 
 
 class SqliteStoragePlugin:

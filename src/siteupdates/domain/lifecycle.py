@@ -47,6 +47,7 @@ class Event(_Named):
     RESCHEDULE = "reschedule"
     PULL = "pull"
     RELEASE = "release"
+    RECLAIM = "reclaim"
     START = "start"
     COMPLETE = "complete"
     ASK_INPUT = "ask-input"
@@ -98,6 +99,14 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
         _row(Event.RESCHEDULE, frozenset({S.SCHEDULED}), S.SCHEDULED, _P, reason=True, date=True),
         _row(Event.PULL, frozenset({S.SCHEDULED}), S.NOT_STARTED, _P),
         _row(Event.RELEASE, frozenset({S.NOT_STARTED}), S.SCHEDULED, _P),
+        # A hosting worker's lease expired: another worker takes the request over.
+        _row(
+            Event.RECLAIM,
+            frozenset({S.NOT_STARTED, S.IN_PROGRESS}),
+            S.NOT_STARTED,
+            _P,
+            reason=True,
+        ),
         _row(Event.START, frozenset({S.NOT_STARTED}), S.IN_PROGRESS, _P),
         _row(Event.COMPLETE, frozenset({S.IN_PROGRESS}), S.COMPLETED, _P),
         _row(
