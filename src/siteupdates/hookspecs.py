@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, List, Optional
 import pluggy
 
 if TYPE_CHECKING:
+    from siteupdates.domain import Tenant, UpdateRequest
     from siteupdates.domain.windows import Blackout
     from siteupdates.notices import CalendarEntry, Notice
     from siteupdates.plugins import PolicyRegistry
@@ -76,6 +77,21 @@ def siteupdates_blackouts(
     possibly empty.
     """
     raise NotImplementedError
+
+
+# -- Hosting workers ----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def siteupdates_perform_update(request: UpdateRequest, tenant: Tenant) -> Optional[bool]:
+    """Do the update itself: install ``request.version``, refresh a database (R1, R4).
+
+    Called by a hosting worker after it moved the request to In Progress, while it
+    renews its lease in the background. Return True when done; raise to report a
+    failure whose message reaches the contact (R20). Return None when you do not
+    perform updates: the worker then hands the request back. Must be safe to call
+    again for a request whose earlier attempt died midway.
+    """
 
 
 # -- Policies -----------------------------------------------------------------------

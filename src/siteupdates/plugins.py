@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import pluggy
 
 from siteupdates import hookspecs
-from siteupdates.domain import Policy
+from siteupdates.domain import Policy, Tenant, UpdateRequest
 from siteupdates.domain.policies import DEFAULT_POLICIES
 from siteupdates.domain.windows import Blackout
 from siteupdates.errors import ConfigurationError
@@ -168,6 +168,15 @@ class PluginHost:
     def calendar_update(self, entry: CalendarEntry) -> bool:
         """Ask the calendars to apply ``entry``; True when one did."""
         return bool(self.pm.hook.siteupdates_calendar_update(entry=entry))
+
+    def performs_updates(self) -> bool:
+        """Whether any plugin implements ``siteupdates_perform_update``."""
+        return bool(self.pm.hook.siteupdates_perform_update.get_hookimpls())
+
+    def perform_update(self, request: UpdateRequest, tenant: Tenant) -> Optional[bool]:
+        """Ask the updater plugin to do ``request``; None when no plugin performs updates."""
+        result = self.pm.hook.siteupdates_perform_update(request=request, tenant=tenant)
+        return None if result is None else bool(result)
 
     def blackouts(
         self, tenant_id: Optional[str], start: datetime, end: datetime
