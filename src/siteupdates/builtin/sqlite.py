@@ -25,32 +25,13 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from siteupdates.builtin import codec
-from siteupdates.domain import Catalog, Contact, Group, HistoryEntry, Status, Tenant, UpdateRequest
-from siteupdates.errors import (
-    ConfigurationError,
-    ConflictError,
-    DuplicateKey,
-    LeaseLost,
-    StorageError,
-)
+from siteupdates.builtin.sqlbase import Cursor, SqlStorage
+from siteupdates.errors import ConfigurationError, StorageError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.leases import claim_one
-from siteupdates.ports import (
-    ChangeSet,
-    Claim,
-    Fence,
-    Lease,
-    OutboxItem,
-    OutboxState,
-    Page,
-    Setup,
-    Storage,
-)
+from siteupdates.ports import Storage
 
 __all__ = ["MIGRATIONS", "SqliteStorage"]
 
@@ -149,8 +130,10 @@ def _path_of(url: str) -> str:
     return path
 
 
-class SqliteStorage(Storage):
+class SqliteStorage(SqlStorage):
     """A :class:`~siteupdates.ports.Storage` on one SQLite file."""
+
+    integrity_error = (sqlite3.IntegrityError,)
 
     def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
         self.url = url
@@ -194,24 +177,25 @@ class SqliteStorage(Storage):
                 delay = min(delay * 2, 0.5)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Cursor]:
         with self._lock:
             self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
             try:
-                yield self._db
+                yield self._db.cursor()  # type: ignore[misc]
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             else:
                 self._retry(lambda: self._db.execute("COMMIT"))
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> List[sqlite3.Row]:
+    def _read(self, sql: str, params: Mapping[str, Any] = {}) -> List[Any]:
         with self._lock:
             return self._retry(lambda: self._db.execute(sql, params).fetchall())
 
     def _migrate(self) -> None:
         with self._write() as db:
-            current = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute("PRAGMA user_version")
+            current = db.fetchall()[0][0]
             if current > len(MIGRATIONS):
                 raise ConfigurationError(
                     f"{self.url} has schema version {current}, newer than this siteupdates "
@@ -231,312 +215,6 @@ class SqliteStorage(Storage):
         """Close the connection."""
         with self._lock:
             self._db.close()
-
-    # -- reference data ------------------------------------------------------------
-
-    def save_setup(self, setup: Setup) -> None:
-        """Write the reference data in one transaction, with batched statements."""
-        import json
-
-        with self._write() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO groups (id, name, kind) VALUES (?, ?, ?)",
-                [(g.id, g.name, g.kind) for g in setup.groups],
-            )
-            self._put_tenants(db, setup.tenants)
-            rows = [codec.contact_row(c) for c in setup.contacts]
-            db.executemany(
-                "INSERT OR REPLACE INTO contacts (id, name, email, role, zone, tenants) "
-                "VALUES (:id, :name, :email, :role, :zone, :tenants)",
-                rows,
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO catalog (version) VALUES (?)",
-                [(str(v),) for v in setup.catalog.versions],
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                [(k, json.dumps(v)) for k, v in setup.settings.items()],
-            )
-
-    @staticmethod
-    def _put_tenants(db: sqlite3.Connection, tenants: Sequence[Tenant]) -> None:
-        rows = [codec.tenant_rows(t) for t in tenants]
-        db.executemany(
-            "INSERT INTO tenants (id, name, plan, group_id, tasks) "
-            "VALUES (:id, :name, :plan, :group_id, :tasks) "
-            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, plan = excluded.plan, "
-            "group_id = excluded.group_id, tasks = excluded.tasks",
-            [r for r, _ in rows],
-        )
-        db.executemany("DELETE FROM sites WHERE tenant_id = ?", [(t.id,) for t in tenants])
-        db.executemany(
-            "INSERT INTO sites (tenant_id, kind, version, since, refreshed_at, automatic) "
-            "VALUES (:tenant_id, :kind, :version, :since, :refreshed_at, :automatic)",
-            [s for _, sites in rows for s in sites],
-        )
-
-    def settings(self) -> Dict[str, Any]:
-        """The stored settings."""
-        import json
-
-        return {r["key"]: json.loads(r["value"]) for r in self._read("SELECT * FROM settings")}
-
-    def _tenants_where(self, where: str, params: Sequence[Any]) -> List[Tenant]:
-        rows = self._read(f"SELECT * FROM tenants {where} ORDER BY id", params)
-        if not rows:
-            return []
-        ids = [r["id"] for r in rows]
-        marks = ",".join("?" * len(ids))
-        sites: Dict[str, List[sqlite3.Row]] = {}
-        for s in self._read(f"SELECT * FROM sites WHERE tenant_id IN ({marks})", ids):
-            sites.setdefault(s["tenant_id"], []).append(s)
-        return [codec.tenant_from(r, sites.get(r["id"], [])) for r in rows]
-
-    def tenant(self, tenant_id: str) -> Optional[Tenant]:
-        """The tenant, or None."""
-        found = self._tenants_where("WHERE id = ?", (tenant_id,))
-        return found[0] if found else None
-
-    def tenants(self) -> List[Tenant]:
-        """Every tenant by ID."""
-        return self._tenants_where("", ())
-
-    def group(self, group_id: str) -> Optional[Group]:
-        """The group, or None."""
-        rows = self._read("SELECT * FROM groups WHERE id = ?", (group_id,))
-        return Group(rows[0]["id"], rows[0]["name"], rows[0]["kind"]) if rows else None
-
-    def contact(self, contact_id: str) -> Optional[Contact]:
-        """The contact, or None."""
-        rows = self._read("SELECT * FROM contacts WHERE id = ?", (contact_id,))
-        return codec.contact_from(rows[0]) if rows else None
-
-    def contacts(self) -> List[Contact]:
-        """Every contact by ID."""
-        return [codec.contact_from(r) for r in self._read("SELECT * FROM contacts ORDER BY id")]
-
-    def catalog(self) -> Catalog:
-        """The catalog."""
-        return Catalog.of(*(r["version"] for r in self._read("SELECT version FROM catalog")))
-
-    # -- requests -------------------------------------------------------------------
-
-    def request(self, request_id: str) -> Optional[UpdateRequest]:
-        """The request, or None."""
-        rows = self._read("SELECT * FROM requests WHERE id = ?", (request_id,))
-        return codec.request_from(rows[0]) if rows else None
-
-    def requests_for(
-        self,
-        tenant_id: str,
-        *,
-        statuses: Optional[Sequence[Status]] = None,
-        exclude: Sequence[Status] = (),
-        offset: int = 0,
-        limit: int = 100,
-    ) -> Page:
-        """A tenant's requests, newest first, through the ``requests_tenant`` index."""
-        where = ["tenant_id = ?"]
-        params: List[Any] = [tenant_id]
-        if statuses is not None:
-            where.append(f"status IN ({','.join('?' * len(statuses))})")
-            params.extend(s.value for s in statuses)
-        if exclude:
-            where.append(f"status NOT IN ({','.join('?' * len(exclude))})")
-            params.extend(s.value for s in exclude)
-        clause = " AND ".join(where)
-        total = self._read(f"SELECT count(*) FROM requests WHERE {clause}", params)[0][0]
-        rows = self._read(
-            f"SELECT * FROM requests WHERE {clause} "
-            "ORDER BY requested_at DESC, id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return Page(tuple(codec.request_from(r) for r in rows), int(total), offset, limit)
-
-    def requests_in(self, statuses: Sequence[Status], *, limit: int = 1000) -> List[UpdateRequest]:
-        """Requests in ``statuses``, first come first served, through ``requests_queue``."""
-        marks = ",".join("?" * len(statuses))
-        rows = self._read(
-            f"SELECT * FROM requests WHERE status IN ({marks}) ORDER BY requested_at, id LIMIT ?",
-            [*(s.value for s in statuses), limit],
-        )
-        return [codec.request_from(r) for r in rows]
-
-    def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
-        """The request submitted with this key, or None."""
-        rows = self._read(
-            "SELECT * FROM requests WHERE requested_by = ? AND idempotency_key = ?",
-            (requested_by, key),
-        )
-        return codec.request_from(rows[0]) if rows else None
-
-    def history(self, request_id: str) -> List[HistoryEntry]:
-        """The history, oldest first."""
-        rows = self._read("SELECT * FROM history WHERE request_id = ? ORDER BY seq", (request_id,))
-        return [codec.history_from(r) for r in rows]
-
-    # -- writes ------------------------------------------------------------------------
-
-    def apply(self, changes: ChangeSet) -> None:
-        """Commit the change set in one IMMEDIATE transaction."""
-        cols = codec.REQUEST_COLUMNS
-        insert_sql = (
-            f"INSERT INTO requests ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"
-        )
-        update_sql = (
-            "UPDATE requests SET "
-            + ", ".join(f"{c} = :{c}" for c in cols if c != "id")
-            + " WHERE id = :id AND revision = :expected"
-        )
-        hcols = codec.HISTORY_COLUMNS
-        ocols = codec.OUTBOX_COLUMNS
-        with self._write() as db:
-            for f in changes.fences:
-                held = db.execute(
-                    "SELECT lease_owner, attempts FROM requests WHERE id = ?", (f.request_id,)
-                ).fetchone()
-                if held is None or held[0] != f.worker or held[1] != f.attempts:
-                    raise LeaseLost(f.request_id, f.worker)
-            for r in changes.inserts:
-                try:
-                    db.execute(insert_sql, codec.request_row(r))
-                except sqlite3.IntegrityError as exc:
-                    if r.idempotency_key is not None and "idempotency_key" in str(exc):
-                        raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                    raise StorageError(f"cannot insert request {r.id}: {exc}") from exc
-            for new, expected in changes.updates:
-                row = codec.request_row(new)
-                row["expected"] = expected
-                if db.execute(update_sql, row).rowcount != 1:
-                    raise ConflictError(new.id, expected)
-            try:
-                db.executemany(
-                    f"INSERT INTO history ({', '.join(hcols)}) "
-                    f"VALUES ({', '.join(':' + c for c in hcols)})",
-                    [codec.history_row(h) for h in changes.history],
-                )
-                db.executemany(
-                    f"INSERT INTO outbox ({', '.join(ocols)}) "
-                    f"VALUES ({', '.join(':' + c for c in ocols)})",
-                    [codec.outbox_row(o) for o in changes.outbox],
-                )
-            except sqlite3.IntegrityError as exc:
-                raise StorageError(f"change set refused by the database: {exc}") from exc
-            if changes.tenants:
-                self._put_tenants(db, changes.tenants)
-            db.executemany(
-                "UPDATE requests SET lease_owner = NULL, lease_expires = NULL WHERE id = ?",
-                [(rid,) for rid in changes.release],
-            )
-
-    # -- outbox ----------------------------------------------------------------------
-
-    def outbox_due(self, now: datetime, *, limit: int = 100) -> List[OutboxItem]:
-        """Pending items that are due, through the ``outbox_due`` index."""
-        rows = self._read(
-            "SELECT * FROM outbox WHERE state = 'pending' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at <= ?) "
-            "ORDER BY created_at, id LIMIT ?",
-            (codec.ts(now), limit),
-        )
-        return [codec.outbox_from(r) for r in rows]
-
-    def outbox(
-        self, *, request_id: Optional[str] = None, state: Optional[OutboxState] = None
-    ) -> List[OutboxItem]:
-        """Outbox items, oldest first."""
-        where, params = [], []
-        if request_id is not None:
-            where.append("request_id = ?")
-            params.append(request_id)
-        if state is not None:
-            where.append("state = ?")
-            params.append(state.value)
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        rows = self._read(f"SELECT * FROM outbox {clause} ORDER BY created_at, id", params)
-        return [codec.outbox_from(r) for r in rows]
-
-    def record_attempt(self, item: OutboxItem) -> None:
-        """Store a delivery outcome."""
-        row = codec.outbox_row(item)
-        with self._write() as db:
-            cur = db.execute(
-                "UPDATE outbox SET state = :state, attempts = :attempts, "
-                "next_attempt_at = :next_attempt_at, last_error = :last_error, "
-                "delivered_at = :delivered_at WHERE id = :id",
-                row,
-            )
-            if cur.rowcount != 1:
-                raise StorageError(f"no outbox item {item.id}")
-
-    # -- hosting workers -----------------------------------------------------------
-
-    def claim(
-        self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
-    ) -> List[Claim]:
-        """Claim in one IMMEDIATE transaction: SQLite's single writer rules out double claims.
-
-        Through ``requests_due``; several processes on one file take turns.
-        """
-        cols = codec.REQUEST_COLUMNS
-        update_sql = (
-            "UPDATE requests SET "
-            + ", ".join(f"{c} = :{c}" for c in cols if c != "id")
-            + ", lease_owner = :lease_owner, lease_expires = :lease_expires, "
-            "attempts = :attempts WHERE id = :id"
-        )
-        hcols = codec.HISTORY_COLUMNS
-        marks = ", ".join(":" + c for c in hcols)
-        history_sql = f"INSERT INTO history ({', '.join(hcols)}) VALUES ({marks})"
-        stamp = codec.ts(now)
-        claims: List[Claim] = []
-        with self._write() as db:
-            rows = db.execute(
-                "SELECT * FROM requests WHERE "
-                "(status = 'scheduled' AND scheduled_for <= :now "
-                " AND (lease_expires IS NULL OR lease_expires < :now)) OR "
-                "(status IN ('not-started', 'in-progress') AND lease_expires < :now) "
-                "ORDER BY scheduled_for, requested_at, id LIMIT :limit",
-                {"now": stamp, "limit": limit},
-            ).fetchall()
-            for row in rows:
-                r = codec.request_from(row)
-                new, entry, claim = claim_one(
-                    r, row["lease_owner"], int(row["attempts"]), worker, now, lease_seconds
-                )
-                values = codec.request_row(new)
-                values.update(
-                    lease_owner=worker,
-                    lease_expires=codec.ts(claim.lease.expires),
-                    attempts=claim.lease.attempts,
-                )
-                db.execute(update_sql, values)
-                db.execute(history_sql, codec.history_row(entry))
-                claims.append(claim)
-        return claims
-
-    def lease(self, request_id: str) -> Optional[Lease]:
-        """The current lease, or None."""
-        rows = self._read(
-            "SELECT lease_owner, lease_expires, attempts FROM requests WHERE id = ?",
-            (request_id,),
-        )
-        if not rows or rows[0][0] is None:
-            return None
-        expires = codec.parse_ts(rows[0][1])
-        assert expires is not None
-        return Lease(rows[0][0], expires, int(rows[0][2]))
-
-    def renew(self, fence: Fence, until: datetime) -> bool:
-        """Extend the lease if ``fence`` holds."""
-        with self._write() as db:
-            cur = db.execute(
-                "UPDATE requests SET lease_expires = ? "
-                "WHERE id = ? AND lease_owner = ? AND attempts = ?",
-                (codec.ts(until), fence.request_id, fence.worker, fence.attempts),
-            )
-            return cur.rowcount == 1
 
 
 class SqliteStoragePlugin:
