@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -38,9 +39,11 @@ HOST = textwrap.dedent(
 @pytest.mark.slow
 def test_the_installed_example_plugin_is_discovered_and_used(tmp_path: Path) -> None:
     target = tmp_path / "site"
+    source = tmp_path / "plugin"  # a copy, so the build leaves nothing in the checkout
+    shutil.copytree(PLUGIN, source)
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(PLUGIN)],
+         "--target", str(target), str(source)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
