@@ -9,11 +9,15 @@ standard error, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import signal
 import sys
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
+
+import attrs
 
 from siteupdates.domain import HistoryEntry, UpdateRequest
 from siteupdates.domain.timeutil import to_instant
@@ -29,6 +33,7 @@ from siteupdates.errors import (
     StorageError,
     TransitionNotAllowed,
 )
+from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup, stored_preset
@@ -385,6 +390,21 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
     return 0
 
 
+def cmd_worker(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
+    from siteupdates.worker import Worker
+
+    worker = Worker(desk, a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch)
+    # SIGTERM: finish the update in hand, hand back what was not started, exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    if not desk.host.performs_updates():
+        print("siteupdates: warning: no plugin performs updates; claimed requests are "
+              "handed back (install one, or pass --plugin)", file=sys.stderr)  # fmt: skip
+    report = worker.run(poll=a.poll, until_idle=a.until_idle)
+    data = attrs.asdict(report)
+    out.emit(data, f"worker {a.id}: " + ", ".join(f"{k} {v}" for k, v in data.items()))
+    return 0
+
+
 def cmd_deliver(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
     report = desk.deliver(max_attempts=a.max_attempts, timeout=a.timeout, base_delay=a.base_delay)
     out.emit(
@@ -434,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)")
     p.add_argument("--url", help="storage URL, e.g. sqlite:///x.db or postgresql://...")
     p.add_argument("--json", action="store_true", help="print JSON for programs")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE[:ATTR]",
+        help="also load this plugin (a module, or an object or class in it); repeatable",
+    )
     p.add_argument(
         "--now", help="pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW"
     )
@@ -551,6 +578,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--week-of", required=True, help="a date in the week, YYYY-MM-DD")
     sp.add_argument("--by", default="provider")
 
+    sp = add("worker", cmd_worker, "run a hosting worker until stopped (SIGTERM)")
+    sp.add_argument("--id", required=True, help="this worker's name, kept in the history")
+    sp.add_argument("--lease", type=float, default=300.0, help="lease seconds (renewed)")
+    sp.add_argument("--max-attempts", type=int, default=3)
+    sp.add_argument("--batch", type=int, default=1, help="requests claimed at a time")
+    sp.add_argument("--poll", type=float, default=5.0, help="seconds between polls when idle")
+    sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+
     sp = add("deliver", cmd_deliver, "deliver due notices and calendar entries from the outbox")
     sp.add_argument("--max-attempts", type=int, default=8)
     sp.add_argument("--timeout", type=float, default=30.0, help="seconds per delivery")
@@ -567,17 +602,33 @@ def _open(a: argparse.Namespace) -> Desk:
     url = url or os.environ.get("SITEUPDATES_URL") or "sqlite:///siteupdates.db"
     now_text = a.now or os.environ.get("SITEUPDATES_NOW")
     fixed = _instant(now_text) if now_text else None
-    desk = Desk.open(url, clock=(lambda: fixed) if fixed else _real_now)
+    host = PluginHost(plugins=[_load_plugin(spec) for spec in a.plugin])
+    desk = Desk.open(url, host=host, clock=(lambda: fixed) if fixed else _real_now)
     settings = desk.storage.settings()
     preset = stored_preset(settings)
     if preset is not None:
         desk.preset = preset
-    elif a.command != "init":
+    elif a.command != "init" and not desk.storage.tenants():
         desk.close()
         raise ConfigurationError(
             f"{url.split('://')[0]} storage has no setup yet; run: siteupdates init SETUP.toml"
         )
     return desk
+
+
+def _load_plugin(spec: str) -> object:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import plugin {module_name!r}: {exc}") from None
+    if not attr:
+        return module
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        raise ConfigurationError(f"plugin module {module_name!r} has no {attr!r}") from None
+    return obj() if isinstance(obj, type) else obj
 
 
 def _real_now() -> datetime:

@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 from siteupdates.domain import Actor, Event, HistoryEntry, Status, UpdateRequest, apply_event
 from siteupdates.ports import Claim, Lease
 
-__all__ = ["claim_one", "is_claimable"]
+__all__ = ["claim_one", "is_claimable", "reclaim_reason"]
 
 
 def is_claimable(request: UpdateRequest, lease_expires: Optional[datetime], now: datetime) -> bool:
@@ -24,6 +24,11 @@ def is_claimable(request: UpdateRequest, lease_expires: Optional[datetime], now:
     if request.status in (Status.NOT_STARTED, Status.IN_PROGRESS):
         return lease_expires is not None and lease_expires < now
     return False
+
+
+def reclaim_reason(owner: Optional[str], attempts: int) -> str:
+    """The history reason of a take-over (backends that claim in SQL must match it)."""
+    return f"the lease of {owner or 'a worker'} expired; taken over (attempt {attempts})"
 
 
 def claim_one(
@@ -49,7 +54,7 @@ def claim_one(
             actor=Actor.PROVIDER,
             by=worker,
             at=now,
-            reason=f"the lease of {owner or 'a worker'} expired; taken over (attempt {attempts})",
+            reason=reclaim_reason(owner, attempts),
         )
     lease = Lease(worker, now + timedelta(seconds=lease_seconds), attempts)
     return new, entry, Claim(new, lease, entry)

@@ -71,3 +71,24 @@ def test_no_password_in_repr_errors_or_logs(
 def test_a_bad_schema_name_is_refused_before_connecting() -> None:
     with pytest.raises(ConfigurationError, match="plain identifier"):
         PostgresStorage("postgresql://x@127.0.0.1/db?schema=a;drop")
+
+
+def test_the_one_statement_claim_writes_what_the_shared_lifecycle_would(pg_url: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from siteupdates.domain import Event
+    from siteupdates.leases import reclaim_reason
+    from siteupdates.testing import make_request, sample_setup, submit_changes, transition
+
+    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    s = PostgresStorage(pg_url)
+    s.save_setup(sample_setup())
+    r = make_request()
+    s.apply(submit_changes(r))
+    _, cs = transition(r, Event.SCHEDULE, date=t0)
+    s.apply(cs)
+    s.claim("first", t0, 10)
+    [taken] = s.claim("second", t0 + timedelta(seconds=11), 10)
+    assert taken.entry.reason == reclaim_reason("first", 2)
+    assert s.request(r.id) == taken.request and s.history(r.id)[-1] == taken.entry
+    s.close()

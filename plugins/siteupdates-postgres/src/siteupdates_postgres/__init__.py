@@ -6,9 +6,10 @@ A plugin like any other: the ``siteupdates`` entry point makes every
 
 from __future__ import annotations
 
+import functools
 import re
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,10 +18,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from siteupdates.builtin.sqlbase import Cursor, SqlStorage
+from siteupdates.builtin import codec
+from siteupdates.builtin.sqlbase import CLAIM_WHERE, Cursor, SqlStorage
+from siteupdates.domain import TRANSITIONS, Actor, Event, HistoryEntry, Status
 from siteupdates.errors import ConfigurationError, StorageError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.ports import Storage
+from siteupdates.ports import Claim, Lease, Storage
 
 __all__ = ["MIGRATIONS", "PostgresStorage", "redact", "siteupdates_storage"]
 
@@ -103,6 +106,49 @@ MIGRATIONS: Sequence[str] = (
 )
 
 
+_PULL = TRANSITIONS[Event.PULL]
+_RECLAIM = TRANSITIONS[Event.RECLAIM]
+# The one-statement claim below relies on these rows of the lifecycle table.
+assert _PULL.sources == {Status.SCHEDULED} and _PULL.target is _RECLAIM.target
+assert _RECLAIM.sources == {Status.NOT_STARTED, Status.IN_PROGRESS}
+
+_CLAIM_SQL = f"""
+WITH picked AS (
+    SELECT id, status AS old_status, lease_owner AS old_owner FROM requests
+    WHERE {CLAIM_WHERE}
+    ORDER BY scheduled_for, requested_at, id LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE requests r SET
+        status = :target,
+        revision = r.revision + 1,
+        reason = CASE WHEN p.old_status = :pull_from THEN r.reason
+                 ELSE 'the lease of ' || coalesce(p.old_owner, 'a worker')
+                      || ' expired; taken over (attempt ' || (r.attempts + 1) || ')' END,
+        lease_owner = :worker,
+        lease_expires = :expires,
+        attempts = r.attempts + 1
+    FROM picked p WHERE r.id = p.id
+    RETURNING r.*, p.old_status
+), logged AS (
+    INSERT INTO history (request_id, seq, event, actor, by_whom, at, from_status,
+                         to_status, reason, old_date, new_date)
+    SELECT id, revision,
+           CASE WHEN old_status = :pull_from THEN :pull ELSE :reclaim END,
+           :actor, :worker, :now, old_status, status,
+           CASE WHEN old_status = :pull_from THEN NULL ELSE reason END, NULL, NULL
+    FROM claimed
+)
+SELECT * FROM claimed ORDER BY scheduled_for, requested_at, id
+"""
+
+
+@functools.lru_cache(maxsize=256)
+def _pyformat(text: str) -> str:
+    """``:name`` parameters as psycopg's ``%(name)s`` (statements repeat: cached)."""
+    return _PARAM.sub(r"%(\1)s", text)
+
+
 def redact(url: str) -> str:
     """``url`` with its password replaced by ``***``."""
     parts = urlsplit(url)
@@ -179,7 +225,7 @@ class PostgresStorage(SqlStorage):
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
 
     def _sql(self, text: str) -> str:
-        return _PARAM.sub(r"%(\1)s", text)
+        return _pyformat(text)
 
     def _ts(self, value: Optional[datetime]) -> Any:
         return value
@@ -230,6 +276,46 @@ class PostgresStorage(SqlStorage):
                 conn.execute("INSERT INTO siteupdates_schema VALUES (%s)", (len(MIGRATIONS),))
             else:
                 conn.execute("UPDATE siteupdates_schema SET version = %s", (len(MIGRATIONS),))
+
+    def claim(
+        self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
+    ) -> List[Claim]:
+        """Claim in one statement: pick with SKIP LOCKED, update, log the history.
+
+        One round trip and one implicit transaction per claim. The statuses and
+        event names come from the lifecycle table; the reason of a take-over is
+        :func:`siteupdates.leases.reclaim_reason`, built the same way in SQL.
+        """
+        expires = now + timedelta(seconds=lease_seconds)
+        params = {
+            "now": now,
+            "limit": limit,
+            "worker": worker,
+            "expires": expires,
+            "target": _PULL.target.value,
+            "pull_from": Status.SCHEDULED.value,
+            "pull": Event.PULL.value,
+            "reclaim": Event.RECLAIM.value,
+            "actor": Actor.PROVIDER.value,
+        }
+        rows = self._q(_CLAIM_SQL, params)
+        claims = []
+        for row in rows:
+            request = codec.request_from(row)
+            pulled = row["old_status"] == Status.SCHEDULED.value
+            entry = HistoryEntry(
+                request_id=request.id,
+                seq=request.revision,
+                event=Event.PULL if pulled else Event.RECLAIM,
+                actor=Actor.PROVIDER,
+                by=worker,
+                at=now,
+                from_status=Status(row["old_status"]),
+                to_status=request.status,
+                reason=None if pulled else request.reason,
+            )
+            claims.append(Claim(request, Lease(worker, expires, int(row["attempts"])), entry))
+        return claims
 
     def schema_version(self) -> int:
         """The schema version of the database."""
