@@ -455,6 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="storage URL, e.g. sqlite:///x.db or postgresql://...")
     p.add_argument("--json", action="store_true", help="print JSON for programs")
     p.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="send notices by email: smtp://host:port?from=sender@example.org "
+        "(or $SITEUPDATES_SMTP_URL)",
+    )
+    p.add_argument(
         "--plugin",
         action="append",
         default=[],
@@ -602,7 +608,13 @@ def _open(a: argparse.Namespace) -> Desk:
     url = url or os.environ.get("SITEUPDATES_URL") or "sqlite:///siteupdates.db"
     now_text = a.now or os.environ.get("SITEUPDATES_NOW")
     fixed = _instant(now_text) if now_text else None
-    host = PluginHost(plugins=[_load_plugin(spec) for spec in a.plugin])
+    extra = [_load_plugin(spec) for spec in a.plugin]
+    smtp = a.smtp or os.environ.get("SITEUPDATES_SMTP_URL")
+    if smtp:
+        from siteupdates.builtin.smtp import SmtpNotifier
+
+        extra.append(SmtpNotifier(smtp))
+    host = PluginHost(plugins=extra)
     desk = Desk.open(url, host=host, clock=(lambda: fixed) if fixed else _real_now)
     settings = desk.storage.settings()
     preset = stored_preset(settings)
