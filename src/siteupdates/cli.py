@@ -272,7 +272,7 @@ def cmd_queue(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
 
 
 def cmd_show(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
-    r = desk._request(a.request)
+    r = desk.find(a.request)
     hist = desk.history(a.request)
     zone = desk.preset.default_zone
     rows = [

@@ -456,6 +456,10 @@ class Desk:
         """The To Be Scheduled requests, first come first served (R13)."""
         return self.storage.requests_in((Status.TO_BE_SCHEDULED,), limit=limit)
 
+    def find(self, request_id: str) -> UpdateRequest:
+        """Provider side: any request by ID, deleted ones included; NotFound otherwise."""
+        return self._request(request_id)
+
     def history(self, request_id: str) -> List[HistoryEntry]:
         """A request's full history (kept after deletion, R18)."""
         self._request(request_id)
