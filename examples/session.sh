@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # A session on the source document's example, against a SQLite file.
 # The clock is set to Feb. 2, 2015, 10:39 UTC (4:39 AM Central), the moment of the
-# document's overview, so its dates are still in the future.
+# document's overview, so its dates are still in the future (SITEUPDATES_NOW).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 su="${SITEUPDATES:-$here/../.venv/bin/siteupdates}"
 db="${1:-demo.db}"
 rm -f "$db" "$db-wal" "$db-shm"
-export SITEUPDATES_NOW=2015-02-02T10:39:00Z
-step() { printf '\n$ siteupdates %s\n' "$*"; "$su" --db "$db" "$@" 2>&1; echo "(exit $?)"; }
+# Each step is one second later, so first come, first served has a real order.
+n=0
+tick() { n=$((n + 1)); export SITEUPDATES_NOW="2015-02-02T10:39:$(printf %02d "$n")Z"; }
+step() {
+    tick
+    printf '\n$ siteupdates %s\n' "$*"
+    "$su" --db "$db" "$@" 2>&1
+    echo "(exit $?)"
+}
 
 step init "$here/district.toml"
 step overview --as dana --tenant maple
@@ -20,6 +27,7 @@ step submit --as sam --tenant cedar --target staging --refresh-only --refresh --
 step submit --as dana --tenant birch --target staging --refresh-only --refresh --at "2015-02-10 22:00"
 step submit --as dana --tenant maple --target production/sandbox --version E.1505.2 --at "2015-02-14 01:00" --key demo-1
 # The same submit again (a retry): the idempotency key returns the first request.
+tick
 id=$("$su" --db "$db" --json submit --as dana --tenant maple --target production/sandbox \
      --version E.1505.2 --at "2015-02-14 01:00" --key demo-1 |
      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
