@@ -65,13 +65,15 @@ def _label(r: UpdateRequest) -> str:
     return f"{r.tenant_id} {r.target.value} {what}"
 
 
-def _occupied(desk: Desk) -> List[Occupied]:
+def _occupied(desk: Desk, *, before: Optional[UpdateRequest] = None) -> List[Occupied]:
+    """The booked updates; with ``before``, only those submitted earlier than it."""
     booked = desk.storage.requests_in(_BOOKED, limit=1_000_000)
     length = desk.preset.update_duration
     return [
         Occupied(r.id, (r.tenant_id,), r.scheduled_for, r.scheduled_for + length)
         for r in booked
         if r.scheduled_for is not None
+        and (before is None or (r.requested_at, r.id) < (before.requested_at, before.id))
     ]
 
 
@@ -126,7 +128,7 @@ def plan_queue(
         p = result.placements[r.id]
         if p.start is None:
             continue
-        passed = len(result.explain(r.id).passed_over)
+        passed = result.passed_over_count(r.id)
         note = f"planned first come, first served: position {p.position}"
         if passed:
             note += f", {passed} earlier slot{'s' if passed != 1 else ''} passed over"
@@ -168,9 +170,6 @@ def explain(desk: Desk, request_id: str, *, horizon: Optional[datetime] = None) 
     now = desk.now()
     horizon = require_aware("horizon", horizon or now + timedelta(days=180))
     tenants = {t.id: t for t in desk.storage.tenants()}
-    others = [
-        o for o in _occupied(desk) if o.id != r.id and desk.storage.request(o.id) is not None
-    ]
     demand = Demand(r.id, (r.tenant_id,), r.preferred_start, r.zone, _label(r))
     result = plan(
         [demand],
@@ -180,7 +179,7 @@ def explain(desk: Desk, request_id: str, *, horizon: Optional[datetime] = None) 
         horizon=horizon,
         start=min(r.preferred_start, now),
         blackouts=_blackouts(desk, [r.tenant_id], min(r.preferred_start, now), horizon),
-        occupied=[o for o in others if _earlier(desk, o.id, r)],
+        occupied=_occupied(desk, before=r),
         tasks={t.id: t.tasks for t in tenants.values() if t.tasks},
     )
     e = result.explain(r.id)
@@ -191,11 +190,6 @@ def explain(desk: Desk, request_id: str, *, horizon: Optional[datetime] = None) 
             e, lines=(*e.lines, f"  the provider set {r.scheduled_for:%Y-%m-%d %H:%M} UTC{why}")
         )
     return e
-
-
-def _earlier(desk: Desk, other_id: str, r: UpdateRequest) -> bool:
-    o = desk.storage.request(other_id)
-    return o is not None and (o.requested_at, o.id) < (r.requested_at, r.id)
 
 
 def group_update(

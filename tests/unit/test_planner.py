@@ -249,3 +249,15 @@ def test_r8_the_weekly_window_of_a_week_is_found_in_wall_clock_time() -> None:
     opens, closes = weekly_window_start(SUNDAY, date(2026, 11, 4))
     assert opens == datetime(2026, 11, 8, 10, tzinfo=UTC)  # 04:00 CST
     assert closes - opens == timedelta(hours=5)
+
+
+@PROPS
+@given(scenarios())
+def test_property_the_explanation_lists_every_slot_passed_over(s: Dict[str, object]) -> None:
+    p = _plan(s)
+    for d in s["demands"]:  # type: ignore[attr-defined]
+        e = p.explain(d.id)
+        assert len(e.passed_over) == p.passed_over_count(d.id)
+        assert all(c.start >= d.earliest for c in e.passed_over)
+        if e.placement.start is not None:
+            assert all(c.start < e.placement.start for c in e.passed_over)

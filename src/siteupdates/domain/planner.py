@@ -216,6 +216,11 @@ class Plan:
     _chosen: Dict[str, int]
     windows: Tuple[WeeklyWindow, ...]
 
+    def passed_over_count(self, demand_id: str) -> int:
+        """How many earlier slots ``demand_id`` passed over (cheap; no explanation built)."""
+        first = self._first[demand_id]
+        return self._chosen.get(demand_id, len(self.slots)) - first
+
     def explain(self, demand_id: str) -> Explanation:
         """Why ``demand_id`` got its slot: every earlier candidate, in order, and why not."""
         if demand_id not in self.placements:
