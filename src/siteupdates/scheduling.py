@@ -256,6 +256,7 @@ def group_update(
         )
     made: List[UpdateRequest] = []
     cs = ChangeSet()
+    audience = desk.storage.contacts()
     for t in members:
         r = UpdateRequest(
             id=desk.new_id(), tenant_id=t.id, target=tgt, version=v, db_refresh=False,
@@ -271,7 +272,7 @@ def group_update(
             inserts=(r,),
             updates=(),
             history=(first, entry),
-            outbox=desk._messages(booked, entry, t),
+            outbox=desk._messages(booked, entry, t, audience),
         )
         made.append(booked)
     # The inserted rows carry revision 1; write the booked state in the same unit.
@@ -294,6 +295,7 @@ def cloud_week(desk: Desk, week_of: date, *, by: str = "provider") -> Tuple[Upda
     catalog = desk.storage.catalog()
     made: List[UpdateRequest] = []
     cs = ChangeSet()
+    audience = desk.storage.contacts()
     for t in desk.storage.tenants():
         if not desk.preset.rules_for(t.plan).automatic_weekly_update:
             continue
@@ -317,7 +319,9 @@ def cloud_week(desk: Desk, week_of: date, *, by: str = "provider") -> Tuple[Upda
             reason=f"weekly automatic update in the maintenance window ({window}) (R8)",
         )  # fmt: skip
         cs = cs + ChangeSet(
-            inserts=(booked,), history=(first, entry), outbox=desk._messages(booked, entry, t)
+            inserts=(booked,),
+            history=(first, entry),
+            outbox=desk._messages(booked, entry, t, audience),
         )
         made.append(booked)
     if made:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, datetime, timezone
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -171,18 +171,26 @@ class Desk:
         return tenant
 
     def _messages(
-        self, request: UpdateRequest, entry: HistoryEntry, tenant: Tenant
+        self,
+        request: UpdateRequest,
+        entry: HistoryEntry,
+        tenant: Tenant,
+        audience: Optional[Sequence[Contact]] = None,
     ) -> Tuple[OutboxItem, ...]:
-        """The outbox rows ``entry`` causes: a notice to the requester, a calendar entry."""
+        """The outbox rows ``entry`` causes: notices and a calendar entry.
+
+        A contact's own request is told to that contact. Requests the provider
+        made (group and weekly updates) are told to every contact of the tenant:
+        ``audience`` when the caller has them at hand, else they are looked up.
+        """
         items: List[OutboxItem] = []
         requester = self.storage.contact(request.requested_by)
-        # Requests the provider made (group and weekly updates) go to every contact
-        # of the tenant; a contact's own request goes to that contact.
-        recipients = (
-            [requester]
-            if requester is not None
-            else [c for c in self.storage.contacts() if c.sees(tenant.id)]
-        )
+        if requester is not None:
+            recipients: Sequence[Contact] = [requester]
+        elif audience is not None:
+            recipients = [c for c in audience if c.sees(tenant.id)]
+        else:
+            recipients = [c for c in self.storage.contacts() if c.sees(tenant.id)]
         for contact in recipients:
             notice = notice_for(request, entry, tenant, contact, self.preset.default_zone)
             if notice is not None:
