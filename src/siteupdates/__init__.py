@@ -1,7 +1,8 @@
 """siteupdates: update requests for hosted sites, from request to completion.
 
-The pure domain lives in :mod:`siteupdates.domain`; this module re-exports the
-names most hosts need.
+The pure domain lives in :mod:`siteupdates.domain`; the use cases in
+:class:`Desk`; plugins meet the library through :class:`PluginHost` and
+:data:`hookimpl`. This module re-exports the names most hosts need.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from siteupdates.domain import (
     to_instant,
 )
 from siteupdates.errors import SiteUpdatesError
+from siteupdates.hookspecs import hookimpl
+from siteupdates.plugins import PluginHost
+from siteupdates.service import Desk
 
 try:
     __version__ = version("siteupdates")
@@ -50,11 +54,13 @@ __all__ = [
     "Catalog",
     "Contact",
     "Decision",
+    "Desk",
     "Event",
     "Group",
     "HistoryEntry",
     "Plan",
     "PlanRules",
+    "PluginHost",
     "ProviderPreset",
     "RequestDraft",
     "Role",
@@ -71,6 +77,7 @@ __all__ = [
     "__version__",
     "apply_event",
     "evaluate",
+    "hookimpl",
     "overview",
     "request_list",
     "to_instant",
