@@ -99,3 +99,45 @@ def test_four_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
     assert made == stored and len(stored) == 100
     assert len(desk.storage.outbox()) == 100
     desk.close()
+
+
+def _claim_all(url: str, name: str, results: Any) -> None:
+    storage = SqliteStorage(url)
+    got = []
+    while True:
+        claims = storage.claim(name, datetime(2026, 3, 9, tzinfo=UTC), 300, limit=3)
+        if not claims:
+            break
+        got.extend(c.request.id for c in claims)
+    storage.close()
+    results.put(got)
+
+
+@pytest.mark.slow
+def test_workers_in_three_processes_claim_each_request_of_a_sqlite_file_once(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    desk = Desk.open(url, host=PluginHost(entry_points=False), clock=FixedClock())
+    desk.load_setup(sample_setup())
+    ids = []
+    for i in range(150):
+        rid = desk.submit(
+            "dana", "d1", "staging", None, db_refresh=True, at=datetime(2026, 3, 7, 22),
+            idempotency_key=f"k{i}",
+        ).request.id  # fmt: skip
+        desk.schedule(rid, datetime(2026, 3, 8, tzinfo=UTC))
+        ids.append(rid)
+    results = CTX.Queue()
+    procs = [CTX.Process(target=_claim_all, args=(url, f"w{k}", results)) for k in range(3)]
+    for p in procs:
+        p.start()
+    claimed = [i for _ in procs for i in results.get(timeout=120)]
+    for p in procs:
+        p.join(30)
+    assert len(claimed) == len(set(claimed)) and sorted(claimed) == sorted(ids)
+    assert all(
+        r.status is Status.NOT_STARTED
+        for r in desk.storage.requests_in([Status.NOT_STARTED], limit=500)
+    )
+    desk.close()
