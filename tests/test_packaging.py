@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -57,7 +56,11 @@ def test_the_domain_imports_no_io_no_plugins_and_no_storage() -> None:
 
 
 def test_the_zone_database_is_found() -> None:
+    from datetime import datetime, timedelta
+
     from siteupdates.domain.timeutil import get_zone
 
-    assert get_zone("Australia/Lord_Howe") is not None
-    assert sys.version_info >= (3, 8)
+    summer = datetime(2026, 1, 15, tzinfo=get_zone("Australia/Lord_Howe"))
+    winter = datetime(2026, 7, 15, tzinfo=get_zone("Australia/Lord_Howe"))
+    assert summer.utcoffset() == timedelta(hours=11)
+    assert winter.utcoffset() == timedelta(hours=10, minutes=30)
