@@ -103,7 +103,7 @@ def test_four_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
 
 def _claim_all(url: str, name: str, results: Any) -> None:
     storage = SqliteStorage(url)
-    got = []
+    got: list[str] = []
     while True:
         claims = storage.claim(name, datetime(2026, 3, 9, tzinfo=UTC), 300, limit=3)
         if not claims:

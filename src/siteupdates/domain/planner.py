@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import date, datetime, timedelta
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
@@ -207,29 +207,30 @@ class Plan:
     placements: Dict[str, Placement]
     slots: List[Tuple[datetime, datetime]]
     order: List[str]
-    _demands: Dict[str, Demand]
-    _occupants: List[List[Tuple[int, str, int]]]
+    _index: Dict[str, int]
+    _demands: List[Demand]
+    _occupants: List[List[int]]
     _provider_closed: Dict[int, str]
     _tenant_blackouts: Dict[str, _Intervals]
     _capacity: int
-    _first: Dict[str, int]
-    _chosen: Dict[str, int]
+    _first: List[int]
+    _chosen: List[int]
     windows: Tuple[WeeklyWindow, ...]
 
     def passed_over_count(self, demand_id: str) -> int:
         """How many earlier slots ``demand_id`` passed over (cheap; no explanation built)."""
-        first = self._first[demand_id]
-        return self._chosen.get(demand_id, len(self.slots)) - first
+        me = self._index[demand_id]
+        return self._chosen[me] - self._first[me]
 
     def explain(self, demand_id: str) -> Explanation:
         """Why ``demand_id`` got its slot: every earlier candidate, in order, and why not."""
-        if demand_id not in self.placements:
+        if demand_id not in self._index:
             raise InvalidInput(f"no request {demand_id!r} in this plan", demand_id)
-        d = self._demands[demand_id]
+        me = self._index[demand_id]
+        d = self._demands[me]
         p = self.placements[demand_id]
-        me = self.order.index(demand_id)
-        first = self._first[demand_id]
-        last = self._chosen.get(demand_id, len(self.slots))
+        first = self._first[me]
+        last = self._chosen[me]
         passed: List[Candidate] = []
         for i in range(first, last):
             s, e = self.slots[i]
@@ -271,25 +272,31 @@ class Plan:
             hit = ivs.hit(s, e) if ivs else None
             if hit:
                 return f"blackout {hit[1]} for {t}", ()
-        ahead = [(o, rid, w) for o, rid, w in self._occupants[i] if o < me]
-        busy = sorted({rid for _, rid, _ in ahead if set(self._tenants_of(rid)) & set(d.tenants)})
+        # Occupants are demand indexes, or -(k + 1) for the k-th update booked before.
+        ahead = [self._occupant(k) for k in self._occupants[i] if k < me]
+        busy = sorted({rid for rid, ts in ahead if set(ts) & set(d.tenants)})
         if busy:
             return "the tenant (or a group member) is not yet free", tuple(busy)
-        used = sum(w for _, _, w in ahead)
+        used = sum(len(ts) for _, ts in ahead)
         if used + d.weight > self._capacity:
             return (
                 f"capacity full ({used} of {self._capacity} taken by requests ahead)",
-                tuple(rid for _, rid, _ in ahead),
+                tuple(rid for rid, _ in ahead),
             )
         return "not free", ()  # pragma: no cover - the planner would have placed it here
 
-    def _tenants_of(self, rid: str) -> Tuple[str, ...]:
-        d = self._demands.get(rid)
-        if d is not None:
-            return d.tenants
-        return self._existing_tenants.get(rid, ())
+    def _occupant(self, k: int) -> Tuple[str, Tuple[str, ...]]:
+        if k >= 0:
+            d = self._demands[k]
+            return d.id, d.tenants
+        o = self._existing[-k - 1]
+        return o.id, o.tenants
 
-    _existing_tenants: Dict[str, Tuple[str, ...]] = attrs.field(factory=dict)
+    _existing: List[Occupied] = attrs.field(factory=list)
+
+
+def _as_list(held: Any) -> List[int]:
+    return [held] if held.__class__ is int else list(held)
 
 
 def _slots(
@@ -336,7 +343,8 @@ def plan(
     horizon = require_aware("horizon", horizon)
     ds = list(demands)
     ids = [d.id for d in ds]
-    if len(set(ids)) != len(ids):
+    index = {rid: k for k, rid in enumerate(ids)}
+    if len(index) != len(ids):
         raise InvalidInput("each request may appear once in a plan", ids)
     begin = start or min((d.earliest for d in ds), default=horizon)
     slots = _slots(windows, require_aware("start", begin), horizon, slot_length)
@@ -353,8 +361,9 @@ def plan(
     tenant_ivs = {t: _Intervals(v) for t, v in per_tenant.items()}
 
     used = [0] * n
-    occupants: List[List[Tuple[int, str, int]]] = [[] for _ in range(n)]
-    busy: Dict[str, set[int]] = {}
+    occupants: List[List[int]] = [[] for _ in range(n)]
+    # tenant -> the slot index it is busy in, or a list of them when several
+    busy: Dict[str, Any] = {}
     nxt = _Next(n)
     closed: Dict[int, str] = {}
     for i, (s, e) in enumerate(slots):
@@ -363,24 +372,24 @@ def plan(
             closed[i] = hit[1]
             nxt.close(i)
 
-    existing_tenants: Dict[str, Tuple[str, ...]] = {}
-    for o in occupied:
-        existing_tenants[o.id] = o.tenants
+    existing = list(occupied)
+    for k, o in enumerate(existing):
         lo = bisect.bisect_right(slot_starts, o.start) - 1
         i = max(lo, 0)
         while i < n and slots[i][0] < o.end:
             if slots[i][1] > o.start:
                 used[i] += len(o.tenants)
-                occupants[i].append((-1, o.id, len(o.tenants)))
+                occupants[i].append(-k - 1)
                 for t in o.tenants:
-                    busy.setdefault(t, set()).add(i)
+                    held = busy.get(t)
+                    busy[t] = i if held is None else [*_as_list(held), i]
                 if used[i] >= capacity:
                     nxt.close(i)
             i += 1
 
     placements: Dict[str, Placement] = {}
-    first: Dict[str, int] = {}
-    chosen: Dict[str, int] = {}
+    firsts: List[int] = []
+    chosen: List[int] = []
     find = nxt.find
     for order, d in enumerate(ds):
         weight = len(d.tenants)
@@ -388,7 +397,7 @@ def plan(
         # Only the tenants with blackouts of their own need the interval look-up.
         own = [tenant_ivs[t] for t in members if t in tenant_ivs]
         i = bisect.bisect_left(slot_starts, d.earliest)
-        first[d.id] = i
+        firsts.append(i)
         reason: Optional[str] = None
         if weight > capacity:
             reason = f"needs {weight} places at once (one per tenant) but a slot holds {capacity}"
@@ -413,7 +422,7 @@ def plan(
             taken = False
             for t in members:
                 held = busy.get(t)
-                if held is not None and i in held:
+                if held is not None and (held == i if held.__class__ is int else i in held):
                     taken = True
                     break
             if taken:
@@ -426,15 +435,22 @@ def plan(
                 d.id, None, None, position,
                 reason or f"no free slot before the horizon {horizon.isoformat()}",
             )  # fmt: skip
+            chosen.append(n)
             continue
         s, e = slots[i]
         used[i] += weight
-        occupants[i].append((order, d.id, weight))
+        occupants[i].append(order)
         for t in members:
-            busy.setdefault(t, set()).add(i)
+            held = busy.get(t)
+            if held is None:
+                busy[t] = i  # most tenants hold one slot: no list to allocate and chase
+            elif held.__class__ is int:
+                busy[t] = [held, i]
+            else:
+                held.append(i)
         if used[i] >= capacity:
             nxt.close(i)
-        chosen[d.id] = i
+        chosen.append(i)
         warnings: Tuple[str, ...] = ()
         if tasks:
             names = [
@@ -449,15 +465,16 @@ def plan(
         placements=placements,
         slots=slots,
         order=ids,
-        demands={d.id: d for d in ds},
+        index=index,
+        demands=ds,
         occupants=occupants,
         provider_closed=closed,
         tenant_blackouts=tenant_ivs,
         capacity=capacity,
-        first=first,
+        first=firsts,
         chosen=chosen,
         windows=tuple(windows),
-        existing_tenants=existing_tenants,
+        existing=existing,
     )
 
 
