@@ -160,6 +160,17 @@ class _Out:
 # -- commands -------------------------------------------------------------------------
 
 
+def _tenant_of(desk: Desk, a: argparse.Namespace) -> str:
+    """``--tenant``, or the contact's only tenant (a district contact sees one)."""
+    if a.tenant:
+        return str(a.tenant)
+    mine = desk.tenants_of(a.contact)
+    if len(mine) == 1:
+        return mine[0].id
+    choices = ", ".join(t.id for t in mine) or "none"
+    raise InvalidInput(f"choose --tenant among the tenants connected to you: {choices}", None)
+
+
 def _contact_zone(desk: Desk, contact_id: str) -> str:
     c = desk.storage.contact(contact_id)
     return (c.zone if c else None) or desk.preset.default_zone
@@ -195,7 +206,7 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
         raise InvalidInput("choose --version VERSION, or --refresh-only with --refresh", None)
     sub = desk.submit(
         a.contact,
-        a.tenant,
+        _tenant_of(desk, a),
         a.target,
         version,
         db_refresh=a.refresh,
@@ -219,7 +230,11 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
 
 def cmd_list(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
     page = desk.requests(
-        a.contact, a.tenant, hide_complete=a.hide_complete, offset=a.offset, limit=a.limit
+        a.contact,
+        _tenant_of(desk, a),
+        hide_complete=a.hide_complete,
+        offset=a.offset,
+        limit=a.limit,
     )
     zone = _contact_zone(desk, a.contact)
     text = _table([_request_row(r, zone) for r in page.items])
@@ -230,7 +245,7 @@ def cmd_list(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
 
 
 def cmd_overview(desk: Desk, a: argparse.Namespace, out: _Out) -> int:
-    ov = desk.overview(a.contact, a.tenant)
+    ov = desk.overview(a.contact, _tenant_of(desk, a))
     data = {
         "tenant": ov.tenant_id,
         "name": ov.tenant_name,
@@ -500,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("submit", cmd_submit, "submit an update or DB refresh request")
     who(sp)
-    sp.add_argument("--tenant", required=True)
+    sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")
     sp.add_argument("--target", required=True, help="production/sandbox, staging or preview")
     sp.add_argument("--version", help="version to update to, e.g. E.1505.2")
     sp.add_argument("--refresh-only", action="store_true", help="no version change (R6)")
@@ -510,14 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("list", cmd_list, "a tenant's requests, newest first (R19)")
     who(sp)
-    sp.add_argument("--tenant", required=True)
+    sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")
     sp.add_argument("--hide-complete", action="store_true")
     sp.add_argument("--offset", type=int, default=0)
     sp.add_argument("--limit", type=int, default=50)
 
     sp = add("overview", cmd_overview, "a tenant's sites: current and scheduled (R21)")
     who(sp)
-    sp.add_argument("--tenant", required=True)
+    sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")
 
     for name, help_ in (
         ("cancel", "cancel a To Be Scheduled or Scheduled request (R16)"),

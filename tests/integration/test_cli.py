@@ -86,7 +86,7 @@ def test_a_whole_session_submit_schedule_overview_in_json(
           "--version", "E.1505.2", "--at", "2015-02-14 01:00", "--zone", "Mars/Base"],
          EXIT["refused"], "IANA"),
         (["schedule", "missing", "--at", "2015-02-14 01:00"], EXIT["access"], "no request"),
-        (["list", "--as", "dana"], EXIT["usage"], "--tenant"),
+        (["list", "--tenant", "maple"], EXIT["usage"], "--as"),
         (["frobnicate"], EXIT["usage"], "invalid choice"),
     ],
 )  # fmt: skip
@@ -160,3 +160,12 @@ def test_schedule_plans_the_queue_and_explain_says_why(
     assert code == 0 and [(r["tenant"], r["version"]) for r in json.loads(out)] == [
         ("aspen", "E.1505.2")
     ]
+
+
+def test_a_district_contact_need_not_name_their_only_tenant(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    code, out, _ = run(capsys, db, "overview", "--as", "dana")
+    assert code == 0 and "Maple Grove District" in out
+    code, _, err = run(capsys, db, "list", "--as", "sam")
+    assert code == EXIT["usage"] and "aspen, birch, cedar" in err and "maple" not in err
