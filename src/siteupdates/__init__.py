@@ -1,14 +1,17 @@
 """siteupdates: update requests for hosted sites, from request to completion.
 
 The pure domain lives in :mod:`siteupdates.domain`; the use cases in
-:class:`Desk`; plugins meet the library through :class:`PluginHost` and
-:data:`hookimpl`. This module re-exports the names most hosts need.
+:mod:`siteupdates.app`, gathered as methods of :class:`Desk`; plugins meet the
+library through :class:`PluginHost` and :data:`hookimpl`; storage plugins build
+on :mod:`siteupdates.sql`. This module re-exports the names most hosts need.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from siteupdates.app import App, bootstrap
+from siteupdates.app.contact import Submission
 from siteupdates.domain import (
     Actor,
     Ambiguity,
@@ -41,7 +44,9 @@ from siteupdates.domain import (
 from siteupdates.errors import SiteUpdatesError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.plugins import PluginHost
+from siteupdates.ports import Setup, Storage, Unit
 from siteupdates.service import Desk
+from siteupdates.setupfile import load_setup, setup_from_dict
 
 try:
     __version__ = version("siteupdates")
@@ -50,6 +55,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Actor",
+    "App",
     "Ambiguity",
     "Catalog",
     "Contact",
@@ -65,20 +71,27 @@ __all__ = [
     "RequestDraft",
     "Role",
     "ScheduledTask",
+    "Setup",
     "Site",
     "SiteKind",
     "Status",
+    "Storage",
+    "Submission",
     "Target",
     "Tenant",
+    "Unit",
     "UpdateRequest",
     "Version",
     "WeeklyWindow",
     "SiteUpdatesError",
     "__version__",
     "apply_event",
+    "bootstrap",
     "evaluate",
     "hookimpl",
+    "load_setup",
     "overview",
     "request_list",
+    "setup_from_dict",
     "to_instant",
 ]

@@ -130,15 +130,21 @@ class NotFound(SiteUpdatesError, LookupError):
 
 
 class ConflictError(SiteUpdatesError):
-    """Raised when a request changed since it was loaded (optimistic concurrency).
+    """Raised when a change lost a race: what it read changed, or an invariant would break.
 
-    Nothing of the losing change was written; load the request again and retry.
+    A request changed since it was loaded (optimistic concurrency), or the store
+    refused a write that would leave two open version updates of one site or two
+    requests in one booking. Nothing of the losing change was written; the use
+    cases retry on fresh data before they let it reach the caller.
     """
 
-    def __init__(self, request_id: str, expected: Optional[int] = None) -> None:
+    def __init__(
+        self, request_id: str, expected: Optional[int] = None, *, message: Optional[str] = None
+    ) -> None:
         detail = f" (expected revision {expected})" if expected is not None else ""
         super().__init__(
-            f"request {request_id} was changed by someone else{detail}; reload it and try again"
+            message
+            or f"request {request_id} was changed by someone else{detail}; reload it and try again"
         )
         self.request_id = request_id
         self.expected = expected

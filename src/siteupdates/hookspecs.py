@@ -10,20 +10,36 @@ group ``siteupdates``; see ``docs/plugins.md`` for a walk-through.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 
 import pluggy
 
 if TYPE_CHECKING:
     from siteupdates.domain import Tenant, UpdateRequest
+    from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
-    from siteupdates.notices import CalendarEntry, Notice
     from siteupdates.plugins import PolicyRegistry
     from siteupdates.ports import Storage
 
 PROJECT = "siteupdates"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# -- Configuration ---------------------------------------------------------------
+
+
+@hookspec
+def siteupdates_configure(settings: Mapping[str, Mapping[str, Any]]) -> None:
+    """Receive the plugins' settings: one table per plugin name.
+
+    Called once when an application is built, before any other hook, with the
+    ``[plugins.NAME]`` tables of the stored setup file, over which the host or
+    the command line may lay its own (``--smtp URL`` sets ``smtp.url``). Read
+    your own table (``settings.get("ical", {})``) and ignore the others. Raise
+    ConfigurationError naming the key for a value you cannot use; never put a
+    secret in the message.
+    """
+
 
 # -- Storage ---------------------------------------------------------------------
 

@@ -14,20 +14,27 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import pluggy
 
 from siteupdates import hookspecs
 from siteupdates.domain import Policy, Tenant, UpdateRequest
+from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.domain.policies import DEFAULT_POLICIES
 from siteupdates.domain.windows import Blackout
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import CalendarEntry, Notice
 from siteupdates.ports import Storage
 
-__all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "PluginHost", "PolicyRegistry", "hookimpl"]
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginHost",
+    "PolicyRegistry",
+    "hookimpl",
+    "load_plugin",
+]
 
 ENTRY_POINT_GROUP = "siteupdates"
 
@@ -35,6 +42,7 @@ ENTRY_POINT_GROUP = "siteupdates"
 DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
     ("siteupdates.storage.memory", "siteupdates.builtin.memory:MemoryStoragePlugin"),
     ("siteupdates.storage.sqlite", "siteupdates.builtin.sqlite:SqliteStoragePlugin"),
+    ("siteupdates.notify.smtp", "siteupdates.builtin.smtp:SmtpPlugin"),
     ("siteupdates.notify.log", "siteupdates.builtin.lognotify:LogNotifier"),
 )
 
@@ -73,9 +81,23 @@ class BuiltinPolicy:
         registry.register(self.policy)
 
 
-def _load(spec: str) -> Any:
-    module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr)()
+def load_plugin(spec: str) -> Any:
+    """The plugin named by ``module`` or ``module:attribute``; a class is instantiated.
+
+    Raises ConfigurationError naming what could not be imported or found.
+    """
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except (ImportError, ValueError, TypeError) as exc:
+        raise ConfigurationError(f"cannot import plugin {module_name!r}: {exc}") from None
+    if not attr:
+        return module
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        raise ConfigurationError(f"plugin module {module_name!r} has no {attr!r}") from None
+    return obj() if isinstance(obj, type) else obj
 
 
 class PluginHost:
@@ -83,7 +105,9 @@ class PluginHost:
 
     ``plugins`` are extra plugin objects (registered after the built-ins, so a
     host's notifier is asked before the logging one); ``blocked`` names plugins
-    never to register; ``entry_points=False`` skips third-party discovery.
+    never to register; ``entry_points=True`` also loads the plugins installed
+    under the ``siteupdates`` entry-point group (the command line does; a host
+    program asks for it, so nothing it did not choose runs in its process).
     """
 
     def __init__(
@@ -91,7 +115,7 @@ class PluginHost:
         *,
         plugins: Iterable[object] = (),
         blocked: Iterable[str] = (),
-        entry_points: bool = True,
+        entry_points: bool = False,
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -99,13 +123,14 @@ class PluginHost:
             self.pm.set_blocked(name)
         for name, spec in DEFAULT_PLUGINS:
             if not self.pm.is_blocked(name):
-                self.pm.register(_load(spec), name=name)
+                self.pm.register(load_plugin(spec), name=name)
         for policy in DEFAULT_POLICIES:
             name = f"siteupdates.policy.{policy.name}"
             if not self.pm.is_blocked(name):
                 self.pm.register(BuiltinPolicy(policy), name=name)
         if entry_points:
             self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        self.entry_points = entry_points
         for plugin in plugins:
             self.pm.register(plugin)
         self.pm.check_pending()
@@ -141,15 +166,33 @@ class PluginHost:
         result = self.pm.hook.siteupdates_storage(url=url)
         if result is None:
             scheme = url.split("://", 1)[0]
+            hint = (
+                ""
+                if self.entry_points
+                else (
+                    "; installed plugins load only with PluginHost(entry_points=True) "
+                    "or when passed as plugins=[...]"
+                )
+            )
             raise ConfigurationError(
                 f"no plugin handles storage URLs of scheme {scheme!r}; built in: memory://, "
-                "sqlite:///path.db (postgresql:// needs siteupdates-postgres)"
+                f"sqlite:///path.db (postgresql:// needs siteupdates-postgres){hint}"
             )
         if not isinstance(result, Storage):
             raise ConfigurationError(
                 f"the storage plugin for {scheme_of(url)} returned no Storage"
             )
         return result
+
+    def configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
+        """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``)."""
+        if not isinstance(settings, Mapping) or not all(
+            isinstance(v, Mapping) for v in settings.values()
+        ):
+            raise ConfigurationError(
+                "plugin settings are one table per plugin name, such as [plugins.smtp]"
+            )
+        self.pm.hook.siteupdates_configure(settings=settings)
 
     def policies(self) -> Tuple[Policy, ...]:
         """Every registered policy, built-in ones first."""

@@ -1,28 +1,42 @@
-"""The ports between the use cases and the outside: storage, outbox, setup.
+"""The ports between the use cases and the outside: storage, units of work, setup.
 
-A storage plugin implements :class:`Storage`. Reads return domain values; every
-write of a use case goes through :meth:`Storage.apply` with one
-:class:`ChangeSet`, which the backend commits in one transaction: the requests'
-new states, their history entries, outgoing notices and site changes commit
-together or not at all. Run :mod:`siteupdates.testing`'s contract suite against
-a new backend.
+A storage plugin implements :class:`Storage`. A use case runs inside one
+:class:`Unit` (``with storage.unit() as uow``): every read its decision depends
+on and every write it makes happen in one transaction, so what was read cannot
+change before the write commits. Writes are :class:`ChangeSet` values (the
+requests' new states, their history entries, outgoing notices and site
+changes) that commit together or not at all.
+
+The store also enforces the invariants that must hold across processes, so a
+backend that lets two writers race still cannot break them:
+
+* at most one open version update per site (tenant and target, R17);
+* at most one provider booking per tenant and booking key (``cloud-week:...``);
+* revision checks on every write of a request or a tenant.
+
+A violation is a :class:`~siteupdates.errors.ConflictError`, never a driver
+error. Run :mod:`siteupdates.testing`'s contract suite against a new backend.
 """
 
 from __future__ import annotations
 
 import abc
 import enum
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
 from siteupdates.domain import (
+    CLAIMABLE,
+    OPEN,
     Catalog,
     Contact,
     Group,
     HistoryEntry,
     Status,
+    Target,
     Tenant,
     UpdateRequest,
 )
@@ -36,13 +50,11 @@ __all__ = [
     "OutboxItem",
     "OutboxState",
     "Page",
+    "Reads",
     "Setup",
     "Storage",
+    "Unit",
 ]
-
-
-#: The statuses a worker may claim from (with the conditions in :meth:`Storage.claim`).
-CLAIMABLE = (Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS)
 
 
 class OutboxState(str, enum.Enum):
@@ -118,7 +130,8 @@ class ChangeSet:
 
     ``updates`` pairs a request's new state with the revision it was loaded at;
     the backend raises :class:`~siteupdates.errors.ConflictError` and writes
-    nothing when the stored revision differs. ``fences`` must all hold (else
+    nothing when the stored revision differs. ``tenants`` are written only if
+    the stored tenant still has the ``revision`` it was loaded with. ``fences`` must all hold (else
     :class:`~siteupdates.errors.LeaseLost` and nothing is written); ``release``
     lists requests whose worker lease ends with the change.
     """
@@ -132,14 +145,16 @@ class ChangeSet:
     release: Tuple[str, ...] = ()
 
     def __add__(self, other: ChangeSet) -> ChangeSet:
-        return ChangeSet(
-            self.inserts + other.inserts,
-            self.updates + other.updates,
-            self.history + other.history,
-            self.outbox + other.outbox,
-            self.tenants + other.tenants,
-            self.fences + other.fences,
-            self.release + other.release,
+        return ChangeSet.concat((self, other))
+
+    @classmethod
+    def concat(cls, sets: Sequence[ChangeSet]) -> ChangeSet:
+        """Many change sets as one, in linear time (``a + b + c ...`` copies each time)."""
+        return cls(
+            *(
+                tuple(item for cs in sets for item in getattr(cs, field.name))
+                for field in attrs.fields(cls)
+            )
         )
 
 
@@ -164,21 +179,16 @@ class Page:
     limit: int
 
 
-class Storage(abc.ABC):
-    """Where a host keeps its data. Every method is safe to call from one thread at a time."""
+class Reads(abc.ABC):
+    """What a use case may read: from a :class:`Storage`, or inside a :class:`Unit`.
 
-    url: str = ""
-
-    # -- lifecycle -------------------------------------------------------------
-
-    def close(self) -> None:  # noqa: B027 - optional for backends without resources
-        """Release connections and files."""
+    Read from a storage, each call sees the latest committed data; read inside a
+    unit, it sees the unit's transaction (its own writes included). Methods
+    marked optional have a default built on the others; SQL backends answer them
+    through an index.
+    """
 
     # -- reference data --------------------------------------------------------
-
-    @abc.abstractmethod
-    def save_setup(self, setup: Setup) -> None:
-        """Insert or replace groups, tenants, contacts, the catalog and settings, in one batch."""
 
     @abc.abstractmethod
     def settings(self) -> Dict[str, Any]:
@@ -208,11 +218,24 @@ class Storage(abc.ABC):
     def catalog(self) -> Catalog:
         """The versions on offer."""
 
+    def tenants_in_group(self, group_id: str) -> List[Tenant]:
+        """The tenants linked to ``group_id``, ordered by ID (optional)."""
+        return [t for t in self.tenants() if t.group_id == group_id]
+
+    def contacts_of(self, tenant_id: str) -> List[Contact]:
+        """The contacts connected to ``tenant_id``, ordered by ID (optional)."""
+        return [c for c in self.contacts() if c.sees(tenant_id)]
+
     # -- requests --------------------------------------------------------------
 
     @abc.abstractmethod
     def request(self, request_id: str) -> Optional[UpdateRequest]:
         """The request with ``request_id``, or None."""
+
+    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
+        """Up to ``limit`` request IDs starting with ``prefix``, in ID order (optional)."""
+        found = self.request(prefix)
+        return [] if found is None else [found.id]
 
     @abc.abstractmethod
     def requests_for(
@@ -226,6 +249,21 @@ class Storage(abc.ABC):
     ) -> Page:
         """A tenant's requests, newest first (``requested_at`` then ID, descending)."""
 
+    def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
+        """The open version updates of one site, oldest first (optional; R17).
+
+        The store keeps at most one, so a submit reads a constant amount whatever
+        the tenant's history.
+        """
+        page = self.requests_for(tenant_id, statuses=tuple(OPEN), limit=1_000_000)
+        found = [r for r in page.items if r.target is target and r.version is not None]
+        return sorted(found, key=lambda r: (r.requested_at, r.id))
+
+    def booking(self, tenant_id: str, booking: str) -> Optional[UpdateRequest]:
+        """The request that holds a provider ``booking`` of a tenant, or None (optional)."""
+        page = self.requests_for(tenant_id, limit=1_000_000)
+        return next((r for r in page.items if r.booking == booking), None)
+
     @abc.abstractmethod
     def requests_in(self, statuses: Sequence[Status], *, limit: int = 1000) -> List[UpdateRequest]:
         """Requests in ``statuses``, first come first served (``requested_at``, then ID)."""
@@ -238,16 +276,6 @@ class Storage(abc.ABC):
     def history(self, request_id: str) -> List[HistoryEntry]:
         """The request's history, oldest first."""
 
-    # -- writes ----------------------------------------------------------------
-
-    @abc.abstractmethod
-    def apply(self, changes: ChangeSet) -> None:
-        """Commit ``changes`` in one transaction, or raise and write nothing.
-
-        Raises ConflictError when an update's expected revision is stale, and
-        DuplicateKey when an insert reuses a contact's idempotency key.
-        """
-
     # -- outbox ----------------------------------------------------------------
 
     @abc.abstractmethod
@@ -259,6 +287,71 @@ class Storage(abc.ABC):
         self, *, request_id: Optional[str] = None, state: Optional[OutboxState] = None
     ) -> List[OutboxItem]:
         """Outbox items, oldest first, optionally of one request or state."""
+
+    # -- hosting workers ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def lease(self, request_id: str) -> Optional[Lease]:
+        """The request's current lease, or None."""
+
+
+class Unit(Reads):
+    """One transaction of a use case: reads, then :meth:`apply`; commits when the block ends.
+
+    Obtained from :meth:`Storage.unit`. Every read sees the transaction; the
+    writes of :meth:`apply` are visible to the unit's later reads and commit
+    together when the ``with`` block ends without an exception (else nothing is
+    written). Invariant violations and stale revisions raise
+    :class:`~siteupdates.errors.ConflictError`; the application layer retries the
+    whole use case on a fresh unit.
+    """
+
+    @abc.abstractmethod
+    def apply(self, changes: ChangeSet) -> None:
+        """Write ``changes`` in this transaction (see :meth:`Storage.apply` for the checks)."""
+
+    def lock(self, name: str) -> None:
+        """Hold the named lock until the unit ends (one writer per tenant, say).
+
+        A backend whose units already run one at a time (SQLite's ``BEGIN
+        IMMEDIATE``, the memory storage's lock) needs to do nothing.
+        """
+
+
+class Storage(Reads):
+    """Where a host keeps its data. Every method is safe to call from one thread at a time."""
+
+    url: str = ""
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+    @abc.abstractmethod
+    def unit(self) -> AbstractContextManager[Unit]:
+        """A unit of work: one transaction for the reads and writes of one use case."""
+
+    # -- reference data --------------------------------------------------------
+
+    @abc.abstractmethod
+    def save_setup(self, setup: Setup) -> None:
+        """Insert or replace groups, tenants, contacts, the catalog and settings, in one batch."""
+
+    # -- writes ----------------------------------------------------------------
+
+    def apply(self, changes: ChangeSet) -> None:
+        """Commit ``changes`` in one transaction, or raise and write nothing.
+
+        Raises ConflictError when an update's expected revision is stale or an
+        invariant of the store would break (two open version updates of one site,
+        two requests holding one booking), LeaseLost when a fence does not hold,
+        and DuplicateKey when an insert reuses a contact's idempotency key.
+        """
+        with self.unit() as uow:
+            uow.apply(changes)
+
+    # -- outbox ----------------------------------------------------------------
 
     @abc.abstractmethod
     def record_attempt(self, item: OutboxItem) -> None:
@@ -279,10 +372,6 @@ class Storage(abc.ABC):
         and its attempt count raised. Concurrent claims never return one request
         twice. Order: ``scheduled_for``, then ``requested_at``, then ID.
         """
-
-    @abc.abstractmethod
-    def lease(self, request_id: str) -> Optional[Lease]:
-        """The request's current lease, or None."""
 
     @abc.abstractmethod
     def renew(self, fence: Fence, until: datetime) -> bool:

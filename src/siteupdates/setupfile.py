@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
 from siteupdates.domain import (
     Catalog,
@@ -35,7 +35,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons
     import tomli as tomllib
 
-__all__ = ["load_setup", "parse_instant", "preset_from_dict", "preset_to_dict", "setup_from_dict"]
+__all__ = [
+    "load_setup",
+    "parse_instant",
+    "preset_from_dict",
+    "preset_to_dict",
+    "setup_from_dict",
+    "stored_preset",
+]
 
 T = TypeVar("T")
 
@@ -221,18 +228,33 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
             )
         )
     catalog = _at("catalog", lambda: Catalog.of(*data.get("catalog", [])))
+    plugins = data.get("plugins", {})
+    if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
+        raise ConfigurationError(
+            "plugins: expected one table per plugin, such as [plugins.smtp] with url_env = ..."
+        )
+    settings: Dict[str, Any] = {"provider": preset_to_dict(preset)}
+    if plugins:
+        settings["plugins"] = plugins
     return Setup(
         groups=groups,
         tenants=tuple(tenants),
         contacts=tuple(contacts),
         catalog=catalog,
-        settings={"provider": preset_to_dict(preset)},
+        settings=settings,
     )
 
 
-def load_setup(path: str | Path) -> Setup:
-    """Read a setup file; raise ConfigurationError naming the file and the problem."""
-    p = Path(path)
+def load_setup(source: Union[str, Path, Mapping[str, Any], Setup]) -> Setup:
+    """A setup from a TOML file, its parsed tables, or a Setup (returned as it is).
+
+    Raises ConfigurationError naming the file, the place in it and the problem.
+    """
+    if isinstance(source, Setup):
+        return source
+    if isinstance(source, Mapping):
+        return setup_from_dict(source)
+    p = Path(source)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -138,13 +138,17 @@ _ids = itertools.count(1)
 
 
 def make_request(tenant_id: str = "d1", **changes: Any) -> UpdateRequest:
-    """A valid To Be Scheduled request with a unique ID."""
+    """A valid To Be Scheduled request with a unique ID: a DB refresh of the sandbox.
+
+    A refresh, so that a test may hold many open at once; a version update is
+    one per site (give ``version=``, and ``target=`` for a second site).
+    """
     base: dict[str, Any] = dict(
         id=f"req-{next(_ids):06d}",
         tenant_id=tenant_id,
         target="production/sandbox",
-        version="E.1505.2",
-        db_refresh=False,
+        version=None,
+        db_refresh=True,
         preferred_start=ZoneAware.at(2026, 3, 8, 1, "America/Chicago"),
         zone="America/Chicago",
         requested_by="dana",

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from siteupdates.domain import Catalog, Event, Status
+from siteupdates.app import changes
+from siteupdates.domain import Actor, Catalog, Event, Status
 from siteupdates.errors import (
     AccessDenied,
     ConflictError,
@@ -190,8 +191,11 @@ def test_two_writers_that_loaded_the_same_request_cannot_both_win(desk: Desk) ->
     loaded = desk.storage.request(rid)
     assert loaded is not None
     desk.schedule(rid, datetime(2026, 3, 8, 10, tzinfo=UTC))
+    _, stale = changes.transition(
+        desk.app, desk.storage, loaded, Event.DEFER, actor=Actor.PROVIDER, by="ops", reason="hold"
+    )
     with pytest.raises(ConflictError):
-        desk._change(rid, Event.DEFER, reason="hold", request=loaded)
+        desk.storage.apply(stale)
     assert [h.event for h in desk.history(rid)] == [Event.SUBMIT, Event.SCHEDULE]
     r = desk.storage.request(rid)
     assert r is not None and r.status is Status.SCHEDULED

@@ -22,7 +22,7 @@ HOST = textwrap.dedent(
     from siteupdates.service import Desk
     from siteupdates.testing import FixedClock, sample_setup
 
-    host = PluginHost()
+    host = PluginHost(entry_points=True)
     print("registered", "freeze" in host.names())
     print("policies", ",".join(p.rule for p in host.policies()))
     desk = Desk.open("memory://", host=host, clock=FixedClock())
@@ -31,7 +31,8 @@ HOST = textwrap.dedent(
         desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 6, 22))
     except RequestRefused as exc:
         print("refused", exc.rules)
-    print("blocked", "FREEZE" in [p.rule for p in PluginHost(blocked=["freeze"]).policies()])
+    blocked = PluginHost(blocked=["freeze"], entry_points=True)
+    print("blocked", "FREEZE" in [p.rule for p in blocked.policies()])
     """
 )
 

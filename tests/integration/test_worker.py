@@ -7,14 +7,14 @@ from typing import List
 
 import pytest
 
+from siteupdates.app import changes
+from siteupdates.app.worker import Worker
 from siteupdates.domain import Actor, Event, Status, Tenant, UpdateRequest
 from siteupdates.errors import LeaseLost
 from siteupdates.hookspecs import hookimpl
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import ChangeSet
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, RecordingNotifier
-from siteupdates.worker import Worker
 
 UTC = timezone.utc
 
@@ -157,8 +157,11 @@ def test_fencing_refuses_any_write_of_a_worker_that_lost_its_lease(
     desk.storage.claim("w2", clock.now, 30)
     current = desk.storage.request(rid)
     assert current is not None
-    _, cs = desk._transition(current, Event.START, Actor.PROVIDER, "w1")
+    _, cs = changes.transition(
+        desk.app, desk.storage, current, Event.START, actor=Actor.PROVIDER, by="w1",
+        fence=first.fence,
+    )  # fmt: skip
     with pytest.raises(LeaseLost):
-        desk.storage.apply(cs + ChangeSet(fences=(first.fence,)))
+        desk.storage.apply(cs)
     after = desk.storage.request(rid)
     assert after == current

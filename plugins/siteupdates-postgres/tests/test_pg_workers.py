@@ -13,13 +13,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from siteupdates.app.worker import Worker
 from siteupdates.domain import Event, Status, Tenant, UpdateRequest, submitted
 from siteupdates.hookspecs import hookimpl
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import ChangeSet
 from siteupdates.service import Desk
 from siteupdates.testing import make_request, sample_setup, transition
-from siteupdates.worker import Worker
 from siteupdates_postgres import PostgresStorage
 
 CTX = mp.get_context("spawn")

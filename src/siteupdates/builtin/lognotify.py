@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from siteupdates.domain.messages import Notice
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import Notice
 
 logger = logging.getLogger("siteupdates.notices")
 

@@ -1,18 +1,31 @@
 """``memory://``: a storage in one process's memory, for tests and trials.
 
-It keeps the contract of every storage (atomic change sets, optimistic
-concurrency, idempotency keys) so tests written against it hold elsewhere.
+It keeps the contract of every storage (units of work that commit or roll back
+whole, optimistic concurrency, idempotency keys, the invariants of
+:mod:`siteupdates.ports`) so tests written against it hold elsewhere. A unit
+holds the storage's lock from start to end, so units run one at a time.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates.domain import Catalog, Contact, Group, HistoryEntry, Status, Tenant, UpdateRequest
+from siteupdates.domain import (
+    OPEN,
+    Catalog,
+    Contact,
+    Group,
+    HistoryEntry,
+    Status,
+    Tenant,
+    UpdateRequest,
+)
 from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.leases import claim_one, is_claimable
@@ -26,9 +39,83 @@ from siteupdates.ports import (
     Page,
     Setup,
     Storage,
+    Unit,
 )
 
 __all__ = ["MemoryStorage"]
+
+
+class _MemoryUnit(Unit):
+    """A unit on a :class:`MemoryStorage`: reads go straight to it; a failure restores it."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._s = storage
+
+    # The unit holds the storage's lock, so its reads are the storage's own.
+
+    def settings(self) -> Dict[str, Any]:
+        return self._s.settings()
+
+    def tenant(self, tenant_id: str) -> Optional[Tenant]:
+        return self._s.tenant(tenant_id)
+
+    def tenants(self) -> List[Tenant]:
+        return self._s.tenants()
+
+    def group(self, group_id: str) -> Optional[Group]:
+        return self._s.group(group_id)
+
+    def contact(self, contact_id: str) -> Optional[Contact]:
+        return self._s.contact(contact_id)
+
+    def contacts(self) -> List[Contact]:
+        return self._s.contacts()
+
+    def catalog(self) -> Catalog:
+        return self._s.catalog()
+
+    def request(self, request_id: str) -> Optional[UpdateRequest]:
+        return self._s.request(request_id)
+
+    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
+        return self._s.request_ids(prefix, limit=limit)
+
+    def requests_for(
+        self,
+        tenant_id: str,
+        *,
+        statuses: Optional[Sequence[Status]] = None,
+        exclude: Sequence[Status] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page:
+        return self._s.requests_for(
+            tenant_id, statuses=statuses, exclude=exclude, offset=offset, limit=limit
+        )
+
+    def requests_in(self, statuses: Sequence[Status], *, limit: int = 1000) -> List[UpdateRequest]:
+        return self._s.requests_in(statuses, limit=limit)
+
+    def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
+        return self._s.by_idempotency_key(requested_by, key)
+
+    def history(self, request_id: str) -> List[HistoryEntry]:
+        return self._s.history(request_id)
+
+    def outbox_due(self, now: datetime, *, limit: int = 100) -> List[OutboxItem]:
+        return self._s.outbox_due(now, limit=limit)
+
+    def outbox(
+        self, *, request_id: Optional[str] = None, state: Optional[OutboxState] = None
+    ) -> List[OutboxItem]:
+        return self._s.outbox(request_id=request_id, state=state)
+
+    def lease(self, request_id: str) -> Optional[Lease]:
+        return self._s.lease(request_id)
+
+    def apply(self, changes: ChangeSet) -> None:
+        """Write ``changes`` (checked first; the unit restores everything if it fails later)."""
+        self._s._apply(changes)
 
 
 class MemoryStorage(Storage):
@@ -54,7 +141,11 @@ class MemoryStorage(Storage):
         """Insert or replace the reference data."""
         with self._lock:
             self._groups.update({g.id: g for g in setup.groups})
-            self._tenants.update({t.id: t for t in setup.tenants})
+            for t in setup.tenants:
+                old = self._tenants.get(t.id)
+                self._tenants[t.id] = attrs.evolve(
+                    t, revision=0 if old is None else old.revision + 1
+                )
             self._contacts.update({c.id: c for c in setup.contacts})
             if setup.catalog.versions:
                 self._catalog = Catalog(self._catalog.versions | setup.catalog.versions)
@@ -95,6 +186,11 @@ class MemoryStorage(Storage):
         """The request, or None."""
         return self._requests.get(request_id)
 
+    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
+        """IDs starting with ``prefix``."""
+        with self._lock:
+            return sorted(k for k in self._requests if prefix and k.startswith(prefix))[:limit]
+
     def requests_for(
         self,
         tenant_id: str,
@@ -133,7 +229,25 @@ class MemoryStorage(Storage):
         with self._lock:
             return list(self._history.get(request_id, ()))
 
-    def apply(self, changes: ChangeSet) -> None:
+    _STATE = (
+        "_settings", "_groups", "_tenants", "_contacts", "_catalog", "_requests", "_keys",
+        "_history", "_outbox", "_outbox_keys", "_leases",
+    )  # fmt: skip
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """Hold the lock for the unit; on an exception put every table back as it was."""
+        with self._lock:
+            saved = {name: copy.copy(getattr(self, name)) for name in self._STATE}
+            saved["_history"] = {k: list(v) for k, v in self._history.items()}
+            try:
+                yield _MemoryUnit(self)
+            except BaseException:
+                for name, value in saved.items():
+                    setattr(self, name, value)
+                raise
+
+    def _apply(self, changes: ChangeSet) -> None:
         """Check every constraint first, then change everything; so all or nothing."""
         with self._lock:
             for f in changes.fences:
@@ -161,6 +275,17 @@ class MemoryStorage(Storage):
                 if h.request_id not in known or taken or slot in seen:
                     raise StorageError(f"history {h.request_id}#{h.seq} exists or has no request")
                 seen.add(slot)
+            after = dict(self._requests)
+            after.update({new.id: new for new, _ in changes.updates})
+            after.update({r.id: r for r in changes.inserts})
+            touched = {r.id for r in changes.inserts} | {n.id for n, _ in changes.updates}
+            self._check_invariants(after, touched)
+            for t in changes.tenants:
+                stored = self._tenants.get(t.id)
+                if stored is None or stored.revision != t.revision:
+                    raise ConflictError(
+                        t.id, t.revision, message=f"tenant {t.id} was changed by someone else"
+                    )
             out_keys = set()
             for o in changes.outbox:
                 if o.key in self._outbox_keys or o.key in out_keys or o.id in self._outbox:
@@ -179,10 +304,33 @@ class MemoryStorage(Storage):
                 self._outbox[o.id] = o
                 self._outbox_keys.add(o.key)
             for t in changes.tenants:
-                self._tenants[t.id] = t
+                self._tenants[t.id] = attrs.evolve(t, revision=t.revision + 1)
             for rid in changes.release:
                 if rid in self._leases:
                     self._leases[rid] = (None, None, self._leases[rid][2])
+
+    @staticmethod
+    def _check_invariants(after: Dict[str, UpdateRequest], touched: set[str]) -> None:
+        """One open version update per site and one request per booking (see ports)."""
+        sites: Dict[Tuple[str, str], str] = {}
+        bookings: Dict[Tuple[str, str], str] = {}
+        for r in after.values():
+            if r.version is not None and r.status in OPEN:
+                key = (r.tenant_id, r.target.value)
+                if key in sites and (r.id in touched or sites[key] in touched):
+                    raise ConflictError(
+                        r.id,
+                        message=f"request {r.id}: another open version update of this site "
+                        "exists (R17: one open version update per site)",
+                    )
+                sites[key] = r.id
+            if r.booking is not None:
+                key = (r.tenant_id, r.booking)
+                if key in bookings:
+                    raise ConflictError(
+                        r.id, message=f"request {r.id}: another request holds this booking"
+                    )
+                bookings[key] = r.id
 
     def outbox_due(self, now: datetime, *, limit: int = 100) -> List[OutboxItem]:
         """Pending items that are due."""

@@ -1,10 +1,12 @@
 """A notifier that sends each notice as an email through an SMTP server (R20).
 
-Configure it with a URL and register it with the host::
+The built-in plugin :class:`SmtpPlugin` (``siteupdates.notify.smtp``) turns it on
+from the ``[plugins.smtp]`` table of the setup file, or from the command line's
+``--smtp URL`` (or ``$SITEUPDATES_SMTP_URL``). A host may also register a
+configured :class:`SmtpNotifier` itself::
 
     host = PluginHost(plugins=[SmtpNotifier("smtp://mail.example.org:587?from=hosting@example.org&starttls=1")])
 
-or give the command line ``--smtp URL`` (or ``$SITEUPDATES_SMTP_URL``).
 ``smtps://`` connects over TLS; ``user:password@`` logs in. Each message carries
 ``Message-ID: <notice key@siteupdates>`` and ``X-Siteupdates-Key``, stable across
 retries, so a mail system can drop the duplicates that at-least-once delivery may
@@ -14,18 +16,19 @@ notice pending in the outbox for a later attempt.
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Optional
+from typing import Any, Mapping, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from siteupdates.domain.messages import Notice
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import Notice
 
-__all__ = ["SmtpNotifier", "message_for"]
+__all__ = ["SmtpNotifier", "SmtpPlugin", "message_for"]
 
 
 def message_for(notice: Notice, sender: str) -> EmailMessage:
@@ -87,3 +90,52 @@ class SmtpNotifier:
                 smtp.login(self.user, self._password or "")
             smtp.send_message(message_for(notice, self.sender))
         return True
+
+
+class SmtpPlugin:
+    """The built-in plugin ``siteupdates.notify.smtp``: email once configured, else silent.
+
+    It reads the ``[plugins.smtp]`` table of the setup file (or the command
+    line's ``--smtp``) through ``siteupdates_configure``::
+
+        [plugins.smtp]
+        url_env = "SITEUPDATES_SMTP_URL"   # or url = "smtp://..."; keep passwords out of files
+        timeout = 10
+
+    Until configured it declines every notice, so the next notifier is asked.
+    """
+
+    def __init__(self) -> None:
+        self.notifier: Optional[SmtpNotifier] = None
+
+    @hookimpl
+    def siteupdates_configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take the ``smtp`` table: ``url`` or ``url_env``, and ``timeout`` (seconds)."""
+        table = settings.get("smtp") or {}
+        url = table.get("url")
+        if url is None and table.get("url_env"):
+            url = os.environ.get(str(table["url_env"]))
+            if not url:
+                raise ConfigurationError(
+                    f"plugins.smtp.url_env names {table['url_env']!r}, which is not set"
+                )
+        if url is None:
+            self.notifier = None
+            return
+        timeout = table.get("timeout", 10.0)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not (0 < timeout <= 3600)
+        ):
+            raise ConfigurationError(
+                f"plugins.smtp.timeout must be seconds between 0 and 3600, not {timeout!r}"
+            )
+        self.notifier = SmtpNotifier(str(url), timeout=float(timeout))
+
+    @hookimpl
+    def siteupdates_deliver_notice(self, notice: Notice) -> Optional[bool]:
+        """Send by email when configured; None (ask the next notifier) otherwise."""
+        if self.notifier is None:
+            return None
+        return self.notifier.siteupdates_deliver_notice(notice)

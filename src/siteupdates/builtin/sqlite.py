@@ -25,96 +25,17 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterator, List, Mapping, Optional, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from siteupdates.builtin.sqlbase import Cursor, SqlStorage
 from siteupdates.errors import ConfigurationError, StorageError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.ports import Storage
+from siteupdates.sql import MIGRATIONS, SQLITE, Cursor, SqlStorage, SqlUnit, run_migrations
 
-__all__ = ["MIGRATIONS", "SqliteStorage"]
+__all__ = ["SqliteStorage"]
 
 T = TypeVar("T")
-
-#: Schema migrations; entry N brings user_version N to N + 1.
-MIGRATIONS: Sequence[str] = (
-    """
-    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE groups (id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
-    CREATE TABLE tenants (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL, plan TEXT NOT NULL,
-        group_id TEXT, tasks TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE TABLE sites (
-        tenant_id TEXT NOT NULL REFERENCES tenants(id), kind TEXT NOT NULL,
-        version TEXT NOT NULL, since TEXT NOT NULL, refreshed_at TEXT,
-        automatic INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (tenant_id, kind)
-    );
-    CREATE TABLE contacts (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL,
-        zone TEXT, tenants TEXT NOT NULL
-    );
-    CREATE TABLE catalog (version TEXT PRIMARY KEY);
-    CREATE TABLE requests (
-        id TEXT PRIMARY KEY,
-        tenant_id TEXT NOT NULL,
-        target TEXT NOT NULL,
-        version TEXT,
-        db_refresh INTEGER NOT NULL,
-        preferred_start TEXT NOT NULL,
-        zone TEXT NOT NULL,
-        requested_by TEXT NOT NULL,
-        requested_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        scheduled_for TEXT,
-        revision INTEGER NOT NULL,
-        warnings TEXT NOT NULL DEFAULT '[]',
-        reason TEXT,
-        superseded_by TEXT,
-        idempotency_key TEXT,
-        group_plan_id TEXT
-    );
-    -- The list and overview: one tenant's requests by status, newest first.
-    CREATE INDEX requests_tenant ON requests (tenant_id, requested_at DESC, id DESC);
-    -- The queue: requests of a status, first come first served.
-    CREATE INDEX requests_queue ON requests (status, requested_at, id);
-    CREATE UNIQUE INDEX requests_idempotency ON requests (requested_by, idempotency_key)
-        WHERE idempotency_key IS NOT NULL;
-    CREATE TABLE history (
-        request_id TEXT NOT NULL REFERENCES requests(id),
-        seq INTEGER NOT NULL,
-        event TEXT NOT NULL, actor TEXT NOT NULL, by_whom TEXT NOT NULL, at TEXT NOT NULL,
-        from_status TEXT, to_status TEXT NOT NULL, reason TEXT,
-        old_date TEXT, new_date TEXT,
-        PRIMARY KEY (request_id, seq)
-    );
-    CREATE TABLE outbox (
-        id TEXT PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        request_id TEXT,
-        payload TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        delivered_at TEXT
-    );
-    CREATE INDEX outbox_due ON outbox (state, next_attempt_at, created_at);
-    CREATE INDEX outbox_request ON outbox (request_id, created_at);
-    """,
-    """
-    ALTER TABLE requests ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
-    -- Hosting workers: who holds a request, until when, and how often it was tried.
-    ALTER TABLE requests ADD COLUMN lease_owner TEXT;
-    ALTER TABLE requests ADD COLUMN lease_expires TEXT;
-    ALTER TABLE requests ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX requests_due ON requests (status, scheduled_for);
-    """,
-)
 
 
 def _path_of(url: str) -> str:
@@ -134,6 +55,7 @@ class SqliteStorage(SqlStorage):
     """A :class:`~siteupdates.ports.Storage` on one SQLite file."""
 
     integrity_error = (sqlite3.IntegrityError,)
+    dialect = SQLITE
 
     def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
         self.url = url
@@ -151,11 +73,15 @@ class SqliteStorage(SqlStorage):
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open SQLite file {path!r}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
-        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
-        self._db.execute(f"PRAGMA synchronous = {sync}")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
+            self._db.execute(f"PRAGMA synchronous = {sync}")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except (sqlite3.DatabaseError, StorageError) as exc:
+            self._db.close()
+            raise ConfigurationError(f"{path!r} is not a siteupdates SQLite file: {exc}") from None
 
     def __repr__(self) -> str:
         return f"SqliteStorage({self.url!r})"
@@ -201,11 +127,9 @@ class SqliteStorage(SqlStorage):
                     f"{self.url} has schema version {current}, newer than this siteupdates "
                     f"({len(MIGRATIONS)}); upgrade siteupdates"
                 )
-            for version in range(current, len(MIGRATIONS)):
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {version + 1}")
+            if current < len(MIGRATIONS):
+                version = run_migrations(SqlUnit(self, db), current)
+                db.execute(f"PRAGMA user_version = {version}")
 
     def schema_version(self) -> int:
         """The schema version of the file."""

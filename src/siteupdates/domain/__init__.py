@@ -5,8 +5,12 @@ on its own with plain values.
 """
 
 from .lifecycle import (
+    BOOKED,
+    CLAIMABLE,
+    OPEN,
     TERMINAL,
     TRANSITIONS,
+    WAITING,
     Actor,
     Event,
     HistoryEntry,
@@ -52,8 +56,12 @@ from .views import Overview, OverviewRow, overview, request_list
 from .windows import WeeklyWindow
 
 __all__ = [
+    "BOOKED",
+    "CLAIMABLE",
     "DEFAULT_POLICIES",
+    "OPEN",
     "TERMINAL",
+    "WAITING",
     "TRANSITIONS",
     "Actor",
     "Advisory",

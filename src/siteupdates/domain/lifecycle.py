@@ -20,7 +20,11 @@ from .model import Status, UpdateRequest, _Named
 from .timeutil import require_aware
 
 __all__ = [
+    "BOOKED",
+    "CLAIMABLE",
+    "OPEN",
     "TERMINAL",
+    "WAITING",
     "TRANSITIONS",
     "Actor",
     "Event",
@@ -144,6 +148,23 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
 #: Statuses no event leaves from.
 TERMINAL: FrozenSet[Status] = frozenset(
     s for s in Status if not any(s in t.sources for t in TRANSITIONS.values())
+)
+
+
+#: Statuses of a request that still needs work: neither final nor completed. The
+#: store keeps at most one open version update per site in these (R17).
+OPEN: FrozenSet[Status] = frozenset(
+    {S.TO_BE_SCHEDULED, S.SCHEDULED, S.NOT_STARTED, S.IN_PROGRESS, S.PENDING_INPUT, S.DEFERRED}
+)
+#: Open statuses in which no work has begun: what a newer version supersedes (R17).
+WAITING: FrozenSet[Status] = frozenset(
+    s for s in TRANSITIONS[Event.SUPERSEDE].sources if s is not None
+)
+#: Statuses holding a date in the plan: they take a place of capacity (R13).
+BOOKED: FrozenSet[Status] = frozenset({S.SCHEDULED, S.NOT_STARTED, S.IN_PROGRESS})
+#: The statuses a hosting worker may claim from (pull, or reclaim after a lease expired).
+CLAIMABLE: FrozenSet[Status] = frozenset(
+    s for e in (Event.PULL, Event.RECLAIM) for s in TRANSITIONS[e].sources if s is not None
 )
 
 

@@ -378,6 +378,8 @@ class Tenant:
     sites: Tuple[Site, ...] = attrs.field(converter=_sites, factory=tuple)
     group_id: Optional[str] = None
     tasks: Tuple[ScheduledTask, ...] = attrs.field(converter=_tasks, factory=tuple)
+    #: How often the stored tenant was written; a write checks it (not part of equality).
+    revision: int = attrs.field(default=0, eq=False)
 
     def site(self, kind: SiteKind) -> Optional[Site]:
         """The tenant's site of ``kind``, or None when it has none (R3)."""
@@ -428,7 +430,9 @@ class UpdateRequest:
     ``scheduled_for`` are UTC instants; ``zone`` is the zone the requester entered
     the time in. ``revision`` counts the changes and guards against lost updates.
     ``group_plan_id`` links the requests of one group update (R10); ``automatic``
-    marks the provider's weekly automatic update (R8).
+    marks the provider's weekly automatic update (R8). ``booking`` names the
+    provider booking a request fills (``cloud-week:2015-02-08``); the store keeps
+    one request per tenant and booking.
     """
 
     id: str
@@ -449,6 +453,12 @@ class UpdateRequest:
     idempotency_key: Optional[str] = None
     group_plan_id: Optional[str] = None
     automatic: bool = False
+    booking: Optional[str] = None
+
+    @property
+    def short_id(self) -> str:
+        """The ID as people read it: its first 12 characters (any unique prefix finds it)."""
+        return self.id[:12]
 
     @property
     def is_refresh_only(self) -> bool:

@@ -16,8 +16,8 @@ import attrs
 
 from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
 
+from .lifecycle import OPEN, WAITING, allowed_events
 from .lifecycle import Event as _Event
-from .lifecycle import allowed_events
 from .model import (
     Catalog,
     Contact,
@@ -404,10 +404,6 @@ def r14_scheduled_tasks(ctx: PolicyContext) -> Decision:
 
 # -- Lifecycle --------------------------------------------------------------------
 
-_SUPERSEDABLE = frozenset(
-    {Status.TO_BE_SCHEDULED, Status.SCHEDULED, Status.PENDING_INPUT, Status.DEFERRED}
-)
-
 
 def superseded_by(
     version: Optional[Version], target: Target, open_requests: Iterable[UpdateRequest]
@@ -419,32 +415,58 @@ def superseded_by(
         r
         for r in open_requests
         if r.target is target
-        and r.status in _SUPERSEDABLE
+        and r.status in WAITING
         and r.version is not None
         and r.version.line == version.line
         and r.version < version
     )
 
 
+def blocking_version_update(
+    version: Optional[Version], target: Target, open_requests: Iterable[UpdateRequest]
+) -> Optional[UpdateRequest]:
+    """An open version update of ``target`` that a request for ``version`` may not replace.
+
+    One site has at most one open version update (R17), and the store enforces it:
+    a newer version supersedes an older waiting one; anything else (an equal or
+    newer version, another release line, an update already pulled or running)
+    stands, and the new request is refused.
+    """
+    if version is None:
+        return None
+    replaceable = set(map(id, superseded_by(version, target, open_requests)))
+    for r in open_requests:
+        if (
+            r.target is target
+            and r.version is not None
+            and r.status in OPEN
+            and id(r) not in replaceable
+        ):
+            return r
+    return None
+
+
 @policy("R17")
 def r17_newer_version_supersedes(ctx: PolicyContext) -> Decision:
-    """A newer version supersedes an older open request; an older one than open is refused."""
+    """A newer version supersedes an older open request; any other open one is kept."""
     v = ctx.draft.version
     if v is None:
         return Decision.ok()
-    for r in ctx.open_requests:
-        if (
-            r.target is ctx.draft.target
-            and r.status in _SUPERSEDABLE
-            and r.version is not None
-            and r.version.line == v.line
-            and r.version >= v
-        ):
-            return Decision.refuse(
-                "R17",
-                f"request {r.id} for {r.version} is already open for "
-                f"{ctx.draft.target.value}; cancel it first to ask for {v}",
-            )
+    stands = blocking_version_update(v, ctx.draft.target, ctx.open_requests)
+    if stands is not None:
+        assert stands.version is not None
+        if stands.status in WAITING and stands.version.line == v.line:
+            why = f"request {stands.id} for {stands.version} is already open"
+            fix = f"cancel it first to ask for {v}"
+        elif stands.status in WAITING:
+            why = f"request {stands.id} for {stands.version} (another release line) is open"
+            fix = f"cancel it first to ask for {v}"
+        else:
+            why = f"request {stands.id} for {stands.version} is {stands.status.label}"
+            fix = f"ask for {v} once it has finished"
+        return Decision.refuse(
+            "R17", f"{why} for {ctx.draft.target.value}; a site has one open version update: {fix}"
+        )
     older = superseded_by(v, ctx.draft.target, ctx.open_requests)
     return Decision.ok(
         *(

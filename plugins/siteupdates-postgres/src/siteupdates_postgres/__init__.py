@@ -1,7 +1,17 @@
 """PostgreSQL storage for siteupdates (``postgresql://`` URLs).
 
-A plugin like any other: the ``siteupdates`` entry point makes every
-:class:`siteupdates.plugins.PluginHost` find :func:`siteupdates_storage`.
+A plugin like any other: the ``siteupdates`` entry point makes a
+:class:`siteupdates.plugins.PluginHost` built with ``entry_points=True`` (the
+command line's) find :func:`siteupdates_storage`. It is built on the public SQL
+layer :mod:`siteupdates.sql`: the shared schema and migrations with the
+:data:`~siteupdates.sql.POSTGRES` dialect, the shared reads and writes, and a
+claim of its own in one statement.
+
+A unit of work is one transaction on one pooled connection, at READ COMMITTED.
+The rows a use case reads to decide are locked (``FOR UPDATE``), writers of one
+tenant take a transaction-scoped advisory lock, and the invariants are unique
+indexes; a deadlock or serialization failure is reported as a ConflictError,
+which the use cases retry.
 """
 
 from __future__ import annotations
@@ -10,7 +20,7 @@ import functools
 import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -18,92 +28,29 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from siteupdates.builtin import codec
-from siteupdates.builtin.sqlbase import CLAIM_WHERE, Cursor, SqlStorage
 from siteupdates.domain import TRANSITIONS, Actor, Event, HistoryEntry, Status
-from siteupdates.errors import ConfigurationError, StorageError
+from siteupdates.errors import ConfigurationError, ConflictError, StorageError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.ports import Claim, Lease, Storage
+from siteupdates.sql import (
+    CLAIM_WHERE,
+    MIGRATIONS,
+    POSTGRES,
+    Cursor,
+    SqlStorage,
+    SqlUnit,
+    codec,
+    run_migrations,
+)
 
-__all__ = ["MIGRATIONS", "PostgresStorage", "redact", "siteupdates_storage"]
+__all__ = ["PostgresStorage", "redact", "siteupdates_storage"]
 
 _OURS = ("schema", "pool_min", "pool_max", "connect_timeout")
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 
-#: Schema migrations; entry N brings version N to N + 1.
-MIGRATIONS: Sequence[str] = (
-    """
-    CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
-    CREATE TABLE groups (id text PRIMARY KEY, name text NOT NULL, kind text NOT NULL);
-    CREATE TABLE tenants (
-        id text PRIMARY KEY, name text NOT NULL, plan text NOT NULL,
-        group_id text, tasks text NOT NULL DEFAULT '[]'
-    );
-    CREATE TABLE sites (
-        tenant_id text NOT NULL REFERENCES tenants(id), kind text NOT NULL,
-        version text NOT NULL, since timestamptz NOT NULL, refreshed_at timestamptz,
-        automatic boolean NOT NULL DEFAULT false,
-        PRIMARY KEY (tenant_id, kind)
-    );
-    CREATE TABLE contacts (
-        id text PRIMARY KEY, name text NOT NULL, email text NOT NULL, role text NOT NULL,
-        zone text, tenants text NOT NULL
-    );
-    CREATE TABLE catalog (version text PRIMARY KEY);
-    CREATE TABLE requests (
-        id text PRIMARY KEY,
-        tenant_id text NOT NULL,
-        target text NOT NULL,
-        version text,
-        db_refresh boolean NOT NULL,
-        preferred_start timestamptz NOT NULL,
-        zone text NOT NULL,
-        requested_by text NOT NULL,
-        requested_at timestamptz NOT NULL,
-        status text NOT NULL,
-        scheduled_for timestamptz,
-        revision integer NOT NULL,
-        warnings text NOT NULL DEFAULT '[]',
-        reason text,
-        superseded_by text,
-        idempotency_key text,
-        group_plan_id text,
-        automatic boolean NOT NULL DEFAULT false,
-        lease_owner text,
-        lease_expires timestamptz,
-        attempts integer NOT NULL DEFAULT 0
-    );
-    CREATE INDEX requests_tenant ON requests (tenant_id, requested_at DESC, id DESC);
-    CREATE INDEX requests_queue ON requests (status, requested_at, id);
-    CREATE INDEX requests_due ON requests (status, scheduled_for);
-    CREATE UNIQUE INDEX requests_idempotency ON requests (requested_by, idempotency_key)
-        WHERE idempotency_key IS NOT NULL;
-    CREATE TABLE history (
-        request_id text NOT NULL REFERENCES requests(id),
-        seq integer NOT NULL,
-        event text NOT NULL, actor text NOT NULL, by_whom text NOT NULL,
-        at timestamptz NOT NULL,
-        from_status text, to_status text NOT NULL, reason text,
-        old_date timestamptz, new_date timestamptz,
-        PRIMARY KEY (request_id, seq)
-    );
-    CREATE TABLE outbox (
-        id text PRIMARY KEY,
-        key text NOT NULL UNIQUE,
-        kind text NOT NULL,
-        request_id text,
-        payload text NOT NULL,
-        created_at timestamptz NOT NULL,
-        state text NOT NULL,
-        attempts integer NOT NULL DEFAULT 0,
-        next_attempt_at timestamptz,
-        last_error text,
-        delivered_at timestamptz
-    );
-    CREATE INDEX outbox_due ON outbox (state, next_attempt_at, created_at);
-    CREATE INDEX outbox_request ON outbox (request_id, created_at);
-    """,
-)
+#: A database written by the first release records version 1 for what the shared
+#: schema calls version 2 (that release created the lease columns in its one step).
+_LEGACY_VERSIONS = {1: 2}
 
 
 _PULL = TRANSITIONS[Event.PULL]
@@ -173,7 +120,7 @@ class PostgresStorage(SqlStorage):
     """A :class:`~siteupdates.ports.Storage` on PostgreSQL, through a connection pool."""
 
     integrity_error = (psycopg.errors.IntegrityError,)
-    claim_lock = "FOR UPDATE SKIP LOCKED"
+    dialect = POSTGRES
 
     def __init__(self, url: str) -> None:
         self.url = redact(url)
@@ -230,14 +177,16 @@ class PostgresStorage(SqlStorage):
     def _ts(self, value: Optional[datetime]) -> Any:
         return value
 
-    def _fence_sql(self) -> str:
-        return "SELECT lease_owner, attempts FROM requests WHERE id = :id FOR UPDATE"
-
     @contextmanager
     def _write(self) -> Iterator[Cursor]:
         try:
             with self._pool.connection() as conn, conn.transaction():
                 yield conn.cursor()  # type: ignore[misc]
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+            # Two units waited on each other; PostgreSQL rolled one back. Run it again.
+            raise ConflictError(
+                "-", message=f"lost a race on PostgreSQL: {exc.sqlstate}"
+            ) from None
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
 
@@ -265,17 +214,27 @@ class PostgresStorage(SqlStorage):
             )
             row = conn.execute("SELECT version FROM siteupdates_schema").fetchone()
             current = 0 if row is None else int(row["version"])
+            if row is not None and "booking" not in self._columns(conn, "requests"):
+                current = _LEGACY_VERSIONS.get(current, current)
             if current > len(MIGRATIONS):
                 raise ConfigurationError(
-                    f"{self.url} has schema version {current}, newer than this plugin "
-                    f"({len(MIGRATIONS)}); upgrade siteupdates-postgres"
+                    f"{self.url} has schema version {current}, newer than this siteupdates "
+                    f"({len(MIGRATIONS)}); upgrade siteupdates"
                 )
-            for version in range(current, len(MIGRATIONS)):
-                conn.execute(MIGRATIONS[version])
+            version = run_migrations(SqlUnit(self, conn.cursor()), current)  # type: ignore[arg-type]
             if row is None:
-                conn.execute("INSERT INTO siteupdates_schema VALUES (%s)", (len(MIGRATIONS),))
+                conn.execute("INSERT INTO siteupdates_schema VALUES (%s)", (version,))
             else:
-                conn.execute("UPDATE siteupdates_schema SET version = %s", (len(MIGRATIONS),))
+                conn.execute("UPDATE siteupdates_schema SET version = %s", (version,))
+
+    @staticmethod
+    def _columns(conn: psycopg.Connection[Any], table: str) -> set[str]:
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).fetchall()
+        return {r["column_name"] for r in rows}
 
     def claim(
         self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
@@ -298,7 +257,7 @@ class PostgresStorage(SqlStorage):
             "reclaim": Event.RECLAIM.value,
             "actor": Actor.PROVIDER.value,
         }
-        rows = self._q(_CLAIM_SQL, params)
+        rows = self._fetch(_CLAIM_SQL, params)
         claims = []
         for row in rows:
             request = codec.request_from(row)
@@ -319,7 +278,7 @@ class PostgresStorage(SqlStorage):
 
     def schema_version(self) -> int:
         """The schema version of the database."""
-        return int(self._q("SELECT version FROM siteupdates_schema")[0]["version"])
+        return int(self._fetch("SELECT version FROM siteupdates_schema")[0]["version"])
 
     def close(self) -> None:
         """Close the pool."""

@@ -1,14 +1,16 @@
 """Domain values to plain rows and back, shared by every SQL backend.
 
-Instants travel as fixed-width UTC text (``2015-02-14T07:00:00.000000+00:00``),
-so text order is time order; structured fields travel as JSON.
+Instants travel as fixed-width UTC text (``2015-02-14T07:00:00.000000+00:00``,
+years below 1000 zero-padded), so text order is time order; a backend with a
+timestamp type converts them in :meth:`~siteupdates.sql.SqlStorage._ts`.
+Structured fields travel as JSON.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, time, timezone
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Tuple
+from typing import Any, Dict, Iterable, List, Protocol, Tuple
 
 from siteupdates.domain import (
     Actor,
@@ -22,7 +24,27 @@ from siteupdates.domain import (
     UpdateRequest,
     Version,
 )
+from siteupdates.domain.messages import parse_ts, ts
 from siteupdates.ports import OutboxItem, OutboxState
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "OUTBOX_COLUMNS",
+    "REQUEST_COLUMNS",
+    "Row",
+    "contact_from",
+    "contact_row",
+    "history_from",
+    "history_row",
+    "outbox_from",
+    "outbox_row",
+    "parse_ts",
+    "request_from",
+    "request_row",
+    "tenant_from",
+    "tenant_rows",
+    "ts",
+]
 
 UTC = timezone.utc
 
@@ -31,22 +53,6 @@ class Row(Protocol):
     """A database row: columns by name (a dict, sqlite3.Row, a psycopg dict row)."""
 
     def __getitem__(self, key: str, /) -> Any: ...
-
-
-def ts(value: Optional[datetime]) -> Optional[str]:
-    """A UTC instant as fixed-width text, or None."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def parse_ts(value: Any) -> Optional[datetime]:
-    """Text or a database timestamp back to an aware UTC datetime, or None."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
 def request_row(r: UpdateRequest) -> Dict[str, Any]:
@@ -70,6 +76,7 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
         "idempotency_key": r.idempotency_key,
         "group_plan_id": r.group_plan_id,
         "automatic": bool(r.automatic),
+        "booking": r.booking,
     }
 
 
@@ -111,6 +118,7 @@ def request_from(row: Row) -> UpdateRequest:
         idempotency_key=row["idempotency_key"],
         group_plan_id=row["group_plan_id"],
         automatic=bool(row["automatic"]),
+        booking=row["booking"],
     )
 
 
@@ -222,6 +230,7 @@ def tenant_rows(t: Tenant) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
         "plan": t.plan.value,
         "group_id": t.group_id,
         "tasks": json.dumps(tasks),
+        "revision": t.revision,
     }
     sites = [
         {
@@ -264,6 +273,7 @@ def tenant_from(row: Row, sites: Iterable[Row]) -> Tenant:
             )
             for k in (_json(row["tasks"]) or [])
         ),
+        revision=int(row["revision"]),
     )
 
 

@@ -29,16 +29,16 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import attrs
 
-from siteupdates.domain import Actor, Event, UpdateRequest
+from siteupdates.domain import Event, UpdateRequest
 from siteupdates.errors import ConflictError, LeaseLost, SiteUpdatesError
-from siteupdates.ports import ChangeSet, Claim, Fence
+from siteupdates.ports import Claim, Fence
 
-if TYPE_CHECKING:
-    from siteupdates.service import Desk
+from . import provider
+from .bootstrap import App
 
 __all__ = ["Worker", "WorkReport"]
 
@@ -59,8 +59,8 @@ class WorkReport:
 class _Renewer:
     """Renews a lease every ``every`` seconds until stopped, or until it is lost."""
 
-    def __init__(self, desk: Desk, fence: Fence, lease_seconds: float) -> None:
-        self.desk = desk
+    def __init__(self, app: App, fence: Fence, lease_seconds: float) -> None:
+        self.app = app
         self.fence = fence
         self.lease_seconds = lease_seconds
         self.lost = threading.Event()
@@ -78,25 +78,32 @@ class _Renewer:
     def _run(self) -> None:
         every = max(self.lease_seconds / 3, 0.01)
         while not self._stop.wait(every):
-            until = self.desk.now() + timedelta(seconds=self.lease_seconds)
-            if not self.desk.storage.renew(self.fence, until):
+            until = self.app.now() + timedelta(seconds=self.lease_seconds)
+            if not self.app.storage.renew(self.fence, until):
                 self.lost.set()
                 return
 
 
 class Worker:
-    """One hosting worker over a desk's storage and plugins."""
+    """One hosting worker over an application's storage and plugins.
+
+    ``app`` is an :class:`~siteupdates.app.App` or anything with one as ``.app``
+    (a :class:`~siteupdates.Desk`).
+    """
 
     def __init__(
         self,
-        desk: Desk,
+        app: object,
         worker_id: str,
         *,
         lease_seconds: float = 300.0,
         max_attempts: int = 3,
         batch: int = 1,
     ) -> None:
-        self.desk = desk
+        found = app if isinstance(app, App) else getattr(app, "app", None)
+        if not isinstance(found, App):
+            raise TypeError(f"Worker needs an App or a Desk, not {type(app).__name__}")
+        self.app = found
         self.id = worker_id
         self.lease_seconds = float(lease_seconds)
         self.max_attempts = int(max_attempts)
@@ -116,18 +123,15 @@ class Worker:
     def _write(
         self,
         claim: Claim,
-        request: UpdateRequest,
         event: Event,
         *,
         reason: Optional[str] = None,
         release: bool = False,
     ) -> UpdateRequest:
-        new, cs = self.desk._transition(request, event, Actor.PROVIDER, self.id, reason=reason)
-        if event is Event.COMPLETE:
-            cs = cs + ChangeSet(tenants=(self.desk._completed_sites(new),))
-        cs = cs + ChangeSet(fences=(claim.fence,), release=(new.id,) if release else ())
-        self.desk.storage.apply(cs)
-        return new
+        return provider.act(
+            self.app, claim.request.id, event, by=self.id, reason=reason,
+            fence=claim.fence, release=release,
+        )  # fmt: skip
 
     def process(self, claim: Claim) -> Optional[UpdateRequest]:
         """Run one claimed request to its end; return its final state (None if lost)."""
@@ -136,20 +140,20 @@ class Worker:
             if claim.lease.attempts > self.max_attempts:
                 self.report.failed += 1
                 return self._write(
-                    claim, r, Event.FAIL, release=True,
+                    claim, Event.FAIL, release=True,
                     reason=f"the update could not be finished after {self.max_attempts} attempts",
                 )  # fmt: skip
-            if self.stopping or not self.desk.host.performs_updates():
+            if self.stopping or not self.app.host.performs_updates():
                 if not self.stopping:
                     logger.error("no plugin performs updates; request %s handed back", r.id)
                 self.report.released += 1
-                return self._write(claim, r, Event.RELEASE, release=True)
-            tenant = self.desk._tenant(r.tenant_id)
-            r = self._write(claim, r, Event.START)
+                return self._write(claim, Event.RELEASE, release=True)
+            tenant = provider.tenant(self.app, r.tenant_id)
+            r = self._write(claim, Event.START)
             error: Optional[str] = None
-            with _Renewer(self.desk, claim.fence, self.lease_seconds) as renewer:
+            with _Renewer(self.app, claim.fence, self.lease_seconds) as renewer:
                 try:
-                    done = self.desk.host.perform_update(r, tenant)
+                    done = self.app.host.perform_update(r, tenant)
                 except Exception as exc:  # the hook's failure is the contact's reason
                     error = str(exc) or type(exc).__name__
                     done = False
@@ -158,11 +162,11 @@ class Worker:
             if error is not None or done is not True:
                 self.report.failed += 1
                 return self._write(
-                    claim, r, Event.FAIL, reason=error or "the update reported failure",
+                    claim, Event.FAIL, reason=error or "the update reported failure",
                     release=True,
                 )  # fmt: skip
             self.report.completed += 1
-            return self._write(claim, r, Event.COMPLETE, release=True)
+            return self._write(claim, Event.COMPLETE, release=True)
         except (LeaseLost, ConflictError) as exc:
             self.report.lost += 1
             logger.warning("worker %s lost request %s: %s", self.id, r.id, exc)
@@ -172,8 +176,8 @@ class Worker:
         """Claim and run what is due now; return how many requests were claimed."""
         if self.stopping:
             return 0
-        claims = self.desk.storage.claim(
-            self.id, self.desk.now(), self.lease_seconds, limit=self.batch
+        claims = self.app.storage.claim(
+            self.id, self.app.now(), self.lease_seconds, limit=self.batch
         )
         self.report.claimed += len(claims)
         for claim in claims:

@@ -19,7 +19,7 @@ from typing import Callable, List, Optional
 
 import attrs
 
-from siteupdates.notices import CalendarEntry, Notice
+from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxItem, OutboxState, Storage
 

@@ -1,0 +1,130 @@
+"""Building one application: one plugin host, one storage, the stored preset, one clock.
+
+:func:`bootstrap` is the only place that wires the parts together; the command
+line, :class:`~siteupdates.Desk` and host programs all go through it, so they
+plan with the same provider settings on the same storage. Precedence of the
+provider preset: the one passed in, else the one stored by ``siteupdates init``
+(or :meth:`~siteupdates.Desk.from_setup`), else :data:`~siteupdates.presets.CAMPUS_HOSTING`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, TypeVar, Union
+
+import attrs
+
+from siteupdates.domain import Policy, ProviderPreset
+from siteupdates.domain.timeutil import require_aware
+from siteupdates.errors import ConflictError
+from siteupdates.plugins import PluginHost
+from siteupdates.ports import Reads, Storage, Unit
+from siteupdates.presets import CAMPUS_HOSTING
+from siteupdates.setupfile import stored_preset
+
+__all__ = ["App", "bootstrap", "new_request_id", "system_clock"]
+
+T = TypeVar("T")
+
+
+def system_clock() -> datetime:
+    """The time now, in UTC: the one default clock of the library."""
+    return datetime.now(timezone.utc)
+
+
+def new_request_id() -> str:
+    """A fresh request ID: a random 128-bit UUID as 32 hex digits.
+
+    People read shortened IDs (the first 12 digits); the command line finds a
+    request by any unambiguous prefix.
+    """
+    return uuid.uuid4().hex
+
+
+@attrs.define
+class App:
+    """What every use case runs on: storage, plugins, preset, clock, IDs and policies.
+
+    :meth:`run` runs a use case in one unit of work and runs it again on fresh
+    data when it lost a race (:class:`~siteupdates.errors.ConflictError`), up to
+    ``attempts`` times.
+    """
+
+    storage: Storage
+    host: PluginHost
+    preset: ProviderPreset
+    clock: Callable[[], datetime] = system_clock
+    new_id: Callable[[], str] = new_request_id
+    policies: Tuple[Policy, ...] = ()
+    attempts: int = 8
+
+    def now(self) -> datetime:
+        """The clock, checked to be a UTC-aware instant."""
+        return require_aware("clock", self.clock())
+
+    @property
+    def reads(self) -> Reads:
+        """Reads outside a unit, for views: each sees the latest commit."""
+        return self.storage
+
+    def run(self, use_case: Callable[[Unit], T]) -> T:
+        """Run ``use_case`` in one unit of work; retry it whole when it lost a race."""
+        for attempt in range(self.attempts):
+            try:
+                with self.storage.unit() as uow:
+                    return use_case(uow)
+            except ConflictError:
+                if attempt == self.attempts - 1:
+                    raise
+                # Jittered backoff, so racing writers do not meet again in step.
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def outbox_id(self) -> str:
+        """A time-ordered outbox ID, so items keep their causal order under a fixed clock."""
+        return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+
+
+def _merge(
+    base: Mapping[str, Any], extra: Mapping[str, Mapping[str, Any]]
+) -> Dict[str, Dict[str, Any]]:
+    merged: Dict[str, Dict[str, Any]] = {k: dict(v) for k, v in base.items()}
+    for name, table in extra.items():
+        merged.setdefault(name, {}).update(table)
+    return merged
+
+
+def bootstrap(
+    storage: Union[Storage, str],
+    *,
+    host: Optional[PluginHost] = None,
+    plugins: Iterable[object] = (),
+    entry_points: bool = False,
+    preset: Optional[ProviderPreset] = None,
+    clock: Optional[Callable[[], datetime]] = None,
+    new_id: Optional[Callable[[], str]] = None,
+    plugin_settings: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> App:
+    """Build the application over ``storage`` (a Storage, or a URL for the storage hook).
+
+    ``plugin_settings`` (``{"smtp": {"url": ...}}``) is laid over the ``[plugins]``
+    tables stored from the setup file, and every plugin receives the result
+    through ``siteupdates_configure``. Entry-point plugins load only with
+    ``entry_points=True`` (the command line's default) or through ``host``.
+    """
+    host = host or PluginHost(plugins=plugins, entry_points=entry_points)
+    store = host.storage(storage) if isinstance(storage, str) else storage
+    settings = store.settings()
+    chosen = preset or stored_preset(settings) or CAMPUS_HOSTING
+    host.configure(_merge(settings.get("plugins") or {}, plugin_settings or {}))
+    return App(
+        storage=store,
+        host=host,
+        preset=chosen,
+        clock=clock or system_clock,
+        new_id=new_id or new_request_id,
+        policies=host.policies(),
+    )

@@ -1,0 +1,163 @@
+"""The one place where an event becomes a :class:`~siteupdates.ports.ChangeSet`.
+
+A change of a request is: the lifecycle table's new state and history entry
+(:func:`~siteupdates.domain.apply_event`), the messages the entry causes
+(:func:`~siteupdates.domain.messages.messages_for`) as outbox rows, the site
+changes of a completed update (R1, R4), and the fence of a hosting worker.
+Every use case, the worker included, builds its writes here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Optional, Sequence, Tuple
+
+import attrs
+
+from siteupdates.domain import (
+    Actor,
+    Contact,
+    Event,
+    HistoryEntry,
+    Tenant,
+    UpdateRequest,
+    apply_event,
+    submitted,
+)
+from siteupdates.domain.messages import messages_for
+from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
+
+from .bootstrap import App
+
+__all__ = ["booked", "completed_sites", "outbox_items", "recipients", "transition"]
+
+
+def recipients(
+    reads: Reads, request: UpdateRequest, tenant: Tenant, known: Sequence[Contact] = ()
+) -> Tuple[List[Contact], bool]:
+    """Who hears of a change of ``request``, and whether keys need the recipient.
+
+    A contact's own request is told to that contact; a request the provider made
+    (group and weekly updates) to every contact of the tenant. ``known`` are
+    contacts the use case has loaded already, so none is loaded twice.
+    """
+    for c in known:
+        if c.id == request.requested_by:
+            return [c], False
+    requester = reads.contact(request.requested_by)
+    if requester is not None:
+        return [requester], False
+    return reads.contacts_of(tenant.id), True
+
+
+def outbox_items(
+    app: App,
+    request: UpdateRequest,
+    entry: HistoryEntry,
+    tenant: Tenant,
+    audience: Sequence[Contact],
+    per_recipient: bool,
+) -> Tuple[OutboxItem, ...]:
+    """The outbox rows of ``entry``: a notice per recipient and the calendar change."""
+    notices, calendar = messages_for(
+        request,
+        entry,
+        tenant,
+        audience,
+        default_zone=app.preset.default_zone,
+        duration=app.preset.update_duration,
+        per_recipient_keys=per_recipient,
+    )
+    now = app.now()
+    items = [
+        OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)
+        for n in notices
+    ]
+    if calendar is not None:
+        items.append(
+            OutboxItem(
+                app.outbox_id(), calendar.key, "calendar", request.id, calendar.to_payload(), now
+            )
+        )
+    return tuple(items)
+
+
+def completed_sites(tenant: Tenant, request: UpdateRequest, now: datetime) -> Tenant:
+    """The tenant after ``request`` completed: versions moved (R1), refresh dated (R4)."""
+    sites = []
+    for site in tenant.sites:
+        if request.version is not None and site.kind in request.target.version_sites:
+            site = attrs.evolve(
+                site, version=request.version, since=now, automatic=request.automatic
+            )
+        if request.db_refresh and site.kind is request.target.refresh_site:
+            site = attrs.evolve(site, refreshed_at=now)
+        sites.append(site)
+    return attrs.evolve(tenant, sites=tuple(sites))
+
+
+def transition(
+    app: App,
+    reads: Reads,
+    request: UpdateRequest,
+    event: Event,
+    *,
+    actor: Actor,
+    by: str,
+    reason: Optional[str] = None,
+    date: Optional[datetime] = None,
+    tenant: Optional[Tenant] = None,
+    known: Sequence[Contact] = (),
+    fence: Optional[Fence] = None,
+    release: bool = False,
+    superseded_by: Optional[str] = None,
+) -> Tuple[UpdateRequest, ChangeSet]:
+    """Apply ``event`` to ``request`` and return its new state and everything to write.
+
+    ``tenant`` and ``known`` contacts spare loads the caller has made already;
+    ``fence`` makes the write conditional on a worker's lease, and ``release``
+    ends that lease with the change.
+    """
+    now = app.now()
+    new, entry = apply_event(request, event, actor=actor, by=by, at=now, reason=reason, date=date)
+    if superseded_by is not None:
+        new = attrs.evolve(new, superseded_by=superseded_by)
+    if tenant is None:
+        tenant = reads.tenant(request.tenant_id)
+        assert tenant is not None, f"request {request.id} names no stored tenant"
+    audience, per_recipient = recipients(reads, new, tenant, known)
+    return new, ChangeSet(
+        updates=((new, request.revision),),
+        history=(entry,),
+        outbox=outbox_items(app, new, entry, tenant, audience, per_recipient),
+        tenants=(completed_sites(tenant, new, now),) if event is Event.COMPLETE else (),
+        fences=(fence,) if fence is not None else (),
+        release=(new.id,) if release else (),
+    )
+
+
+def booked(
+    app: App,
+    request: UpdateRequest,
+    tenant: Tenant,
+    audience: Sequence[Contact],
+    *,
+    by: str,
+    date: datetime,
+    reason: str,
+) -> Tuple[UpdateRequest, ChangeSet]:
+    """A request the provider makes already Scheduled (group and weekly updates).
+
+    Two history entries (submit, schedule) and the schedule's notices to every
+    contact of the tenant, in one insert.
+    """
+    first = attrs.evolve(submitted(request), actor=Actor.PROVIDER)
+    new, entry = apply_event(
+        request, Event.SCHEDULE, actor=Actor.PROVIDER, by=by, at=app.now(), date=date,
+        reason=reason,
+    )  # fmt: skip
+    return new, ChangeSet(
+        inserts=(new,),
+        history=(first, entry),
+        outbox=outbox_items(app, new, entry, tenant, audience, per_recipient=True),
+    )

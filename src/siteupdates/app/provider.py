@@ -1,0 +1,124 @@
+"""The provider's use cases: the queue, a request's history, and every status change.
+
+:func:`act` is the one way a provider (a person or a hosting worker) changes a
+request: it loads the request inside the unit of work, applies the event
+through :mod:`siteupdates.app.changes`, and writes it; a worker passes its
+lease as a fence, so a worker that lost its lease writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Optional
+
+from siteupdates.domain import Actor, Event, HistoryEntry, Status, Tenant, UpdateRequest
+from siteupdates.domain.timeutil import require_aware
+from siteupdates.errors import InvalidInput, LeaseLost, NotFound
+from siteupdates.ports import Fence, Reads, Unit
+
+from . import changes
+from .bootstrap import App
+
+__all__ = ["act", "find", "history", "queue", "resolve_id", "supersede", "tenant"]
+
+
+def _request(reads: Reads, request_id: str) -> UpdateRequest:
+    found = reads.request(request_id)
+    if found is None:
+        raise NotFound("request", request_id)
+    return found
+
+
+def tenant(app: App, tenant_id: str) -> Tenant:
+    """A tenant by ID; NotFound otherwise."""
+    found = app.reads.tenant(tenant_id)
+    if found is None:
+        raise NotFound("tenant", tenant_id)
+    return found
+
+
+def queue(app: App, *, limit: int = 1000) -> List[UpdateRequest]:
+    """The To Be Scheduled requests, first come first served (R13)."""
+    return app.reads.requests_in((Status.TO_BE_SCHEDULED,), limit=limit)
+
+
+def find(app: App, request_id: str) -> UpdateRequest:
+    """Any request by ID, deleted ones included; NotFound otherwise."""
+    return _request(app.reads, request_id)
+
+
+def resolve_id(app: App, prefix: str) -> str:
+    """The one request ID that starts with ``prefix`` (IDs are shown shortened).
+
+    NotFound when none does; InvalidInput naming the candidates when several do.
+    """
+    text = prefix.strip().lower()
+    if app.reads.request(text) is not None:
+        return text
+    found = app.reads.request_ids(text, limit=3) if len(text) >= 4 else []
+    if not found:
+        raise NotFound("request", prefix)
+    if len(found) > 1:
+        raise InvalidInput(
+            f"request ID prefix {prefix!r} is ambiguous ({', '.join(found[:2])}, ...); "
+            "give more of the ID",
+            prefix,
+        )
+    return found[0]
+
+
+def history(app: App, request_id: str) -> List[HistoryEntry]:
+    """A request's full history (kept after deletion, R18)."""
+    _request(app.reads, request_id)
+    return app.reads.history(request_id)
+
+
+def act(
+    app: App,
+    request_id: str,
+    event: Event,
+    *,
+    by: str = "provider",
+    reason: Optional[str] = None,
+    date: Optional[datetime] = None,
+    fence: Optional[Fence] = None,
+    release: bool = False,
+) -> UpdateRequest:
+    """Apply ``event`` as the provider to the request's current state, and store it.
+
+    With ``fence`` (a hosting worker's lease) nothing is written unless the
+    worker still holds the request; ``release`` ends the lease with the change.
+    """
+    when = None if date is None else require_aware("date", date)
+
+    def use_case(uow: Unit) -> UpdateRequest:
+        current = _request(uow, request_id)
+        if fence is not None:
+            # A worker that lost its lease hears so first, whatever became of the request.
+            held = uow.lease(request_id)
+            if held is None or (held.worker, held.attempts) != (fence.worker, fence.attempts):
+                raise LeaseLost(request_id, fence.worker)
+        new, cs = changes.transition(
+            app, uow, current, event, actor=Actor.PROVIDER, by=by, reason=reason, date=when,
+            fence=fence, release=release,
+        )  # fmt: skip
+        uow.apply(cs)
+        return new
+
+    return app.run(use_case)
+
+
+def supersede(app: App, request_id: str, newer_id: str, *, by: str = "provider") -> UpdateRequest:
+    """Mark a request New Version Requested in favour of ``newer_id`` (R17)."""
+
+    def use_case(uow: Unit) -> UpdateRequest:
+        current = _request(uow, request_id)
+        _request(uow, newer_id)
+        new, cs = changes.transition(
+            app, uow, current, Event.SUPERSEDE, actor=Actor.PROVIDER, by=by,
+            reason=f"newer version requested in request {newer_id}", superseded_by=newer_id,
+        )  # fmt: skip
+        uow.apply(cs)
+        return new
+
+    return app.run(use_case)

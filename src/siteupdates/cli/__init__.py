@@ -1,0 +1,115 @@
+"""The ``siteupdates`` command: every use case on a storage (SQLite by default).
+
+Exit status: 0 done; 1 refused by a rule or not allowed in the request's status;
+2 bad input or usage; 3 unknown or not yours (R22); 4 changed by someone else
+(conflict, try again); 5 setup or storage problem. Errors print one line on
+standard error, never a traceback.
+
+The package is split by what changes together: :mod:`.parser` (the grammar),
+:mod:`.commands` (one function per command, each calling the desk),
+:mod:`.render` (tables and JSON) and :mod:`.inputs` (exit statuses, date forms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from siteupdates.errors import (
+    AccessDenied,
+    ConfigurationError,
+    ConflictError,
+    NotFound,
+    RequestRefused,
+    SiteUpdatesError,
+    StorageError,
+    TransitionNotAllowed,
+)
+from siteupdates.plugins import PluginHost, load_plugin
+from siteupdates.service import Desk
+
+from .inputs import EXIT, instant
+from .parser import build_parser
+from .render import Out
+
+__all__ = ["EXIT", "build_parser", "main"]
+
+
+def plugin_settings(a: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
+    """The plugin settings the command line lays over the stored ones."""
+    found: Dict[str, Dict[str, Any]] = {}
+    smtp = a.smtp or os.environ.get("SITEUPDATES_SMTP_URL")
+    if smtp:
+        found.setdefault("smtp", {})["url"] = smtp
+    for item in a.settings:
+        name_key, sep, value = item.partition("=")
+        name, dot, key = name_key.partition(".")
+        if not (sep and dot and name.strip() and key.strip()):
+            raise ConfigurationError(
+                f"--set takes PLUGIN.KEY=VALUE (such as smtp.timeout=5), not {item!r}"
+            )
+        found.setdefault(name.strip(), {})[key.strip()] = value
+    return found
+
+
+def open_desk(a: argparse.Namespace) -> Desk:
+    """The desk the command acts on: storage, stored preset, every installed plugin."""
+    url = a.url or (f"sqlite:///{a.db}" if a.db else None)
+    url = url or os.environ.get("SITEUPDATES_URL") or "sqlite:///siteupdates.db"
+    now_text = a.now or os.environ.get("SITEUPDATES_NOW")
+    fixed = instant(now_text) if now_text else None
+    extra: List[object] = [load_plugin(spec) for spec in a.plugin]
+    host = PluginHost(plugins=extra, entry_points=True)
+    desk = Desk.open(
+        url,
+        host=host,
+        clock=(lambda: fixed) if fixed else None,
+        plugin_settings=plugin_settings(a),
+    )
+    if a.command != "init" and not desk.storage.tenants():
+        desk.close()
+        raise ConfigurationError(
+            f"{url.split('://')[0]} storage has no setup yet; run: siteupdates init SETUP.toml"
+        )
+    return desk
+
+
+def _exit_code(exc: SiteUpdatesError) -> int:
+    if isinstance(exc, (RequestRefused, TransitionNotAllowed)):
+        return EXIT["refused"]
+    if isinstance(exc, (AccessDenied, NotFound)):
+        return EXIT["access"]
+    if isinstance(exc, ConflictError):
+        return EXIT["conflict"]
+    if isinstance(exc, (ConfigurationError, StorageError)):
+        return EXIT["setup"]
+    return EXIT["usage"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    out = Out(a.json)
+    try:
+        desk = open_desk(a)
+        try:
+            return int(a.func(desk, a, out))
+        finally:
+            desk.close()
+    except RequestRefused as exc:
+        # One line, every refusal: scripts read one line, people see every reason.
+        print("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals),
+              file=sys.stderr)  # fmt: skip
+        return EXIT["refused"]
+    except SiteUpdatesError as exc:
+        print(f"siteupdates: {exc}", file=sys.stderr)
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
