@@ -19,8 +19,8 @@ This module imports pytest; import it from tests only.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterator, List, Optional
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import attrs
 import pytest
@@ -35,6 +35,7 @@ from siteupdates.domain import (
     ScheduledTask,
     Site,
     Status,
+    Target,
     Tenant,
     UpdateRequest,
     apply_event,
@@ -477,4 +478,180 @@ def broken_storage(base: Callable[[], Storage], drop: str) -> Storage:
     return inner
 
 
-__all__ += ["HistoryEntry", "broken_storage", "make_request"]
+# -- invariants under real concurrency ----------------------------------------------------
+
+#: How many synchronised rounds each race runs.
+RACE_ROUNDS = 40
+
+
+def _open_desk(url: str, plugins: Tuple[str, ...]) -> Any:
+    from siteupdates.plugins import load_plugin
+    from siteupdates.service import Desk
+
+    return Desk.open(url, plugins=[load_plugin(p) for p in plugins], clock=FixedClock())
+
+
+def _race_submitter(
+    url: str, plugins: Tuple[str, ...], index: int, version: str, rounds: int,
+    barrier: Any, results: Any,
+) -> None:  # fmt: skip
+    """One submitting process of the R17 race of :class:`RaceContract`."""
+    from siteupdates.errors import RequestRefused
+
+    desk = _open_desk(url, plugins)
+    try:
+        for n in range(rounds):
+            barrier.wait(timeout=60)
+            try:
+                sub = desk.submit(
+                    "dana", "d1", "staging", version, at=datetime(2026, 3, 7, 22),
+                    idempotency_key=f"race-{index}-{n}",
+                )  # fmt: skip
+                outcome = "superseded" if sub.superseded else "accepted"
+            except RequestRefused as exc:
+                outcome = "refused " + ",".join(exc.rules)
+            except ConflictError:
+                outcome = "conflict"
+            barrier.wait(timeout=60)
+            if index == 0:
+                still_open = desk.storage.open_version_updates("d1", Target.STAGING)
+                results.put((n, outcome, len(still_open)))
+                for r in still_open:
+                    desk.cancel("dana", r.id)
+            else:
+                results.put((n, outcome, None))
+            barrier.wait(timeout=60)
+    finally:
+        desk.close()
+
+
+def _race_inserter(
+    url: str, plugins: Tuple[str, ...], index: int, rounds: int, barrier: Any, results: Any
+) -> None:
+    """Writes a second open version update straight through the storage, no lock, no check."""
+    desk = _open_desk(url, plugins)
+    try:
+        for n in range(rounds):
+            r = make_request(
+                id=f"race-{n}-{index}", version="E.1505.2", db_refresh=False, target="preview",
+                tenant_id="d1",
+            )  # fmt: skip
+            barrier.wait(timeout=60)
+            try:
+                desk.storage.apply(submit_changes(r, key=f"race-{n}-{index}"))
+                results.put((n, "written"))
+            except ConflictError:
+                results.put((n, "conflict"))
+            barrier.wait(timeout=60)
+    finally:
+        desk.close()
+
+
+def _race_cloud_week(
+    url: str, plugins: Tuple[str, ...], index: int, rounds: int, barrier: Any, results: Any
+) -> None:
+    """Books one week's automatic updates, at the same moment as the other process."""
+    desk = _open_desk(url, plugins)
+    try:
+        for n in range(rounds):
+            barrier.wait(timeout=60)
+            made = desk.cloud_week(date(2026, 4, 6) + timedelta(weeks=n), by=f"ops-{index}")
+            results.put((n, [r.id for r in made]))
+            barrier.wait(timeout=60)
+            if index == 0:
+                for rid in {r.id for r in made} | {
+                    r.id
+                    for r in desk.storage.open_version_updates("d3", Target.PRODUCTION_SANDBOX)
+                }:
+                    desk.fail(rid, "race test: clear the week")
+            barrier.wait(timeout=60)
+    finally:
+        desk.close()
+
+
+def _run_race(target: Callable[..., None], args: Callable[[int], Tuple[Any, ...]],
+              rounds: int) -> List[Any]:  # fmt: skip
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args(i), barrier, results)) for i in range(2)]
+    for p in procs:
+        p.start()
+    found = [results.get(timeout=300) for _ in range(2 * rounds)]
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0, f"a racing process failed (exit {p.exitcode})"
+    return found
+
+
+class RaceContract:
+    """Invariants that must hold when two OS processes race on one store.
+
+    Subclasses provide ``race_url`` (a storage URL, fresh and empty, that two
+    processes can open) and may override ``race_plugins`` (plugin specs each
+    process loads, such as ``("siteupdates_postgres",)``). Each test runs
+    :data:`RACE_ROUNDS` rounds, both processes released together by a barrier.
+    """
+
+    race_plugins: Tuple[str, ...] = ()
+
+    @pytest.fixture
+    def race_url(self) -> str:
+        """Override: the URL of a fresh, empty storage."""
+        raise NotImplementedError("provide a 'race_url' fixture")
+
+    @pytest.fixture
+    def race_desk(self, race_url: str) -> Iterator[Any]:
+        """A desk on the storage with :func:`sample_setup` stored."""
+        desk = _open_desk(race_url, self.race_plugins)
+        desk.load_setup(sample_setup())
+        yield desk
+        desk.close()
+
+    def test_r17_racing_submits_leave_one_open_version_update(
+        self, race_url: str, race_desk: Any
+    ) -> None:
+        versions = ("E.1450.4", "E.1505.2")
+        found = _run_race(
+            _race_submitter,
+            lambda i: (race_url, self.race_plugins, i, versions[i], RACE_ROUNDS),
+            RACE_ROUNDS,
+        )
+        counts = [c for _, _, c in found if c is not None]
+        outcomes = sorted(o for _, o, _ in found)
+        assert len(counts) == RACE_ROUNDS
+        assert counts == [1] * RACE_ROUNDS, f"rounds with other than one open: {counts}"
+        # Each round: the newer stands; the older was refused (R17) or superseded.
+        assert "conflict" not in outcomes
+        assert set(outcomes) <= {"accepted", "superseded", "refused R17"}
+        assert sum(1 for _, o, _ in found if o in ("accepted", "superseded")) >= RACE_ROUNDS
+
+    def test_the_store_refuses_a_second_open_version_update_without_any_lock(
+        self, race_url: str, race_desk: Any
+    ) -> None:
+        found = _run_race(
+            _race_inserter, lambda i: (race_url, self.race_plugins, i, RACE_ROUNDS), RACE_ROUNDS
+        )
+        by_round: Dict[int, List[str]] = {}
+        for n, outcome in found:
+            by_round.setdefault(n, []).append(outcome)
+        # The first round writes one; every later round finds that one still open.
+        assert sorted(by_round[0]) == ["conflict", "written"]
+        assert all(v == ["conflict", "conflict"] for n, v in by_round.items() if n > 0)
+        assert len(race_desk.storage.open_version_updates("d1", Target.PREVIEW)) == 1
+
+    def test_r8_racing_weekly_bookings_book_each_tenant_once_a_week(
+        self, race_url: str, race_desk: Any
+    ) -> None:
+        found = _run_race(
+            _race_cloud_week, lambda i: (race_url, self.race_plugins, i, RACE_ROUNDS),
+            RACE_ROUNDS,
+        )  # fmt: skip
+        by_round: Dict[int, List[str]] = {}
+        for n, made in found:
+            by_round.setdefault(n, []).extend(made)
+        assert [len(by_round[n]) for n in range(RACE_ROUNDS)] == [1] * RACE_ROUNDS
+
+
+__all__ += ["RACE_ROUNDS", "HistoryEntry", "RaceContract", "broken_storage", "make_request"]

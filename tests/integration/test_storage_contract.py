@@ -10,7 +10,7 @@ import pytest
 from siteupdates.builtin.memory import MemoryStorage
 from siteupdates.builtin.sqlite import SqliteStorage
 from siteupdates.ports import Storage
-from siteupdates.testing import StorageContract, broken_storage, sample_setup
+from siteupdates.testing import RaceContract, StorageContract, broken_storage, sample_setup
 
 
 class TestMemoryStorage(StorageContract):
@@ -34,3 +34,11 @@ def test_the_contract_fails_a_storage_that_drops_one_write(drop: str) -> None:
     store.save_setup(sample_setup())
     with pytest.raises(AssertionError):
         suite.test_every_part_of_a_unit_of_work_is_written(store)
+
+
+class TestSqliteRaces(RaceContract):
+    """Two processes on one SQLite file (R17, R8, the store's own guard)."""
+
+    @pytest.fixture
+    def race_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'race.db'}"

@@ -12,7 +12,7 @@ from siteupdates.errors import ConfigurationError
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import Storage
 from siteupdates.sql import MIGRATIONS
-from siteupdates.testing import StorageContract
+from siteupdates.testing import RaceContract, StorageContract
 from siteupdates_postgres import PostgresStorage, redact
 
 CTX = mp.get_context("spawn")
@@ -95,3 +95,13 @@ def test_the_one_statement_claim_writes_what_the_shared_lifecycle_would(pg_url: 
     assert taken.entry.reason == reclaim_reason("first", 2)
     assert s.request(r.id) == taken.request and s.history(r.id)[-1] == taken.entry
     s.close()
+
+
+class TestPostgresRaces(RaceContract):
+    """Two processes on one PostgreSQL schema (R17, R8, the store's own guard)."""
+
+    race_plugins = ("siteupdates_postgres",)
+
+    @pytest.fixture
+    def race_url(self, pg_url: str) -> str:
+        return pg_url

@@ -108,10 +108,12 @@ CLAIM_WHERE = (
     "(status IN ('not-started', 'in-progress') AND lease_expires < :now)"
 )
 #: Which unique index guards which invariant, for the message of a ConflictError.
+#: PostgreSQL names the index; SQLite names its columns.
 _INVARIANTS = {
-    "requests_one_open_version": "another open version update of this site was written "
-    "at the same moment (R17: one open version update per site)",
-    "requests_booking": "another request holds this booking already",
+    ("requests_one_open_version", "requests.tenant_id, requests.target"): "another open "
+    "version update of this site exists (R17: one open version update per site)",
+    ("requests_booking", "requests.tenant_id, requests.booking"): "another request holds "
+    "this booking already",
 }
 
 
@@ -370,10 +372,10 @@ class SqlUnit(SqlReads, Unit):
 
     def _conflict(self, exc: BaseException, request_id: str) -> ConflictError:
         text = str(exc)
-        for index, why in _INVARIANTS.items():
-            if index in text:
+        for names, why in _INVARIANTS.items():
+            if any(n in text for n in names):
                 return ConflictError(request_id, message=f"request {request_id}: {why}")
-        raise StorageError(f"change refused by the database: {exc}") from exc
+        raise StorageError(f"cannot write request {request_id}: {exc}") from exc
 
     # -- writes ----------------------------------------------------------------------
 
@@ -463,9 +465,7 @@ class SqlUnit(SqlReads, Unit):
             except integrity as exc:
                 if r.idempotency_key is not None and "idempotency" in str(exc):
                     raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                if "requests_" in str(exc) and "requests.id" not in str(exc):
-                    raise self._conflict(exc, r.id) from None
-                raise StorageError(f"cannot insert request {r.id}: {exc}") from exc
+                raise self._conflict(exc, r.id) from None
         try:
             self._xm(_INSERT_HISTORY, [self._history_values(h) for h in changes.history])
             self._xm(_INSERT_OUTBOX, [self._outbox_values(o) for o in changes.outbox])
