@@ -6,6 +6,7 @@ import logging
 import multiprocessing as mp
 from typing import Any, Iterator
 
+import psycopg
 import pytest
 
 from siteupdates.errors import ConfigurationError
@@ -105,3 +106,41 @@ class TestPostgresRaces(RaceContract):
     @pytest.fixture
     def race_url(self, pg_url: str) -> str:
         return pg_url
+
+
+def test_a_schema_of_release_0_1_0_migrates_forward(pg_base: str, pg_schema: str) -> None:
+    """That release recorded version 1 for the shared schema's version 2."""
+    from psycopg import sql as pgsql
+
+    from siteupdates.domain import Status, Target
+    from siteupdates.sql import POSTGRES
+
+    with psycopg.connect(pg_base, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(pg_schema)))
+        conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(pg_schema)))
+        for m in MIGRATIONS[:2]:
+            for statement in m.sql(POSTGRES):
+                conn.execute(statement)
+        conn.execute("CREATE TABLE siteupdates_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO siteupdates_schema VALUES (1)")
+        conn.execute("INSERT INTO tenants (id, name, plan) VALUES ('d1', 'D', 'asp')")
+        for rid, minute in (("old", 0), ("new", 1)):
+            conn.execute(
+                "INSERT INTO requests (id, tenant_id, target, version, db_refresh, "
+                "preferred_start, zone, requested_by, requested_at, status, revision) VALUES "
+                "(%s, 'd1', 'staging', 'E.1505.2', false, now(), 'UTC', 'dana', "
+                "timestamptz '2026-03-01 12:00+00' + %s * interval '1 minute', "
+                "'to-be-scheduled', 1)",
+                (rid, minute),
+            )
+    sep = "&" if "?" in pg_base else "?"
+    storage = PostgresStorage(f"{pg_base}{sep}schema={pg_schema}")
+    try:
+        assert storage.schema_version() == len(MIGRATIONS)
+        [kept] = storage.open_version_updates("d1", Target.STAGING)
+        assert kept.id == "new"
+        old = storage.request("old")
+        assert old is not None and old.status is Status.NEW_VERSION_REQUESTED
+        assert [h.event.value for h in storage.history("old")] == ["supersede"]
+    finally:
+        storage.close()
