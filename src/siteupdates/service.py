@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Unio
 from siteupdates.app import App, bootstrap, scheduling
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
+from siteupdates.app.bootstrap import merge_settings
 from siteupdates.app.contact import Submission
 from siteupdates.app.outbox import DeliveryReport, Dispatcher
 from siteupdates.app.scheduling import PlanRun
@@ -70,6 +71,7 @@ class Desk:
             plugin_settings=plugin_settings,
         )  # fmt: skip
         self._preset_given = preset is not None
+        self._plugin_settings = dict(plugin_settings or {})
 
     @classmethod
     def open(
@@ -160,6 +162,11 @@ class Desk:
     def load_setup(self, setup: Union[Setup, str, Path, Mapping[str, Any]]) -> None:
         """Store the provider's reference data; its preset applies unless one was given."""
         loaded = load_setup(setup)
+        if "plugins" in loaded.settings:
+            # Checked before anything is stored: a table a plugin refuses stores nothing.
+            self.app.host.configure(
+                merge_settings(loaded.settings["plugins"], self._plugin_settings)
+            )
         self.app.storage.save_setup(loaded)
         if not self._preset_given:
             found = stored_preset(loaded.settings)

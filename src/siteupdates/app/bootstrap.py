@@ -25,7 +25,7 @@ from siteupdates.ports import Reads, Storage, Unit
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.setupfile import stored_preset
 
-__all__ = ["App", "bootstrap", "new_request_id", "system_clock"]
+__all__ = ["App", "bootstrap", "merge_settings", "new_request_id", "system_clock"]
 
 T = TypeVar("T")
 
@@ -88,9 +88,10 @@ class App:
         return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
 
 
-def _merge(
+def merge_settings(
     base: Mapping[str, Any], extra: Mapping[str, Mapping[str, Any]]
 ) -> Dict[str, Dict[str, Any]]:
+    """Plugin tables ``extra`` laid over the stored ones, key by key."""
     merged: Dict[str, Dict[str, Any]] = {k: dict(v) for k, v in base.items()}
     for name, table in extra.items():
         merged.setdefault(name, {}).update(table)
@@ -119,7 +120,7 @@ def bootstrap(
     store = host.storage(storage) if isinstance(storage, str) else storage
     settings = store.settings()
     chosen = preset or stored_preset(settings) or CAMPUS_HOSTING
-    host.configure(_merge(settings.get("plugins") or {}, plugin_settings or {}))
+    host.configure(merge_settings(settings.get("plugins") or {}, plugin_settings or {}))
     return App(
         storage=store,
         host=host,

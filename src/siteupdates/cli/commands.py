@@ -248,7 +248,13 @@ def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         text += "\n(dry run: nothing stored; 'siteupdates explain ID' says why)"
     if run.conflicts:
         text += f"\nchanged meanwhile, not stored: {', '.join(run.conflicts)}"
-    out.emit({"plan": rows, "conflicts": list(run.conflicts)}, text)
+    data = [
+        {**row, "request": r.id, "start": None if p.start is None else p.start.isoformat()}
+        for row, r, p in (
+            (row, r, run.plan.placements[r.id]) for row, r in zip(rows, run.requests)
+        )
+    ]
+    out.emit({"plan": data, "conflicts": list(run.conflicts)}, text)
     return 0
 
 
