@@ -1,0 +1,180 @@
+"""The application layer's scaling, each figure against its own baseline in one run.
+
+    python benchmarks/bench_app.py
+
+1. Submit with history: one submit on a SQLite file whose tenant already has
+   5,000 open requests, against the same submit on a file whose tenant has none.
+   The reads of a submit go through indexes, so the ratio should stay near 1
+   (target at most 1.2).
+2. ``plan_queue`` storing a plan of 8,000 queued requests against one of 2,000,
+   on SQLite. Linear growth gives 4; the target is at most 4.5.
+
+Figures are medians of interleaved rounds (a busy moment of the machine falls
+on both sides), measured as process CPU time where the work is in this process.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, List
+
+from siteupdates import Desk
+import attrs
+
+from siteupdates.domain import (
+    Catalog,
+    Contact,
+    Site,
+    Tenant,
+    UpdateRequest,
+    WeeklyWindow,
+    submitted,
+)
+from siteupdates.ports import ChangeSet, Setup
+from siteupdates.presets import CAMPUS_HOSTING
+
+# A large provider: nightly windows, 50 updates at once, so 8,000 requests fit in weeks.
+BIG = attrs.evolve(
+    CAMPUS_HOSTING,
+    windows=tuple(WeeklyWindow(d, "22:00", "06:00", "America/Chicago") for d in range(7)),
+    capacity=50,
+)
+
+UTC = timezone.utc
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+PREFERRED = datetime(2026, 3, 9, 4, tzinfo=UTC)
+
+
+def setup(tenants: int) -> Setup:
+    return Setup(
+        tenants=tuple(
+            Tenant(
+                f"t{i:05d}",
+                f"Tenant {i}",
+                "asp",
+                sites=(
+                    Site("production", "E.1450.4", T0),
+                    Site("sandbox", "E.1450.4", T0),
+                    Site("staging", "E.1450.4", T0),
+                ),
+            )  # fmt: skip
+            for i in range(tenants)
+        ),
+        contacts=(
+            Contact(
+                "ops", "Ops", "ops@example.org", "partner", {f"t{i:05d}" for i in range(tenants)}
+            ),
+        ),
+        catalog=Catalog.of("E.1450.4", "E.1505.2"),
+    )
+
+
+def refreshes(tenant: str, n: int, offset: int = 0) -> ChangeSet:
+    """``n`` open DB refreshes of ``tenant``, written in one change set."""
+    made = [
+        UpdateRequest(
+            f"{tenant}-{offset + i:07d}",
+            tenant,
+            "staging",
+            None,
+            True,
+            PREFERRED,
+            "America/Chicago",
+            "ops",
+            T0 + timedelta(seconds=offset + i),
+        )  # fmt: skip
+        for i in range(n)
+    ]
+    return ChangeSet(inserts=tuple(made), history=tuple(submitted(r) for r in made))
+
+
+def build(path: Path, tenants: int, open_per_tenant: int) -> None:
+    with Desk.open(f"sqlite:///{path}", clock=lambda: T0) as desk:
+        desk.load_setup(setup(tenants))
+        per = open_per_tenant // tenants
+        for i in range(tenants):
+            if per:
+                desk.storage.apply(refreshes(f"t{i:05d}", per))
+
+
+def cpu(fn: Callable[[], object]) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        t = time.process_time()
+        fn()
+        return time.process_time() - t
+    finally:
+        gc.enable()
+
+
+def bench_submit(work: Path, rounds: int = 7, submits: int = 200) -> float:
+    empty, full = work / "empty.db", work / "full.db"
+    build(empty, 1, 0)
+    build(full, 1, 5000)
+    times = {empty: [], full: []}  # type: dict[Path, List[float]]
+    for r in range(rounds):
+        for base in (empty, full) if r % 2 == 0 else (full, empty):
+            copy = work / f"round-{base.name}"
+            shutil.copy(base, copy)
+            desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=CAMPUS_HOSTING)
+
+            def run(desk: Desk = desk) -> None:
+                for k in range(submits):
+                    desk.submit(
+                        "ops", "t00000", "production/sandbox" if k % 2 else "staging", None,
+                        db_refresh=True, at=datetime(2026, 3, 8, 22),
+                    )  # fmt: skip
+
+            times[base].append(cpu(run) / submits)
+            desk.close()
+    a, b = statistics.median(times[empty]), statistics.median(times[full])
+    print(f"submit, tenant with no open requests:    {a * 1e3:.3f} ms CPU per submit")
+    print(f"submit, tenant with 5,000 open requests: {b * 1e3:.3f} ms CPU per submit")
+    print(f"ratio 5,000 / none: {b / a:.2f} (target <= 1.2)")
+    return b / a
+
+
+def bench_plan(work: Path, rounds: int = 5) -> float:
+    sizes = (2000, 8000)
+    bases = {}
+    for n in sizes:
+        bases[n] = work / f"queue-{n}.db"
+        build(bases[n], 200, n)
+    times = {n: [] for n in sizes}  # type: dict[int, List[float]]
+    for r in range(rounds):
+        for n in sizes if r % 2 == 0 else tuple(reversed(sizes)):
+            copy = work / f"plan-{n}.db"
+            shutil.copy(bases[n], copy)
+            desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=BIG)
+            horizon = T0 + timedelta(days=365)
+            done = []
+            times[n].append(cpu(lambda d=desk: done.append(d.plan_queue(horizon=horizon))))
+            assert len(done[0].stored) == n, "every queued request is placed"
+            desk.close()
+    a, b = statistics.median(times[2000]), statistics.median(times[8000])
+    print(f"plan_queue storing 2,000: {a:.3f} s CPU")
+    print(f"plan_queue storing 8,000: {b:.3f} s CPU")
+    print(f"ratio 8k / 2k: {b / a:.2f} (linear 4.0, target <= 4.5)")
+    return b / a
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        submit_ratio = bench_submit(work)
+        plan_ratio = bench_plan(work)
+    ok = submit_ratio <= 1.2 and plan_ratio <= 4.5
+    print("within targets" if ok else "OUTSIDE TARGETS")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

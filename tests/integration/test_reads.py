@@ -1,0 +1,49 @@
+"""A submit reads a constant amount through indexes, whatever the tenant's history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import List
+
+from siteupdates.builtin.sqlite import SqliteStorage
+from siteupdates.service import Desk
+from siteupdates.testing import FixedClock, make_request, sample_setup, submit_changes
+
+
+def _statements(desk: Desk, storage: SqliteStorage, version: str) -> List[str]:
+    seen: List[str] = []
+    storage._db.set_trace_callback(seen.append)
+    try:
+        desk.submit("dana", "d1", "staging", version, at=datetime(2026, 3, 7, 22))
+    finally:
+        storage._db.set_trace_callback(None)
+    return [s for s in seen if s.split()[0].upper() in ("SELECT", "INSERT", "UPDATE")]
+
+
+def test_r17_a_submit_sends_the_same_statements_with_500_open_requests_as_with_none(
+    tmp_path: Path,
+) -> None:
+    counts = []
+    plans = []
+    for n in (0, 500):
+        storage = SqliteStorage(f"sqlite:///{tmp_path / f'h{n}.db'}")
+        storage.save_setup(sample_setup())
+        for _ in range(n):
+            storage.apply(submit_changes(make_request("d1", target="staging")))
+        desk = Desk(storage, clock=FixedClock())
+        statements = _statements(desk, storage, "E.1450.4")
+        counts.append(len(statements))
+        for s in statements:
+            if s.upper().startswith("SELECT") and "requests" in s:
+                detail = " ".join(
+                    str(row[-1]) for row in storage._db.execute(f"EXPLAIN QUERY PLAN {s}")
+                )
+                plans.append(detail)
+        desk.close()
+    assert counts[0] == counts[1]
+    # Reads: contact, tenant, its sites, catalog, the site's open update; then 3 inserts.
+    assert counts[0] == 8
+    # Every read of the requests table goes through an index, never a scan of the table.
+    assert plans and not [p for p in plans if "SCAN requests" in p and "INDEX" not in p]
+    assert all("requests_one_open_version" in p for p in plans)
