@@ -25,9 +25,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, List
 
-from siteupdates import Desk
 import attrs
 
+from siteupdates import Desk
 from siteupdates.domain import (
     Catalog,
     Contact,
@@ -52,6 +52,13 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 PREFERRED = datetime(2026, 3, 9, 4, tzinfo=UTC)
 
 
+SITES = (
+    Site("production", "E.1450.4", T0),
+    Site("sandbox", "E.1450.4", T0),
+    Site("staging", "E.1450.4", T0),
+)
+
+
 def setup(tenants: int) -> Setup:
     return Setup(
         tenants=tuple(
@@ -64,7 +71,7 @@ def setup(tenants: int) -> Setup:
                     Site("sandbox", "E.1450.4", T0),
                     Site("staging", "E.1450.4", T0),
                 ),
-            )  # fmt: skip
+            )
             for i in range(tenants)
         ),
         contacts=(
@@ -89,7 +96,7 @@ def refreshes(tenant: str, n: int, offset: int = 0) -> ChangeSet:
             "America/Chicago",
             "ops",
             T0 + timedelta(seconds=offset + i),
-        )  # fmt: skip
+        )
         for i in range(n)
     ]
     return ChangeSet(inserts=tuple(made), history=tuple(submitted(r) for r in made))
@@ -129,9 +136,13 @@ def bench_submit(work: Path, rounds: int = 7, submits: int = 200) -> float:
             def run(desk: Desk = desk) -> None:
                 for k in range(submits):
                     desk.submit(
-                        "ops", "t00000", "production/sandbox" if k % 2 else "staging", None,
-                        db_refresh=True, at=datetime(2026, 3, 8, 22),
-                    )  # fmt: skip
+                        "ops",
+                        "t00000",
+                        "production/sandbox" if k % 2 else "staging",
+                        None,
+                        db_refresh=True,
+                        at=datetime(2026, 3, 8, 22),
+                    )
 
             times[base].append(cpu(run) / submits)
             desk.close()
@@ -155,9 +166,13 @@ def bench_plan(work: Path, rounds: int = 5) -> float:
             shutil.copy(bases[n], copy)
             desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=BIG)
             horizon = T0 + timedelta(days=365)
-            done = []
-            times[n].append(cpu(lambda d=desk: done.append(d.plan_queue(horizon=horizon))))
-            assert len(done[0].stored) == n, "every queued request is placed"
+            done: List[object] = []
+
+            def run(d: Desk = desk, h: datetime = horizon, out: List[object] = done) -> None:
+                out.append(d.plan_queue(horizon=h))
+
+            times[n].append(cpu(run))
+            assert len(done[0].stored) == n, "every queued request is placed"  # type: ignore[attr-defined]
             desk.close()
     a, b = statistics.median(times[2000]), statistics.median(times[8000])
     print(f"plan_queue storing 2,000: {a:.3f} s CPU")
