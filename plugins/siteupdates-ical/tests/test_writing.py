@@ -44,7 +44,7 @@ TEXT = st.text(
         blacklist_categories=["Cs"], blacklist_characters="\\" if OLD_ICALENDAR else ""
     ),
     max_size=40,
-) | st.sampled_from(HOSTILE)
+) | st.sampled_from([h for h in HOSTILE if not (OLD_ICALENDAR and "\\" in h)])
 
 
 def seq(event: icalendar.cal.Component) -> int:
@@ -225,8 +225,8 @@ def test_the_entry_point_loads_and_the_hook_configures_it(tmp_path: Path) -> Non
         eps = metadata.entry_points(group="siteupdates")
     else:  # pragma: no cover
         eps = metadata.entry_points().get("siteupdates", [])
-    [ep] = [e for e in eps if e.name == "ical"]
-    assert ep.value == "siteupdates_ical.plugin"
+    # Older importlib.metadata may list an editable install twice.
+    assert {e.value for e in eps if e.name == "ical"} == {"siteupdates_ical.plugin"}
     host = PluginHost()  # loads entry points; unconfigured, the plugin does nothing
     assert host.blackouts(None, T, T + timedelta(days=1)) == []
     (tmp_path / "b.ics").write_bytes(
