@@ -1,26 +1,30 @@
-"""CalDAV against a real Radicale server on 127.0.0.1."""
+"""CalDAV against a real Radicale server on 127.0.0.1, with basic authentication."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator, List
 
 import pytest
 
 from siteupdates.domain import Status
+from siteupdates.notices import CalendarEntry
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, sample_setup
-from siteupdates_ical import CalDavCalendar, format_calendar
-from siteupdates_ical.ics import Event
+from siteupdates_ical import BlackoutCalendars, BlackoutSource, CalDavSchedule, DavClient
+from siteupdates_ical.caldav import DavResponse
 
 UTC = timezone.utc
+HERE = Path(__file__).parent / "calendars"
+T = datetime(2026, 3, 8, 9, tzinfo=UTC)
 
 
 def _free_port() -> int:
@@ -32,9 +36,12 @@ def _free_port() -> int:
 @pytest.fixture
 def radicale(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
+    users = tmp_path / "users"
+    users.write_text("ops:pw\nother:pw2\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "radicale", f"--server-hosts=127.0.0.1:{port}",
-         "--auth-type=none", "--rights-type=owner_only",
+         "--auth-type=htpasswd", f"--auth-htpasswd-filename={users}",
+         "--auth-htpasswd-encryption=plain", "--rights-type=authenticated",
          f"--storage-filesystem-folder={tmp_path / 'collections'}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -55,65 +62,149 @@ def radicale(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def cal(radicale: str) -> CalDavCalendar:
-    c = CalDavCalendar(
-        f"{radicale}/ops/updates/",
-        user="ops",
-        password="x",
-        blackouts_url=f"{radicale}/ops/blackouts/",
-        zone="America/Chicago",
-    )
+def cal(radicale: str) -> CalDavSchedule:
+    c = CalDavSchedule(f"{radicale}/ops/updates/", client=DavClient(user="ops", password="pw"))
     c.ensure_collection()
     return c
 
 
-def test_scheduled_updates_appear_move_and_vanish_on_the_server(cal: CalDavCalendar) -> None:
+def test_publish_move_twice_and_cancel_on_the_server(cal: CalDavSchedule) -> None:
     desk = Desk.open("memory://", host=PluginHost(plugins=[cal], entry_points=False),
                      clock=FixedClock())  # fmt: skip
     desk.load_setup(sample_setup())
     rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
-    desk.schedule(rid, datetime(2026, 3, 8, 9, tzinfo=UTC))
+    desk.schedule(rid, T)
     assert desk.deliver().dead == 0
     [e] = cal.events()
-    assert e.uid == f"{rid}@siteupdates" and e.start == datetime(2026, 3, 8, 9, tzinfo=UTC)
-    desk.reschedule(rid, datetime(2026, 3, 15, 9, tzinfo=UTC), "capacity")
-    desk.deliver()
-    [moved] = cal.events()
-    assert moved.start == datetime(2026, 3, 15, 9, tzinfo=UTC) and moved.sequence > e.sequence
+    assert str(e["UID"]) == f"{rid}@siteupdates" and e.decoded("DTSTART") == T
+    for n, day in enumerate((15, 22), start=1):
+        desk.reschedule(rid, T.replace(day=day), "capacity")
+        assert desk.deliver().dead == 0
+        [moved] = cal.events()
+        assert (
+            moved.decoded("DTSTART") == T.replace(day=day) and int(moved.decoded("SEQUENCE")) == n
+        )
     desk.cancel("dana", rid)
     desk.deliver()
     assert cal.events() == []
 
 
-def test_blackouts_on_the_server_move_the_plan(cal: CalDavCalendar) -> None:
-    assert cal.blackouts_url is not None
-    body = format_calendar([Event("sb", "Spring break", datetime(2026, 3, 7, 6, tzinfo=UTC),
-                                  datetime(2026, 3, 9, 5, tzinfo=UTC))])  # fmt: skip
-    status, _ = cal._request("PUT", cal.blackouts_url + "sb.ics", body,
-                             {"Content-Type": "text/calendar"})  # fmt: skip
-    assert status in (201, 204)
-    desk = Desk.open("memory://", host=PluginHost(plugins=[cal], entry_points=False),
+def test_a_concurrent_edit_is_kept_and_the_move_retried(
+    cal: CalDavSchedule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = CalendarEntry("k1", "publish", "r1", "d1", "Pine", T, T + timedelta(hours=2))
+    assert cal.siteupdates_calendar_update(entry)
+    other = DavClient(user="other", password="pw2")
+    url = cal.event_url("r1")
+    real = cal.client.request
+    conflicts: List[int] = []
+
+    def racing(method: str, u: str, body: object = None, headers: object = None) -> DavResponse:
+        if method == "PUT" and not conflicts:
+            # Another client edits the event between our GET and our PUT.
+            fresh = other.request("GET", url)
+            edited = fresh.body.replace(b"END:VEVENT", b"LOCATION:Room 12\r\nEND:VEVENT")
+            put = other.request("PUT", url, edited, {"If-Match": fresh.etag or "",
+                                                     "Content-Type": "text/calendar"})  # fmt: skip
+            assert put.status in (201, 204)
+        resp = real(method, u, body, headers)  # type: ignore[arg-type]
+        if method == "PUT":
+            conflicts.append(resp.status)
+        return resp
+
+    monkeypatch.setattr(cal.client, "request", racing)
+    moved = CalendarEntry("k2", "move", "r1", "d1", "Pine", T.replace(day=15),
+                          T.replace(day=15) + timedelta(hours=2))  # fmt: skip
+    assert cal.siteupdates_calendar_update(moved)
+    assert conflicts == [412, 204] or conflicts[0] == 412
+    [e] = cal.events()
+    assert e.decoded("DTSTART") == T.replace(day=15) and str(e["LOCATION"]) == "Room 12"
+
+
+def test_conflicts_every_time_are_reported_not_overwritten(
+    cal: CalDavSchedule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = CalendarEntry("k1", "publish", "r1", "d1", "Pine", T, T + timedelta(hours=2))
+    cal.siteupdates_calendar_update(entry)
+    real = cal.client.request
+
+    def stale(method: str, u: str, body: object = None, headers: object = None) -> DavResponse:
+        resp = real(method, u, body, headers)  # type: ignore[arg-type]
+        return DavResponse(resp.status, '"stale"', resp.body) if method == "GET" else resp
+
+    monkeypatch.setattr(cal.client, "request", stale)
+    moved = CalendarEntry("k2", "move", "r1", "d1", "Pine", T.replace(day=15),
+                          T.replace(day=15) + timedelta(hours=2))  # fmt: skip
+    with pytest.raises(Exception, match="changed under every one"):
+        cal.siteupdates_calendar_update(moved)
+    monkeypatch.undo()
+    [e] = cal.events()
+    assert e.decoded("DTSTART") == T  # nothing was overwritten blindly
+
+
+def test_blackouts_on_the_server_one_report_per_calendar(radicale: str) -> None:
+    client = DavClient(user="ops", password="pw")
+    provider = f"{radicale}/ops/provider/"
+    pine = f"{radicale}/ops/pine/"
+    for url, name in ((provider, "google.ics"), (pine, "tenant-broken.ics")):
+        assert client.request("MKCALENDAR", url).status == 201
+        # CalDAV keeps one UID per resource: split the export as a client's import would.
+        text = (HERE / name).read_bytes().decode("utf-8")
+        head, _, rest = text.partition("BEGIN:VEVENT")
+        groups: Dict[str, List[str]] = {}
+        for chunk in ("BEGIN:VEVENT" + rest).split("END:VCALENDAR")[0].split("END:VEVENT\r\n"):
+            if chunk.strip():
+                uid = re.search(r"\r\nUID:(.*)\r\n", chunk)
+                assert uid is not None
+                groups.setdefault(uid.group(1), []).append(chunk + "END:VEVENT\r\n")
+        groups.pop("broken-1", None)  # a server refuses it; the file tests cover it
+        for i, chunks in enumerate(groups.values()):
+            body = (head + "".join(chunks) + "END:VCALENDAR\r\n").encode("utf-8")
+            put = client.request("PUT", f"{url}{i}.ics", body, {"Content-Type": "text/calendar"})
+            assert put.status == 201, put.body
+    reports: List[str] = []
+    real = client.report
+
+    def counting(url: str, start: datetime, end: datetime) -> List[tuple]:  # type: ignore[type-arg]
+        reports.append(url)
+        return real(url, start, end)
+
+    client.report = counting  # type: ignore[method-assign]
+    cals = BlackoutCalendars(
+        [BlackoutSource(provider, caldav=True), BlackoutSource(pine, {"d1"}, caldav=True)],
+        zone="America/Chicago", client=client,
+    )  # fmt: skip
+    desk = Desk.open("memory://", host=PluginHost(plugins=[cals], entry_points=False),
                      clock=FixedClock())  # fmt: skip
     desk.load_setup(sample_setup())
     rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 1)).request.id
     desk.plan_queue()
     r = desk.storage.request(rid)
     assert r is not None and r.status is Status.SCHEDULED
-    assert r.scheduled_for == datetime(2026, 3, 15, 9, tzinfo=UTC)
+    assert r.scheduled_for == datetime(2026, 3, 15, 9, tzinfo=UTC)  # spring break on d1
+    assert sorted(reports) == sorted([provider, pine])
+    assert cals.problems == []
 
 
-def test_a_calendar_server_that_is_down_loses_no_entry(tmp_path: Path) -> None:
-    down = CalDavCalendar(f"http://127.0.0.1:{_free_port()}/ops/updates/", timeout=1)
+def test_a_calendar_server_that_is_down_loses_no_entry() -> None:
+    down = CalDavSchedule(f"http://127.0.0.1:{_free_port()}/ops/updates/",
+                          client=DavClient(timeout=1))  # fmt: skip
     clock = FixedClock()
     desk = Desk.open("memory://", host=PluginHost(plugins=[down], entry_points=False), clock=clock)
     desk.load_setup(sample_setup())
     rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
-    desk.schedule(rid, datetime(2026, 3, 8, 9, tzinfo=UTC))
+    desk.schedule(rid, T)
     report = desk.deliver(base_delay=1)
-    assert report.retried == 1  # the calendar entry; the notices went to the log notifier
+    assert report.retried == 1
     [entry] = [o for o in desk.storage.outbox(request_id=rid) if o.kind == "calendar"]
     assert entry.state is OutboxState.PENDING and entry.attempts == 1
-    r = desk.storage.request(rid)
-    assert r is not None and r.status is Status.SCHEDULED
     clock.advance(timedelta(seconds=2))
     assert desk.deliver(base_delay=1).retried == 1
+
+
+def test_a_blackout_server_that_is_down_stops_the_plan_naming_it() -> None:
+    url = f"http://user:secret@127.0.0.1:{_free_port()}/ops/b/"
+    cals = BlackoutCalendars([BlackoutSource(url, caldav=True)], client=DavClient(timeout=1))
+    with pytest.raises(Exception, match=r"blackout source http://127\.0\.0\.1") as info:
+        cals.siteupdates_blackouts(None, T, T + timedelta(days=1))
+    assert "secret" not in str(info.value) and "\n" not in str(info.value)
