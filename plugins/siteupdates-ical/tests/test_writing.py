@@ -227,16 +227,22 @@ def test_the_entry_point_loads_and_the_hook_configures_it(tmp_path: Path) -> Non
         eps = metadata.entry_points().get("siteupdates", [])
     # Older importlib.metadata may list an editable install twice.
     assert {e.value for e in eps if e.name == "ical"} == {"siteupdates_ical.plugin"}
-    host = PluginHost()  # loads entry points; unconfigured, the plugin does nothing
+    host = PluginHost(entry_points=True)  # unconfigured, the plugin does nothing
+    assert "ical" in host.names()
     assert host.blackouts(None, T, T + timedelta(days=1)) == []
     (tmp_path / "b.ics").write_bytes(
         serialize(_one(make_event("b", "Exams", T, T + timedelta(hours=3))))
     )
-    entry_module.siteupdates_configure({"blackouts": [{"source": str(tmp_path / "b.ics")}]})
+    # Turned on from a setup file's [plugins.ical] table, as the command line does.
+    setup = {"plugins": {"ical": {"blackouts": [{"source": str(tmp_path / "b.ics")}]}}}
+    desk = Desk.from_setup(setup, url=f"sqlite:///{tmp_path / 'x.db'}", host=host)
     try:
-        [b] = host.blackouts(None, T, T + timedelta(days=1))
+        [b] = desk.host.blackouts(None, T, T + timedelta(days=1))
         assert b.name == "Exams" and b.tenant_id is None
+        with Desk.open(f"sqlite:///{tmp_path / 'x.db'}", entry_points=True) as again:
+            assert len(again.host.blackouts(None, T, T + timedelta(days=1))) == 1
     finally:
+        desk.close()
         entry_module.siteupdates_configure({})
 
 

@@ -119,11 +119,14 @@ def configured() -> List[object]:
     return list(_plugins)
 
 
-# optionalhook: a core without the configuration hook still loads this module.
-@hookimpl(optionalhook=True)
-def siteupdates_configure(settings: Mapping[str, Any]) -> None:
-    """Configure the plugin from the ``[plugins.ical]`` table (replacing any earlier one)."""
-    _plugins[:] = configure_from_settings(settings)
+@hookimpl
+def siteupdates_configure(settings: Mapping[str, Mapping[str, Any]]) -> None:
+    """Configure the plugin from the ``ical`` table of the plugin settings (``[plugins.ical]``).
+
+    The module is the plugin (entry points register modules), so its configuration
+    is the process's: the last host configured wins.
+    """
+    _plugins[:] = configure_from_settings(settings.get("ical") or {})
 
 
 @hookimpl
