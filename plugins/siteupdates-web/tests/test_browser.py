@@ -130,7 +130,14 @@ def new_page(browser: Any, server: LiveServer, *, who: str, phone: bool = False)
     return page
 
 
+def ready(page: Page) -> None:
+    """Wait for the page's script: a click right after a navigation may come before it."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("document.documentElement.classList.contains('js')")
+
+
 def fill_request(page: Page, target: str, date: str, time: str) -> None:
+    ready(page)
     page.get_by_label(target, exact=True).check()
     page.get_by_label("Preferred Date").fill(date)
     page.get_by_label("Time", exact=True).fill(time)
@@ -178,6 +185,7 @@ def test_a_district_contact_walks_the_source_document(
         dialog.accept()
 
     page.on("dialog", accept)
+    ready(page)
     page.locator("tr", has_text="In Progress").get_by_role("button").click()
     sync_api.expect(page.locator(".su-alert")).to_contain_text("work has already begun")
     assert asked == ["Are you sure that you would like to delete this request?"]
@@ -217,20 +225,24 @@ def test_a_district_contact_walks_the_source_document(
     page.remove_listener("dialog", accept)
     page.once("dialog", lambda d: d.dismiss())
     row = page.locator("tr", has_text="Feb. 20, 2015")
+    ready(page)
     row.get_by_role("button").click()
     sync_api.expect(page.locator("tbody tr")).to_have_count(4)
     page.once("dialog", lambda d: d.accept())
+    ready(page)
     row.get_by_role("button").click()
     sync_api.expect(page.locator(".su-notice")).to_contain_text("cancelled")
     sync_api.expect(page.locator("tbody tr")).to_have_count(3)
     shoot(page, shots, "07-cancelled", "after Yes: the request is gone from the list")
 
     # Hide Complete sticks.
+    ready(page)
     page.get_by_label("Hide Complete").check()
     sync_api.expect(page.locator("tr", has_text="Completed")).to_have_count(0)
     page.reload()
     sync_api.expect(page.get_by_label("Hide Complete")).to_be_checked()
     sync_api.expect(page.locator("tbody tr")).to_have_count(2)
+    ready(page)
     shoot(page, shots, "08-hide-complete", "Hide Complete ticked, still ticked after a reload")
     page.get_by_label("Hide Complete").uncheck()
     sync_api.expect(page.locator("tr", has_text="Completed")).to_have_count(1)
@@ -242,6 +254,8 @@ def test_a_state_contact_picks_a_district_and_a_cloud_tenant_gets_refresh_only(
     page = new_page(browser, server, who="contact=sam")
     page.goto(PREFIX + "/")
     page.get_by_role("link", name="Manage Requests").last.click()
+    sync_api.expect(page).to_have_url(re.compile(r".*/t/aspen/requests$"))
+    ready(page)
     page.get_by_label("District").select_option(label="Birch Cloud District")
     sync_api.expect(page).to_have_url(re.compile(r".*/t/birch/requests$"))
     shoot(page, shots, "09-state-contact-dropdown", "a state contact's dropdown of districts")
