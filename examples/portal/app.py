@@ -28,6 +28,7 @@ from flask import Flask, redirect, render_template_string, request, session, url
 from flask.typing import ResponseReturnValue
 
 from siteupdates import Desk
+from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.setupfile import load_setup, stored_preset
 from siteupdates_web import mount
 
@@ -67,14 +68,15 @@ def _clock(now_text: Optional[str]) -> Optional[datetime]:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
-def open_desk(url: str, setup: Optional[Path], now: Optional[datetime]) -> Desk:
-    """A desk on ``url``; loads ``setup`` when the storage has none yet."""
-    desk = Desk.open(url, clock=(lambda: now) if now else _real_now)
-    if setup is not None and not desk.storage.tenants():
-        desk.load_setup(load_setup(setup))
-    preset = stored_preset(desk.storage.settings())
-    if preset is not None:
-        desk.preset = preset
+def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
+    """A desk on ``url`` with the provider preset of ``setup``; loads it into an empty storage."""
+    loaded = load_setup(setup)
+    preset = stored_preset(loaded.settings)
+    desk = Desk.open(
+        url, clock=(lambda: now) if now else _real_now, preset=preset or CAMPUS_HOSTING
+    )
+    if not desk.storage.tenants():
+        desk.load_setup(loaded)
     return desk
 
 

@@ -22,11 +22,13 @@ PREFIX = "/updates"
 
 
 def open_desk(path: Path) -> Desk:
-    desk = Desk.open("sqlite:///" + str(path), clock=lambda: NOW)
-    desk.load_setup(load_setup(SETUP))
-    preset = stored_preset(desk.storage.settings())
+    # The preset is read from the setup and given to open(): the desk's own
+    # preset attribute is not writable in every version of the library.
+    setup = load_setup(SETUP)
+    preset = stored_preset(setup.settings)
     assert preset is not None
-    desk.preset = preset
+    desk = Desk.open("sqlite:///" + str(path), clock=lambda: NOW, preset=preset)
+    desk.load_setup(setup)
     return desk
 
 
