@@ -1,0 +1,145 @@
+"""A minimal host portal: the siteupdates-web blueprint on the example setup.
+
+Development only: anyone may sign in as any contact of the setup, or as provider
+staff, from a list. A real portal signs people in its own way and passes the
+signed-in contact's ID to ``mount``.
+
+Run from the checkout (after installing ``plugins/siteupdates-web``)::
+
+    .venv/bin/flask --app examples/portal/app.py run
+
+``SITEUPDATES_SETUP`` names the setup file (default: examples/district.toml),
+``SITEUPDATES_URL`` the storage (default: a SQLite file in a temporary
+directory, filled from the setup at start), ``SITEUPDATES_NOW`` a fixed clock
+(the source document's moment, 2015-02-02T10:39:00Z, unless set to ``real``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+from flask import Flask, redirect, render_template_string, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from siteupdates import Desk
+from siteupdates.presets import CAMPUS_HOSTING
+from siteupdates.setupfile import load_setup, stored_preset
+from siteupdates_web import mount
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT_NOW = "2015-02-02T10:39:00Z"
+
+_SIGN_IN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Example portal: sign in</title>
+<link rel="stylesheet" href="{{ url_for('siteupdates_web.static', filename='site.css') }}"></head>
+<body class="su"><main class="su-main">
+<h1>Example portal</h1>
+<p class="su-muted">Development only: choose who you are. A real portal signs people in itself.</p>
+<form method="post" class="su-card">
+  <label for="who">Sign in as</label>
+  <select id="who" name="who">
+    {% for c in contacts %}
+    <option value="contact:{{ c.id }}">{{ c.name }} ({{ c.role.value }})</option>
+    {% endfor %}
+    <option value="staff:provider">Provider staff</option>
+  </select>
+  <button type="submit" class="su-button su-primary">Sign in</button>
+</form>
+{% if who %}<p>Signed in as {{ who }}.
+  <a href="{{ url_for('siteupdates_web.gadget_page') }}">Your Updates</a>
+  {% if staff %} · <a href="{{ url_for('siteupdates_web.provider_queue') }}">Provider queue</a>
+  {% endif %}</p>{% endif %}
+</main></body></html>
+"""
+
+
+def _clock(now_text: Optional[str]) -> Optional[datetime]:
+    text = now_text if now_text is not None else DOCUMENT_NOW
+    if text == "real":
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
+    """A desk on ``url`` with the provider preset of ``setup``; loads it into an empty storage."""
+    loaded = load_setup(setup)
+    preset = stored_preset(loaded.settings)
+    desk = Desk.open(
+        url, clock=(lambda: now) if now else _real_now, preset=preset or CAMPUS_HOSTING
+    )
+    if not desk.storage.tenants():
+        desk.load_setup(loaded)
+    return desk
+
+
+def _real_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(
+    setup: Optional[Path] = None, url: Optional[str] = None, now: Optional[str] = None
+) -> Flask:
+    """The portal: a sign-in page and the blueprint under ``/updates``."""
+    setup = setup or Path(os.environ.get("SITEUPDATES_SETUP", ROOT / "examples" / "district.toml"))
+    if url is None:
+        url = os.environ.get("SITEUPDATES_URL")
+    if url is None:
+        url = "sqlite:///" + str(Path(tempfile.mkdtemp(prefix="portal-")) / "portal.db")
+    desk = open_desk(
+        url, setup, _clock(now if now is not None else os.environ.get("SITEUPDATES_NOW"))
+    )
+
+    app = Flask(__name__)
+    app.secret_key = os.environ.get("PORTAL_SECRET_KEY") or secrets.token_hex(32)
+
+    def signed_in(kind: str) -> Optional[str]:
+        who = str(session.get("who", ""))
+        prefix = kind + ":"
+        return who[len(prefix) :] if who.startswith(prefix) else None
+
+    mount(
+        app,
+        contact=lambda: signed_in("contact"),
+        staff=lambda: signed_in("staff"),
+        desk=desk,
+        url_prefix="/updates",
+        login_url="/",
+    )
+
+    @app.route("/", methods=["GET", "POST"])
+    def sign_in() -> ResponseReturnValue:
+        contacts: List[object] = list(desk.storage.contacts())
+        if request.method == "POST":
+            session["who"] = request.form.get("who", "")
+            if session["who"].startswith("staff:"):
+                return redirect(url_for("siteupdates_web.provider_queue"))
+            return redirect(url_for("siteupdates_web.gadget_page"))
+        who = session.get("who")
+        return render_template_string(
+            _SIGN_IN, contacts=contacts, who=who, staff=str(who or "").startswith("staff:")
+        )
+
+    return app
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """``python examples/portal/app.py --setup examples/district.toml``: run the dev server."""
+    p = argparse.ArgumentParser(description="Example host portal for siteupdates-web")
+    p.add_argument("--setup", type=Path, default=None)
+    p.add_argument("--url", default=None, help="storage URL (default: a fresh SQLite file)")
+    p.add_argument("--now", default=None, help="fixed clock, ISO instant, or 'real'")
+    p.add_argument("--port", type=int, default=5000)
+    a = p.parse_args(argv)
+    create_app(a.setup, a.url, a.now).run(host="127.0.0.1", port=a.port)
+
+
+if __name__ == "__main__":
+    main()

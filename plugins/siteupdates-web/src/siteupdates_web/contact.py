@@ -1,0 +1,417 @@
+"""The contact's screens: the gadget, Manage Requests, Request an Update."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from flask import Response, abort, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from siteupdates import Ambiguity, Desk, RequestDraft, Status, Target, Tenant, UpdateRequest
+from siteupdates.domain import may_cancel
+from siteupdates.errors import (
+    AccessDenied,
+    ConflictError,
+    InvalidInput,
+    MalformedVersion,
+    RequestRefused,
+    SiteUpdatesError,
+    TransitionNotAllowed,
+    UnknownName,
+)
+
+from . import adapter, forms
+from .base import Screens
+
+__all__ = ["ContactScreens"]
+
+HIDE_COOKIE = "siteupdates_hide_complete"
+PAGE_SIZE = 25
+_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_NOTICES = {
+    "submitted": "Your request was submitted. The provider will email you when it is scheduled.",
+    "cancelled": "The request was cancelled and removed from the provider's queue.",
+    "deleted": "The completed request was deleted from your list.",
+    "answered": "Your answer was sent; the request goes back to the provider's queue.",
+}
+
+
+class ContactScreens(Screens):
+    """View functions of the contact side; routes are added by :func:`~.create_blueprint`."""
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _contact_tenants(self, desk: Desk) -> Tuple[str, List[Tenant]]:
+        cid = self.contact_id()
+        try:
+            found = desk.tenants_of(cid)
+        except AccessDenied:
+            found = []
+        if not found:
+            abort(
+                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+            )
+        return cid, found
+
+    def _tenant(self, desk: Desk, tenant_id: str) -> Tuple[str, Tenant, List[Tenant]]:
+        cid, found = self._contact_tenants(desk)
+        for t in found:
+            if t.id == tenant_id:
+                return cid, t, found
+        abort(404)  # R22: the same answer as for a tenant that does not exist
+
+    def _request(self, desk: Desk, cid: str, tenant: Tenant, request_id: str) -> UpdateRequest:
+        try:
+            req = desk.request(cid, request_id)
+        except AccessDenied:
+            abort(404)
+        if req.tenant_id != tenant.id:
+            abort(404)  # another of the contact's tenants: not under this URL
+        return req
+
+    # -- the gadget --------------------------------------------------------------------
+
+    def _gadget(self, template: str) -> ResponseReturnValue:
+        desk = self.desk()
+        cid, found = self._contact_tenants(desk)
+        wanted = request.args.get("tenant")
+        tenant: Optional[Tenant] = None
+        if wanted:
+            tenant = next((t for t in found if t.id == wanted), None)
+            if tenant is None:
+                abort(404)
+        elif len(found) == 1:
+            tenant = found[0]
+        view = None
+        if tenant is not None:
+            view = desk.overview(cid, tenant.id)
+        return render_template(
+            template,
+            overview=view,
+            tenant=tenant,
+            many=len(found) > 1,
+            manage_url=url_for(".requests_of", tenant_id=(tenant or found[0]).id, _external=False),
+            labels=forms.site_label,
+        )
+
+    def gadget_page(self) -> ResponseReturnValue:
+        """The gadget on a page of its own (the home screen of the blueprint)."""
+        return self._gadget("siteupdates_web/gadget_page.html")
+
+    def gadget_frame(self) -> ResponseReturnValue:
+        """The gadget alone, for an ``<iframe>`` on the host's home page."""
+        self.allow_framing()
+        return self._gadget("siteupdates_web/gadget_frame.html")
+
+    def gadget_fragment(self) -> ResponseReturnValue:
+        """The gadget as an HTML fragment, for a host that includes it in its own page."""
+        return self._gadget("siteupdates_web/gadget.html")
+
+    # -- Manage Requests ----------------------------------------------------------------
+
+    def requests_home(self) -> ResponseReturnValue:
+        """Manage Requests for the tenant picked in the dropdown, else the first one."""
+        desk = self.desk()
+        _, found = self._contact_tenants(desk)
+        wanted = request.args.get("tenant") or found[0].id
+        if not any(t.id == wanted for t in found):
+            abort(404)
+        return redirect(url_for(".requests_of", tenant_id=wanted))
+
+    def requests_of(self, tenant_id: str) -> ResponseReturnValue:
+        """Manage Requests: a tenant's requests, newest first, with Hide Complete (R19)."""
+        return self._list(tenant_id)
+
+    def _list(
+        self, tenant_id: str, *, error: Optional[str] = None, status: int = 200
+    ) -> ResponseReturnValue:
+        desk = self.desk()
+        cid, tenant, found = self._tenant(desk, tenant_id)
+        hide = request.cookies.get(HIDE_COOKIE) == "1"
+        try:
+            page = max(1, int(request.args.get("page", "1")))
+        except ValueError:
+            page = 1
+        listing = desk.requests(
+            cid, tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        notice = _NOTICES.get(request.args.get("notice", ""))
+        shown: Optional[UpdateRequest] = None
+        rid = request.args.get("rid")
+        if notice and rid and request.args.get("notice") == "submitted":
+            try:
+                shown = desk.request(cid, rid)
+            except AccessDenied:
+                shown = None
+        zone = adapter.contact_zone(desk, cid)
+        body = render_template(
+            "siteupdates_web/requests.html",
+            tenant=tenant,
+            tenants=found,
+            requests=listing.items,
+            total=listing.total,
+            page=page,
+            pages=max(1, -(-listing.total // PAGE_SIZE)),
+            hide=hide,
+            zone=zone,
+            notice=notice,
+            shown=shown,
+            error=error,
+            target_label=forms.target_label,
+        )
+        return body, status
+
+    def hide_complete(self, tenant_id: str) -> ResponseReturnValue:
+        """Tick or untick Hide Complete; the choice sticks in a cookie (R19)."""
+        desk = self.desk()
+        self._tenant(desk, tenant_id)
+        hide = "1" in request.form.getlist("hide")
+        resp: Response = make_response(redirect(url_for(".requests_of", tenant_id=tenant_id)))
+        resp.set_cookie(
+            HIDE_COOKIE,
+            "1" if hide else "0",
+            max_age=365 * 24 * 3600,
+            path=url_for(".gadget_page"),
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure,
+        )
+        return resp
+
+    def remove(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """The trash can: after confirmation, cancel an open request or delete a completed one."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        try:
+            req = desk.request(cid, request_id)
+        except AccessDenied:
+            # A second click after a delete: the request is gone from the contact's view.
+            if self._deleted_here(desk, tenant, request_id):
+                return self._done(tenant, "deleted")
+            abort(404)
+        if req.tenant_id != tenant.id:
+            abort(404)
+        if req.status is Status.CANCELLED:
+            return self._done(tenant, "cancelled")  # a repeated click changes nothing
+        if request.form.get("confirmed") != "1":
+            zone = adapter.contact_zone(desk, cid)
+            return render_template(
+                "siteupdates_web/confirm.html",
+                tenant=tenant,
+                req=req,
+                zone=zone,
+                target_label=forms.target_label,
+            )
+        try:
+            if req.status is Status.COMPLETED:
+                desk.delete(cid, req.id)
+                return self._done(tenant, "deleted")
+            desk.cancel(cid, req.id)
+            return self._done(tenant, "cancelled")
+        except TransitionNotAllowed:
+            return self._list(tenant.id, error=_why_not(req), status=409)
+        except ConflictError:
+            return self._list(
+                tenant.id,
+                error="The request changed while you were looking at it; look at it again "
+                "and try once more.",
+                status=409,
+            )
+
+    def _deleted_here(self, desk: Desk, tenant: Tenant, request_id: str) -> bool:
+        try:
+            found = desk.find(request_id)
+        except SiteUpdatesError:
+            return False
+        return found.tenant_id == tenant.id and found.status is Status.DELETED
+
+    def _done(self, tenant: Tenant, notice: str, rid: str = "") -> WerkzeugResponse:
+        args: Dict[str, Any] = {"notice": notice}
+        if rid:
+            args["rid"] = rid
+        return redirect(url_for(".requests_of", tenant_id=tenant.id, **args), code=303)
+
+    def detail(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """One request: its dates, warnings, and the provider's question when input is needed."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        req = self._request(desk, cid, tenant, request_id)
+        return render_template(
+            "siteupdates_web/request.html",
+            tenant=tenant,
+            req=req,
+            zone=adapter.contact_zone(desk, cid),
+            target_label=forms.target_label,
+            error=None,
+        )
+
+    def answer(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Answer the provider's question on a Pending Input request."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        req = self._request(desk, cid, tenant, request_id)
+        text = request.form.get("answer", "").strip()
+        error = None
+        if not text:
+            error = "Write an answer first."
+        else:
+            try:
+                desk.answer(cid, req.id, text)
+                return self._done(tenant, "answered")
+            except (TransitionNotAllowed, ConflictError):
+                error = "This request no longer waits for an answer."
+        body = render_template(
+            "siteupdates_web/request.html",
+            tenant=tenant,
+            req=req,
+            zone=adapter.contact_zone(desk, cid),
+            target_label=forms.target_label,
+            error=error,
+        )
+        return body, 400
+
+    # -- Request an Update --------------------------------------------------------------
+
+    def new_request(self, tenant_id: str) -> ResponseReturnValue:
+        """Request an Update: the form (GET), a check or a submit (POST)."""
+        desk = self.desk()
+        cid, tenant, found = self._tenant(desk, tenant_id)
+        preset = adapter.preset(desk)
+        targets = forms.targets_of(tenant)
+        choices = forms.version_choices(tenant, adapter.catalog(desk), preset)
+        zone = adapter.contact_zone(desk, cid)
+        values: Dict[str, str] = {
+            "target": targets[0].value if targets else "",
+            "version": "",
+            "date": "",
+            "time": "",
+            "ambiguity": "earlier",
+            "key": uuid.uuid4().hex,
+        }
+        if request.method == "GET" and request.args.get("target") in {t.value for t in targets}:
+            values["target"] = request.args["target"]
+        first = Target(values["target"]) if values["target"] else None
+        values["db_refresh"] = (
+            "yes" if first is not None and forms.refresh_preset(tenant, preset, first) else "no"
+        )
+        errors: Dict[str, List[str]] = {}
+        warnings: List[str] = []
+        checked = False
+        status = 200
+        if request.method == "POST":
+            for name in ("target", "version", "db_refresh", "date", "time", "ambiguity", "key"):
+                values[name] = request.form.get(name, "").strip()
+            if not _KEY.match(values["key"]):
+                values["key"] = uuid.uuid4().hex
+            outcome = self._post(desk, cid, tenant, values)
+            if isinstance(outcome, WerkzeugResponse):
+                return outcome
+            errors, warnings, checked = outcome.errors, outcome.warnings, outcome.checked
+            status = 200 if checked and not errors else 422
+        gap = forms.next_gap(zone, desk.now())
+        body = render_template(
+            "siteupdates_web/new.html",
+            tenant=tenant,
+            tenants=found,
+            targets=targets,
+            choices=choices,
+            offered={str(v) for vs in choices.values() for v in vs},
+            refresh_only={t.value: forms.refresh_preset(tenant, preset, t) for t in targets},
+            values=values,
+            errors=errors,
+            warnings=warnings,
+            checked=checked,
+            zone=zone,
+            gap=gap,
+            target_label=forms.target_label,
+        )
+        return body, status
+
+    def _post(
+        self, desk: Desk, cid: str, tenant: Tenant, values: Dict[str, str]
+    ) -> Union[_Outcome, WerkzeugResponse]:
+        errors: Dict[str, List[str]] = {}
+        version: Optional[str] = values["version"] or None
+        refresh = values["db_refresh"] == "yes"
+        ambiguity = (
+            values["ambiguity"] if values["ambiguity"] in ("earlier", "later") else "earlier"
+        )
+        at = None
+        try:
+            at = forms.parse_local(values["date"], values["time"])
+        except forms.FormError as exc:
+            errors.setdefault(exc.field, []).append(exc.message)
+        try:
+            draft = RequestDraft(
+                tenant.id, values["target"], version, refresh, at, None, Ambiguity(ambiguity)
+            )
+        except UnknownName:
+            errors.setdefault("target", []).append("Choose one of the sites listed.")
+            return _Outcome(errors)
+        except MalformedVersion:
+            errors.setdefault("version", []).append("Choose a version from the list.")
+            return _Outcome(errors)
+        checking = request.form.get("action") == "check" or at is None
+        if checking:
+            try:
+                decision = desk.evaluate(cid, draft)
+            except AccessDenied:
+                abort(404)
+            for r in decision.refusals:
+                if r.rule == "R12" and "when" in errors:
+                    continue  # the form's own words about the date are clearer
+                errors.setdefault(forms.field_for(r.rule), []).append(r.message)
+            warns = [w.message for w in decision.warnings]
+            return _Outcome(errors, warns, checked=at is not None)
+        assert at is not None
+        try:
+            done = desk.submit(
+                cid,
+                tenant.id,
+                draft.target.value,
+                version,
+                db_refresh=refresh,
+                at=at,
+                ambiguity=ambiguity,
+                idempotency_key=values["key"],
+            )
+        except AccessDenied:
+            abort(404)
+        except RequestRefused as exc:
+            for r in exc.refusals:
+                errors.setdefault(forms.field_for(r.rule), []).append(r.message)
+            return _Outcome(errors)
+        except InvalidInput as exc:
+            errors.setdefault("general", []).append(str(exc))
+            return _Outcome(errors)
+        return self._done(tenant, "submitted", done.request.id)
+
+
+class _Outcome:
+    """A form that was not submitted: the errors by field, warnings, whether only checked."""
+
+    def __init__(
+        self,
+        errors: Dict[str, List[str]],
+        warnings: Optional[List[str]] = None,
+        *,
+        checked: bool = False,
+    ) -> None:
+        self.errors = errors
+        self.warnings = warnings or []
+        self.checked = checked
+
+
+def _why_not(req: UpdateRequest) -> str:
+    """A refused cancel in words a contact understands."""
+    if req.status is Status.IN_PROGRESS:
+        return (
+            f"Request {req.id} is In Progress: work has already begun on your site, so it "
+            "cannot be cancelled."
+        )
+    decision = may_cancel(req)
+    reason = decision.refusals[0].message if decision.refusals else req.status.label
+    return f"This request cannot be cancelled or deleted: {reason}."

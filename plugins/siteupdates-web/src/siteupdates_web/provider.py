@@ -1,0 +1,254 @@
+"""The provider's screens: queue, plan, one request's actions, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from siteupdates import Actor, Desk, Event, Status, UpdateRequest
+from siteupdates.domain import allowed_events, to_instant
+from siteupdates.errors import (
+    ConflictError,
+    InvalidInput,
+    NotFound,
+    SiteUpdatesError,
+    TransitionNotAllowed,
+)
+
+from . import adapter, forms
+from .base import Screens
+
+__all__ = ["ProviderScreens"]
+
+_VIEWS = {
+    "queue": (Status.TO_BE_SCHEDULED,),
+    "open": (
+        Status.TO_BE_SCHEDULED,
+        Status.SCHEDULED,
+        Status.NOT_STARTED,
+        Status.IN_PROGRESS,
+        Status.PENDING_INPUT,
+        Status.DEFERRED,
+    ),
+    "done": (
+        Status.COMPLETED,
+        Status.UNABLE_TO_COMPLETE,
+        Status.NEW_VERSION_REQUESTED,
+        Status.CANCELLED,
+        Status.DELETED,
+    ),
+}
+#: The actions of the request screen: event, whether it takes a date, a reason.
+_ACTIONS = {
+    "schedule": (Event.SCHEDULE, True, False),
+    "reschedule": (Event.RESCHEDULE, True, True),
+    "ask": (Event.ASK_INPUT, False, True),
+    "defer": (Event.DEFER, False, True),
+    "resume": (Event.RESUME, False, False),
+    "fail": (Event.FAIL, False, True),
+}
+_DONE = {
+    "schedule": "The date was confirmed; the contact will be told.",
+    "reschedule": "The date was moved; the contact will be told, with the reason.",
+    "ask": "The question was sent; the request is Pending Input.",
+    "defer": "The request is deferred until further notice.",
+    "resume": "The request is back in the queue.",
+    "fail": "The request is marked Unable to Complete; the contact will be told why.",
+}
+
+
+class ProviderScreens(Screens):
+    """View functions of the provider side; every one needs a signed-in staff member."""
+
+    def queue(self) -> ResponseReturnValue:
+        """The queue, first come first served, with filters."""
+        self.staff_id()
+        desk = self.desk()
+        view = request.args.get("view", "queue")
+        if view not in _VIEWS:
+            view = "queue"
+        tenant = request.args.get("tenant", "")
+        target = request.args.get("target", "")
+        rows = desk.queue() if view == "queue" else adapter.requests_in(desk, _VIEWS[view])
+        if tenant:
+            rows = [r for r in rows if r.tenant_id == tenant]
+        if target:
+            rows = [r for r in rows if r.target.value == target]
+        return render_template(
+            "siteupdates_web/provider/queue.html",
+            rows=rows,
+            view=view,
+            tenant=tenant,
+            target=target,
+            **self._common(desk),
+        )
+
+    def _common(self, desk: Desk) -> Dict[str, object]:
+        tenants = adapter.tenants(desk)
+        return {
+            "zone": adapter.provider_zone(desk),
+            "tenants": tenants,
+            "names": {t.id: t.name for t in tenants},
+            "target_label": forms.target_label,
+        }
+
+    def plan(self) -> ResponseReturnValue:
+        """Plan the queue: a dry run to look at first, then store it."""
+        staff = self.staff_id()
+        desk = self.desk()
+        store = request.form.get("mode") == "store"
+        run = desk.plan_queue(dry_run=not store, by=staff)
+        rows, stored, conflicts = adapter.plan_rows(run)
+        return render_template(
+            "siteupdates_web/provider/plan.html",
+            rows=rows,
+            stored=stored,
+            conflicts=conflicts,
+            dry_run=not store,
+            **self._common(desk),
+        )
+
+    def _find(self, desk: Desk, request_id: str) -> UpdateRequest:
+        try:
+            return desk.find(request_id)
+        except NotFound:
+            abort(404)
+
+    def detail(self, request_id: str) -> ResponseReturnValue:
+        """One request: its history, why it has its date, and what may be done with it."""
+        self.staff_id()
+        desk = self.desk()
+        return self._detail(desk, self._find(desk, request_id))
+
+    def _detail(
+        self,
+        desk: Desk,
+        req: UpdateRequest,
+        *,
+        errors: Optional[Dict[str, List[str]]] = None,
+        action: str = "",
+        notice: Optional[str] = None,
+        status: int = 200,
+    ) -> ResponseReturnValue:
+        allowed = set(allowed_events(req.status, Actor.PROVIDER))
+        actions = [name for name, (event, _, _) in _ACTIONS.items() if event in allowed]
+        why: List[str] = []
+        if req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED):
+            try:
+                why = list(desk.explain(req.id).lines)
+            except SiteUpdatesError:
+                why = []
+        body = render_template(
+            "siteupdates_web/provider/request.html",
+            req=req,
+            history=desk.history(req.id),
+            actions=actions,
+            why=why,
+            errors=errors or {},
+            action=action,
+            notice=notice or _DONE.get(request.args.get("done", "")),
+            form=request.form,
+            **self._common(desk),
+        )
+        return body, status
+
+    def act(self, request_id: str, action: str) -> ResponseReturnValue:
+        """Schedule, move, ask, defer, resume or fail one request."""
+        staff = self.staff_id()
+        desk = self.desk()
+        req = self._find(desk, request_id)
+        if action not in _ACTIONS:
+            abort(404)
+        _, needs_date, needs_reason = _ACTIONS[action]
+        errors: Dict[str, List[str]] = {}
+        reason = request.form.get("reason", "").strip()
+        if needs_reason and not reason:
+            errors.setdefault("reason", []).append("Give a reason; the contact will read it.")
+        when: Optional[datetime] = None
+        if needs_date:
+            zone = request.form.get("zone", "").strip() or adapter.provider_zone(desk)
+            try:
+                local = forms.parse_local(
+                    request.form.get("date", ""), request.form.get("time", "")
+                )
+                when = to_instant(local, zone)
+            except forms.FormError as exc:
+                errors.setdefault("when", []).append(exc.message)
+            except InvalidInput as exc:
+                errors.setdefault("when", []).append(str(exc))
+        if errors:
+            return self._detail(desk, req, errors=errors, action=action, status=422)
+        try:
+            if action == "schedule":
+                assert when is not None
+                desk.schedule(req.id, when, by=staff, reason=reason or None)
+            elif action == "reschedule":
+                assert when is not None
+                desk.reschedule(req.id, when, reason, by=staff)
+            elif action == "ask":
+                desk.ask_input(req.id, reason, by=staff)
+            elif action == "defer":
+                desk.defer(req.id, reason, by=staff)
+            elif action == "resume":
+                desk.resume(req.id, by=staff)
+            else:
+                desk.fail(req.id, reason, by=staff)
+        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
+            errors.setdefault("general", []).append(str(exc))
+            return self._detail(desk, self._find(desk, req.id), errors=errors, status=409)
+        return redirect(url_for(".provider_request", request_id=req.id, done=action), code=303)
+
+    def outbox(self) -> ResponseReturnValue:
+        """The outbox: notices and calendar entries, their state, dead ones to retry."""
+        self.staff_id()
+        desk = self.desk()
+        state = request.args.get("state", "")
+        if state not in ("", "pending", "delivered", "dead"):
+            state = ""
+        return render_template(
+            "siteupdates_web/provider/outbox.html",
+            items=adapter.outbox(desk, state or None),
+            state=state,
+            notice=_outbox_notice(desk),
+            **self._common(desk),
+        )
+
+    def deliver(self) -> ResponseReturnValue:
+        """Deliver every due item now."""
+        self.staff_id()
+        report = self.desk().deliver()
+        counts: Dict[str, Any] = {
+            "delivered": report.delivered,
+            "retried": report.retried,
+            "dead": report.dead,
+        }
+        return redirect(url_for(".provider_outbox", **counts), code=303)
+
+    def retry(self, item_id: str) -> ResponseReturnValue:
+        """Try one item again, a dead one included."""
+        self.staff_id()
+        row = adapter.retry_outbox_item(self.desk(), item_id)
+        if row is None:
+            abort(404)
+        return redirect(url_for(".provider_outbox", tried=row.id), code=303)
+
+
+def _outbox_notice(desk: Desk) -> Optional[str]:
+    """What the last button did, rebuilt from numbers and IDs (no text taken from the URL)."""
+    args = request.args
+    if "delivered" in args:
+        try:
+            n = [int(args.get(k, "0")) for k in ("delivered", "retried", "dead")]
+        except ValueError:
+            return None
+        return f"Delivered {n[0]}, to retry {n[1]}, dead {n[2]}."
+    tried = args.get("tried")
+    if tried:
+        for row in adapter.outbox(desk):
+            if row.id == tried:
+                error = f": {row.last_error}" if row.last_error else ""
+                return f"Tried {row.key} again: {row.state}{error}"
+    return None
