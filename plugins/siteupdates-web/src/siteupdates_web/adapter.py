@@ -1,8 +1,7 @@
 """Everything the web screens need that the ``Desk`` facade does not offer (yet).
 
-The core library is being reshaped; this module is the one place that reaches
-past the facade, through the public ``Storage`` port (``desk.storage``), the
-desk's ``preset`` and its dispatcher. When the facade grows a method for one of
+This module is the one place that reaches past the facade, through the public
+``Storage`` port (``desk.storage``), the desk's ``preset`` and its dispatcher. When the facade grows a method for one of
 these, change it here and nowhere else.
 """
 
