@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 import pluggy
 
@@ -26,6 +26,7 @@ from siteupdates.domain.windows import Blackout
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.ports import Storage
+from siteupdates.registry import PolicyRegistry
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -45,28 +46,6 @@ DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
     ("siteupdates.notify.smtp", "siteupdates.builtin.smtp:SmtpPlugin"),
     ("siteupdates.notify.log", "siteupdates.builtin.lognotify:LogNotifier"),
 )
-
-
-class PolicyRegistry:
-    """Collects the policies that plugins register, in registration order."""
-
-    def __init__(self) -> None:
-        self._policies: Dict[str, Policy] = {}
-
-    def register(self, policy: Policy) -> None:
-        """Add ``policy``; its ``name`` must be unique."""
-        if not isinstance(policy, Policy):
-            raise ConfigurationError(
-                f"register() takes a siteupdates.domain.Policy, not {type(policy).__name__}"
-            )
-        if policy.name in self._policies:
-            raise ConfigurationError(f"a policy named {policy.name!r} is registered already")
-        self._policies[policy.name] = policy
-
-    @property
-    def policies(self) -> Tuple[Policy, ...]:
-        """The registered policies."""
-        return tuple(self._policies.values())
 
 
 class BuiltinPolicy:
