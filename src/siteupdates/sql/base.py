@@ -605,8 +605,10 @@ def run_migrations(uow: SqlUnit, stored: int) -> int:
     """
     dialect = uow._storage.dialect
     for migration in MIGRATIONS[stored:]:
-        if migration.fixup is not None:
-            migration.fixup(uow._fetch, dialect)
         for statement in migration.sql(dialect):
+            uow._x(statement)
+        if migration.fixup is not None:
+            migration.fixup(uow)
+        for statement in migration.sql_after(dialect):
             uow._x(statement)
     return len(MIGRATIONS)
