@@ -173,6 +173,23 @@ CREATE UNIQUE INDEX requests_one_open_version ON requests (tenant_id, target)
     WHERE version IS NOT NULL AND status IN ({open_statuses})
 """
 
+_V4 = """
+-- Deliverers claim outbox items before sending: who, until when, how often (the fence).
+ALTER TABLE outbox ADD COLUMN lease_owner {text};
+ALTER TABLE outbox ADD COLUMN lease_expires {ts};
+ALTER TABLE outbox ADD COLUMN claims {int} NOT NULL DEFAULT 0;
+-- Each item's own history: delivered, failed, dead, requeued, withdrawn.
+CREATE TABLE outbox_log (
+    outbox_id {text} NOT NULL REFERENCES outbox(id),
+    seq {int} NOT NULL,
+    at {ts} NOT NULL,
+    event {text} NOT NULL,
+    by_whom {text} NOT NULL,
+    detail {text},
+    PRIMARY KEY (outbox_id, seq)
+)
+"""
+
 
 def _one_open_version_each(
     q: Callable[[str, Mapping[str, Any]], List[Any]], dialect: Dialect
@@ -241,4 +258,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V1),
     Migration(_V2),
     Migration(_V3, fixup=_one_open_version_each),
+    Migration(_V4),
 )
