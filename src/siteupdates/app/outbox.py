@@ -99,6 +99,10 @@ def _finite(name: str, value: float, *, low: float, strict: bool = True) -> floa
     return v
 
 
+class _InDoubt(Exception):
+    """A notifier that cannot be cancelled overran: its claim is kept, nothing is stored yet."""
+
+
 class _Outcome:
     """What a notifier call came to: a result or an exception, once it ended."""
 
@@ -263,10 +267,44 @@ class Dispatcher:
         # Committed (or not cancellable): it may be sending now; wait for its answer.
         if outcome.done.wait(self.timeout):
             return outcome.result, outcome.error
-        return None, TimeoutError(
-            f"no answer within {2 * self.timeout:g} s after it began sending; "
-            "the outcome is unknown (a retry may send it twice, with the same key)"
+        self._keep(item, outcome)
+        return None, _InDoubt(
+            f"no answer within {2 * self.timeout:g} s after it may have begun sending; "
+            "the claim is kept until the notifier answers"
         )
+
+    def _keep(self, item: OutboxItem, outcome: _Outcome) -> None:
+        """Hold the claim of an item whose notifier may still send, and settle it when it ends.
+
+        While this process lives no other dispatcher can claim the item, so the
+        late send is not doubled; if the process ends first, the lease runs out
+        and the item is tried again (at least once, with the same key).
+        """
+
+        def keep() -> None:
+            while not outcome.done.wait(max(self.lease / 3, 0.01)):
+                until = self.clock() + timedelta(seconds=self.lease)
+                with self._db:
+                    if not self.storage.renew_outbox(self.owner, [item], until):
+                        return
+            now = self.clock()
+            if outcome.error is None and outcome.result:
+                done = attrs.evolve(
+                    item, state=OutboxState.DELIVERED, attempts=item.attempts + 1,
+                    delivered_at=now, next_attempt_at=None, last_error=None,
+                )  # fmt: skip
+                event = "delivered"
+            else:
+                why = outcome.error or "no notifier accepted it"
+                done = attrs.evolve(
+                    item, attempts=item.attempts + 1, last_error=f"late answer: {why}",
+                    next_attempt_at=now + self.backoff(item.attempts + 1),
+                )  # fmt: skip
+                event = "failed"
+            with self._db:
+                self.storage.settle_outbox(done, event=event, by=self.owner, at=now)
+
+        threading.Thread(target=keep, name="siteupdates-keep", daemon=True).start()
 
     def _attempt(self, item: OutboxItem, leases: _Leases) -> Tuple[str, OutboxItem]:
         """Try one claimed item once and store the outcome; return (event, item as settled).
@@ -283,6 +321,10 @@ class Dispatcher:
                 return self._settle(done, "withdrawn", now, leases)
         result, error = self._run_notifier(item, leases)
         now = self.clock()
+        if isinstance(error, _InDoubt):
+            leases.done(item)  # the keeper renews it from here
+            logger.warning("outbox %s: %s", item.key, error)
+            return "failed", attrs.evolve(item, last_error=str(error))
         attempts = item.attempts + 1
         if error is None and result:
             done = attrs.evolve(
