@@ -59,7 +59,9 @@ def storage_url(backend: str, workdir: Path) -> Iterator[str]:
         yield f"{PG_BASE}{sep}schema={schema}&pool_max=4"
     finally:
         with psycopg.connect(PG_BASE, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )
 
 
 def _desk(url: str) -> Desk:
@@ -99,9 +101,13 @@ def deliver_race(
         plugin = "tests.notifier_plugin:" + ("LegacyFileNotifier" if legacy else "FileNotifier")
         extra = [] if legacy else ["--batch", "2"]  # small claims, so the deliverers interleave
         procs = [
-            subprocess.Popen(_cli(url, plugin, "deliver", "--timeout", "10", *extra),
-                             env=_env(SU_TEST_SENT=sent), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+            subprocess.Popen(
+                _cli(url, plugin, "deliver", "--timeout", "10", *extra),
+                env=_env(SU_TEST_SENT=sent),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(deliverers)
         ]
         outs = [p.communicate(timeout=120) for p in procs]

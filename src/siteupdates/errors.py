@@ -198,16 +198,17 @@ class TemporaryDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The notice will never go through as it is (5xx reply such as 550 unknown mailbox,
-    535 authentication failed): it is dead-lettered at once, with the reason.
+    """The notice will never go through as it is: it is dead-lettered at once, with the reason.
 
-    A person fixes the cause, then requeues it (``siteupdates outbox retry``).
+    A 5xx reply such as 550 unknown mailbox or 535 authentication failed. A person
+    fixes the cause, then requeues it (``siteupdates outbox retry``).
     """
 
 
 class AttemptCancelled(SiteUpdatesError):
-    """Raised by :meth:`~siteupdates.notices.DeliveryAttempt.commit` when the dispatcher
-    gave the attempt up (timeout) or lost its claim on the item: the notifier must not send.
+    """Raised by ``DeliveryAttempt.commit()``: the notifier must not send.
+
+    The dispatcher gave the attempt up (timeout) or lost its claim on the item.
     """
 
     def __init__(self, key: str, why: str) -> None:

@@ -218,7 +218,9 @@ class PluginHost:
         """
         impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
         return [
-            i.plugin_name for i in reversed(impls) if getattr(i.plugin, "active", True) is not False
+            i.plugin_name
+            for i in reversed(impls)
+            if getattr(i.plugin, "active", True) is not False
         ]
 
     def notifiers_cancellable(self) -> bool:

@@ -412,9 +412,7 @@ class Storage(Reads):
         """
 
     @abc.abstractmethod
-    def renew_outbox(
-        self, owner: str, items: Sequence[OutboxItem], until: datetime
-    ) -> List[str]:
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
         """Extend the leases of ``items`` (as claimed) that ``owner`` still holds.
 
         Returns the IDs still held; the others were lost (expired and claimed by

@@ -19,8 +19,8 @@ This module imports pytest; import it from tests only.
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time, timedelta, timezone
 from contextlib import AbstractContextManager
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import attrs
@@ -455,7 +455,9 @@ class StorageContract:
         r = make_request()
         loaded.apply(submit_changes(r, key="k1"))
         [item] = loaded.claim_outbox("d1", T0, 30)
-        dead = attrs.evolve(item, state=OutboxState.DEAD, attempts=1, last_error="550 no such user")
+        dead = attrs.evolve(
+            item, state=OutboxState.DEAD, attempts=1, last_error="550 no such user"
+        )
         assert loaded.settle_outbox(dead, event="dead", by="d1", at=T0)
         assert loaded.outbox_due(T0 + timedelta(days=1)) == []
         assert loaded.requeue_outbox(["nope"], by="ops", at=T0) == []
@@ -475,9 +477,9 @@ class StorageContract:
             notice_item(r.id, "k1-remind"), kind="reminder", next_attempt_at=T0 + timedelta(days=1)
         )
         loaded.apply(ChangeSet(outbox=(remind,)))
-        new, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=3))
+        _, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=3))
         fresh = attrs.evolve(notice_item(r.id, "k2-remind"), kind="reminder")
-        loaded.apply(attrs.evolve(cs, outbox=cs.outbox + (fresh,), withdraw=(r.id,)))
+        loaded.apply(attrs.evolve(cs, outbox=(*cs.outbox, fresh), withdraw=(r.id,)))
         states = {o.key: o.state for o in loaded.outbox(request_id=r.id)}
         assert states["k1-remind"] is OutboxState.WITHDRAWN
         assert states["k2-remind"] is OutboxState.PENDING  # written by the same change

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
+import attrs
 import pytest
 
+from siteupdates.app.worker import Worker
 from siteupdates.builtin.lognotify import LogNotifier
 from siteupdates.cli import main
 from siteupdates.domain import Status, Tenant, UpdateRequest
@@ -26,7 +28,6 @@ from siteupdates.testing import (
     RecordingNotifier,
     sample_setup,
 )
-from siteupdates.app.worker import Worker
 from tests.notifier_plugin import FileNotifier, read_lines
 
 UTC = timezone.utc
@@ -39,7 +40,9 @@ class Updater:
         self.fail_before: Exception | None = None
 
     @hookimpl
-    def siteupdates_before_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+    def siteupdates_before_update(
+        self, request: UpdateRequest, tenant: Tenant, fence: Fence
+    ) -> None:
         self.steps.append("before")
         if self.fail_before is not None:
             raise self.fail_before
@@ -59,7 +62,9 @@ class Updater:
         self.steps.append(f"after_refresh:{site.kind.value}")
 
     @hookimpl
-    def siteupdates_after_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+    def siteupdates_after_update(
+        self, request: UpdateRequest, tenant: Tenant, fence: Fence
+    ) -> None:
         self.steps.append("after")
 
 
@@ -77,9 +82,8 @@ def _desk(clock: FixedClock, *plugins: object, ladder: Any = None) -> Desk:
     setup = sample_setup()
     if ladder is not None:
         data = {"notices": {"reminders": ladder}}
-        extra = setup_from_dict(data).settings
-        setup = type(setup)(setup.groups, setup.tenants, setup.contacts, setup.catalog,
-                            {**setup.settings, **{k: v for k, v in extra.items() if k == "notices"}})  # fmt: skip
+        notices = setup_from_dict(data).settings["notices"]
+        setup = attrs.evolve(setup, settings={**setup.settings, "notices": notices})
     desk.load_setup(setup)
     return desk
 
@@ -173,9 +177,9 @@ def test_a_ladder_in_the_setup_file_is_checked() -> None:
     assert setup_from_dict({"notices": {"reminders": ["1d", "90m"]}}).settings["notices"] == {
         "reminders": ["24h", "90m"]
     }
-    with pytest.raises(ConfigurationError, match="notices.reminders"):
+    with pytest.raises(ConfigurationError, match=r"notices\.reminders"):
         setup_from_dict({"notices": {"reminders": ["soon"]}})
-    with pytest.raises(ConfigurationError, match="notices.reminders"):
+    with pytest.raises(ConfigurationError, match=r"notices\.reminders"):
         setup_from_dict({"notices": {"reminders": "72h"}})
 
 
@@ -237,7 +241,12 @@ class TestLogNotifierContract(NotifierContract):
 def test_the_log_notifier_declines_where_nobody_would_read_it() -> None:
     log = logging.getLogger("siteupdates.notices")
     assert log.getEffectiveLevel() > logging.INFO  # as in a host that configured nothing
-    assert NotifierContract.deliver(LogNotifier(), __import__("siteupdates.testing").testing.sample_notice()) is False  # noqa: E501
+    assert (
+        NotifierContract.deliver(
+            LogNotifier(), __import__("siteupdates.testing").testing.sample_notice()
+        )
+        is False
+    )
 
 
 class TestThirdPartyNotifierContract(NotifierContract):
@@ -315,8 +324,10 @@ def test_deliver_says_when_notices_only_went_to_the_log_and_outbox_retry_requeue
 ) -> None:
     db = tmp_path / "cli.db"
     assert _run(capsys, db, "init", str(SETUP))[0] == 0
-    code, out, _ = _run(capsys, db, "submit", "--as", "dana", "--tenant", "maple", "--target",
-                        "staging", "--version", "E.1505.2", "--at", "2015-02-14 01:00")  # fmt: skip
+    code, out, _ = _run(
+        capsys, db, "submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+        "--version", "E.1505.2", "--at", "2015-02-14 01:00",
+    )  # fmt: skip
     assert code == 0
     code, out, err = _run(capsys, db, "deliver")
     assert code == 0 and "delivered 1" in out

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 import threading
-from datetime import datetime
 from contextlib import contextmanager
+from datetime import datetime
 from email import message_from_bytes
-from email.message import Message
+from email.message import EmailMessage
 from email.policy import default
 from typing import Any, Callable, Iterator, List
 
@@ -32,7 +32,7 @@ class Inbox:
     """A mailbox behind a real SMTP server; ``unknown`` recipients get 550, ``busy`` 451."""
 
     def __init__(self) -> None:
-        self.messages: List[Message] = []
+        self.messages: List[EmailMessage] = []
         self.lock = threading.Lock()
         self.unknown: set[str] = set()
         self.busy = False
@@ -49,7 +49,9 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            msg = message_from_bytes(envelope.content, policy=default)
+            assert isinstance(msg, EmailMessage)
+            self.messages.append(msg)
         return "250 OK"
 
 

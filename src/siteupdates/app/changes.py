@@ -59,9 +59,10 @@ def outbox_items(
     audience: Sequence[Contact],
     per_recipient: bool,
 ) -> Tuple[OutboxItem, ...]:
-    """The outbox rows of ``entry``: a notice per recipient, the reminders it arms
-    (due at their times, see :func:`~siteupdates.domain.messages.reminders_for`),
-    and the calendar change.
+    """The outbox rows of ``entry``: notices, reminders and the calendar change.
+
+    A notice per recipient, the reminders it arms (due at their times, see
+    :func:`~siteupdates.domain.messages.reminders_for`), and the calendar change.
     """
     notices, calendar = messages_for(
         request,

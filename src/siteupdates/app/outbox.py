@@ -78,10 +78,7 @@ class DeliveryReport:
 
     def __add__(self, other: DeliveryReport) -> DeliveryReport:
         return DeliveryReport(
-            *(
-                getattr(self, f.name) + getattr(other, f.name)
-                for f in attrs.fields(DeliveryReport)
-            )
+            *(getattr(self, f.name) + getattr(other, f.name) for f in attrs.fields(DeliveryReport))
         )
 
 
@@ -235,7 +232,9 @@ class Dispatcher:
             return "the request is no longer scheduled for that start"
         return None
 
-    def _run_notifier(self, item: OutboxItem, leases: _Leases) -> Tuple[Optional[bool], Optional[BaseException]]:
+    def _run_notifier(
+        self, item: OutboxItem, leases: _Leases
+    ) -> Tuple[Optional[bool], Optional[BaseException]]:
         def still_held() -> bool:
             until = self.clock() + timedelta(seconds=self.lease)
             with self._db:
@@ -384,7 +383,9 @@ class Dispatcher:
             if again:
                 # Due again within this pass (no backoff): leave them to the next pass.
                 with self._db:
-                    self.storage.renew_outbox(self.owner, again, self.clock() - timedelta(seconds=1))
+                    self.storage.renew_outbox(
+                        self.owner, again, self.clock() - timedelta(seconds=1)
+                    )
             if not fresh:
                 break
             with _Leases(self, fresh) as leases:

@@ -242,9 +242,7 @@ class Worker:
         except LeaseLost:
             raise
         except UpdateFailed as exc:
-            logger.error(
-                "request %s: %s failed: %s", r.id, step, exc.internal or exc.reason
-            )
+            logger.error("request %s: %s failed: %s", r.id, step, exc.internal or exc.reason)
             return (Event.ASK_INPUT if exc.ask else Event.FAIL), exc.reason
         except Exception as exc:  # the provider reads the error; the contact a plain reason
             logger.error("request %s: %s failed: %s: %s", r.id, step, type(exc).__name__, exc)

@@ -386,7 +386,9 @@ class MemoryStorage(Storage):
             self._outbox[item.id] = attrs.evolve(item)
 
     def _log(self, item_id: str, at: datetime, event: str, by: str, detail: Optional[str]) -> None:
-        self._outbox_log.setdefault(item_id, []).append(OutboxEvent(item_id, at, event, by, detail))
+        self._outbox_log.setdefault(item_id, []).append(
+            OutboxEvent(item_id, at, event, by, detail)
+        )
 
     def claim_outbox(
         self, owner: str, now: datetime, lease_seconds: float, *, limit: int = 100
@@ -410,9 +412,7 @@ class MemoryStorage(Storage):
             and stored.claims == item.claims
         )
 
-    def renew_outbox(
-        self, owner: str, items: Sequence[OutboxItem], until: datetime
-    ) -> List[str]:
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
         """Extend the leases still held."""
         with self._lock:
             held = [o.id for o in items if self._holds(o, owner)]

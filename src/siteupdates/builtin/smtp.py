@@ -30,6 +30,7 @@ refused address never counts as sent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import smtplib
@@ -82,13 +83,17 @@ def classify(exc: BaseException) -> DeliveryError:
         return exc
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        text = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items())
+        text = "; ".join(
+            f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items()
+        )
         kind = PermanentDeliveryError if codes and min(codes) >= 500 else TemporaryDeliveryError
         return kind(f"recipient refused: {text}")
     if isinstance(exc, smtplib.SMTPResponseException):
         code = int(exc.smtp_code)
-        what = "authentication failed" if isinstance(exc, smtplib.SMTPAuthenticationError) else (
-            "the server refused the message"
+        what = (
+            "authentication failed"
+            if isinstance(exc, smtplib.SMTPAuthenticationError)
+            else ("the server refused the message")
         )
         kind = PermanentDeliveryError if 500 <= code < 600 else TemporaryDeliveryError
         return kind(f"{what}: {code} {_text(exc.smtp_error)}")
@@ -219,7 +224,10 @@ class SmtpPlugin:
 
     @hookimpl
     def siteupdates_configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
-        """Take the ``smtp`` table: ``url`` or ``url_env``, ``timeout``, ``from_name``, ``cafile``."""
+        """Take the ``smtp`` table: url or url_env, timeout, from_name, cafile.
+
+        The URL may also carry ``from_name`` and ``cafile``; the table's win.
+        """
         table = settings.get("smtp") or {}
         url = table.get("url")
         if url is None and table.get("url_env"):
@@ -233,10 +241,8 @@ class SmtpPlugin:
             return
         timeout = table.get("timeout", 10.0)
         if isinstance(timeout, str):
-            try:
+            with contextlib.suppress(ValueError):
                 timeout = float(timeout)
-            except ValueError:
-                pass
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, (int, float))

@@ -250,7 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Requeue dead outbox items: due at once, attempts reset; logged.",
     )
     rp.set_defaults(func=commands.cmd_outbox_retry)
-    rp.add_argument("keys", nargs="*", metavar="KEY", help="outbox keys (see 'outbox --state dead')")
+    rp.add_argument(
+        "keys", nargs="*", metavar="KEY", help="outbox keys (see 'outbox --state dead')"
+    )
     rp.add_argument("--dead", action="store_true", help="every dead item")
     rp.add_argument("--by", default="provider", help="who requeues (kept in the item's log)")
     return p

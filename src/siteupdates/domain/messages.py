@@ -210,7 +210,11 @@ def notice_for(
     if kind is None:
         return None
     zone = contact.zone or default_zone
-    lines = [_greeting(contact), "", f"{tenant.name}: {_what(request)} (request {request.short_id})."]
+    lines = [
+        _greeting(contact),
+        "",
+        f"{tenant.name}: {_what(request)} (request {request.short_id}).",
+    ]
     if kind == "accepted":
         lines.append(f"Preferred start: {_when(request.preferred_start, zone)}.")
         lines.extend(f"Note: {w}" for w in request.warnings)
@@ -237,8 +241,7 @@ def notice_for(
                          f"{request.version}.")  # fmt: skip
         if request.db_refresh:
             lines.append(
-                f"The {request.target.refresh_site.value} database was refreshed from "
-                "production."
+                f"The {request.target.refresh_site.value} database was refreshed from production."
             )
     label = _TOLD_REASONS.get(kind)
     if label and entry.reason:
@@ -275,7 +278,7 @@ def parse_ladder(value: Any) -> Tuple[timedelta, ...]:
     """
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise InvalidInput(
-            f"reminders must be a list such as [\"72h\", \"24h\", \"1h\"], not {value!r}", value
+            f'reminders must be a list such as ["72h", "24h", "1h"], not {value!r}', value
         )
     leads = set()
     for item in value:
@@ -289,7 +292,7 @@ def parse_ladder(value: Any) -> Tuple[timedelta, ...]:
                 seconds = None
         if seconds is None or not (0 < seconds < 366 * 86400):
             raise InvalidInput(
-                f"reminder {item!r} is not a lead time such as \"72h\", \"90m\" or \"2d\" "
+                f'reminder {item!r} is not a lead time such as "72h", "90m" or "2d" '
                 "(positive, under a year)",
                 item,
             )

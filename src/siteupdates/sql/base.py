@@ -52,7 +52,15 @@ from siteupdates.ports import (
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, Dialect
 
-__all__ = ["CLAIM_WHERE", "OUTBOX_DUE", "Cursor", "SqlReads", "SqlStorage", "SqlUnit", "run_migrations"]
+__all__ = [
+    "CLAIM_WHERE",
+    "OUTBOX_DUE",
+    "Cursor",
+    "SqlReads",
+    "SqlStorage",
+    "SqlUnit",
+    "run_migrations",
+]
 
 
 class Cursor(abc.ABC):
@@ -498,7 +506,9 @@ class SqlUnit(SqlReads, Unit):
             at = changes.history[-1].at if changes.history else datetime.now(timezone.utc)
             self.withdraw_reminders(changes.withdraw, {o.id for o in changes.outbox}, at)
 
-    def withdraw_reminders(self, request_ids: Sequence[str], keep: Set[str], when: datetime) -> None:
+    def withdraw_reminders(
+        self, request_ids: Sequence[str], keep: Set[str], when: datetime
+    ) -> None:
         """End the pending reminders of ``request_ids`` (but not the new ones, ``keep``)."""
         at = self._ts(when)
         for rid in request_ids:
@@ -590,9 +600,11 @@ class SqlStorage(SqlReads, Storage):
             )
             items = [
                 attrs.evolve(
-                    codec.outbox_from(r), lease_owner=owner, lease_expires=expires,
+                    codec.outbox_from(r),
+                    lease_owner=owner,
+                    lease_expires=expires,
                     claims=int(r["claims"]) + 1,
-                )  # fmt: skip
+                )
                 for r in rows
             ]
             uow._xm(
@@ -605,9 +617,7 @@ class SqlStorage(SqlReads, Storage):
             )
         return items
 
-    def renew_outbox(
-        self, owner: str, items: Sequence[OutboxItem], until: datetime
-    ) -> List[str]:
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
         """Extend the leases still held, in one transaction."""
         held = []
         with self.unit() as uow:
@@ -657,9 +667,13 @@ class SqlStorage(SqlReads, Storage):
                 found.setdefault(r["id"], codec.outbox_from(r))
             items = [
                 attrs.evolve(
-                    o, state=OutboxState.PENDING, attempts=0, next_attempt_at=at,
-                    lease_owner=None, lease_expires=None,
-                )  # fmt: skip
+                    o,
+                    state=OutboxState.PENDING,
+                    attempts=0,
+                    next_attempt_at=at,
+                    lease_owner=None,
+                    lease_expires=None,
+                )
                 for o in sorted(found.values(), key=lambda o: (o.created_at, o.id))
             ]
             uow._xm(

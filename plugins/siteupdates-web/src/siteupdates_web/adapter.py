@@ -98,7 +98,7 @@ def outbox(desk: Desk, state: Optional[str] = None) -> List[OutboxRow]:
 
 
 def retry_outbox_item(desk: Desk, item_id: str) -> Optional[OutboxRow]:
-    """Requeue one item (a dead one too) and deliver what is due; None when there is no such item.
+    """Requeue one item (a dead one too) and deliver what is due; None if there is none.
 
     The item goes through the dispatcher's claim, so a deliverer running
     elsewhere never sends it a second time.
