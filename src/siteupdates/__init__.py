@@ -8,6 +8,7 @@ on :mod:`siteupdates.sql`. This module re-exports the names most hosts need.
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from siteupdates.app import App, bootstrap
@@ -47,6 +48,9 @@ from siteupdates.plugins import PluginHost
 from siteupdates.ports import Setup, Storage, Unit
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup, setup_from_dict
+
+# A library adds only a NullHandler: the host (or the command line) decides where logs go.
+logging.getLogger("siteupdates").addHandler(logging.NullHandler())
 
 try:
     __version__ = version("siteupdates")

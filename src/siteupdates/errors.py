@@ -179,3 +179,56 @@ class DuplicateKey(SiteUpdatesError):
         super().__init__(f"contact {requested_by} already submitted a request with key {key!r}")
         self.requested_by = requested_by
         self.key = key
+
+
+class DeliveryError(SiteUpdatesError):
+    """Raised by a notifier that could not deliver a notice (base of the two kinds below).
+
+    ``reason`` says why, in words an operator can act on (never a password).
+    Any other exception a notifier raises counts as temporary.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """The notice may go through later (server down, 4xx reply, timeout): retried with backoff."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The notice will never go through as it is: it is dead-lettered at once, with the reason.
+
+    A 5xx reply such as 550 unknown mailbox or 535 authentication failed. A person
+    fixes the cause, then requeues it (``siteupdates outbox retry``).
+    """
+
+
+class AttemptCancelled(SiteUpdatesError):
+    """Raised by ``DeliveryAttempt.commit()``: the notifier must not send.
+
+    The dispatcher gave the attempt up (timeout) or lost its claim on the item.
+    """
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"delivery attempt of {key} was given up: {why}")
+        self.key = key
+        self.why = why
+
+
+class UpdateFailed(SiteUpdatesError):
+    """Raised by an update hook (before, perform, after) to end an update with an outcome.
+
+    ``reason`` is what the contact reads (R20): plain words, no internal detail.
+    ``internal`` is for the provider's log only. With ``ask=True`` the request
+    becomes Pending Input and ``reason`` is the question to the contact; otherwise
+    it becomes Unable to Complete. Any other exception from a hook makes the
+    request Unable to Complete with a generic reason, and its text goes to the log.
+    """
+
+    def __init__(self, reason: str, *, internal: Optional[str] = None, ask: bool = False) -> None:
+        super().__init__(internal or reason)
+        self.reason = reason
+        self.internal = internal
+        self.ask = ask

@@ -20,13 +20,14 @@ from typing import Any, Iterable, List, Mapping, Optional, Set, Tuple
 import pluggy
 
 from siteupdates import hookspecs
-from siteupdates.domain import Policy, Tenant, UpdateRequest
+from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
 from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.domain.policies import DEFAULT_POLICIES
 from siteupdates.domain.windows import Blackout
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.ports import Storage
+from siteupdates.notices import DeliveryAttempt
+from siteupdates.ports import Fence, Storage
 from siteupdates.registry import PolicyRegistry
 
 __all__ = [
@@ -205,9 +206,28 @@ class PluginHost:
         builtin = sorted((p for p in found if p.name in order), key=lambda p: order[p.name])
         return tuple(builtin) + tuple(p for p in found if p.name not in order)
 
-    def deliver_notice(self, notice: Notice) -> bool:
+    def deliver_notice(self, notice: Notice, attempt: Optional[DeliveryAttempt] = None) -> bool:
         """Ask the notifiers to deliver ``notice``; True when one did."""
-        return bool(self.pm.hook.siteupdates_deliver_notice(notice=notice))
+        attempt = attempt or DeliveryAttempt(notice.key)
+        return bool(self.pm.hook.siteupdates_deliver_notice(notice=notice, attempt=attempt))
+
+    def notifiers(self) -> List[str]:
+        """The names of the notifier plugins that would be asked, first asked first.
+
+        A plugin with an ``active`` attribute that is false (the SMTP plugin before
+        it is configured) is left out.
+        """
+        impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
+        return [
+            i.plugin_name
+            for i in reversed(impls)
+            if getattr(i.plugin, "active", True) is not False
+        ]
+
+    def notifiers_cancellable(self) -> bool:
+        """Whether every notifier takes the ``attempt`` (so a timeout can cancel it)."""
+        impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
+        return all("attempt" in i.argnames for i in impls)
 
     def calendar_update(self, entry: CalendarEntry) -> bool:
         """Ask the calendars to apply ``entry``; True when one did."""
@@ -217,10 +237,31 @@ class PluginHost:
         """Whether any plugin implements ``siteupdates_perform_update``."""
         return bool(self.pm.hook.siteupdates_perform_update.get_hookimpls())
 
-    def perform_update(self, request: UpdateRequest, tenant: Tenant) -> Optional[bool]:
+    def perform_update(
+        self, request: UpdateRequest, tenant: Tenant, fence: Optional[Fence] = None
+    ) -> Optional[bool]:
         """Ask the updater plugin to do ``request``; None when no plugin performs updates."""
-        result = self.pm.hook.siteupdates_perform_update(request=request, tenant=tenant)
+        fence = fence or Fence(request.id, "-", 0)
+        result = self.pm.hook.siteupdates_perform_update(
+            request=request, tenant=tenant, fence=fence
+        )
         return None if result is None else bool(result)
+
+    def before_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+        """Run every plugin's step before an update (the first to raise stops the rest)."""
+        self.pm.hook.siteupdates_before_update(request=request, tenant=tenant, fence=fence)
+
+    def after_refresh(
+        self, request: UpdateRequest, tenant: Tenant, site: Site, fence: Fence
+    ) -> None:
+        """Run every plugin's step after a DB refresh of ``site``."""
+        self.pm.hook.siteupdates_after_refresh(
+            request=request, tenant=tenant, site=site, fence=fence
+        )
+
+    def after_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+        """Run every plugin's step after an update."""
+        self.pm.hook.siteupdates_after_update(request=request, tenant=tenant, fence=fence)
 
     def blackouts(
         self, tenant_id: Optional[str], start: datetime, end: datetime

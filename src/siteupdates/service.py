@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from siteupdates.app import App, bootstrap, scheduling
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
-from siteupdates.app.bootstrap import merge_settings
+from siteupdates.app.bootstrap import merge_settings, reminder_ladder
 from siteupdates.app.contact import Submission
 from siteupdates.app.outbox import DeliveryReport, Dispatcher
 from siteupdates.app.scheduling import PlanRun
@@ -41,7 +41,7 @@ from siteupdates.domain import (
 from siteupdates.domain.planner import Explanation
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import Page, Setup, Storage
+from siteupdates.ports import OutboxItem, Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
 
 __all__ = ["Desk", "Submission", "is_open"]
@@ -168,6 +168,7 @@ class Desk:
                 merge_settings(loaded.settings["plugins"], self._plugin_settings)
             )
         self.app.retry(lambda: self.app.storage.save_setup(loaded))
+        self.app.reminders = reminder_ladder(self.app.storage.settings())
         if not self._preset_given:
             found = stored_preset(loaded.settings)
             if found is not None:
@@ -364,6 +365,12 @@ class Desk:
     def deliver(self, **options: Any) -> DeliveryReport:
         """Deliver every due outbox item once; see :meth:`Dispatcher.run_once`."""
         return self.dispatcher(**options).run_once()
+
+    def retry_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str = "provider"
+    ) -> List[OutboxItem]:
+        """Requeue dead outbox items (by key, or every dead one); see :meth:`Dispatcher.retry`."""
+        return self.dispatcher().retry(keys, dead=dead, by=by)
 
 
 def is_open(request: UpdateRequest) -> bool:

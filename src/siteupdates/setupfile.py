@@ -24,6 +24,7 @@ from siteupdates.domain import (
     Tenant,
     WeeklyWindow,
 )
+from siteupdates.domain.messages import lead_label, parse_ladder
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.domain.windows import parse_weekday
 from siteupdates.errors import ConfigurationError, SiteUpdatesError
@@ -236,6 +237,12 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     # Always stored, even empty: a setup file is the whole truth about its plugins,
     # so loading one without [plugins] turns off what an earlier one turned on.
     settings: Dict[str, Any] = {"provider": preset_to_dict(preset), "plugins": plugins}
+    notices = data.get("notices", {})
+    if not isinstance(notices, dict):
+        raise ConfigurationError("notices: expected a table ([notices])")
+    if "reminders" in notices:
+        ladder = _at("notices.reminders", parse_ladder, notices["reminders"])
+        settings["notices"] = {"reminders": [lead_label(lead) for lead in ladder]}
     return Setup(
         groups=groups,
         tenants=tuple(tenants),

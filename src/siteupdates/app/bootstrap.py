@@ -12,12 +12,13 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, TypeVar, Union
 
 import attrs
 
 from siteupdates.domain import Policy, ProviderPreset
+from siteupdates.domain.messages import DEFAULT_REMINDERS, parse_ladder
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import ConflictError
 from siteupdates.plugins import PluginHost
@@ -25,7 +26,14 @@ from siteupdates.ports import Reads, Storage, Unit
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.setupfile import stored_preset
 
-__all__ = ["App", "bootstrap", "merge_settings", "new_request_id", "system_clock"]
+__all__ = [
+    "App",
+    "bootstrap",
+    "merge_settings",
+    "new_request_id",
+    "reminder_ladder",
+    "system_clock",
+]
 
 T = TypeVar("T")
 
@@ -60,6 +68,8 @@ class App:
     new_id: Callable[[], str] = new_request_id
     policies: Tuple[Policy, ...] = ()
     attempts: int = 8
+    #: The reminder ladder: how long before a scheduled start each reminder fires.
+    reminders: Tuple[timedelta, ...] = DEFAULT_REMINDERS
 
     def now(self) -> datetime:
         """The clock, checked to be a UTC-aware instant."""
@@ -94,6 +104,14 @@ class App:
     def outbox_id(self) -> str:
         """A time-ordered outbox ID, so items keep their causal order under a fixed clock."""
         return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+
+
+def reminder_ladder(settings: Mapping[str, Any]) -> Tuple[timedelta, ...]:
+    """The reminder ladder of stored settings (``[notices] reminders``), else the default."""
+    notices = settings.get("notices") or {}
+    if "reminders" not in notices:
+        return DEFAULT_REMINDERS
+    return parse_ladder(notices["reminders"])
 
 
 def merge_settings(
@@ -136,4 +154,5 @@ def bootstrap(
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
         policies=host.policies(),
+        reminders=reminder_ladder(settings),
     )

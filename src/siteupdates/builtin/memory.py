@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import attrs
@@ -34,6 +34,7 @@ from siteupdates.ports import (
     Claim,
     Fence,
     Lease,
+    OutboxEvent,
     OutboxItem,
     OutboxState,
     Page,
@@ -136,6 +137,7 @@ class MemoryStorage(Storage):
         self._history: Dict[str, List[HistoryEntry]] = {}
         self._outbox: Dict[str, OutboxItem] = {}
         self._outbox_keys: set[str] = set()
+        self._outbox_log: Dict[str, List[OutboxEvent]] = {}
         # request id -> (worker, lease expiry, attempts); attempts outlive the lease.
         self._leases: Dict[str, Tuple[Optional[str], Optional[datetime], int]] = {}
 
@@ -240,7 +242,7 @@ class MemoryStorage(Storage):
 
     _STATE = (
         "_settings", "_groups", "_tenants", "_contacts", "_catalog", "_requests", "_keys",
-        "_history", "_outbox", "_outbox_keys", "_leases",
+        "_history", "_outbox", "_outbox_keys", "_leases", "_outbox_log",
     )  # fmt: skip
 
     @contextmanager
@@ -249,6 +251,7 @@ class MemoryStorage(Storage):
         with self._lock:
             saved = {name: copy.copy(getattr(self, name)) for name in self._STATE}
             saved["_history"] = {k: list(v) for k, v in self._history.items()}
+            saved["_outbox_log"] = {k: list(v) for k, v in self._outbox_log.items()}
             try:
                 yield _MemoryUnit(self)
             except BaseException:
@@ -317,6 +320,22 @@ class MemoryStorage(Storage):
             for rid in changes.release:
                 if rid in self._leases:
                     self._leases[rid] = (None, None, self._leases[rid][2])
+            if changes.withdraw:
+                at = changes.history[-1].at if changes.history else None
+                new_ids = {o.id for o in changes.outbox}
+                why = "the request changed before the reminder was due"
+                for o in list(self._outbox.values()):
+                    if (
+                        o.request_id in changes.withdraw
+                        and o.kind == "reminder"
+                        and o.state is OutboxState.PENDING
+                        and o.id not in new_ids
+                    ):
+                        self._outbox[o.id] = attrs.evolve(
+                            o, state=OutboxState.WITHDRAWN, last_error=why,
+                            lease_owner=None, lease_expires=None,
+                        )  # fmt: skip
+                        self._log(o.id, at or o.created_at, "withdrawn", "siteupdates", why)
 
     @staticmethod
     def _check_invariants(after: Dict[str, UpdateRequest], touched: set[str]) -> None:
@@ -349,6 +368,7 @@ class MemoryStorage(Storage):
                 for o in self._outbox.values()
                 if o.state is OutboxState.PENDING
                 and (o.next_attempt_at is None or o.next_attempt_at <= now)
+                and (o.lease_expires is None or o.lease_expires < now)
             ]
         due.sort(key=lambda o: (o.created_at, o.id))
         return due[:limit]
@@ -373,6 +393,78 @@ class MemoryStorage(Storage):
             if item.id not in self._outbox:
                 raise StorageError(f"no outbox item {item.id}")
             self._outbox[item.id] = attrs.evolve(item)
+
+    def _log(self, item_id: str, at: datetime, event: str, by: str, detail: Optional[str]) -> None:
+        self._outbox_log.setdefault(item_id, []).append(
+            OutboxEvent(item_id, at, event, by, detail)
+        )
+
+    def claim_outbox(
+        self, owner: str, now: datetime, lease_seconds: float, *, limit: int = 100
+    ) -> List[OutboxItem]:
+        """Lease due items under the lock."""
+        with self._lock:
+            expires = now + timedelta(seconds=lease_seconds)
+            items = [
+                attrs.evolve(o, lease_owner=owner, lease_expires=expires, claims=o.claims + 1)
+                for o in self.outbox_due(now, limit=limit)
+            ]
+            self._outbox.update({o.id: o for o in items})
+            return items
+
+    def _holds(self, item: OutboxItem, owner: Optional[str]) -> bool:
+        stored = self._outbox.get(item.id)
+        return (
+            stored is not None
+            and stored.state is OutboxState.PENDING
+            and stored.lease_owner == owner
+            and stored.claims == item.claims
+        )
+
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
+        """Extend the leases still held."""
+        with self._lock:
+            held = [o.id for o in items if self._holds(o, owner)]
+            for i in held:
+                self._outbox[i] = attrs.evolve(self._outbox[i], lease_expires=until)
+            return held
+
+    def settle_outbox(self, item: OutboxItem, *, event: str, by: str, at: datetime) -> bool:
+        """Store the outcome if the claim holds."""
+        with self._lock:
+            if item.lease_owner is None or not self._holds(item, item.lease_owner):
+                return False
+            self._outbox[item.id] = attrs.evolve(item, lease_owner=None, lease_expires=None)
+            self._log(item.id, at, event, by, item.last_error)
+            return True
+
+    def requeue_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str, at: datetime
+    ) -> List[OutboxItem]:
+        """Make the named (dead or pending) items, and with ``dead`` every dead one, due."""
+        with self._lock:
+            wanted = set(keys)
+            found = [
+                o
+                for o in self.outbox()
+                if (o.key in wanted and o.state in (OutboxState.DEAD, OutboxState.PENDING))
+                or (dead and o.state is OutboxState.DEAD)
+            ]
+            out = []
+            for o in found:
+                new = attrs.evolve(
+                    o, state=OutboxState.PENDING, attempts=0, next_attempt_at=at,
+                    lease_owner=None, lease_expires=None,
+                )  # fmt: skip
+                self._outbox[o.id] = new
+                self._log(o.id, at, "requeued", by, o.last_error)
+                out.append(new)
+            return out
+
+    def outbox_log(self, outbox_id: str) -> List[OutboxEvent]:
+        """The item's log, oldest first."""
+        with self._lock:
+            return list(self._outbox_log.get(outbox_id, ()))
 
     def claim(
         self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1

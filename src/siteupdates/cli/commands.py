@@ -8,10 +8,12 @@ the storage's read port; errors travel up as :class:`SiteUpdatesError` and
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 import attrs
 
@@ -302,6 +304,27 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     return 0
 
 
+@contextmanager
+def _logs_on_stderr() -> Iterator[None]:
+    """Show the library's INFO logs (notices, workers, the outbox) on standard error.
+
+    The library only adds a NullHandler; the command line decides where logs go.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    log = logging.getLogger("siteupdates")
+    before = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(before)
+
+
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``worker`` command."""
     worker = Worker(desk, a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch)
@@ -310,25 +333,56 @@ def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     if not desk.host.performs_updates():
         print("siteupdates: warning: no plugin performs updates; claimed requests are "
               "handed back (install one, or pass --plugin)", file=sys.stderr)  # fmt: skip
-    report = worker.run(poll=a.poll, until_idle=a.until_idle)
+    with _logs_on_stderr():
+        logging.getLogger("siteupdates.worker").info(
+            "worker %s ready: lease %g s, batch %d, polling every %g s",
+            a.id, a.lease, a.batch, a.poll,
+        )  # fmt: skip
+        report = worker.run(poll=a.poll, until_idle=a.until_idle)
     data = attrs.asdict(report)
     out.emit(data, f"worker {a.id}: " + ", ".join(f"{k} {v}" for k, v in data.items()))
     return 0
 
 
 def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
-    """The ``deliver`` command."""
-    report = desk.deliver(max_attempts=a.max_attempts, timeout=a.timeout, base_delay=a.base_delay)
-    out.emit(
-        {
-            "delivered": report.delivered,
-            "retried": report.retried,
-            "dead": report.dead,
-            "errors": list(report.errors),
-        },
-        f"delivered {report.delivered}, to retry {report.retried}, dead {report.dead}"
-        + "".join(f"\n  {e}" for e in report.errors),
-    )
+    """The ``deliver`` command: one pass over the outbox, or passes until SIGTERM (``--loop``)."""
+    dispatcher = desk.dispatcher(
+        max_attempts=a.max_attempts, timeout=a.timeout, base_delay=a.base_delay,
+        batch=a.batch, lease=a.lease,
+    )  # fmt: skip
+    notifiers = desk.host.notifiers()
+    log_only = notifiers == ["siteupdates.notify.log"]
+    with _logs_on_stderr():
+        if a.loop:
+            signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+            report = dispatcher.run(poll=a.poll)
+        else:
+            report = dispatcher.run_once()
+    data = {
+        "delivered": report.delivered,
+        "retried": report.retried,
+        "dead": report.dead,
+        "withdrawn": report.withdrawn,
+        "lost": report.lost,
+        "undelivered": report.undelivered,
+        "errors": list(report.errors),
+        "notifiers": notifiers,
+    }
+    text = f"delivered {report.delivered}, to retry {report.retried}, dead {report.dead}"
+    if report.withdrawn:
+        text += f", reminders withdrawn {report.withdrawn}"
+    if report.lost:
+        text += f", taken over by another deliverer {report.lost}"
+    text += "".join(f"\n  {e}" for e in report.errors)
+    if log_only and report.delivered:
+        text += ("\nnote: no mail notifier is configured: notices went to standard error only "
+                 "(pass --smtp URL, or a notifier plugin)")  # fmt: skip
+    if report.undelivered:
+        text += (f"\nno notifier accepted {report.undelivered} notice(s); they stay pending "
+                 "(pass --smtp URL, or a notifier plugin)")  # fmt: skip
+    out.emit(data, text)
+    if report.undelivered:
+        return EXIT["setup"]
     return 0 if not report.dead else EXIT["refused"]
 
 
@@ -346,9 +400,24 @@ def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             "attempts": str(o.attempts),
             "subject": str(o.payload.get("subject") or o.payload.get("summary") or ""),
             "next": when(o.next_attempt_at, zone) if o.state is OutboxState.PENDING else "-",
+            "error": o.last_error or "" if o.state is not OutboxState.DELIVERED else "",
         }
         for o in items
     ]
     data = [{**r, "payload": dict(o.payload)} for r, o in zip(rows, items)]
     out.emit(data, table(rows))
     return 0
+
+
+def cmd_outbox_retry(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``outbox retry`` command: requeue dead items by key, or every dead one."""
+    if not a.keys and not a.dead:
+        raise InvalidInput("outbox retry needs KEY... or --dead", None)
+    found = desk.retry_outbox(a.keys, dead=a.dead, by=a.by)
+    missing = sorted(set(a.keys) - {o.key for o in found})
+    data = {"requeued": [o.key for o in found], "missing": missing}
+    text = f"requeued {len(found)}" + "".join(f"\n  {o.key}" for o in found)
+    if missing:
+        text += f"\nno dead or pending item with key: {', '.join(missing)}"
+    out.emit(data, text)
+    return EXIT["access"] if missing else 0

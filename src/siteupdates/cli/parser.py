@@ -13,6 +13,43 @@ from .inputs import DATE_FORMS, EXIT
 __all__ = ["build_parser"]
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds above 0 (``--timeout``, ``--lease``, ``--poll``)."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be seconds above 0, not {text!r}")
+    return value
+
+
+def delay(text: str) -> float:
+    """A finite number of seconds, 0 or more (``--base-delay``)."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be seconds, 0 or more, not {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number of 1 or more (``--batch``, ``--max-attempts``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit with the documented status 2, in one line."""
 
@@ -177,20 +214,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("worker", commands.cmd_worker, "run a hosting worker until stopped (SIGTERM)")
     sp.add_argument("--id", required=True, help="this worker's name, kept in the history")
-    sp.add_argument("--lease", type=float, default=300.0, help="lease seconds (renewed)")
-    sp.add_argument("--max-attempts", type=int, default=3)
-    sp.add_argument("--batch", type=int, default=1, help="requests claimed at a time")
-    sp.add_argument("--poll", type=float, default=5.0, help="seconds between polls when idle")
+    sp.add_argument("--lease", type=seconds, default=300.0, help="lease seconds (renewed)")
+    sp.add_argument("--max-attempts", type=count, default=3)
+    sp.add_argument("--batch", type=count, default=1, help="requests claimed at a time")
+    sp.add_argument("--poll", type=seconds, default=5.0, help="seconds between polls when idle")
     sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
 
     sp = add(
-        "deliver", commands.cmd_deliver, "deliver due notices and calendar entries from the outbox"
+        "deliver",
+        commands.cmd_deliver,
+        "deliver due notices, reminders and calendar entries from the outbox "
+        "(each claimed first: any number of deliverers may run)",
     )
-    sp.add_argument("--max-attempts", type=int, default=8)
-    sp.add_argument("--timeout", type=float, default=30.0, help="seconds per delivery")
-    sp.add_argument("--base-delay", type=float, default=30.0, help="first retry delay, seconds")
+    sp.add_argument("--max-attempts", type=count, default=8)
+    sp.add_argument("--timeout", type=seconds, default=30.0, help="seconds per delivery")
+    sp.add_argument("--base-delay", type=delay, default=30.0, help="first retry delay, seconds")
+    sp.add_argument("--batch", type=count, default=100, help="items claimed at a time")
+    sp.add_argument(
+        "--lease", type=seconds, default=None,
+        help="seconds a claim lasts unless renewed (default: 3 timeouts, at least 30)",
+    )  # fmt: skip
+    sp.add_argument(
+        "--loop", action="store_true",
+        help="keep delivering (reminders fire on time) until SIGTERM",
+    )  # fmt: skip
+    sp.add_argument("--poll", type=seconds, default=30.0, help="seconds between passes (--loop)")
 
     sp = add("outbox", commands.cmd_outbox, "provider: outgoing notices and their delivery state")
     sp.add_argument("--request")
     sp.add_argument("--state", choices=[s.value for s in OutboxState])
+    osub = sp.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=_Parser)
+    rp = osub.add_parser(
+        "retry",
+        help="requeue dead items (by key, or every dead one with --dead)",
+        description="Requeue dead outbox items: due at once, attempts reset; logged.",
+    )
+    rp.set_defaults(func=commands.cmd_outbox_retry)
+    rp.add_argument(
+        "keys", nargs="*", metavar="KEY", help="outbox keys (see 'outbox --state dead')"
+    )
+    rp.add_argument("--dead", action="store_true", help="every dead item")
+    rp.add_argument("--by", default="provider", help="who requeues (kept in the item's log)")
     return p

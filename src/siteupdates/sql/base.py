@@ -17,8 +17,10 @@ from __future__ import annotations
 import abc
 import json
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Type
+
+import attrs
 
 from siteupdates.domain import (
     Catalog,
@@ -37,6 +39,7 @@ from siteupdates.ports import (
     Claim,
     Fence,
     Lease,
+    OutboxEvent,
     OutboxItem,
     OutboxState,
     Page,
@@ -49,7 +52,15 @@ from siteupdates.ports import (
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, Dialect
 
-__all__ = ["CLAIM_WHERE", "Cursor", "SqlReads", "SqlStorage", "SqlUnit", "run_migrations"]
+__all__ = [
+    "CLAIM_WHERE",
+    "OUTBOX_DUE",
+    "Cursor",
+    "SqlReads",
+    "SqlStorage",
+    "SqlUnit",
+    "run_migrations",
+]
 
 
 class Cursor(abc.ABC):
@@ -106,6 +117,22 @@ CLAIM_WHERE = (
     "(status = 'scheduled' AND scheduled_for <= :now "
     " AND (lease_expires IS NULL OR lease_expires < :now)) OR "
     "(status IN ('not-started', 'in-progress') AND lease_expires < :now)"
+)
+#: Outbox items a deliverer may claim: pending, due, and held by no live lease.
+OUTBOX_DUE = (
+    "state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
+    "AND (lease_expires IS NULL OR lease_expires < :now)"
+)
+_SETTLE_OUTBOX = (
+    "UPDATE outbox SET state = :state, attempts = :attempts, "
+    "next_attempt_at = :next_attempt_at, last_error = :last_error, "
+    "delivered_at = :delivered_at, lease_owner = NULL, lease_expires = NULL "
+    "WHERE id = :id AND state = 'pending' AND lease_owner = :lease_owner AND claims = :claims"
+)
+_LOG_OUTBOX = (
+    "INSERT INTO outbox_log (outbox_id, seq, at, event, by_whom, detail) "
+    "SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :by, :detail "
+    "FROM outbox_log WHERE outbox_id = :id"
 )
 #: Which unique index guards which invariant, for the message of a ConflictError.
 #: PostgreSQL names the index; SQLite names its columns.
@@ -295,9 +322,7 @@ class SqlReads(Reads):
     def outbox_due(self, now: datetime, *, limit: int = 100) -> List[OutboxItem]:
         """Pending items that are due, through the ``outbox_due`` index."""
         rows = self._fetch(
-            "SELECT * FROM outbox WHERE state = 'pending' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at <= :now) "
-            "ORDER BY created_at, id LIMIT :limit",
+            f"SELECT * FROM outbox WHERE {OUTBOX_DUE} ORDER BY created_at, id LIMIT :limit",
             {"now": self._ts(now), "limit": limit},
         )
         return [codec.outbox_from(r) for r in rows]
@@ -373,7 +398,7 @@ class SqlUnit(SqlReads, Unit):
 
     def _outbox_values(self, o: OutboxItem) -> Dict[str, Any]:
         row = codec.outbox_row(o)
-        for c in ("created_at", "next_attempt_at", "delivered_at"):
+        for c in ("created_at", "next_attempt_at", "delivered_at", "lease_expires"):
             row[c] = self._ts(getattr(o, c))
         return row
 
@@ -491,6 +516,35 @@ class SqlUnit(SqlReads, Unit):
             "UPDATE requests SET lease_owner = NULL, lease_expires = NULL WHERE id = :id",
             [{"id": rid} for rid in changes.release],
         )
+        if changes.withdraw:
+            at = changes.history[-1].at if changes.history else datetime.now(timezone.utc)
+            self.withdraw_reminders(changes.withdraw, {o.id for o in changes.outbox}, at)
+
+    def withdraw_reminders(
+        self, request_ids: Sequence[str], keep: Set[str], when: datetime
+    ) -> None:
+        """End the pending reminders of ``request_ids`` (but not the new ones, ``keep``)."""
+        at = self._ts(when)
+        for rid in request_ids:
+            rows = self._fetch(
+                "SELECT id FROM outbox WHERE request_id = :rid AND kind = 'reminder' "
+                "AND state = 'pending'",
+                {"rid": rid},
+            )
+            ids = [r["id"] for r in rows if r["id"] not in keep]
+            self._xm(
+                "UPDATE outbox SET state = 'withdrawn', lease_owner = NULL, "
+                "lease_expires = NULL, last_error = :why WHERE id = :id",
+                [{"id": i, "why": "the request changed before the reminder was due"} for i in ids],
+            )
+            self._xm(
+                _LOG_OUTBOX,
+                [
+                    {"id": i, "at": at, "event": "withdrawn", "by": "siteupdates",
+                     "detail": "the request changed before the reminder was due"}
+                    for i in ids
+                ],
+            )  # fmt: skip
 
 
 class SqlStorage(SqlReads, Storage):
@@ -546,6 +600,122 @@ class SqlStorage(SqlReads, Storage):
             )
             if done.rowcount != 1:
                 raise StorageError(f"no outbox item {item.id}")
+
+    def claim_outbox(
+        self, owner: str, now: datetime, lease_seconds: float, *, limit: int = 100
+    ) -> List[OutboxItem]:
+        """Lock due rows (SKIP LOCKED on PostgreSQL, the write lock on SQLite), lease them."""
+        expires = now + timedelta(seconds=lease_seconds)
+        with self.unit() as uow:
+            rows = uow._fetch(
+                f"SELECT * FROM outbox WHERE {OUTBOX_DUE} ORDER BY created_at, id "
+                f"LIMIT :limit {self.dialect.claim_lock}",
+                {"now": self._ts(now), "limit": limit},
+            )
+            items = [
+                attrs.evolve(
+                    codec.outbox_from(r),
+                    lease_owner=owner,
+                    lease_expires=expires,
+                    claims=int(r["claims"]) + 1,
+                )
+                for r in rows
+            ]
+            uow._xm(
+                "UPDATE outbox SET lease_owner = :owner, lease_expires = :expires, "
+                "claims = :claims WHERE id = :id",
+                [
+                    {"owner": owner, "expires": self._ts(expires), "claims": o.claims, "id": o.id}
+                    for o in items
+                ],
+            )
+        return items
+
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
+        """Extend the leases still held, in one transaction."""
+        held = []
+        with self.unit() as uow:
+            for o in items:
+                done = uow._x(
+                    "UPDATE outbox SET lease_expires = :until WHERE id = :id AND "
+                    "state = 'pending' AND lease_owner = :owner AND claims = :claims",
+                    {"until": self._ts(until), "id": o.id, "owner": owner, "claims": o.claims},
+                )
+                if done.rowcount == 1:
+                    held.append(o.id)
+        return held
+
+    def settle_outbox(self, item: OutboxItem, *, event: str, by: str, at: datetime) -> bool:
+        """Write the outcome if the claim holds, and log it, in one transaction."""
+        with self.unit() as uow:
+            values = uow._outbox_values(item)
+            done = uow._x(_SETTLE_OUTBOX, values)
+            if done.rowcount != 1:
+                return False
+            uow._x(
+                _LOG_OUTBOX,
+                {"id": item.id, "at": self._ts(at), "event": event, "by": by,
+                 "detail": item.last_error},
+            )  # fmt: skip
+            return True
+
+    def requeue_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str, at: datetime
+    ) -> List[OutboxItem]:
+        """Dead (or pending) items named by key, and every dead one with ``dead``."""
+        with self.unit() as uow:
+            rows: List[Any] = []
+            if keys:
+                marks, params = _in("k", list(keys))
+                rows += uow._fetch(
+                    f"SELECT * FROM outbox WHERE key IN ({marks}) "
+                    f"AND state IN ('dead', 'pending') {self.dialect.for_update}",
+                    params,
+                )
+            if dead:
+                rows += uow._fetch(
+                    f"SELECT * FROM outbox WHERE state = 'dead' {self.dialect.for_update}"
+                )
+            found: Dict[str, OutboxItem] = {}
+            for r in rows:
+                found.setdefault(r["id"], codec.outbox_from(r))
+            items = [
+                attrs.evolve(
+                    o,
+                    state=OutboxState.PENDING,
+                    attempts=0,
+                    next_attempt_at=at,
+                    lease_owner=None,
+                    lease_expires=None,
+                )
+                for o in sorted(found.values(), key=lambda o: (o.created_at, o.id))
+            ]
+            uow._xm(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = :at, "
+                "lease_owner = NULL, lease_expires = NULL WHERE id = :id",
+                [{"id": o.id, "at": self._ts(at)} for o in items],
+            )
+            uow._xm(
+                _LOG_OUTBOX,
+                [
+                    {"id": o.id, "at": self._ts(at), "event": "requeued", "by": by,
+                     "detail": found[o.id].last_error}
+                    for o in items
+                ],
+            )  # fmt: skip
+        return items
+
+    def outbox_log(self, outbox_id: str) -> List[OutboxEvent]:
+        """The item's log, oldest first."""
+        rows = self._fetch(
+            "SELECT * FROM outbox_log WHERE outbox_id = :id ORDER BY seq", {"id": outbox_id}
+        )
+        out = []
+        for r in rows:
+            at = codec.parse_ts(r["at"])
+            assert at is not None
+            out.append(OutboxEvent(r["outbox_id"], at, r["event"], r["by_whom"], r["detail"]))
+        return out
 
     # -- hosting workers -------------------------------------------------------------
 
@@ -604,11 +774,17 @@ def run_migrations(uow: SqlUnit, stored: int) -> int:
     version its own way.
     """
     dialect = uow._storage.dialect
-    for migration in MIGRATIONS[stored:]:
+    pending = MIGRATIONS[stored:]
+    # Every pending version's statements first, so that data repairs run on the
+    # newest schema and may use today's code (the codec, the domain); then the
+    # repairs in order; then the constraints they make true.
+    for migration in pending:
         for statement in migration.sql(dialect):
             uow._x(statement)
+    for migration in pending:
         if migration.fixup is not None:
             migration.fixup(uow)
+    for migration in pending:
         for statement in migration.sql_after(dialect):
             uow._x(statement)
     return len(MIGRATIONS)

@@ -184,12 +184,15 @@ def outbox_row(o: OutboxItem) -> Dict[str, Any]:
         "next_attempt_at": ts(o.next_attempt_at),
         "last_error": o.last_error,
         "delivered_at": ts(o.delivered_at),
+        "lease_owner": o.lease_owner,
+        "lease_expires": ts(o.lease_expires),
+        "claims": o.claims,
     }
 
 
 OUTBOX_COLUMNS: Tuple[str, ...] = (
     "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
-    "next_attempt_at", "last_error", "delivered_at",
+    "next_attempt_at", "last_error", "delivered_at", "lease_owner", "lease_expires", "claims",
 )  # fmt: skip
 
 
@@ -209,6 +212,9 @@ def outbox_from(row: Row) -> OutboxItem:
         next_attempt_at=parse_ts(row["next_attempt_at"]),
         last_error=row["last_error"],
         delivered_at=parse_ts(row["delivered_at"]),
+        lease_owner=row["lease_owner"],
+        lease_expires=parse_ts(row["lease_expires"]),
+        claims=int(row["claims"]),
     )
 
 

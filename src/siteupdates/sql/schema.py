@@ -69,8 +69,9 @@ POSTGRES = Dialect(
 #: The open statuses as an SQL list; constants of the lifecycle, never user input.
 OPEN_STATUSES_SQL = ", ".join(f"'{s.value}'" for s in sorted(OPEN, key=lambda s: s.value))
 
-#: A data repair: runs on the migrating unit of work, between a version's
-#: statements and its ``after`` statements (typically: columns, repair, index).
+#: A data repair: runs on the migrating unit of work once every pending version's
+#: statements have run (so on the newest schema, with today's code), and before
+#: any pending version's ``after`` statements (the constraints it makes true).
 Fixup = Callable[[Unit], None]
 
 
@@ -191,6 +192,23 @@ CREATE UNIQUE INDEX requests_one_open_version ON requests (tenant_id, target)
     WHERE version IS NOT NULL AND status IN ({open_statuses})
 """
 
+_V4 = """
+-- Deliverers claim outbox items before sending: who, until when, how often (the fence).
+ALTER TABLE outbox ADD COLUMN lease_owner {text};
+ALTER TABLE outbox ADD COLUMN lease_expires {ts};
+ALTER TABLE outbox ADD COLUMN claims {int} NOT NULL DEFAULT 0;
+-- Each item's own history: delivered, failed, dead, requeued, withdrawn.
+CREATE TABLE outbox_log (
+    outbox_id {text} NOT NULL REFERENCES outbox(id),
+    seq {int} NOT NULL,
+    at {ts} NOT NULL,
+    event {text} NOT NULL,
+    by_whom {text} NOT NULL,
+    detail {text},
+    PRIMARY KEY (outbox_id, seq)
+)
+"""
+
 
 _REPAIRER = "siteupdates upgrade"
 
@@ -295,4 +313,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V1),
     Migration(_V2),
     Migration(_V3, fixup=_one_open_version_each, after=_V3_AFTER),
+    Migration(_V4),
 )
