@@ -67,10 +67,17 @@ def _hold_until(value: object) -> datetime:
 
 @attrs.frozen
 class Hold:
-    """A demand may not start before ``until``; ``why`` names the rule (soak, notice tier)."""
+    """A demand may not start before ``until``; ``why`` names the rule (soak, notice tier).
+
+    With ``after``, the hold also runs until ``gap`` after the end of the slot the
+    demand ``after`` gets in the same plan (staging, then production after a soak):
+    ``after`` must come earlier in the queue.
+    """
 
     until: datetime = attrs.field(converter=_hold_until)
     why: str = ""
+    after: Optional[str] = None
+    gap: timedelta = timedelta(0)
 
 
 @attrs.frozen
@@ -247,6 +254,7 @@ class Plan:
     _capacity: int
     _first: List[int]
     _chosen: List[int]
+    _held: Dict[int, List[Tuple[datetime, str]]]
     windows: Tuple[Window, ...]
 
     def passed_over_count(self, demand_id: str) -> int:
@@ -297,9 +305,9 @@ class Plan:
 
     def _why(self, i: int, d: Demand, me: int) -> Tuple[str, Tuple[str, ...]]:
         s, e = self.slots[i]
-        holds = [h for h in d.holds if s < h.until]
+        holds = [h for h in self._held.get(me, ()) if s < h[0]]
         if holds:
-            return max(holds, key=lambda h: h.until).why, ()
+            return max(holds)[1], ()
         if i in self._provider_closed:
             return f"blackout {self._provider_closed[i]}", ()
         for key in _scope_keys(d):
@@ -447,6 +455,7 @@ def plan(
             i += 1
 
     placements: Dict[str, Placement] = {}
+    hold_log: Dict[int, List[Tuple[datetime, str]]] = {}
     firsts: List[int] = []
     chosen: List[int] = []
     find = nxt.find
@@ -465,7 +474,14 @@ def plan(
         i = bisect.bisect_left(slot_starts, d.earliest)
         firsts.append(i)
         if d.holds:
-            i = bisect.bisect_left(slot_starts, d.not_before)
+            resolved = []
+            for h in d.holds:
+                resolved.append((h.until, h.why))
+                ahead = placements.get(h.after) if h.after is not None else None
+                if ahead is not None and ahead.end is not None:
+                    resolved.append((ahead.end + h.gap, h.why))
+            hold_log[order] = resolved
+            i = bisect.bisect_left(slot_starts, max(resolved)[0])
         reason: Optional[str] = None
         if weight > capacity:
             reason = f"needs {weight} places at once (one per tenant) but a slot holds {capacity}"
@@ -541,6 +557,7 @@ def plan(
         capacity=capacity,
         first=firsts,
         chosen=chosen,
+        held=hold_log,
         windows=tuple(windows),
         existing=existing,
     )
