@@ -289,6 +289,9 @@ class Plan:
             if not inside:
                 shown = ", ".join(str(w) for w in self.windows)
                 lines.append(f"  {when(d.earliest)} is outside every window ({shown})")
+        for until, why in sorted(self._held.get(me, ())):
+            if until > d.earliest:
+                lines.append(f"  not before {when(until)}: {why}")
         for c in passed:
             ahead = f": {', '.join(c.ahead)}" if c.ahead else ""
             lines.append(f"  passed over {when(c.start)}: {c.why}{ahead}")
