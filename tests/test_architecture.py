@@ -22,6 +22,7 @@ LAYERS: Dict[str, int] = {
     "siteupdates.leases": 2,
     "siteupdates.notices": 2,
     "siteupdates.presets": 2,
+    "siteupdates.registry": 2,
     "siteupdates.plugins": 3,
     "siteupdates.sql": 3,
     "siteupdates.setupfile": 3,

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from siteupdates.domain import Tenant, UpdateRequest
     from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
-    from siteupdates.plugins import PolicyRegistry
     from siteupdates.ports import Storage
+    from siteupdates.registry import PolicyRegistry
 
 PROJECT = "siteupdates"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -120,7 +120,10 @@ _INVARIANTS = {
 class SqlReads(Reads):
     """The reads of :class:`~siteupdates.ports.Reads`, written once over :meth:`_fetch`."""
 
-    #: Appended to reads that a unit must lock (``FOR UPDATE``); empty outside units.
+    #: Appended to a unit's read of one request (``FOR UPDATE``); empty outside units.
+    #: Only that read locks: tenant-wide decisions are serialised by the unit's named
+    #: lock (``Unit.lock``) and guarded by unique indexes and revisions, so units
+    #: never hold row locks in an order that could deadlock.
     _lock_rows: str = ""
 
     @abc.abstractmethod
@@ -137,7 +140,7 @@ class SqlReads(Reads):
 
     def _tenants_where(self, where: str, params: Mapping[str, Any]) -> List[Tenant]:
         rows = self._fetch(
-            f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY id {self._lock_rows}",
+            f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY id",
             params,
         )
         if not rows:
@@ -192,15 +195,26 @@ class SqlReads(Reads):
         )
         return codec.request_from(rows[0]) if rows else None
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
         """IDs starting with ``prefix``, through the primary key (a range, not LIKE)."""
-        if not prefix:
+        if not prefix or not prefix.isascii() or not prefix.isprintable():
             return []
-        # The successor of the prefix bounds the range; IDs are ASCII.
+        if tenants is not None and not tenants:
+            return []
+        # The successor of the prefix bounds the range; printable ASCII has one.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        params: Dict[str, Any] = {"lo": prefix, "hi": upper, "limit": limit}
+        scope = ""
+        if tenants is not None:
+            marks, more = _in("t", list(tenants))
+            scope = f" AND tenant_id IN ({marks})"
+            params.update(more)
         rows = self._fetch(
-            "SELECT id FROM requests WHERE id >= :lo AND id < :hi ORDER BY id LIMIT :limit",
-            {"lo": prefix, "hi": upper, "limit": limit},
+            f"SELECT id FROM requests WHERE id >= :lo AND id < :hi{scope} ORDER BY id "
+            "LIMIT :limit",
+            params,
         )
         return [r["id"] for r in rows]
 
@@ -238,7 +252,7 @@ class SqlReads(Reads):
         rows = self._fetch(
             "SELECT * FROM requests WHERE tenant_id = :tenant AND target = :target "
             f"AND version IS NOT NULL AND status IN ({OPEN_STATUSES_SQL}) "
-            f"ORDER BY requested_at, id {self._lock_rows}",
+            "ORDER BY requested_at, id",
             {"tenant": tenant_id, "target": target.value},
         )
         return [codec.request_from(r) for r in rows]
