@@ -12,6 +12,8 @@ DOMAIN = Path(siteupdates.__file__).parent / "domain"
 ALLOWED_TOP = {
     "__future__",
     "attrs",
+    # recurrence rules only: pure date arithmetic, no I/O
+    "dateutil",
     "backports",
     "datetime",
     "enum",

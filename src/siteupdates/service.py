@@ -13,7 +13,7 @@ see exists.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -23,7 +23,7 @@ from siteupdates.app import provider as provider_cases
 from siteupdates.app.bootstrap import merge_settings, reminder_ladder
 from siteupdates.app.contact import Submission
 from siteupdates.app.outbox import DeliveryReport, Dispatcher
-from siteupdates.app.scheduling import PlanRun
+from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
 from siteupdates.domain import (
     TERMINAL,
     Ambiguity,
@@ -354,6 +354,65 @@ class Desk:
     def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
         """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
         return scheduling.cloud_week(self.app, week_of, by=by)
+
+    def submit_staged(
+        self,
+        contact_id: str,
+        tenant_id: str,
+        version: str,
+        *,
+        at: datetime,
+        zone: Optional[str] = None,
+        soak: Optional[timedelta] = None,
+    ) -> StagedSubmission:
+        """Staging, then production at least ``soak`` later, waiting on a gate."""
+        return scheduling.submit_staged(
+            self.app, contact_id, tenant_id, version, at=at, zone=zone, soak=soak
+        )
+
+    def approve(self, contact_id: str, request_id: str) -> UpdateRequest:
+        """The contact lets a staged production update go ahead (staging completed)."""
+        return scheduling.confirm_stage(self.app, contact_id, request_id, approve=True)
+
+    def decline(
+        self, contact_id: str, request_id: str, reason: Optional[str] = None
+    ) -> UpdateRequest:
+        """The contact releases a staged production update after staging."""
+        return scheduling.confirm_stage(
+            self.app, contact_id, request_id, approve=False, reason=reason
+        )
+
+    def advance_stages(self, *, by: str = "planner") -> Tuple[UpdateRequest, ...]:
+        """Release production whose staging failed; auto-approve soaked ones (a setting)."""
+        return scheduling.advance_stages(self.app, by=by)
+
+    def postpone(
+        self,
+        contact_id: str,
+        request_id: str,
+        *,
+        days: Optional[int] = None,
+        next_window: bool = False,
+    ) -> UpdateRequest:
+        """The contact defers a Scheduled request, within the provider's limits."""
+        return scheduling.postpone(
+            self.app, contact_id, request_id, days=days, next_window=next_window
+        )
+
+    def what_if(
+        self,
+        setup: Union[ProviderPreset, str, Path, Mapping[str, Any]],
+        *,
+        horizon: Optional[datetime] = None,
+    ) -> WhatIf:
+        """Plan the queue under a changed setup (a preset or a setup file); store nothing."""
+        preset = (
+            setup
+            if isinstance(setup, ProviderPreset)
+            else stored_preset(load_setup(setup).settings)
+        )
+        assert preset is not None
+        return scheduling.what_if(self.app, preset, horizon=horizon)
 
     # -- outbox ---------------------------------------------------------------------
 

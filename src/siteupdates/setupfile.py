@@ -25,6 +25,7 @@ from siteupdates.domain import (
     WeeklyWindow,
 )
 from siteupdates.domain.messages import lead_label, parse_ladder
+from siteupdates.domain.scheduling_settings import scheduling_to_dict, with_scheduling
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.domain.windows import parse_weekday
 from siteupdates.errors import ConfigurationError, SiteUpdatesError
@@ -101,7 +102,7 @@ def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
         plan: Plan = _at(f"provider.plans.{name}", Plan.parse, name)
         plans[plan] = _at(f"provider.plans.{name}", lambda r: PlanRules(**r), rules)
     minutes = data.get("update_duration_minutes")
-    return _at(
+    preset = _at(
         "provider",
         lambda: ProviderPreset(
             name=str(data.get("name", base.name)),
@@ -112,11 +113,15 @@ def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
             capacity=int(data.get("capacity", base.capacity)),
         ),
     )
+    # Recurring windows, scoped blackouts, staging, deferral, notice tiers (issue 17).
+    return with_scheduling(preset, data.get("scheduling"))
 
 
 def preset_to_dict(preset: ProviderPreset) -> Dict[str, Any]:
     """The preset as a ``[provider]`` table, so it can be stored as settings."""
+    scheduling = scheduling_to_dict(preset)
     return {
+        **({"scheduling": scheduling} if scheduling else {}),
         "name": preset.name,
         "default_zone": preset.default_zone,
         "update_duration_minutes": int(preset.update_duration.total_seconds() // 60),
@@ -129,6 +134,7 @@ def preset_to_dict(preset: ProviderPreset) -> Dict[str, Any]:
                 "zone": w.zone,
             }
             for w in preset.windows
+            if isinstance(w, WeeklyWindow)
         ],
         "plans": {
             p.value: {

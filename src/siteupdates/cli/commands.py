@@ -154,11 +154,48 @@ def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out],
         rid = _contact_request(desk, a)
         if action == "answer":
             r = desk.answer(a.contact, rid, a.text)
+        elif action in ("approve", "decline"):
+            r = getattr(desk, action)(a.contact, rid)
         else:
             r = getattr(desk, action)(a.contact, rid)
         return _done(out, r, _contact_zone(desk, a.contact))
 
     return run
+
+
+def cmd_stage(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``stage`` command: staging, then production."""
+    soak = None if a.soak_hours is None else timedelta(hours=a.soak_hours)
+    made = desk.submit_staged(
+        a.contact, _tenant_of(desk, a), a.version, at=local_time(a.at), zone=a.zone, soak=soak
+    )
+    zone = _contact_zone(desk, a.contact)
+    lines = [
+        f"staging request {made.staging.id} asks for {when(made.staging.preferred_start, zone)}",
+        f"production request {made.production.id} follows at least "
+        f"{made.soak.total_seconds() / 3600:g} hours after staging, once you approve",
+    ]
+    out.emit(
+        {"staging": request_json(made.staging), "production": request_json(made.production),
+         "soak_hours": made.soak.total_seconds() / 3600},
+        "\n".join(lines),
+    )  # fmt: skip
+    return 0
+
+
+def cmd_postpone(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``postpone`` command: a contact's limited deferral."""
+    rid = _contact_request(desk, a)
+    r = desk.postpone(a.contact, rid, days=a.days, next_window=a.next_window)
+    return _done(out, r, _contact_zone(desk, a.contact))
+
+
+def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``stages`` command."""
+    moved = desk.advance_stages(by=a.by)
+    zone = desk.preset.default_zone
+    out.emit([request_json(r) for r in moved], table([request_row(r, zone) for r in moved]))
+    return 0
 
 
 def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -225,7 +262,46 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
     return run
 
 
+def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    horizon = desk.now() + timedelta(days=a.horizon_days)
+    result = desk.what_if(a.what_if, horizon=horizon)
+    zone = desk.preset.default_zone
+    rows = [
+        {
+            "id": short_id(m.request.id),
+            "tenant": m.request.tenant_id,
+            "status": m.request.status.label,
+            "old": when(m.old, zone) if m.old else "-",
+            "new": when(m.new, zone) if m.new else f"not placed: {m.reason}",
+            "notices": str(len(m.notices)),
+        }
+        for m in result.moves
+    ]
+    text = table(rows) if rows else "no booking would move"
+    text += (
+        f"\n(what-if: {len(result.moves)} would move, {len(result.unchanged)} would stay; "
+        "nothing stored, nothing sent)"
+    )
+    for m in result.moves:
+        for n in m.notices:
+            text += f"\n\nto {n.email}: {n.subject}\n{n.body}"
+    data = {
+        "moves": [
+            {**row, "request": m.request.id,
+             "old": None if m.old is None else m.old.isoformat(),
+             "new": None if m.new is None else m.new.isoformat(),
+             "notices": [n.to_payload() for n in m.notices]}
+            for row, m in zip(rows, result.moves)
+        ],
+        "unchanged": list(result.unchanged),
+    }  # fmt: skip
+    out.emit(data, text)
+    return 0
+
+
 def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    if a.what_if:
+        return _what_if(desk, a, out)
     horizon = desk.now() + timedelta(days=a.horizon_days)
     run = desk.plan_queue(horizon=horizon, dry_run=a.dry_run, by=a.by)
     zone = desk.preset.default_zone

@@ -154,6 +154,37 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("text")
 
     sp = add(
+        "stage",
+        commands.cmd_stage,
+        "update staging, then production after a soak and your confirmation",
+    )
+    who(sp)
+    sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")
+    sp.add_argument("--version", required=True, help="version for both, e.g. E.1505.2")
+    sp.add_argument("--soak-hours", type=float, help="hours between staging and production")
+    when(sp)
+    for name, help_ in (
+        ("approve", "let a staged production update go ahead (staging completed)"),
+        ("decline", "release a staged production update after staging"),
+    ):
+        sp = add(name, commands.cmd_contact_action(name), help_)
+        who(sp)
+        sp.add_argument("request")
+    sp = add("postpone", commands.cmd_postpone, "defer a scheduled request (limited)")
+    who(sp)
+    sp.add_argument("request")
+    how = sp.add_mutually_exclusive_group(required=True)
+    how.add_argument("--next-window", action="store_true", help="to the next available window")
+    how.add_argument("--days", type=int, help="skip this many days")
+
+    sp = add(
+        "stages",
+        commands.cmd_stages,
+        "provider: release production whose staging failed, approve soaked ones (setting)",
+    )
+    sp.add_argument("--by", default="planner")
+
+    sp = add(
         "queue", commands.cmd_queue, "provider: the To Be Scheduled queue, first come first served"
     )
     sp.add_argument("--limit", type=int, default=1000)
@@ -168,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--dry-run", action="store_true", help="show the plan, store nothing")
             sp.add_argument("--horizon-days", type=int, default=180, help="how far to plan")
             sp.add_argument("--reason", help="why the provider overrides the plan (R13)")
+            sp.add_argument(
+                "--what-if",
+                metavar="SETUP_FILE",
+                help="plan the queue under this setup's [provider] table; store nothing and "
+                "show every booking that would move, with the notices it would send",
+            )
         else:
             sp.add_argument("request")
         sp.add_argument("--by", default="provider", help="who acts (kept in the history)")

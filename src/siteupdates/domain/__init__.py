@@ -50,10 +50,17 @@ from .policies import (
     queue_order,
     superseded_by,
 )
-from .preset import PlanRules, ProviderPreset
+from .preset import (
+    DeferralRules,
+    NoticeTiers,
+    PlanRules,
+    ProviderPreset,
+    SchedulingRules,
+    StagingRules,
+)
 from .timeutil import Ambiguity, get_zone, to_instant, to_local
 from .views import Overview, OverviewRow, overview, request_list
-from .windows import WeeklyWindow
+from .windows import Blackout, RecurringWindow, WeeklyWindow, WorkKind
 
 __all__ = [
     "BOOKED",
@@ -65,26 +72,32 @@ __all__ = [
     "TRANSITIONS",
     "Actor",
     "Advisory",
+    "Blackout",
     "Ambiguity",
     "Catalog",
     "Contact",
     "Decision",
+    "DeferralRules",
     "Event",
     "Group",
     "HistoryEntry",
+    "NoticeTiers",
     "Overview",
     "OverviewRow",
     "Plan",
     "PlanRules",
     "Policy",
     "PolicyContext",
+    "RecurringWindow",
     "ProviderPreset",
     "Refusal",
     "RequestDraft",
     "Role",
+    "SchedulingRules",
     "ScheduledTask",
     "Site",
     "SiteKind",
+    "StagingRules",
     "Status",
     "Target",
     "Tenant",
@@ -92,6 +105,7 @@ __all__ = [
     "UpdateRequest",
     "Version",
     "WeeklyWindow",
+    "WorkKind",
     "allowed_events",
     "apply_event",
     "check_submission",

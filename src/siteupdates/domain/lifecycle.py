@@ -62,6 +62,9 @@ class Event(_Named):
     FAIL = "fail"
     CANCEL = "cancel"
     DELETE = "delete"
+    POSTPONE = "postpone"
+    APPROVE = "approve"
+    WITHDRAW = "withdraw"
 
 
 @attrs.frozen
@@ -142,6 +145,11 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
         _row(Event.CANCEL, frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED}), S.CANCELLED, _BOTH),
         # R18: only completed requests may be deleted.
         _row(Event.DELETE, frozenset({S.COMPLETED}), S.DELETED, _C),
+        # A contact's limited deferral: the next window, or some days later.
+        _row(Event.POSTPONE, frozenset({S.SCHEDULED}), S.SCHEDULED, _C, reason=True, date=True),
+        # Staging, then production: production waits in Pending Input for the gate.
+        _row(Event.APPROVE, frozenset({S.PENDING_INPUT}), S.SCHEDULED, _BOTH, date=True),
+        _row(Event.WITHDRAW, frozenset({S.PENDING_INPUT}), S.CANCELLED, _BOTH, reason=True),
     ]
 )
 

@@ -77,6 +77,9 @@ NOTIFYING_EVENTS: Mapping[Event, str] = {
     Event.SUPERSEDE: "superseded",
     Event.COMPLETE: "completed",
     Event.CANCEL: "cancelled",
+    Event.POSTPONE: "date-changed",
+    Event.APPROVE: "scheduled",
+    Event.WITHDRAW: "cancelled",
 }
 
 
@@ -410,6 +413,9 @@ CALENDAR_ACTIONS: Mapping[Event, str] = {
     Event.SUPERSEDE: "withdraw",
     Event.DEFER: "withdraw",
     Event.FAIL: "withdraw",
+    Event.POSTPONE: "move",
+    Event.APPROVE: "publish",
+    Event.WITHDRAW: "withdraw",
 }
 
 
