@@ -179,3 +179,45 @@ class DuplicateKey(SiteUpdatesError):
         super().__init__(f"contact {requested_by} already submitted a request with key {key!r}")
         self.requested_by = requested_by
         self.key = key
+
+
+# -- Executors ---------------------------------------------------------------------
+
+
+class StaleReport(LeaseLost):
+    """Raised when an engine reports on a run whose fencing token no longer holds.
+
+    Another attempt took the request over (or the run already ended and this
+    report says something else than what was recorded): nothing was written.
+    ``token`` is the refused fencing token.
+    """
+
+    def __init__(self, request_id: str, token: int, detail: str) -> None:
+        SiteUpdatesError.__init__(
+            self,
+            f"report on request {request_id} with fencing token {token} refused: {detail}; "
+            "only the run holding the newest token may report",
+        )
+        self.request_id = request_id
+        self.worker = f"#{token}"
+        self.token = token
+
+
+class UpdateFailed(SiteUpdatesError, RuntimeError):
+    """Raised by a runbook to fail its run; ``reason`` is what the contact is told (R20).
+
+    Any other exception from a runbook run by an engine becomes a generic reason
+    (its text may hold internals a customer should not read).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NeedsInput(SiteUpdatesError, RuntimeError):
+    """Raised by a runbook that cannot go on without the contact: ``question`` is sent (R20)."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(question)
+        self.question = question
