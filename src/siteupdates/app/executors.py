@@ -32,7 +32,7 @@ import logging
 import math
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 import attrs
 
@@ -83,6 +83,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("siteupdates.executors")
+T = TypeVar("T")
 
 #: What a run that raised anything but UpdateFailed tells the contact: an
 #: exception's text may hold host names or paths a customer should not read.
@@ -126,6 +127,14 @@ def deadline_for(preset: ProviderPreset, at: datetime) -> datetime:
     at = require_aware("at", at)
     closes = [c for o, c in (w.next_occurrence(at) for w in preset.windows) if o <= at]
     return max(closes) if closes else at + preset.update_duration
+
+
+def _field(name: str, parse: Callable[[Any], T], value: object) -> T:
+    """``parse(value)``, its refusal naming the ticket field."""
+    try:
+        return parse(value)
+    except SiteUpdatesError as exc:
+        raise InvalidInput(f"run ticket field {name!r}: {exc}", value) from None
 
 
 @attrs.frozen
@@ -181,7 +190,7 @@ class Ticket:
         targets = data.get("targets")
         if not isinstance(targets, (list, tuple)) or not targets:
             raise InvalidInput("run ticket field 'targets' must be a list of site kinds", targets)
-        kinds = tuple(SiteKind.parse(t).value for t in targets)
+        kinds = tuple(_field("targets", SiteKind.parse, t).value for t in targets)
         refresh = data.get("db_refresh")
         if not isinstance(refresh, bool):
             raise InvalidInput("run ticket field 'db_refresh' must be true or false", refresh)
@@ -207,9 +216,9 @@ class Ticket:
             fencing_token=token,
             idempotency_key=text("idempotency_key"),
             tenant_id=text("tenant_id"),
-            target=Target.parse(text("target")).value,
+            target=_field("target", Target.parse, text("target")).value,
             targets=kinds,
-            version=None if version is None else str(Version.parse(version)),
+            version=None if version is None else str(_field("version", Version.parse, version)),
             db_refresh=refresh,
             deadline=deadline,
             lease_seconds=float(lease),
@@ -304,6 +313,9 @@ def _token(value: object) -> int:
     return value
 
 
+_CLAIMS = (Event.PULL, Event.RECLAIM)
+
+
 def _reporter(owner: str, token: int) -> str:
     """Who a report is by, in the history: the lease's owner and the token."""
     return f"{owner}#{token}"
@@ -315,11 +327,16 @@ def _by_token(entry: HistoryEntry) -> Optional[int]:
 
 
 def _reported(app: App, run_id: str, token: int, event: Event) -> bool:
-    """Whether the run with ``token`` already reported ``event`` (or went past it)."""
-    mine = [h.event for h in app.reads.history(run_id) if _by_token(h) == token]
-    if event is Event.START:
-        return bool(mine)
-    return event in mine
+    """Whether the run with ``token`` already reported ``event`` and is still the newest.
+
+    A start counts as reported once the run reported anything. A run whose
+    request was claimed again after its last report is not repeating: it is stale.
+    """
+    hist = app.reads.history(run_id)
+    mine = [i for i, h in enumerate(hist) if _by_token(h) == token]
+    if not mine or any(h.event in _CLAIMS for h in hist[mine[-1] + 1 :]):
+        return False
+    return event is Event.START or any(hist[i].event is event for i in mine)
 
 
 def _reason(outcome: Outcome, contact_reason: Optional[str]) -> Optional[str]:
