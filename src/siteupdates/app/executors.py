@@ -510,6 +510,10 @@ def execute(
         return Execution(ExecutionResult.STALE, ran=False)
     if not began.applied:
         return Execution(ExecutionResult.DUPLICATE, ran=False)
+    # The lease was sized for the wait in the engine's queue: renew it for the
+    # work now, and give up if it was taken over just as the run started.
+    if not heartbeat(app, ticket.run_id, ticket.fencing_token, lease_seconds=ticket.lease_seconds):
+        return Execution(ExecutionResult.STALE, ran=False)
     outcome, reason = Outcome.COMPLETED, None
     with _Heartbeat(app, ticket):
         try:
@@ -587,9 +591,14 @@ class RunDispatcher:
     Claims use the storage's leases (``Storage.claim``), so any number of
     dispatchers (and hosting workers) on any number of machines never take one
     request twice. A claimed request stays Not Started, under the dispatcher's
-    lease, until the engine reports ``started``; the engine then renews the lease
-    itself (:func:`heartbeat`). A run whose engine goes silent loses its lease,
-    and the next claim takes the request over with a new fencing token.
+    lease of ``start_within`` seconds (default ``lease_seconds``: size it for
+    the wait in the engine's queue), until the engine reports ``started``; from
+    then on the engine renews the lease by ``lease_seconds`` at a time
+    (:func:`heartbeat`). A run whose engine goes silent loses its lease, and the
+    next claim takes the request over with a new fencing token. With
+    ``max_waiting``, no dispatcher claims while that many requests (of every
+    dispatcher) wait Not Started for their engine: the engine's queue stays
+    short enough to start each run within its lease.
 
     A request that was started ``max_attempts`` times in its current schedule
     without finishing becomes Unable to Complete. When the executor is missing
@@ -605,24 +614,33 @@ class RunDispatcher:
         lease_seconds: float = 300.0,
         max_attempts: int = 3,
         batch: int = 10,
+        start_within: Optional[float] = None,
+        max_waiting: Optional[int] = None,
     ) -> None:
         found = app if isinstance(app, App) else getattr(app, "app", None)
         if not isinstance(found, App):
             raise TypeError(f"RunDispatcher needs an App or a Desk, not {type(app).__name__}")
         if not isinstance(dispatcher_id, str) or not dispatcher_id.strip() or "#" in dispatcher_id:
             raise InvalidInput("a dispatcher ID is a non-empty name without '#'", dispatcher_id)
-        if lease_seconds <= 0 or max_attempts < 1 or batch < 1:
+        start = lease_seconds if start_within is None else start_within
+        if max_waiting is not None and max_waiting < 1:
+            raise InvalidInput("max_waiting must be at least 1 (or None)", max_waiting)
+        if lease_seconds <= 0 or start <= 0 or max_attempts < 1 or batch < 1:
             raise InvalidInput(
-                "lease_seconds must be positive, max_attempts and batch at least 1",
-                (lease_seconds, max_attempts, batch),
+                "lease_seconds and start_within must be positive, max_attempts and batch "
+                "at least 1",
+                (lease_seconds, start_within, max_attempts, batch),
             )
         self.app = found
         self.id = dispatcher_id
         self.lease_seconds = float(lease_seconds)
+        self.start_within = float(start)
+        self.max_waiting = max_waiting
         self.max_attempts = int(max_attempts)
         self.batch = int(batch)
         self.report = DispatchReport()
         self._stop = threading.Event()
+        self._engine_down = False
 
     def stop(self) -> None:
         """Hand back what is claimed and not yet dispatched, then stop."""
@@ -647,7 +665,12 @@ class RunDispatcher:
                 self.report.handed_back += 1
                 self._write(claim, Event.RELEASE)
                 return None
-            if _starts_since_scheduled(self.app.reads.history(r.id)) >= self.max_attempts:
+            # Every start followed a claim, so only a request claimed more often than
+            # max_attempts can have used them up: the history is read only then.
+            if (
+                claim.lease.attempts > self.max_attempts
+                and _starts_since_scheduled(self.app.reads.history(r.id)) >= self.max_attempts
+            ):
                 self.report.failed += 1
                 self._write(
                     claim, Event.FAIL,
@@ -660,12 +683,12 @@ class RunDispatcher:
             except Exception as exc:  # the engine is down: hand back, try at the next poll
                 self.report.errors.append(f"{r.id}: {exc}")
                 logger.error("dispatcher %s could not dispatch %s: %s", self.id, r.id, exc)
-                self.process(claim, hand_back=True)
-                raise _Backoff from None
+                self._engine_down = True
+                return self.process(claim, hand_back=True)
             if taken is None:
                 logger.error("no executor took request %s; handed back", r.id)
-                self.process(claim, hand_back=True)
-                raise _Backoff
+                self._engine_down = True
+                return self.process(claim, hand_back=True)
             self.report.dispatched += 1
             return run
         except (LeaseLost, ConflictError) as exc:
@@ -674,35 +697,33 @@ class RunDispatcher:
             return None
 
     def run_once(self) -> int:
-        """Claim what is due now and dispatch it; return how many requests were claimed."""
+        """Claim what is due now and dispatch it; return how many requests were claimed.
+
+        Returns 0 also when the executor could not take a run (the claims were
+        handed back), so a caller waits before the next round.
+        """
         if self.stopping:
             return 0
-        claims = self.app.storage.claim(
-            self.id, self.app.now(), self.lease_seconds, limit=self.batch
-        )
+        limit = self.batch
+        if self.max_waiting is not None:
+            # Back-pressure: what waits in the engine's queue must start within its lease.
+            waiting = self.app.reads.requests_in((Status.NOT_STARTED,), limit=self.max_waiting)
+            limit = min(limit, self.max_waiting - len(waiting))
+            if limit <= 0:
+                return 0
+        claims = self.app.storage.claim(self.id, self.app.now(), self.start_within, limit=limit)
         self.report.claimed += len(claims)
-        backoff = False
+        self._engine_down = False
         for claim in claims:
-            if backoff:
-                self.process(claim, hand_back=True)
-                continue
-            try:
-                self.process(claim)
-            except _Backoff:
-                backoff = True
-        if backoff:
-            raise _Backoff
-        return len(claims)
+            # Once the executor failed, the rest of the batch goes back at once.
+            self.process(claim, hand_back=self._engine_down)
+        return 0 if self._engine_down else len(claims)
 
     def run(self, *, poll: float = 5.0, until_idle: bool = False) -> DispatchReport:
         """Dispatch until :meth:`stop` (or, with ``until_idle``, until nothing is due)."""
         while not self.stopping:
             try:
                 got = self.run_once()
-            except _Backoff:
-                got = 0
-                if until_idle:
-                    break
             except SiteUpdatesError as exc:
                 logger.error("dispatcher %s: %s", self.id, exc)
                 got = 0
@@ -711,10 +732,6 @@ class RunDispatcher:
                     break
                 self._stop.wait(poll)
         return self.report
-
-
-class _Backoff(Exception):
-    """The executor could not take a run: stop this round, wait for the next poll."""
 
 
 # -- status and cancel ---------------------------------------------------------------

@@ -378,8 +378,9 @@ def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     if a.local:
         desk.host.register(LocalExecutor(desk.app), name="siteupdates.executor.local")
     dispatcher = desk.run_dispatcher(
-        a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch
-    )
+        a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch,
+        start_within=a.start_within, max_waiting=a.max_waiting,
+    )  # fmt: skip
     # SIGTERM: hand back what is claimed and not dispatched, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
     report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)

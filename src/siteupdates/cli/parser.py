@@ -207,8 +207,12 @@ def _executor_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     sp.add_argument("--id", help="this dispatcher's name, kept in the history (no '#')")
     sp.add_argument("--lease", type=float, default=300.0,
-                    help="lease seconds: the engine must report started within it")  # fmt: skip
+                    help="lease seconds a running update renews (heartbeat)")  # fmt: skip
+    sp.add_argument("--start-within", type=float,
+                    help="seconds the engine has to start a run (default: --lease)")  # fmt: skip
     sp.add_argument("--max-attempts", type=int, default=3, help="starts before giving up")
+    sp.add_argument("--max-waiting", type=int,
+                    help="claim nothing while this many runs wait to start")  # fmt: skip
     sp.add_argument("--batch", type=int, default=10, help="requests claimed at a time")
     sp.add_argument("--poll", type=float, default=5.0, help="seconds between polls when idle")
     sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
