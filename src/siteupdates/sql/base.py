@@ -120,7 +120,10 @@ _INVARIANTS = {
 class SqlReads(Reads):
     """The reads of :class:`~siteupdates.ports.Reads`, written once over :meth:`_fetch`."""
 
-    #: Appended to reads that a unit must lock (``FOR UPDATE``); empty outside units.
+    #: Appended to a unit's read of one request (``FOR UPDATE``); empty outside units.
+    #: Only that read locks: tenant-wide decisions are serialised by the unit's named
+    #: lock (``Unit.lock``) and guarded by unique indexes and revisions, so units
+    #: never hold row locks in an order that could deadlock.
     _lock_rows: str = ""
 
     @abc.abstractmethod
@@ -137,7 +140,7 @@ class SqlReads(Reads):
 
     def _tenants_where(self, where: str, params: Mapping[str, Any]) -> List[Tenant]:
         rows = self._fetch(
-            f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY id {self._lock_rows}",
+            f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY id",
             params,
         )
         if not rows:
@@ -238,7 +241,7 @@ class SqlReads(Reads):
         rows = self._fetch(
             "SELECT * FROM requests WHERE tenant_id = :tenant AND target = :target "
             f"AND version IS NOT NULL AND status IN ({OPEN_STATUSES_SQL}) "
-            f"ORDER BY requested_at, id {self._lock_rows}",
+            "ORDER BY requested_at, id",
             {"tenant": tenant_id, "target": target.value},
         )
         return [codec.request_from(r) for r in rows]

@@ -8,10 +8,10 @@ layer :mod:`siteupdates.sql`: the shared schema and migrations with the
 claim of its own in one statement.
 
 A unit of work is one transaction on one pooled connection, at READ COMMITTED.
-The rows a use case reads to decide are locked (``FOR UPDATE``), writers of one
-tenant take a transaction-scoped advisory lock, and the invariants are unique
-indexes; a deadlock or serialization failure is reported as a ConflictError,
-which the use cases retry.
+The request a use case changes is read ``FOR UPDATE``, writers of one tenant
+take a transaction-scoped advisory lock, and the invariants are unique indexes;
+a deadlock or serialization failure is reported as a ConflictError, which the
+use cases retry.
 """
 
 from __future__ import annotations
