@@ -13,8 +13,9 @@ their types under ``mypy --strict`` everywhere else.
 from __future__ import annotations
 
 import importlib
+import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pluggy
 
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "siteupdates"
+
+logger = logging.getLogger("siteupdates.plugins")
 
 #: Built-in plugins: (name, "module:attribute") of a class to instantiate.
 DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
@@ -166,14 +169,33 @@ class PluginHost:
             )
         return result
 
+    def setting_names(self) -> Set[str]:
+        """The names a settings table may have: each registered plugin's, in short too.
+
+        ``siteupdates.notify.smtp`` takes ``[plugins.smtp]``; an entry point's
+        plugin takes its entry-point name (``ical``).
+        """
+        names = set()
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is not None and name is not None:
+                names.update({name, name.rsplit(".", 1)[-1]})
+        return names
+
     def configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
-        """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``)."""
+        """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``).
+
+        A table that no registered plugin is named after is logged as a warning
+        (a typo, or a plugin this host does not load), not refused: a stored setup
+        may serve hosts with different plugins.
+        """
         if not isinstance(settings, Mapping) or not all(
             isinstance(v, Mapping) for v in settings.values()
         ):
             raise ConfigurationError(
                 "plugin settings are one table per plugin name, such as [plugins.smtp]"
             )
+        for name in sorted(set(settings) - self.setting_names()):
+            logger.warning("settings [plugins.%s] name no loaded plugin; ignored", name)
         self.pm.hook.siteupdates_configure(settings=settings)
 
     def policies(self) -> Tuple[Policy, ...]:

@@ -232,10 +232,18 @@ class Reads(abc.ABC):
     def request(self, request_id: str) -> Optional[UpdateRequest]:
         """The request with ``request_id``, or None."""
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
-        """Up to ``limit`` request IDs starting with ``prefix``, in ID order (optional)."""
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
+        """Up to ``limit`` request IDs starting with ``prefix``, in ID order (optional).
+
+        With ``tenants``, only requests of those tenants: a contact's lookup must
+        not tell whether IDs of other tenants exist (R22).
+        """
         found = self.request(prefix)
-        return [] if found is None else [found.id]
+        if found is None or (tenants is not None and found.tenant_id not in tenants):
+            return []
+        return [found.id]
 
     @abc.abstractmethod
     def requests_for(

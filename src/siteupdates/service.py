@@ -167,7 +167,7 @@ class Desk:
             self.app.host.configure(
                 merge_settings(loaded.settings["plugins"], self._plugin_settings)
             )
-        self.app.storage.save_setup(loaded)
+        self.app.retry(lambda: self.app.storage.save_setup(loaded))
         if not self._preset_given:
             found = stored_preset(loaded.settings)
             if found is not None:
@@ -228,6 +228,10 @@ class Desk:
             self.app, contact_id, tenant_id, hide_complete=hide_complete, offset=offset,
             limit=limit,
         )  # fmt: skip
+
+    def resolve_id_for(self, contact_id: str, prefix: str) -> str:
+        """Contact side: the ID of one of the contact's requests by a prefix (R22)."""
+        return contact_cases.resolve_id(self.app, contact_id, prefix)
 
     def request(self, contact_id: str, request_id: str) -> UpdateRequest:
         """One request, if the contact may see it."""

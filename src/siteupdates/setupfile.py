@@ -233,9 +233,9 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
         raise ConfigurationError(
             "plugins: expected one table per plugin, such as [plugins.smtp] with url_env = ..."
         )
-    settings: Dict[str, Any] = {"provider": preset_to_dict(preset)}
-    if plugins:
-        settings["plugins"] = plugins
+    # Always stored, even empty: a setup file is the whole truth about its plugins,
+    # so loading one without [plugins] turns off what an earlier one turned on.
+    settings: Dict[str, Any] = {"provider": preset_to_dict(preset), "plugins": plugins}
     return Setup(
         groups=groups,
         tenants=tuple(tenants),

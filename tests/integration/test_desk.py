@@ -266,3 +266,22 @@ def test_r21_overview_in_the_contacts_zone(desk: Desk) -> None:
     ov = desk.overview("sam", "d1")
     assert ov.zone == "Europe/Berlin"
     assert ov.updated_line == "Updated 1:00 PM CET"
+
+
+def test_r22_a_contact_finds_only_their_own_requests_by_a_prefix(desk: Desk) -> None:
+    own = submit(desk)
+    sam = desk.submit("sam", "d3", "production/sandbox", None, db_refresh=True,
+                      at=SAT_NIGHT).request.id  # fmt: skip
+    assert desk.resolve_id_for("dana", own[:8]) == own
+    assert desk.resolve_id("  " + own[:12] + " ") == own
+    # Sam's request is d3's: for dana it is the same answer as no request at all.
+    with pytest.raises(AccessDenied) as theirs:
+        desk.resolve_id_for("dana", sam[:8])
+    with pytest.raises(AccessDenied) as missing:
+        desk.resolve_id_for("dana", "ffffffffffff")
+    assert str(theirs.value) == str(missing.value)
+    for hostile in ("\U0010ffff", "abc\x00d", "ab%", "\udcff", "", 5):
+        with pytest.raises(InvalidInput):
+            desk.resolve_id(hostile)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        desk.resolve_id("abc")  # too short to look up as a prefix

@@ -72,10 +72,18 @@ class App:
 
     def run(self, use_case: Callable[[Unit], T]) -> T:
         """Run ``use_case`` in one unit of work; retry it whole when it lost a race."""
+
+        def once() -> T:
+            with self.storage.unit() as uow:
+                return use_case(uow)
+
+        return self.retry(once)
+
+    def retry(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (one transaction of its own) again while it loses races."""
         for attempt in range(self.attempts):
             try:
-                with self.storage.unit() as uow:
-                    return use_case(uow)
+                return work()
             except ConflictError:
                 if attempt == self.attempts - 1:
                     raise

@@ -34,11 +34,12 @@ from siteupdates.domain import (
     submitted,
     superseded_by,
 )
-from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput
+from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound
 from siteupdates.ports import ChangeSet, Page, Reads, Unit
 
 from . import changes
 from .bootstrap import App
+from .provider import resolve_in
 
 __all__ = [
     "Submission",
@@ -47,6 +48,7 @@ __all__ = [
     "delete",
     "list_requests",
     "request",
+    "resolve_id",
     "submit",
     "tenant_overview",
     "tenants_of",
@@ -152,14 +154,16 @@ def submit(
 
     def use_case(uow: Unit) -> Submission:
         who = contact(uow, contact_id)
+        if not who.sees(tenant_id):
+            raise AccessDenied(_NO_ACCESS.format(what="tenant"))
+        # One writer per tenant from here on: what R17 reads stays true until commit.
+        # The key is looked up after the lock, so a retry racing its first attempt
+        # sees that attempt's request (at READ COMMITTED, not before).
+        uow.lock(f"tenant:{tenant_id}")
         if idempotency_key is not None:
             earlier = uow.by_idempotency_key(who.id, idempotency_key)
             if earlier is not None:
                 return Submission(earlier, earlier.warnings, replayed=True)
-        if not who.sees(tenant_id):
-            raise AccessDenied(_NO_ACCESS.format(what="tenant"))
-        # One writer per tenant from here on: what R17 reads stays true until commit.
-        uow.lock(f"tenant:{tenant_id}")
         tenant = tenant_for(uow, who, tenant_id)
         draft = RequestDraft(
             tenant.id, target, version, db_refresh, at, zone, Ambiguity(ambiguity)
@@ -255,6 +259,20 @@ def list_requests(
     if hide_complete:
         hidden.append(Status.COMPLETED)
     return app.reads.requests_for(tenant.id, exclude=hidden, offset=offset, limit=limit)
+
+
+def resolve_id(app: App, contact_id: str, prefix: str) -> str:
+    """The one request of the contact's tenants whose ID is, or starts with, ``prefix``.
+
+    Only the contact's tenants are searched, so the answer never tells whether
+    other tenants have requests with that prefix (R22): none, or several of the
+    contact's own, is the same AccessDenied as a request the contact cannot see.
+    """
+    who = contact(app.reads, contact_id)
+    try:
+        return resolve_in(app.reads, prefix, tenants=sorted(who.tenants))
+    except NotFound:
+        raise AccessDenied(_NO_ACCESS.format(what="request")) from None
 
 
 def request(app: App, contact_id: str, request_id: str) -> UpdateRequest:

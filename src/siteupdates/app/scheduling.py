@@ -28,6 +28,7 @@ from siteupdates.domain import (
     Tenant,
     UpdateRequest,
     Version,
+    superseded_by,
 )
 from siteupdates.domain import policies as rules
 from siteupdates.domain.planner import (
@@ -268,11 +269,13 @@ def group_update(
         catalog = uow.catalog()
         provider = _provider_contact(members)
         refusals: List[Refusal] = []
+        open_of: Dict[str, List[UpdateRequest]] = {}
         for t in members:
             draft = RequestDraft(t.id, tgt, v, False, None)
+            open_of[t.id] = uow.open_version_updates(t.id, tgt)
             ctx = PolicyContext.build(
                 contact=provider, tenant=t, draft=draft, catalog=catalog, preset=app.preset,
-                now=now, open_requests=uow.open_version_updates(t.id, tgt),
+                now=now, open_requests=open_of[t.id],
             )  # fmt: skip
             for policy in _GROUP_RULES:
                 for refusal in policy(ctx).refusals:
@@ -299,12 +302,20 @@ def group_update(
                 preferred_start=p.start, zone=app.preset.default_zone, requested_by=by,
                 requested_at=now, group_plan_id=plan_id,
             )  # fmt: skip
+            audience = [c for c in contacts if c.sees(t.id)]
             new, cs = changes.booked(
-                app, r, t, [c for c in contacts if c.sees(t.id)], by=by, date=p.start,
+                app, r, t, audience, by=by, date=p.start,
                 reason=f"group update of {group.name} (R10), plan {plan_id}",
             )  # fmt: skip
             made.append(new)
             parts.append(cs)
+            for old in superseded_by(v, tgt, open_of[t.id]):  # R17, as for a contact's submit
+                _, more = changes.transition(
+                    app, uow, old, Event.SUPERSEDE, actor=Actor.PROVIDER, by=by,
+                    reason=f"newer version {v} planned for the group in request {r.id}",
+                    tenant=t, known=audience, superseded_by=r.id,
+                )  # fmt: skip
+                parts.append(more)
         uow.apply(ChangeSet.concat(parts))
         return tuple(made)
 

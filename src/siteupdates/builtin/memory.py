@@ -77,8 +77,10 @@ class _MemoryUnit(Unit):
     def request(self, request_id: str) -> Optional[UpdateRequest]:
         return self._s.request(request_id)
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
-        return self._s.request_ids(prefix, limit=limit)
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
+        return self._s.request_ids(prefix, limit=limit, tenants=tenants)
 
     def requests_for(
         self,
@@ -186,10 +188,17 @@ class MemoryStorage(Storage):
         """The request, or None."""
         return self._requests.get(request_id)
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
-        """IDs starting with ``prefix``."""
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
+        """IDs starting with ``prefix`` (of ``tenants`` only, when given)."""
         with self._lock:
-            return sorted(k for k in self._requests if prefix and k.startswith(prefix))[:limit]
+            found = sorted(
+                k
+                for k, r in self._requests.items()
+                if prefix and k.startswith(prefix) and (tenants is None or r.tenant_id in tenants)
+            )
+            return found[:limit]
 
     def requests_for(
         self,

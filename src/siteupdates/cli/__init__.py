@@ -15,6 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons
+    import tomli as tomllib
 from typing import Any, Dict, List, Optional, Sequence
 
 from siteupdates.errors import (
@@ -50,8 +55,16 @@ def plugin_settings(a: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
             raise ConfigurationError(
                 f"--set takes PLUGIN.KEY=VALUE (such as smtp.timeout=5), not {item!r}"
             )
-        found.setdefault(name.strip(), {})[key.strip()] = value
+        found.setdefault(name.strip(), {})[key.strip()] = _scalar(value)
     return found
+
+
+def _scalar(text: str) -> Any:
+    """A ``--set`` value as TOML reads it (``5``, ``true``, ``"x"``), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def open_desk(a: argparse.Namespace) -> Desk:
@@ -62,11 +75,15 @@ def open_desk(a: argparse.Namespace) -> Desk:
     fixed = instant(now_text) if now_text else None
     extra: List[object] = [load_plugin(spec) for spec in a.plugin]
     host = PluginHost(plugins=extra, entry_points=True)
+    overrides = plugin_settings(a)
+    unknown = sorted(set(overrides) - host.setting_names())
+    if unknown:
+        raise ConfigurationError(
+            f"--set names no loaded plugin: {', '.join(unknown)}; "
+            f"plugins that take settings: {', '.join(sorted(host.setting_names()))}"
+        )
     desk = Desk.open(
-        url,
-        host=host,
-        clock=(lambda: fixed) if fixed else None,
-        plugin_settings=plugin_settings(a),
+        url, host=host, clock=(lambda: fixed) if fixed else None, plugin_settings=overrides
     )
     if a.command != "init" and not desk.storage.tenants():
         desk.close()

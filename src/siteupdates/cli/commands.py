@@ -19,7 +19,7 @@ from siteupdates.app.executors import LocalExecutor
 from siteupdates.app.worker import Worker
 from siteupdates.domain import UpdateRequest
 from siteupdates.domain.timeutil import to_instant
-from siteupdates.errors import AccessDenied, InvalidInput, NotFound, StaleReport
+from siteupdates.errors import InvalidInput, StaleReport
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup
@@ -143,10 +143,7 @@ def _done(out: Out, r: UpdateRequest, zone: str) -> int:
 
 def _contact_request(desk: Desk, a: argparse.Namespace) -> str:
     """The full ID of a request the contact names by a prefix; never says what others hold."""
-    try:
-        return desk.resolve_id(a.request)
-    except (NotFound, InvalidInput):
-        raise AccessDenied("no such request among the tenants connected to you") from None
+    return desk.resolve_id_for(a.contact, a.request)
 
 
 def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out], int]:

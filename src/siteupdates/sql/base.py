@@ -195,15 +195,26 @@ class SqlReads(Reads):
         )
         return codec.request_from(rows[0]) if rows else None
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
         """IDs starting with ``prefix``, through the primary key (a range, not LIKE)."""
-        if not prefix:
+        if not prefix or not prefix.isascii() or not prefix.isprintable():
             return []
-        # The successor of the prefix bounds the range; IDs are ASCII.
+        if tenants is not None and not tenants:
+            return []
+        # The successor of the prefix bounds the range; printable ASCII has one.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        params: Dict[str, Any] = {"lo": prefix, "hi": upper, "limit": limit}
+        scope = ""
+        if tenants is not None:
+            marks, more = _in("t", list(tenants))
+            scope = f" AND tenant_id IN ({marks})"
+            params.update(more)
         rows = self._fetch(
-            "SELECT id FROM requests WHERE id >= :lo AND id < :hi ORDER BY id LIMIT :limit",
-            {"lo": prefix, "hi": upper, "limit": limit},
+            f"SELECT id FROM requests WHERE id >= :lo AND id < :hi{scope} ORDER BY id "
+            "LIMIT :limit",
+            params,
         )
         return [r["id"] for r in rows]
 
@@ -594,8 +605,10 @@ def run_migrations(uow: SqlUnit, stored: int) -> int:
     """
     dialect = uow._storage.dialect
     for migration in MIGRATIONS[stored:]:
-        if migration.fixup is not None:
-            migration.fixup(uow._fetch, dialect)
         for statement in migration.sql(dialect):
+            uow._x(statement)
+        if migration.fixup is not None:
+            migration.fixup(uow)
+        for statement in migration.sql_after(dialect):
             uow._x(statement)
     return len(MIGRATIONS)
