@@ -217,7 +217,7 @@ class AttemptCancelled(SiteUpdatesError):
         self.why = why
 
 
-class UpdateFailed(SiteUpdatesError):
+class UpdateFailed(SiteUpdatesError, RuntimeError):
     """Raised by an update hook (before, perform, after) to end an update with an outcome.
 
     ``reason`` is what the contact reads (R20): plain words, no internal detail.
@@ -232,3 +232,36 @@ class UpdateFailed(SiteUpdatesError):
         self.reason = reason
         self.internal = internal
         self.ask = ask
+
+
+# -- Executors ---------------------------------------------------------------------
+
+
+class StaleReport(LeaseLost):
+    """Raised when an engine reports on a run whose fencing token no longer holds.
+
+    Another attempt took the request over (or the run already ended and this
+    report says something else than what was recorded): nothing was written.
+    ``token`` is the refused fencing token.
+    """
+
+    def __init__(self, request_id: str, token: int, detail: str) -> None:
+        SiteUpdatesError.__init__(
+            self,
+            f"report on request {request_id} with fencing token {token} refused: {detail}; "
+            "only the run holding the newest token may report",
+        )
+        self.request_id = request_id
+        self.worker = f"#{token}"
+        self.token = token
+
+
+class NeedsInput(UpdateFailed):
+    """Raised by a runbook that cannot go on without the contact: ``question`` is sent (R20).
+
+    The same as ``UpdateFailed(question, ask=True)``: the request becomes Pending Input.
+    """
+
+    def __init__(self, question: str, *, internal: Optional[str] = None) -> None:
+        super().__init__(question, internal=internal, ask=True)
+        self.question = question

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 import pluggy
 
 if TYPE_CHECKING:
+    from siteupdates.app.executors import Run
     from siteupdates.domain import Site, Tenant, UpdateRequest
     from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
@@ -176,4 +177,45 @@ def siteupdates_register_policies(registry: PolicyRegistry) -> None:
     Called once when a desk is opened. The built-in rules register themselves
     through this hook too, each as a plugin named ``siteupdates.policy.<name>``
     that a host can block.
+    """
+
+
+# -- Executors ----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def siteupdates_executor_dispatch(run: Run) -> Optional[str]:
+    """Hand ``run`` to your engine (a Celery task, an AWX job, a Kubernetes Job ...).
+
+    Called by a dispatcher (``siteupdates dispatch``) for each request it claimed,
+    while its lease holds. Return a reference to the engine's run (a task ID)
+    when you took it; return None when you are not the configured executor, so
+    the next one is asked; raise when your engine cannot take it now: the
+    dispatcher hands the request back and tries again later. Use
+    ``run.idempotency_key`` as the engine's ID for the run where it has one, so a
+    second call for the same run starts nothing new. The engine reports back
+    with ``run.id`` and ``run.fencing_token`` (``siteupdates report``).
+    """
+
+
+@hookspec(firstresult=True)
+def siteupdates_executor_status(run: Run) -> Optional[str]:
+    """What your engine says of ``run`` (``PENDING``, ``STARTED``, ``FAILURE`` ...).
+
+    Called when the provider asks (``siteupdates dispatch --status REQUEST``).
+    Return your engine's word for the run's state, or None when you did not
+    dispatch it or your engine cannot tell. The library's own status of the
+    request does not change.
+    """
+
+
+@hookspec(firstresult=True)
+def siteupdates_executor_cancel(run: Run) -> Optional[bool]:
+    """Ask your engine to stop ``run``.
+
+    Called when the provider cancels a run (``siteupdates dispatch --cancel
+    REQUEST``), just before the library ends it (Deferred, or Unable to Complete
+    once started) and drops its lease, so later reports of the run are refused
+    whatever the engine does. Return True when the engine was asked, None when
+    you did not dispatch it.
     """

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 from datetime import datetime
-from typing import Any, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pluggy
 
@@ -29,6 +29,9 @@ from siteupdates.hookspecs import hookimpl
 from siteupdates.notices import DeliveryAttempt
 from siteupdates.ports import Fence, Storage
 from siteupdates.registry import PolicyRegistry
+
+if TYPE_CHECKING:
+    from siteupdates.app.executors import Run
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -269,6 +272,23 @@ class PluginHost:
         """Every blackout any plugin reports for ``tenant_id`` between ``start`` and ``end``."""
         answers = self.pm.hook.siteupdates_blackouts(tenant_id=tenant_id, start=start, end=end)
         return [b for answer in answers for b in (answer or ())]
+
+    # -- executors ---------------------------------------------------------------------
+
+    def executor_dispatch(self, run: Run) -> Optional[str]:
+        """Hand ``run`` to the executor that takes it; its reference, None when none did."""
+        result = self.pm.hook.siteupdates_executor_dispatch(run=run)
+        return None if result is None else str(result)
+
+    def executor_status(self, run: Run) -> Optional[str]:
+        """The engine's word for the state of ``run``; None when no executor can tell."""
+        result = self.pm.hook.siteupdates_executor_status(run=run)
+        return None if result is None else str(result)
+
+    def executor_cancel(self, run: Run) -> Optional[bool]:
+        """Ask the engine to stop ``run``; None when no executor took the request."""
+        result = self.pm.hook.siteupdates_executor_cancel(run=run)
+        return None if result is None else bool(result)
 
 
 def scheme_of(url: str) -> str:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from siteupdates.app import App, bootstrap, scheduling
+from siteupdates.app import App, bootstrap, executors, scheduling
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
 from siteupdates.app.bootstrap import merge_settings, reminder_ladder
@@ -430,6 +430,51 @@ class Desk:
     ) -> List[OutboxItem]:
         """Requeue dead outbox items (by key, or every dead one); see :meth:`Dispatcher.retry`."""
         return self.dispatcher().retry(keys, dead=dead, by=by)
+
+    # -- executors ------------------------------------------------------------------
+
+    def run_dispatcher(self, dispatcher_id: str, **options: Any) -> executors.RunDispatcher:
+        """A dispatcher handing due requests to the executor (``executors.RunDispatcher``)."""
+        return executors.RunDispatcher(self.app, dispatcher_id, **options)
+
+    def dispatch(self, dispatcher_id: str, **options: Any) -> executors.DispatchReport:
+        """Claim what is due now and hand it to the executor, once (see ``run_dispatcher``)."""
+        return self.run_dispatcher(dispatcher_id, **options).run(until_idle=True)
+
+    def report(
+        self,
+        run_id: str,
+        fencing_token: object,
+        outcome: object,
+        *,
+        contact_reason: Optional[str] = None,
+    ) -> executors.Report:
+        """An engine's report on a run: ``started``, ``completed``, ``failed`` or ``needs-input``.
+
+        Refused (StaleReport) when the token no longer holds; a repeat is ignored.
+        See :func:`siteupdates.app.executors.report`.
+        """
+        return executors.report(
+            self.app, run_id, fencing_token, outcome, contact_reason=contact_reason
+        )
+
+    def heartbeat(self, run_id: str, fencing_token: object, *, lease_seconds: float) -> bool:
+        """Keep a run's lease alive; False when the run no longer holds it."""
+        return executors.heartbeat(self.app, run_id, fencing_token, lease_seconds=lease_seconds)
+
+    def execute(
+        self, ticket: executors.Ticket, runbook: Callable[[executors.Ticket], object], **kw: Any
+    ) -> executors.Execution:
+        """Run ``runbook`` for an engine's ticket under its fencing token (engine side)."""
+        return executors.execute(self.app, ticket, runbook, **kw)
+
+    def run_status(self, request_id: str) -> Tuple[executors.Run, Optional[str]]:
+        """A request's current run and what its engine says of it."""
+        return executors.status(self.app, request_id)
+
+    def cancel_run(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
+        """Stop a request's run in its engine and here; later reports are refused."""
+        return executors.cancel(self.app, request_id, reason, by=by)
 
 
 def is_open(request: UpdateRequest) -> bool:

@@ -17,10 +17,11 @@ from typing import Callable, Iterator
 
 import attrs
 
+from siteupdates.app.executors import LocalExecutor
 from siteupdates.app.worker import Worker
 from siteupdates.domain import UpdateRequest
 from siteupdates.domain.timeutil import to_instant
-from siteupdates.errors import InvalidInput
+from siteupdates.errors import InvalidInput, StaleReport
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup
@@ -497,3 +498,53 @@ def cmd_outbox_retry(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         text += f"\nno dead or pending item with key: {', '.join(missing)}"
     out.emit(data, text)
     return EXIT["access"] if missing else 0
+
+
+# -- executors: dispatch and report ----------------------------------------------------
+
+
+def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``dispatch`` command: the due-dispatcher loop, or one run's status or cancel."""
+    if a.status is not None:
+        run, said = desk.run_status(desk.resolve_id(a.status))
+        data = {**run.ticket().to_json(), "engine_status": said}
+        out.emit(data, f"run {run.idempotency_key}: {said or 'no executor can tell'}")
+        return 0
+    if a.cancel is not None:
+        if not a.reason:
+            raise InvalidInput("dispatch --cancel REQUEST needs --reason (told to the contact)")
+        r = desk.cancel_run(desk.resolve_id(a.cancel), a.reason, by=a.by)
+        return _done(out, r, desk.preset.default_zone)
+    if not a.id:
+        raise InvalidInput("dispatch needs --id NAME (or --status/--cancel REQUEST)")
+    if a.local:
+        desk.host.register(LocalExecutor(desk.app), name="siteupdates.executor.local")
+    dispatcher = desk.run_dispatcher(
+        a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch,
+        start_within=a.start_within, max_waiting=a.max_waiting,
+    )  # fmt: skip
+    # SIGTERM: hand back what is claimed and not dispatched, exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+    report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)
+    data = attrs.asdict(report)
+    counts = ", ".join(f"{k} {v}" for k, v in data.items() if k != "errors")
+    errors = "".join(f"\n  {e}" for e in report.errors)
+    out.emit(data, f"dispatcher {a.id}: {counts}{errors}")
+    return 0
+
+
+def cmd_report(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``report`` command: an engine tells what became of a run."""
+    try:
+        done = desk.report(desk.resolve_id(a.request), a.token, a.outcome, contact_reason=a.reason)
+    except StaleReport as exc:
+        # Refused, not a conflict to retry: a newer attempt owns the request.
+        print(f"siteupdates: {exc}", file=sys.stderr)
+        return EXIT["refused"]
+    r = done.request
+    note = "" if done.applied else " (already reported; ignored)"
+    out.emit(
+        {**request_json(r), "applied": done.applied},
+        f"request {r.id} is {r.status.label}{note}",
+    )
+    return 0

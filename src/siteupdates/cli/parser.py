@@ -277,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sp.add_argument("--poll", type=seconds, default=30.0, help="seconds between passes (--loop)")
 
+    _executor_commands(add)
+
     sp = add("outbox", commands.cmd_outbox, "provider: outgoing notices and their delivery state")
     sp.add_argument("--request")
     sp.add_argument("--state", choices=[s.value for s in OutboxState])
@@ -293,3 +295,38 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--dead", action="store_true", help="every dead item")
     rp.add_argument("--by", default="provider", help="who requeues (kept in the item's log)")
     return p
+
+
+def _executor_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``dispatch`` and ``report``: due updates handed to an engine, and its reports back."""
+    sp = add(
+        "dispatch",
+        commands.cmd_dispatch,
+        "hand due updates to the executor (Celery, ...) until stopped (SIGTERM)",
+    )
+    sp.add_argument("--id", help="this dispatcher's name, kept in the history (no '#')")
+    sp.add_argument("--lease", type=float, default=300.0,
+                    help="lease seconds a running update renews (heartbeat)")  # fmt: skip
+    sp.add_argument("--start-within", type=float,
+                    help="seconds the engine has to start a run (default: --lease)")  # fmt: skip
+    sp.add_argument("--max-attempts", type=int, default=3, help="starts before giving up")
+    sp.add_argument("--max-waiting", type=int,
+                    help="claim nothing while this many runs wait to start")  # fmt: skip
+    sp.add_argument("--batch", type=int, default=10, help="requests claimed at a time")
+    sp.add_argument("--poll", type=float, default=5.0, help="seconds between polls when idle")
+    sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+    sp.add_argument(
+        "--local", action="store_true", help="run updates here, through the perform_update plugin"
+    )
+    sp.add_argument("--status", metavar="REQUEST", help="ask the engine about a run; no loop")
+    sp.add_argument("--cancel", metavar="REQUEST", help="stop a run (needs --reason); no loop")
+    sp.add_argument("--reason", help="with --cancel: told to the contact")
+    sp.add_argument("--by", default="provider", help="with --cancel: who acts")
+
+    sp = add("report", commands.cmd_report, "an engine reports on a run, with its fencing token")
+    sp.add_argument("request", help="the run's ID (the request ID)")
+    sp.add_argument("token", help="the run's fencing token")
+    sp.add_argument("outcome", help="started, completed, failed or needs-input")
+    sp.add_argument(
+        "--reason", help="failed: why; needs-input: the question (told to the contact)"
+    )
