@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
-    from siteupdates.domain.policies import Refusal
+    from siteupdates.domain.model import Refusal
 
 
 class SiteUpdatesError(Exception):
@@ -88,14 +88,18 @@ class AmbiguousLocalTime(InvalidInput):
 
 
 class RequestRefused(SiteUpdatesError, ValueError):
-    """Raised when one or more rules refuse a request.
+    """Raised when one or more rules refuse what was asked: the one shape of every refusal.
 
-    ``refusals`` holds every refusal at once, each with its rule ID.
+    ``refusals`` holds every refusal at once, each with its rule ID (``rules``):
+    a submit's policies (R3, R5, ...), a target that no request can have (R1, R2,
+    R4), a change the lifecycle forbids (R16 cancel, R18 delete, R15 otherwise,
+    see :class:`TransitionNotAllowed`), a contact's reschedule after the cut-off
+    (``CUTOFF``), a refresh too soon after the last (``REFRESH-INTERVAL``).
     """
 
-    def __init__(self, refusals: Sequence[Refusal]) -> None:
+    def __init__(self, refusals: Sequence[Refusal], message: Optional[str] = None) -> None:
         self.refusals: Tuple[Refusal, ...] = tuple(refusals)
-        super().__init__("; ".join(f"{r.rule}: {r.message}" for r in self.refusals))
+        super().__init__(message or "; ".join(f"{r.rule}: {r.message}" for r in self.refusals))
 
     @property
     def rules(self) -> Tuple[str, ...]:
@@ -103,11 +107,23 @@ class RequestRefused(SiteUpdatesError, ValueError):
         return tuple(r.rule for r in self.refusals)
 
 
-class TransitionNotAllowed(SiteUpdatesError, ValueError):
-    """Raised when an event may not be applied to a request in its status or by that actor."""
+class TransitionNotAllowed(RequestRefused):
+    """Raised when an event may not be applied to a request in its status or by that actor.
 
-    def __init__(self, message: str, status: Any, event: Any, allowed: Sequence[str]) -> None:
-        super().__init__(message)
+    A :class:`RequestRefused` whose refusal cites the lifecycle's rule (R16 for
+    cancel, R18 for delete, R13 for a date change, R15 otherwise); ``allowed``
+    lists the events that are allowed instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: Any,
+        event: Any,
+        allowed: Sequence[str],
+        refusals: Sequence[Refusal] = (),
+    ) -> None:
+        super().__init__(refusals, message)
         self.status = status
         self.event = event
         self.allowed: Tuple[str, ...] = tuple(allowed)

@@ -24,7 +24,7 @@ import abc
 import enum
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Generic, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import attrs
 
@@ -204,14 +204,31 @@ class Setup:
     settings: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-@attrs.frozen
-class Page:
-    """A slice of a list: ``items`` and the total count before slicing."""
+T = TypeVar("T")
 
-    items: Tuple[UpdateRequest, ...]
+
+@attrs.frozen
+class Page(Generic[T]):
+    """A slice of a list that can grow: ``items`` and the total count before slicing.
+
+    Every view that lists requests or tenants returns one (``Desk.requests``,
+    ``Desk.queue``, ``Desk.tenants_of``). Iterating a page, ``len()`` and
+    indexing go over ``items``.
+    """
+
+    items: Tuple[T, ...]
     total: int
-    offset: int
-    limit: int
+    offset: int = 0
+    limit: int = 0
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]
 
 
 class Reads(abc.ABC):
@@ -289,7 +306,7 @@ class Reads(abc.ABC):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first (``requested_at`` then ID, descending)."""
 
     def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
@@ -310,6 +327,13 @@ class Reads(abc.ABC):
     @abc.abstractmethod
     def requests_in(self, statuses: Sequence[Status], *, limit: int = 1000) -> List[UpdateRequest]:
         """Requests in ``statuses``, first come first served (``requested_at``, then ID)."""
+
+    def page_in(
+        self, statuses: Sequence[Status], *, offset: int = 0, limit: int = 1000
+    ) -> Page[UpdateRequest]:
+        """One page of the requests in ``statuses``, first come first served (optional)."""
+        found = self.requests_in(statuses, limit=1_000_000_000)
+        return Page(tuple(found[offset : offset + limit]), len(found), offset, limit)
 
     @abc.abstractmethod
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:

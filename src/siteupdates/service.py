@@ -30,6 +30,7 @@ from siteupdates.domain import (
     Decision,
     Event,
     HistoryEntry,
+    Override,
     Overview,
     Policy,
     ProviderPreset,
@@ -176,9 +177,13 @@ class Desk:
 
     # -- contact side -----------------------------------------------------------------
 
-    def tenants_of(self, contact_id: str) -> List[Tenant]:
-        """The tenants a contact may choose among (R22)."""
-        return contact_cases.tenants_of(self.app, contact_id)
+    def tenants_of(self, contact_id: str, *, offset: int = 0, limit: int = 1000) -> Page[Tenant]:
+        """The tenants a contact may choose among (R22), by ID.
+
+        A district contact has one; a state, consortium, partner or ESA contact
+        picks one of theirs wherever a tenant is asked for.
+        """
+        return contact_cases.tenants_of(self.app, contact_id, offset=offset, limit=limit)
 
     def evaluate(self, contact_id: str, draft: RequestDraft) -> Decision:
         """Every refusal and warning a submit of ``draft`` would get, without submitting."""
@@ -191,17 +196,50 @@ class Desk:
         target: str,
         version: Optional[str],
         *,
-        db_refresh: bool = False,
+        db_refresh: Optional[bool] = None,
         at: datetime,
         zone: Optional[str] = None,
         ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
         idempotency_key: Optional[str] = None,
     ) -> Submission:
-        """Submit a request; see :func:`siteupdates.app.contact.submit`."""
+        """Submit a request; see :func:`siteupdates.app.contact.submit`.
+
+        ``db_refresh``: True (yes), False (no) or None (not given: the plan's
+        preset, yes for a cloud tenant's production/sandbox request, R9).
+        """
         return contact_cases.submit(
             self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
             zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
         )  # fmt: skip
+
+    def move(
+        self,
+        contact_id: str,
+        request_id: str,
+        *,
+        at: datetime,
+        zone: Optional[str] = None,
+        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
+    ) -> UpdateRequest:
+        """The contact's reschedule: move the preferred start of their own request.
+
+        Until the provider's cut-off before the scheduled start (``CUTOFF``
+        after it); the request keeps its place in the queue and a Scheduled one
+        waits for the next plan. See :func:`siteupdates.app.contact.move`.
+        """
+        return contact_cases.move(
+            self.app, contact_id, request_id, at=at, zone=zone, ambiguity=ambiguity
+        )
+
+    def explain_to(
+        self, contact_id: str, request_id: str, *, horizon: Optional[datetime] = None
+    ) -> Explanation:
+        """Why the contact's own request has, or would get, its date: what a contact may read.
+
+        Its place in the queue and the slots passed over, with nothing named or
+        counted about tenants the contact cannot see (R22).
+        """
+        return contact_cases.explain_to(self.app, contact_id, request_id, horizon=horizon)
 
     def cancel(self, contact_id: str, request_id: str) -> UpdateRequest:
         """Cancel a To Be Scheduled or Scheduled request (R16)."""
@@ -223,7 +261,7 @@ class Desk:
         hide_complete: bool = False,
         offset: int = 0,
         limit: int = 50,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first, never cancelled or deleted (R19)."""
         return contact_cases.list_requests(
             self.app, contact_id, tenant_id, hide_complete=hide_complete, offset=offset,
@@ -244,9 +282,39 @@ class Desk:
 
     # -- provider side ------------------------------------------------------------------
 
-    def queue(self, *, limit: int = 1000) -> List[UpdateRequest]:
-        """The To Be Scheduled requests, first come first served (R13)."""
-        return provider_cases.queue(self.app, limit=limit)
+    def queue(self, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
+        """The To Be Scheduled requests, first come first served (R13), one page."""
+        return provider_cases.queue(self.app, offset=offset, limit=limit)
+
+    def override(
+        self,
+        contact_id: str,
+        tenant_id: str,
+        target: str,
+        version: Optional[str],
+        *,
+        rules: Sequence[str],
+        reason: str,
+        by: str = "provider",
+        db_refresh: Optional[bool] = None,
+        at: datetime,
+        zone: Optional[str] = None,
+        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
+        idempotency_key: Optional[str] = None,
+    ) -> Submission:
+        """Provider side: submit for a contact, overriding the rules named, with a reason.
+
+        ``rules`` names exactly the rules to override (one that does not refuse
+        is bad input); ``rules`` and ``reason`` stay in the request's first
+        history entry, which is the provider's (``by``). R22 and the structural
+        rules (R1, R2, R3, R4, R6, R12, R17) cannot be overridden. See
+        :func:`siteupdates.app.contact.submit` and ``docs/rules.md``.
+        """
+        return contact_cases.submit(
+            self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
+            zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
+            override=Override(tuple(rules), reason, by),
+        )  # fmt: skip
 
     def find(self, request_id: str) -> UpdateRequest:
         """Provider side: any request by ID, deleted ones included; NotFound otherwise."""
@@ -333,7 +401,7 @@ class Desk:
         return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
 
     def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
-        """Why a request has, or would get, its date."""
+        """Provider side: why a request has, or would get, its date, with every detail."""
         return scheduling.explain(self.app, request_id, horizon=horizon)
 
     def group_update(

@@ -102,6 +102,13 @@ def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
         plan: Plan = _at(f"provider.plans.{name}", Plan.parse, name)
         plans[plan] = _at(f"provider.plans.{name}", lambda r: PlanRules(**r), rules)
     minutes = data.get("update_duration_minutes")
+    cutoff = data.get("reschedule_cutoff_hours")
+    intervals = _at(
+        "provider.refresh_interval_days",
+        lambda: {
+            k: timedelta(days=v) for k, v in dict(data.get("refresh_interval_days", {})).items()
+        },
+    )
     preset = _at(
         "provider",
         lambda: ProviderPreset(
@@ -111,6 +118,9 @@ def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
             plan_rules=plans,
             update_duration=timedelta(minutes=minutes) if minutes else base.update_duration,
             capacity=int(data.get("capacity", base.capacity)),
+            move_cutoff=base.move_cutoff if cutoff is None else timedelta(hours=cutoff),
+            refresh_intervals=intervals,
+            email=None if data.get("email") is None else str(data["email"]),
         ),
     )
     # Recurring windows, scoped blackouts, staging, deferral, notice tiers (issue 17).
@@ -126,6 +136,11 @@ def preset_to_dict(preset: ProviderPreset) -> Dict[str, Any]:
         "default_zone": preset.default_zone,
         "update_duration_minutes": int(preset.update_duration.total_seconds() // 60),
         "capacity": preset.capacity,
+        "reschedule_cutoff_hours": preset.move_cutoff / timedelta(hours=1),
+        "refresh_interval_days": {
+            k.value: every / timedelta(days=1) for k, every in preset.refresh_intervals.items()
+        },
+        **({"email": preset.email} if preset.email else {}),
         "windows": [
             {
                 "day": w.weekday,

@@ -280,6 +280,21 @@ class StorageContract:
         assert loaded.request(r.id) == scheduled
         assert loaded.request("missing") is None
 
+    def test_a_question_and_an_override_round_trip(self, loaded: Storage) -> None:
+        r = make_request(warnings=("R14: task 'x'",))
+        first = attrs.evolve(
+            submitted(r), actor=Actor.PROVIDER, by="ops", overrides=("R5", "REFRESH-INTERVAL")
+        )
+        loaded.apply(ChangeSet(inserts=(r,), history=(first,)))
+        scheduled, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=2))
+        loaded.apply(cs)
+        asked, cs = transition(scheduled, Event.ASK_INPUT, reason="which copy?")
+        loaded.apply(cs)
+        assert asked.resume_status is Status.SCHEDULED and asked.scheduled_for is not None
+        assert loaded.request(r.id) == asked
+        assert loaded.history(r.id)[0] == first
+        assert loaded.history(r.id)[0].overrides == ("R5", "REFRESH-INTERVAL")
+
     def test_history_is_kept_in_order_with_every_field(self, loaded: Storage) -> None:
         r = make_request()
         loaded.apply(submit_changes(r))
@@ -655,6 +670,76 @@ def _race_cloud_week(
         desk.close()
 
 
+#: Where the contact moves the preferred start to, round by round (a Saturday night, local).
+def _moved_to(n: int) -> datetime:
+    return datetime(2026, 3, 14, 22) + timedelta(weeks=n % 20)
+
+
+def _race_move_or_plan(
+    url: str, plugins: Tuple[str, ...], index: int, rounds: int, barrier: Any, results: Any
+) -> None:
+    """Process 0 is a contact moving their request; process 1 the provider planning the queue.
+
+    Each round the contact submits one request, both are released together, and
+    then process 0 reads what was stored: the move must not be lost (the
+    preferred start is the moved one), the history is one gap-free chain whose
+    last entry is the request's state, and a provider date exists exactly in a
+    status that has one. The request is cancelled to free its slot.
+    """
+    from siteupdates.domain import holds_date
+    from siteupdates.errors import RequestRefused
+
+    desk = _open_desk(url, plugins)
+    try:
+        for n in range(rounds):
+            rid = ""
+            if index == 0:
+                rid = desk.submit(
+                    "dana", "d1", "staging", None, db_refresh=True, at=datetime(2026, 3, 7, 22),
+                    idempotency_key=f"move-{n}",
+                ).request.id  # fmt: skip
+            barrier.wait(timeout=60)
+            outcome = ""
+            try:
+                if index == 0:
+                    moved = desk.move("dana", rid, at=_moved_to(n))
+                    outcome = "moved after the plan" if moved.revision > 2 else "moved first"
+                else:
+                    run = desk.plan_queue(by="planner")
+                    outcome = f"planned {len(run.stored)}"
+            except (ConflictError, RequestRefused) as exc:
+                outcome = f"lost: {type(exc).__name__}"
+            barrier.wait(timeout=60)
+            if index == 0:
+                r = desk.storage.request(rid)
+                history = desk.history(rid)
+                want = desk.submit(
+                    "dana", "d1", "staging", None, db_refresh=True, at=_moved_to(n),
+                    idempotency_key=f"probe-{n}",
+                ).request.preferred_start  # fmt: skip
+                desk.cancel("dana", desk.storage.by_idempotency_key("dana", f"probe-{n}").id)
+                chain = [h.seq for h in history] == list(range(1, len(history) + 1)) and all(
+                    b.from_status is a.to_status for a, b in zip(history, history[1:])
+                )
+                results.put(
+                    (
+                        n,
+                        outcome,
+                        r is not None and r.preferred_start == want,
+                        r is not None and chain and r.revision == len(history)
+                        and history[-1].to_status is r.status,
+                        r is not None
+                        and (r.scheduled_for is not None) == holds_date(r.status, r.resume_status),
+                    )
+                )  # fmt: skip
+                desk.cancel("dana", rid)
+            else:
+                results.put((n, outcome, None, None, None))
+            barrier.wait(timeout=60)
+    finally:
+        desk.close()
+
+
 def _run_race(target: Callable[..., None], args: Callable[[int], Tuple[Any, ...]],
               rounds: int) -> List[Any]:  # fmt: skip
     import multiprocessing
@@ -726,6 +811,20 @@ class RaceContract:
         assert sorted(by_round[0]) == ["conflict", "written"]
         assert all(v == ["conflict", "conflict"] for n, v in by_round.items() if n > 0)
         assert len(race_desk.storage.open_version_updates("d1", Target.PREVIEW)) == 1
+
+    def test_r13_a_contact_moving_while_the_provider_plans_loses_no_update(
+        self, race_url: str, race_desk: Any
+    ) -> None:
+        found = _run_race(
+            _race_move_or_plan, lambda i: (race_url, self.race_plugins, i, RACE_ROUNDS),
+            RACE_ROUNDS,
+        )  # fmt: skip
+        contact = [f for f in found if f[2] is not None]
+        assert len(contact) == RACE_ROUNDS
+        assert not [f for f in found if f[1].startswith("lost")], found
+        assert all(kept for _, _, kept, _, _ in contact), "a move was lost"
+        assert all(chain for _, _, _, chain, _ in contact), "a history is not one chain"
+        assert all(dated for _, _, _, _, dated in contact), "a date outside a dated status"
 
     def test_r8_racing_weekly_bookings_book_each_tenant_once_a_week(
         self, race_url: str, race_desk: Any

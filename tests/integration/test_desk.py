@@ -105,7 +105,7 @@ def test_r16_cancel_only_before_work_begins_and_cancelled_leaves_the_list(desk: 
     a, b = submit(desk), submit(desk, target="staging")
     desk.cancel("dana", a)
     assert [r.id for r in desk.requests("dana", "d1").items] == [b]
-    assert desk.queue() == [desk.storage.request(b)]
+    assert list(desk.queue()) == [desk.storage.request(b)]
     desk.schedule(b, datetime(2026, 3, 8, 10, tzinfo=UTC))
     desk.pull(b)
     desk.start(b)

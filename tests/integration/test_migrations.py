@@ -91,7 +91,11 @@ def _old_file_with(tmp_path: Path, rows: list) -> str:  # type: ignore[type-arg]
                "('dana', 'Dana', 'dana@d1.example', 'district', NULL, '[\"d1\"]')")  # fmt: skip
     assert contact.id == "dana"
     for r in rows:
-        values = {k: v for k, v in unit._request_values(r).items() if k != "booking"}
+        values = {
+            k: v
+            for k, v in unit._request_values(r).items()
+            if k not in ("booking", "resume_status")  # columns of later schemas
+        }
         db.execute(
             f"INSERT INTO requests ({', '.join(values)}) VALUES "
             f"({', '.join(':' + k for k in values)})",
@@ -141,3 +145,28 @@ def test_r17_two_updates_under_way_are_repaired_not_refused(tmp_path: Path) -> N
         assert a is not None and a.status is Status.IN_PROGRESS  # the earlier one stands
         assert b is not None and b.status is Status.UNABLE_TO_COMPLETE
         assert [h.event for h in desk.history("b")] == [Event.FAIL]
+
+
+def test_an_older_file_keeps_its_dates_only_where_a_status_has_one(tmp_path: Path) -> None:
+    slot = datetime(2026, 3, 8, 9, tzinfo=UTC)
+    rows = {
+        "asked-when-scheduled": ("pending-input", slot),
+        "asked-when-queued": ("pending-input", None),
+        "cancelled": ("cancelled", slot),
+        "scheduled": ("scheduled", slot),
+    }
+    url = _old_file_with(
+        tmp_path,
+        [make_request("d1", id=rid, status=st, scheduled_for=when)
+         for rid, (st, when) in rows.items()],
+    )  # fmt: skip
+    with Desk.open(url, clock=lambda: NOW) as desk:
+        got = {rid: desk.storage.request(rid) for rid in rows}
+        assert {rid: (r.resume_status, r.scheduled_for) for rid, r in got.items() if r} == {
+            "asked-when-scheduled": (Status.SCHEDULED, slot),
+            "asked-when-queued": (Status.TO_BE_SCHEDULED, None),
+            "cancelled": (None, None),
+            "scheduled": (None, slot),
+        }
+        back = desk.answer("dana", "asked-when-scheduled", "yes")
+        assert back.status is Status.SCHEDULED and back.scheduled_for == slot

@@ -47,7 +47,7 @@ def test_r13_planning_stores_dates_in_submission_order_and_tells_each_contact(
     desk.deliver()
     scheduled = [n for n in notifier.delivered if n.kind == "scheduled"]
     assert len(scheduled) == 3 and "differs from the time you asked for" in scheduled[0].body
-    assert desk.queue() == []
+    assert list(desk.queue()) == []
 
 
 def test_r13_a_dry_run_stores_nothing_and_explain_names_the_requests_ahead(

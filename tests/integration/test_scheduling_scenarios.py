@@ -137,14 +137,14 @@ def test_a_soak_outside_the_providers_limits_is_refused_naming_them(staged: Desk
     with pytest.raises(InvalidInput, match="from 1 day, 0:00:00 to 14 days"):
         staged.submit_staged("dana", "d1", "E.1505.2", at=datetime(2026, 3, 7, 9),
                              soak=timedelta(hours=2))  # fmt: skip
-    assert staged.queue() == []
+    assert list(staged.queue()) == []
 
 
 def test_a_staged_request_meets_every_rule_of_both_sites(staged: Desk) -> None:
     with pytest.raises(RequestRefused) as info:  # d1 runs E.1450.4: an older pack (R5)
         staged.submit_staged("dana", "d1", "E.1505.1", at=datetime(2026, 3, 7, 9))
     assert "staging: " in str(info.value) and "production/sandbox: " in str(info.value)
-    assert staged.queue() == []
+    assert list(staged.queue()) == []
 
 
 def _scheduled(desk: Desk, clock: FixedClock) -> str:
@@ -318,7 +318,8 @@ def test_the_command_line_stages_postpones_and_previews_a_changed_setup(
     assert "would move" in out and "nothing stored, nothing sent" in out
     assert "Date changed" in out  # the notice the contact would get
     code, out, _ = _cli(db, capsys, "--json", "show", made["staging"]["id"])
-    assert json.loads(out)["scheduled_for"].startswith("2026-03-08T09:00")  # unchanged
+    # Unchanged: 04:00 CDT, written in the provider's zone with its offset.
+    assert json.loads(out)["scheduled_for"] == "2026-03-08T04:00:00-05:00"
     code, out, _ = _cli(db, capsys, "postpone", "--as", "dana", made["staging"]["id"],
                         "--next-window")  # fmt: skip
     assert code == 0 and "Scheduled" in out

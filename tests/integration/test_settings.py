@@ -67,7 +67,11 @@ def test_r13_a_host_program_plans_a_file_made_by_init_exactly_like_the_command_l
     starts = [row["start"] for row in by_host]
     assert len(set(starts)) == 3  # capacity 1: one slot each, Saturdays 01:00 Central
     assert all(datetime.fromisoformat(s).weekday() == 5 for s in starts)
-    assert [row["start"] for row in by_cli] == starts
+    # The same instants; the command line writes them in the provider's zone (offset -06:00).
+    assert [datetime.fromisoformat(row["start"]) for row in by_cli] == [
+        datetime.fromisoformat(s) for s in starts
+    ]
+    assert all(row["start"].endswith("-06:00") for row in by_cli)
 
 
 def test_from_setup_loads_a_file_from_python_and_stores_its_preset(tmp_path: Path) -> None:

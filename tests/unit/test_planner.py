@@ -112,8 +112,8 @@ def test_r10_a_group_larger_than_a_slot_is_refused_with_the_reason() -> None:
 def test_r14_a_slot_overlapping_a_scheduled_task_carries_a_warning() -> None:
     task = ScheduledTask("nightly export", time(5, 0), CHI)
     p = run(demands(1, tenants=1), tasks={"t0": [task]})
-    assert "nightly export" in p.placements["r00"].warnings[0]
-    assert p.placements["r00"].warnings[0].startswith("R14")
+    assert "nightly export" in str(p.placements["r00"].warnings[0])
+    assert p.placements["r00"].warnings[0].rule == "R14"
 
 
 def test_nothing_free_before_the_horizon_is_a_reason_not_a_crash() -> None:

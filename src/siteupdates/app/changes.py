@@ -25,7 +25,7 @@ from siteupdates.domain import (
     apply_event,
     submitted,
 )
-from siteupdates.domain.messages import messages_for, reminders_for
+from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
 from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
 
 from .bootstrap import App
@@ -61,7 +61,8 @@ def outbox_items(
 ) -> Tuple[OutboxItem, ...]:
     """The outbox rows of ``entry``: notices, reminders and the calendar change.
 
-    A notice per recipient, the reminders it arms (due at their times, see
+    A notice per recipient (and the provider's, for a contact's move), the
+    reminders it arms (due at their times, see
     :func:`~siteupdates.domain.messages.reminders_for`), and the calendar change.
     """
     notices, calendar = messages_for(
@@ -73,6 +74,11 @@ def outbox_items(
         duration=app.preset.update_duration,
         per_recipient_keys=per_recipient,
     )
+    for_provider = provider_notice_for(
+        request, entry, tenant, email=app.preset.email, zone=app.preset.default_zone
+    )
+    if for_provider is not None:
+        notices.append(for_provider)
     now = app.now()
     items = [
         OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 from siteupdates.domain import Actor, Event, HistoryEntry, Status, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import InvalidInput, LeaseLost, NotFound
-from siteupdates.ports import Fence, Reads, Unit
+from siteupdates.ports import Fence, Page, Reads, Unit
 
 from . import changes
 from .bootstrap import App
@@ -49,9 +49,9 @@ def tenant(app: App, tenant_id: str) -> Tenant:
     return found
 
 
-def queue(app: App, *, limit: int = 1000) -> List[UpdateRequest]:
-    """The To Be Scheduled requests, first come first served (R13)."""
-    return app.reads.requests_in((Status.TO_BE_SCHEDULED,), limit=limit)
+def queue(app: App, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
+    """The To Be Scheduled requests, first come first served (R13), one page."""
+    return app.reads.page_in((Status.TO_BE_SCHEDULED,), offset=offset, limit=limit)
 
 
 def find(app: App, request_id: str) -> UpdateRequest:

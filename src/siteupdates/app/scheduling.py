@@ -21,7 +21,7 @@ completion passes); if staging fails or the contact declines, it is withdrawn.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -122,10 +122,15 @@ def stage_link(r: UpdateRequest) -> Optional[Tuple[str, timedelta]]:
 
 
 def _booked(reads: Reads) -> List[UpdateRequest]:
-    """Requests holding a slot: booked ones, and staged production waiting at its gate."""
+    """Requests holding a slot: booked ones, and Pending Input ones that keep their date.
+
+    A question keeps a Scheduled request's date (the answer returns it there),
+    and staged production waits at its gate in Pending Input with its date: both
+    keep their slot meanwhile.
+    """
     booked = reads.requests_in(tuple(BOOKED), limit=1_000_000)
-    gated = reads.requests_in((Status.PENDING_INPUT,), limit=1_000_000)
-    return booked + [r for r in gated if r.scheduled_for is not None and stage_link(r)]
+    waiting = reads.requests_in((Status.PENDING_INPUT,), limit=1_000_000)
+    return booked + [r for r in waiting if r.scheduled_for is not None]
 
 
 def _occupied(
@@ -346,18 +351,27 @@ def plan_queue(
     return app.run(lambda uow: use_case(uow, uow))
 
 
-def explain(app: App, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
+def explain(
+    app: App,
+    request_id: str,
+    *,
+    horizon: Optional[datetime] = None,
+    sees: Optional[Callable[[str], bool]] = None,
+) -> Explanation:
     """Why a request has (or would get) its date.
 
-    For a request still To Be Scheduled this is the dry-run plan's explanation;
-    for one already booked, the plan is made again as if it were still queued
-    behind the same earlier requests.
+    For a request still To Be Scheduled this is the dry-run plan's explanation,
+    with its place in the queue; for one no longer queued (booked, say) the
+    plan is made again as if it were still queued behind the same earlier
+    requests, and it has no place in the queue (``position`` None). With
+    ``sees`` (whether the reader may see a tenant) it is a contact's view: see
+    :meth:`~siteupdates.domain.planner.Plan.explain`.
     """
     r = app.reads.request(request_id)
     if r is None:
         raise NotFound("request", request_id)
     if r.status is Status.TO_BE_SCHEDULED:
-        return plan_queue(app, horizon=horizon, dry_run=True).explain(request_id)
+        return plan_queue(app, horizon=horizon, dry_run=True).plan.explain(request_id, sees=sees)
     now = app.now()
     until = _horizon(app, horizon)
     start = min(r.preferred_start, now)
@@ -372,14 +386,26 @@ def explain(app: App, request_id: str, *, horizon: Optional[datetime] = None) ->
         app, app.reads, [demand], until, app.reads.tenants(), _Blackouts(app, start, until),
         start=start, before=r,
     )  # fmt: skip
-    e = result.explain(r.id)
+    e = result.explain(r.id, sees=sees)
+    head = e.lines[0].split(": position ", 1)[0]
+    when = _local(r.preferred_start, r.zone)
+    e = attrs.evolve(
+        e,
+        position=None,
+        lines=(f"{head}: {r.status.label}, not in the queue; preferred start {when}",
+               *e.lines[1:]),
+    )  # fmt: skip
     if r.scheduled_for is not None and e.placement.start != r.scheduled_for:
         moved = [h for h in app.reads.history(r.id) if h.event is Event.RESCHEDULE]
         why = f" ({moved[-1].reason})" if moved else " (placed by the provider)"
         e = attrs.evolve(
-            e, lines=(*e.lines, f"  the provider set {r.scheduled_for:%Y-%m-%d %H:%M} UTC{why}")
+            e, lines=(*e.lines, f"  the provider set {_local(r.scheduled_for, r.zone)}{why}")
         )
     return e
+
+
+def _local(instant: datetime, zone: str) -> str:
+    return f"{format_day(instant, zone)} {format_clock(instant, zone)}"
 
 
 def _provider_contact(tenants: Sequence[Tenant]) -> Contact:

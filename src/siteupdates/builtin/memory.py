@@ -91,7 +91,7 @@ class _MemoryUnit(Unit):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         return self._s.requests_for(
             tenant_id, statuses=statuses, exclude=exclude, offset=offset, limit=limit
         )
@@ -210,7 +210,7 @@ class MemoryStorage(Storage):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first."""
         with self._lock:
             rows = [

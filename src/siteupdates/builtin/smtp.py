@@ -264,7 +264,11 @@ class SmtpPlugin:
     def siteupdates_deliver_notice(
         self, notice: Notice, attempt: DeliveryAttempt
     ) -> Optional[bool]:
-        """Send by email when configured; None (ask the next notifier) otherwise."""
-        if self.notifier is None:
+        """Send by email when configured; None (ask the next notifier) otherwise.
+
+        A notice with no address (one for a provider that set no ``email``) is
+        left to the other notifiers too.
+        """
+        if self.notifier is None or not notice.email:
             return None
         return self.notifier.siteupdates_deliver_notice(notice, attempt)

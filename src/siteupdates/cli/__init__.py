@@ -3,7 +3,8 @@
 Exit status: 0 done; 1 refused by a rule or not allowed in the request's status;
 2 bad input or usage; 3 unknown or not yours (R22); 4 changed by someone else
 (conflict, try again); 5 setup or storage problem. Errors print one line on
-standard error, never a traceback.
+standard error, never a traceback; with ``--json`` that line is a JSON object
+with the rule IDs of a refusal (:func:`.render.error_json`).
 
 The package is split by what changes together: :mod:`.parser` (the grammar),
 :mod:`.commands` (one function per command, each calling the desk),
@@ -13,6 +14,7 @@ The package is split by what changes together: :mod:`.parser` (the grammar),
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -36,8 +38,8 @@ from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
 from .inputs import EXIT, instant
-from .parser import build_parser
-from .render import Out
+from .parser import _Parser, build_parser
+from .render import Out, error_json
 
 __all__ = ["EXIT", "build_parser", "main"]
 
@@ -105,10 +107,31 @@ def _exit_code(exc: SiteUpdatesError) -> int:
     return EXIT["usage"]
 
 
+def _report(exc: SiteUpdatesError, code: int, as_json: bool) -> int:
+    """Print ``exc`` as one line on standard error (JSON with ``--json``); return ``code``."""
+    if as_json:
+        print(json.dumps(error_json(exc, code), sort_keys=True), file=sys.stderr)
+    elif isinstance(exc, RequestRefused) and exc.refusals:
+        # One line, every refusal: scripts read one line, people see every reason.
+        print("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals),
+              file=sys.stderr)  # fmt: skip
+    else:
+        print(f"siteupdates: {exc}", file=sys.stderr)
+    return code
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    a = parser.parse_args(argv)
+    # Usage errors are found while parsing: they follow --json wherever it stands.
+    _Parser.json_errors = (
+        "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+    )
+    try:
+        a = parser.parse_args(args)
+    finally:
+        _Parser.json_errors = False
     out = Out(a.json)
     try:
         desk = open_desk(a)
@@ -116,14 +139,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return int(a.func(desk, a, out))
         finally:
             desk.close()
-    except RequestRefused as exc:
-        # One line, every refusal: scripts read one line, people see every reason.
-        print("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals),
-              file=sys.stderr)  # fmt: skip
-        return EXIT["refused"]
     except SiteUpdatesError as exc:
-        print(f"siteupdates: {exc}", file=sys.stderr)
-        return _exit_code(exc)
+        return _report(exc, _exit_code(exc), a.json)
     except KeyboardInterrupt:
         return 130
 

@@ -8,12 +8,13 @@ the storage's read port; errors travel up as :class:`SiteUpdatesError` and
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import attrs
 
@@ -27,7 +28,22 @@ from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup
 
 from .inputs import EXIT, local_time
-from .render import Out, history_json, request_json, request_row, short_id, table, when
+from .render import (
+    Out,
+    error_json,
+    explanation_json,
+    history_json,
+    instant,
+    outbox_json,
+    overview_json,
+    page_json,
+    request_json,
+    request_row,
+    short_id,
+    table,
+    tenant_json,
+    when,
+)
 
 
 def _tenant_of(desk: Desk, a: argparse.Namespace) -> str:
@@ -39,6 +55,12 @@ def _tenant_of(desk: Desk, a: argparse.Namespace) -> str:
         return mine[0].id
     choices = ", ".join(t.id for t in mine) or "none"
     raise InvalidInput(f"choose --tenant among the tenants connected to you: {choices}", None)
+
+
+def _refresh(a: argparse.Namespace) -> Optional[bool]:
+    """DB refresh as asked: ``--refresh`` yes, ``--no-refresh`` no, neither not given (R9)."""
+    value = getattr(a, "refresh", None)
+    return None if value is None else bool(value)
 
 
 def _contact_zone(desk: Desk, contact_id: str) -> str:
@@ -57,7 +79,7 @@ def cmd_init(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         "versions": len(setup.catalog.versions),
     }
     out.emit(
-        counts,
+        {**counts, "storage": desk.storage.url},
         f"loaded {a.file} into {desk.storage.url}: "
         + ", ".join(f"{v} {k}" for k, v in counts.items()),
     )
@@ -68,7 +90,7 @@ def cmd_tenants(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``tenants`` command."""
     ts = desk.tenants_of(a.contact)
     rows = [{"id": t.id, "name": t.name, "plan": t.plan.value} for t in ts]
-    out.emit(rows, table(rows))
+    out.emit(page_json(ts, tenant_json), table(rows))
     return 0
 
 
@@ -76,27 +98,40 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``submit`` command."""
     version = None if a.refresh_only else a.version
     if version is None and not a.refresh_only:
-        raise InvalidInput("choose --version VERSION, or --refresh-only with --refresh", None)
-    sub = desk.submit(
-        a.contact,
-        _tenant_of(desk, a),
-        a.target,
-        version,
-        db_refresh=a.refresh,
-        at=local_time(a.at),
-        zone=a.zone,
-        ambiguity=a.ambiguous,
-        idempotency_key=a.key,
-    )
+        raise InvalidInput("choose --version VERSION, or --refresh-only (DB refresh only)", None)
+    if a.reason is not None and not a.override:
+        raise InvalidInput("--reason goes with --override RULE (the provider's exception)")
+    tenant = _tenant_of(desk, a)
+    when_ = local_time(a.at)
+    if a.override:
+        if not a.reason:
+            raise InvalidInput("--override needs --reason: why the provider makes an exception")
+        sub = desk.override(
+            a.contact, tenant, a.target, version, rules=a.override, reason=a.reason, by=a.by,
+            db_refresh=_refresh(a), at=when_, zone=a.zone, ambiguity=a.ambiguous,
+            idempotency_key=a.key,
+        )  # fmt: skip
+    else:
+        sub = desk.submit(
+            a.contact, tenant, a.target, version, db_refresh=_refresh(a), at=when_,
+            zone=a.zone, ambiguity=a.ambiguous, idempotency_key=a.key,
+        )  # fmt: skip
     zone = _contact_zone(desk, a.contact)
     r = sub.request
     lines = [
         f"request {r.id} {'(already submitted) ' if sub.replayed else ''}"
         f"is {r.status.label}, preferred start {when(r.preferred_start, zone)}"
     ]
+    if sub.overridden:
+        lines.append(f"accepted by {a.by}, overriding {', '.join(sub.overridden)}: {a.reason}")
     lines += [f"warning {w}" for w in sub.warnings]
     lines += [f"request {s} is now New Version Requested (R17)" for s in sub.superseded]
-    data = {**request_json(sub.request), "replayed": sub.replayed, "superseded": sub.superseded}
+    data = {
+        **request_json(sub.request, zone),
+        "replayed": sub.replayed,
+        "superseded": list(sub.superseded),
+        "overridden": list(sub.overridden),
+    }
     out.emit(data, "\n".join(lines))
     return 0
 
@@ -114,31 +149,21 @@ def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     text = table([request_row(r, zone) for r in page.items])
     if page.total > len(page.items):
         text += f"\n({len(page.items)} of {page.total}; use --offset/--limit for more)"
-    out.emit({"total": page.total, "items": [request_json(r) for r in page.items]}, text)
+    out.emit(page_json(page, lambda r: request_json(r, zone)), text)
     return 0
 
 
 def cmd_overview(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``overview`` command."""
     ov = desk.overview(a.contact, _tenant_of(desk, a))
-    data = {
-        "tenant": ov.tenant_id,
-        "name": ov.tenant_name,
-        "made_at": ov.made_at.isoformat(),
-        "zone": ov.zone,
-        "updated": ov.updated_line,
-        "rows": [
-            {"site": r.site.value, "text": r.text, "label": r.label, "request": r.request_id}
-            for r in ov.rows
-        ],
-    }
-    out.emit(data, ov.render())
+    out.emit(overview_json(ov), ov.render())
     return 0
 
 
 def _done(out: Out, r: UpdateRequest, zone: str) -> int:
     out.emit(
-        request_json(r), f"request {r.id} is {r.status.label} ({when(r.effective_date, zone)})"
+        request_json(r, zone),
+        f"request {r.id} is {r.status.label} ({when(r.effective_date, zone)})",
     )
     return 0
 
@@ -149,7 +174,7 @@ def _contact_request(desk: Desk, a: argparse.Namespace) -> str:
 
 
 def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out], int]:
-    """The command of a contact's change of one request (cancel, delete, answer)."""
+    """The command of a contact's change of one request (cancel, delete, answer, move)."""
 
     def run(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         rid = _contact_request(desk, a)
@@ -157,6 +182,9 @@ def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out],
             r = desk.answer(a.contact, rid, a.text)
         elif action in ("approve", "decline"):
             r = getattr(desk, action)(a.contact, rid)
+        elif action == "move":
+            r = desk.move(a.contact, rid, at=local_time(a.at), zone=a.zone,
+                          ambiguity=a.ambiguous)  # fmt: skip
         else:
             r = getattr(desk, action)(a.contact, rid)
         return _done(out, r, _contact_zone(desk, a.contact))
@@ -177,7 +205,8 @@ def cmd_stage(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         f"{made.soak.total_seconds() / 3600:g} hours after staging, once you approve",
     ]
     out.emit(
-        {"staging": request_json(made.staging), "production": request_json(made.production),
+        {"staging": request_json(made.staging, zone),
+         "production": request_json(made.production, zone),
          "soak_hours": made.soak.total_seconds() / 3600},
         "\n".join(lines),
     )  # fmt: skip
@@ -195,15 +224,21 @@ def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``stages`` command."""
     moved = desk.advance_stages(by=a.by)
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in moved], table([request_row(r, zone) for r in moved]))
+    out.emit(
+        {"requests": [request_json(r, zone) for r in moved]},
+        table([request_row(r, zone) for r in moved]),
+    )
     return 0
 
 
 def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``queue`` command."""
-    q = desk.queue(limit=a.limit)
+    q = desk.queue(offset=a.offset, limit=a.limit)
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in q], table([request_row(r, zone) for r in q]))
+    text = table([request_row(r, zone) for r in q])
+    if q.total > q.offset + len(q):
+        text += f"\n({len(q)} of {q.total}; use --offset/--limit for more)"
+    out.emit(page_json(q, lambda r: request_json(r, zone)), text)
     return 0
 
 
@@ -225,10 +260,13 @@ def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         }
         for h in hist
     ]
+    for row, h in zip(rows, hist):
+        if h.overrides:
+            row["reason"] = row["reason"] or f"override of {', '.join(h.overrides)}"
     head = table([request_row(r, zone)])
     warn = "".join(f"\nwarning {w}" for w in r.warnings)
     out.emit(
-        {**request_json(r), "history": [history_json(h) for h in hist]},
+        {**request_json(r, zone), "history": [history_json(h, zone) for h in hist]},
         f"{head}{warn}\n\n{table(rows)}",
     )
     return 0
@@ -245,6 +283,16 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
         by = a.by
         if action == "schedule" and a.request is None:
             return _plan(desk, a, out)
+        if action == "reschedule" and a.contact is not None:
+            if a.reason is not None or by != "provider":
+                raise InvalidInput("reschedule --as CONTACT takes no --reason or --by: "
+                                   "those are the provider's")  # fmt: skip
+            return cmd_contact_action("move")(desk, a, out)
+        if action == "reschedule" and a.reason is None:
+            raise InvalidInput(
+                "the provider's reschedule needs --reason, told to the contact (R13); "
+                "a contact moves their own request with --as CONTACT"
+            )
         a.request = desk.resolve_id(a.request)
         if action == "schedule":
             if a.at is None:
@@ -288,13 +336,14 @@ def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             text += f"\n\nto {n.email}: {n.subject}\n{n.body}"
     data = {
         "moves": [
-            {**row, "request": m.request.id,
-             "old": None if m.old is None else m.old.isoformat(),
-             "new": None if m.new is None else m.new.isoformat(),
+            {"request": m.request.id, "short_id": short_id(m.request.id),
+             "tenant": m.request.tenant_id, "status": m.request.status.value,
+             "old": instant(m.old, zone), "new": instant(m.new, zone), "reason": m.reason,
              "notices": [n.to_payload() for n in m.notices]}
-            for row, m in zip(rows, result.moves)
+            for m in result.moves
         ],
         "unchanged": list(result.unchanged),
+        "zone": zone,
     }  # fmt: skip
     out.emit(data, text)
     return 0
@@ -307,6 +356,7 @@ def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     run = desk.plan_queue(horizon=horizon, dry_run=a.dry_run, by=a.by)
     zone = desk.preset.default_zone
     rows = []
+    data = []
     for r in run.requests:
         p = run.plan.placements[r.id]
         rows.append(
@@ -319,39 +369,43 @@ def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
                 "stored": "yes" if r.id in run.stored else "no",
             }
         )
+        data.append(
+            {
+                "position": p.position,
+                "request": r.id,
+                "short_id": short_id(r.id),
+                "tenant": r.tenant_id,
+                "asked": instant(r.preferred_start, zone),
+                "start": instant(p.start, zone),
+                "end": instant(p.end, zone),
+                "reason": p.reason,
+                "stored": r.id in run.stored,
+                "warnings": [{"rule": w.rule, "message": w.message} for w in p.warnings],
+            }
+        )
     text = table(rows)
     if a.dry_run:
         text += "\n(dry run: nothing stored; 'siteupdates explain ID' says why)"
     if run.conflicts:
         text += f"\nchanged meanwhile, not stored: {', '.join(run.conflicts)}"
-    data = [
-        {**row, "request": r.id, "start": None if p.start is None else p.start.isoformat()}
-        for row, r, p in (
-            (row, r, run.plan.placements[r.id]) for row, r in zip(rows, run.requests)
-        )
-    ]
-    out.emit({"plan": data, "conflicts": list(run.conflicts)}, text)
+    out.emit(
+        {"plan": data, "conflicts": list(run.conflicts), "dry_run": bool(a.dry_run),
+         "zone": zone},
+        text,
+    )  # fmt: skip
     return 0
 
 
 def cmd_explain(desk: Desk, a: argparse.Namespace, out: Out) -> int:
-    """The ``explain`` command."""
-    e = desk.explain(
-        desk.resolve_id(a.request), horizon=desk.now() + timedelta(days=a.horizon_days)
-    )
-    data = {
-        "id": e.id,
-        "position": e.position,
-        "preferred": e.preferred.isoformat(),
-        "slot": None if e.placement.start is None else e.placement.start.isoformat(),
-        "reason": e.placement.reason,
-        "passed_over": [
-            {"start": c.start.isoformat(), "why": c.why, "ahead": list(c.ahead)}
-            for c in e.passed_over
-        ],
-        "lines": list(e.lines),
-    }
-    out.emit(data, e.render())
+    """The ``explain`` command: the provider's, or with ``--as`` the contact's own view."""
+    horizon = desk.now() + timedelta(days=a.horizon_days)
+    if a.contact is not None:
+        e = desk.explain_to(a.contact, _contact_request(desk, a), horizon=horizon)
+        zone = _contact_zone(desk, a.contact)
+    else:
+        e = desk.explain(desk.resolve_id(a.request), horizon=horizon)
+        zone = desk.preset.default_zone
+    out.emit(explanation_json(e, zone), e.render())
     return 0
 
 
@@ -363,7 +417,10 @@ def cmd_group(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         horizon=desk.now() + timedelta(days=a.horizon_days),
     )  # fmt: skip
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in made], table([request_row(r, zone) for r in made]))
+    out.emit(
+        {"requests": [request_json(r, zone) for r in made]},
+        table([request_row(r, zone) for r in made]),
+    )
     return 0
 
 
@@ -377,7 +434,10 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         ) from None
     made = desk.cloud_week(week, by=a.by)
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in made], table([request_row(r, zone) for r in made]))
+    out.emit(
+        {"requests": [request_json(r, zone) for r in made]},
+        table([request_row(r, zone) for r in made]),
+    )
     return 0
 
 
@@ -481,8 +541,7 @@ def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         }
         for o in items
     ]
-    data = [{**r, "payload": dict(o.payload)} for r, o in zip(rows, items)]
-    out.emit(data, table(rows))
+    out.emit({"items": [outbox_json(o, zone) for o in items], "zone": zone}, table(rows))
     return 0
 
 
@@ -539,12 +598,15 @@ def cmd_report(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         done = desk.report(desk.resolve_id(a.request), a.token, a.outcome, contact_reason=a.reason)
     except StaleReport as exc:
         # Refused, not a conflict to retry: a newer attempt owns the request.
-        print(f"siteupdates: {exc}", file=sys.stderr)
+        if out.as_json:
+            print(json.dumps(error_json(exc, EXIT["refused"]), sort_keys=True), file=sys.stderr)
+        else:
+            print(f"siteupdates: {exc}", file=sys.stderr)
         return EXIT["refused"]
     r = done.request
     note = "" if done.applied else " (already reported; ignored)"
     out.emit(
-        {**request_json(r), "applied": done.applied},
+        {**request_json(r, desk.preset.default_zone), "applied": done.applied},
         f"request {r.id} is {r.status.label}{note}",
     )
     return 0

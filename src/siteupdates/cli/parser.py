@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from importlib.metadata import PackageNotFoundError, version
 from typing import Callable, NoReturn, Optional
 
 from siteupdates.ports import OutboxState
@@ -50,34 +52,68 @@ def count(text: str) -> int:
     return value
 
 
+def package_version() -> str:
+    """The installed version of siteupdates."""
+    try:
+        return version("siteupdates")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors exit with the documented status 2, in one line."""
+    """Usage errors exit with the documented status 2, in one line (JSON with ``--json``)."""
+
+    #: Set by :func:`siteupdates.cli.main` when ``--json`` is on the command line.
+    json_errors = False
 
     def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            body = {
+                "error": {
+                    "type": "UsageError",
+                    "exit": EXIT["usage"],
+                    "message": message,
+                    "rules": [],
+                    "refusals": [],
+                }
+            }
+            self.exit(EXIT["usage"], json.dumps(body, sort_keys=True) + "\n")
         self.exit(EXIT["usage"], f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with ``--help`` on every command."""
-    p = _Parser(
-        prog="siteupdates",
-        description="Update requests for hosted sites: submit, schedule, run, tell.",
-        epilog="Exit status: 0 done, 1 refused, 2 bad input, 3 unknown or not yours, "
-        "4 conflict (try again), 5 setup or storage problem.",
+def _globals(p: argparse.ArgumentParser, suppress: bool) -> None:
+    """The options every command takes, before or after its name.
+
+    On a command's own parser their defaults are suppressed, so that an option
+    given before the command keeps its value when it is not repeated after.
+    """
+
+    def d(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    p.add_argument(
+        "--db", default=d(None), help="SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)"
     )
-    p.add_argument("--db", help="SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)")
-    p.add_argument("--url", help="storage URL, e.g. sqlite:///x.db or postgresql://...")
-    p.add_argument("--json", action="store_true", help="print JSON for programs")
+    p.add_argument(
+        "--url", default=d(None), help="storage URL, e.g. sqlite:///x.db or postgresql://..."
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        default=d(False),
+        help="print JSON for programs (keys: docs/setup.md); errors as JSON on stderr",
+    )
     p.add_argument(
         "--smtp",
         metavar="URL",
+        default=d(None),
         help="send notices by email: smtp://host:port?from=sender@example.org "
         "(or $SITEUPDATES_SMTP_URL)",
     )
     p.add_argument(
         "--plugin",
         action="append",
-        default=[],
+        default=d([]),
         metavar="MODULE[:ATTR]",
         help="also load this plugin (a module, or an object or class in it); repeatable",
     )
@@ -85,18 +121,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         dest="settings",
         action="append",
-        default=[],
+        default=d([]),
         metavar="PLUGIN.KEY=VALUE",
         help="a plugin setting over the stored [plugins.PLUGIN] table; repeatable",
     )
     p.add_argument(
-        "--now", help="pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW"
+        "--now",
+        default=d(None),
+        help="pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with ``--help`` on every command."""
+    p = _Parser(
+        prog="siteupdates",
+        description="Update requests for hosted sites: submit, schedule, run, tell. "
+        "The options below may also follow the command.",
+        epilog="Exit status: 0 done, 1 refused by a rule (every refusal names its rule), "
+        "2 bad input or usage, 3 unknown or not yours (R22), 4 conflict (try again), "
+        "5 setup or storage problem.",
+    )
+    p.add_argument("--version", action="version", version=f"siteupdates {package_version()}")
+    _globals(p, suppress=False)
+    common = _Parser(add_help=False)
+    _globals(common, suppress=True)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def add(name: str, fn: Callable[..., int], help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=help)
+        sp = sub.add_parser(name, help=help, description=help, parents=[common])
         sp.set_defaults(func=fn)
         return sp
 
@@ -126,8 +180,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--target", required=True, help="production/sandbox, staging or preview")
     sp.add_argument("--version", help="version to update to, e.g. E.1505.2")
     sp.add_argument("--refresh-only", action="store_true", help="no version change (R6)")
-    sp.add_argument("--refresh", action="store_true", help="DB refresh = yes")
+    refresh = sp.add_mutually_exclusive_group()
+    refresh.add_argument(
+        "--refresh",
+        dest="refresh",
+        action="store_const",
+        const=True,
+        default=None,
+        help="DB refresh = yes (neither flag: the plan's preset, yes for a cloud tenant's "
+        "production/sandbox, R9)",
+    )
+    refresh.add_argument(
+        "--no-refresh", dest="refresh", action="store_const", const=False, help="DB refresh = no"
+    )
     sp.add_argument("--key", help="idempotency key: a retry returns the first request")
+    sp.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="provider only: accept the request although RULE refuses it (repeatable; "
+        "never R22 or the structural R1, R2, R3, R4, R6, R12, R17); needs --reason",
+    )
+    sp.add_argument("--reason", help="provider only: why the rules are overridden (history)")
+    sp.add_argument("--by", default="provider", help="provider only: who overrides (history)")
     when(sp)
 
     sp = add("list", commands.cmd_list, "a tenant's requests, newest first (R19)")
@@ -187,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(
         "queue", commands.cmd_queue, "provider: the To Be Scheduled queue, first come first served"
     )
+    sp.add_argument("--offset", type=int, default=0)
     sp.add_argument("--limit", type=int, default=1000)
 
     sp = add("show", commands.cmd_show, "provider: a request and its full history")
@@ -213,14 +290,26 @@ def build_parser() -> argparse.ArgumentParser:
         if action in ("schedule", "reschedule"):
             when(sp, required=action == "reschedule")
         if action == "reschedule":
-            sp.add_argument("--reason", required=True, help="told to the contact (R13)")
+            sp.add_argument("--reason", help="the provider's: told to the contact (R13)")
+            sp.add_argument(
+                "--as",
+                dest="contact",
+                metavar="CONTACT",
+                help="a contact moves the preferred start of their own request, until the "
+                "provider's cut-off (48 h by default) before its scheduled start",
+            )
 
     provider(
         "schedule",
         "schedule",
         "plan the queue first come first served (no REQUEST), or place one request by hand",
     )
-    provider("reschedule", "reschedule", "move a scheduled date, with a reason")
+    provider(
+        "reschedule",
+        "reschedule",
+        "move a scheduled date with a reason; with --as CONTACT, the contact moves "
+        "their request's preferred start (it keeps its place in the queue)",
+    )
     provider("pull", "pull", "take a scheduled request from the queue (Not Started)")
     provider("start", "start", "begin the update (In Progress)")
     provider("complete", "complete", "finish the update (Completed)")
@@ -230,10 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     provider("fail", "fail", "give up, telling the contact why (Unable to Complete)", "REASON")
 
     sp = add(
-        "explain", commands.cmd_explain, "provider: why a request has, or would get, its date"
+        "explain",
+        commands.cmd_explain,
+        "why a request has, or would get, its date (with --as CONTACT: the contact's view)",
     )
     sp.add_argument("request")
     sp.add_argument("--horizon-days", type=int, default=180)
+    sp.add_argument(
+        "--as",
+        dest="contact",
+        metavar="CONTACT",
+        help="explain to this contact: their own request only, nothing about other tenants",
+    )
 
     sp = add(
         "group-update", commands.cmd_group, "provider: one version update for a whole group (R10)"

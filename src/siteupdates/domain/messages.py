@@ -23,7 +23,7 @@ import attrs
 
 from siteupdates.errors import InvalidInput
 
-from .lifecycle import Event, HistoryEntry
+from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
 from .views import format_clock, format_day
 
@@ -40,6 +40,7 @@ __all__ = [
     "notice_for",
     "parse_ladder",
     "reminders_for",
+    "provider_notice_for",
 ]
 
 _UTC = timezone.utc
@@ -72,6 +73,7 @@ NOTIFYING_EVENTS: Mapping[Event, str] = {
     Event.SCHEDULE: "scheduled",
     Event.RESCHEDULE: "date-changed",
     Event.START: "started",
+    Event.MOVE: "start-moved",
     Event.ASK_INPUT: "input-needed",
     Event.FAIL: "unable-to-complete",
     Event.SUPERSEDE: "superseded",
@@ -171,6 +173,7 @@ _SUBJECTS = {
     "accepted": "Request accepted",
     "scheduled": "Update scheduled",
     "date-changed": "Date changed",
+    "start-moved": "Preferred start moved",
     "started": "Update started",
     "input-needed": "Input needed",
     "unable-to-complete": "Unable to complete",
@@ -246,6 +249,12 @@ def notice_for(
             lines.append(
                 f"The {request.target.refresh_site.value} database was refreshed from production."
             )
+    elif kind == "start-moved":
+        lines.append(
+            f"The preferred start moved from {_when(entry.old_date, zone)} to "
+            f"{_when(entry.new_date, zone)}. The request keeps its place in the queue; "
+            "you will be told its date once it is planned."
+        )
     label = _TOLD_REASONS.get(kind)
     if label and entry.reason:
         lines.append(f"{label}: {entry.reason}")
@@ -409,6 +418,7 @@ def reminders_for(
 CALENDAR_ACTIONS: Mapping[Event, str] = {
     Event.SCHEDULE: "publish",
     Event.RESCHEDULE: "move",
+    Event.MOVE: "withdraw",
     Event.CANCEL: "withdraw",
     Event.SUPERSEDE: "withdraw",
     Event.DEFER: "withdraw",
@@ -426,7 +436,11 @@ def calendar_entry_for(
     action = CALENDAR_ACTIONS.get(entry.event)
     if action is None:
         return None
-    if action == "withdraw" and (entry.from_status is None or request.scheduled_for is None):
+    # Withdraw only what a calendar shows: a booked date, or one kept while Pending Input.
+    if action == "withdraw" and not (
+        entry.from_status in BOOKED
+        or (entry.from_status is Status.PENDING_INPUT and entry.old_date is not None)
+    ):
         return None
     start = request.scheduled_for if action != "withdraw" else None
     what = str(request.version) if request.version else "DB refresh"
@@ -438,6 +452,42 @@ def calendar_entry_for(
         summary=f"{tenant.name}: {request.target.value} {what}",
         start=start,
         end=None if start is None else start + duration,
+    )
+
+
+def provider_notice_for(
+    request: UpdateRequest,
+    entry: HistoryEntry,
+    tenant: Tenant,
+    *,
+    email: Optional[str],
+    zone: str,
+) -> Optional[Notice]:
+    """The notice a contact's change tells the provider (their reschedule), or None.
+
+    Addressed to ``contact_id`` ``provider`` at the preset's ``email`` (empty when
+    none is set: notifiers that need an address leave it to the others).
+    """
+    if entry.event is not Event.MOVE:
+        return None
+    lines = [
+        f"{tenant.name}: contact {entry.by} moved the preferred start of request "
+        f"{request.short_id} from {_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}.",
+    ]
+    if entry.from_status is Status.SCHEDULED:
+        lines.append("The date you had set is withdrawn; the request waits in the queue again.")
+    lines.append("It keeps its first-come place in the queue (submitted "
+                 f"{_when(request.requested_at, zone)}).")  # fmt: skip
+    return Notice(
+        key=f"{request.id}:{entry.seq}:start-moved:provider",
+        kind="start-moved",
+        request_id=request.id,
+        tenant_id=tenant.id,
+        contact_id="provider",
+        email=email or "",
+        subject=f"Contact moved a request: {tenant.name}, request {request.short_id}",
+        body="\n".join(lines),
+        created_at=entry.at,
     )
 
 

@@ -217,6 +217,52 @@ class Version:
         return a >= b
 
 
+@attrs.frozen
+class Refusal:
+    """Why a rule refuses: the rule's ID, a message for the contact, and what to do instead."""
+
+    rule: str
+    message: str
+    suggestion: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}"
+
+
+@attrs.frozen
+class Advisory:
+    """A warning that does not refuse the request (R8's maintenance, R14's tasks).
+
+    The one warning type of the library: :func:`~siteupdates.domain.evaluate`,
+    a submit and the planner all give these, and a stored request keeps them.
+    ``str()`` gives ``"R14: message"``; :meth:`parse` reads that form back.
+    """
+
+    rule: str
+    message: str
+
+    @classmethod
+    def parse(cls, value: object) -> Advisory:
+        """An Advisory from itself or from its text ``"RULE: message"``."""
+        if isinstance(value, Advisory):
+            return value
+        if not isinstance(value, str):
+            raise WrongType("warning", value, "an Advisory or a text 'RULE: message'")
+        rule, sep, message = value.partition(": ")
+        if sep and rule and " " not in rule:
+            return cls(rule, message)
+        return cls("", value)
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}" if self.rule else self.message
+
+
+def _advisories(values: Iterable[object]) -> Tuple[Advisory, ...]:
+    if isinstance(values, str):
+        raise WrongType("warnings", values, "a collection of warnings, not one string")
+    return tuple(dict.fromkeys(Advisory.parse(v) for v in values))
+
+
 def _version_set(values: Iterable[object]) -> FrozenSet[Version]:
     return frozenset(Version.parse(v) for v in values)
 
@@ -278,6 +324,10 @@ def _status(value: object) -> Status:
     return Status.parse(value)  # type: ignore[no-any-return]
 
 
+def _status_or_none(value: object) -> Optional[Status]:
+    return None if value is None else _status(value)
+
+
 def _version(value: object) -> Version:
     return Version.parse(value)
 
@@ -288,10 +338,6 @@ def _version_or_none(value: object) -> Optional[Version]:
 
 def _aware(value: object) -> datetime:
     return require_aware("time", value)
-
-
-def _str_tuple(values: Iterable[str]) -> Tuple[str, ...]:
-    return tuple(str(v) for v in values)
 
 
 def _str_set(values: Iterable[str]) -> FrozenSet[str]:
@@ -381,10 +427,14 @@ class Tenant:
     #: How often the stored tenant was written; a write checks it (not part of equality).
     revision: int = attrs.field(default=0, eq=False)
 
-    def site(self, kind: SiteKind) -> Optional[Site]:
-        """The tenant's site of ``kind``, or None when it has none (R3)."""
+    def site(self, kind: SiteKind | str) -> Optional[Site]:
+        """The tenant's site of ``kind`` (a SiteKind or its name), or None when it has none (R3).
+
+        An unknown name raises UnknownName listing the kinds.
+        """
+        wanted = _kind(kind)
         for s in self.sites:
-            if s.kind is kind:
+            if s.kind is wanted:
                 return s
         return None
 
@@ -432,7 +482,9 @@ class UpdateRequest:
     ``group_plan_id`` links the requests of one group update (R10); ``automatic``
     marks the provider's weekly automatic update (R8). ``booking`` names the
     provider booking a request fills (``cloud-week:2015-02-08``); the store keeps
-    one request per tenant and booking.
+    one request per tenant and booking. ``resume_status`` is, while the request
+    is Pending Input, the status an answer returns it to (the lifecycle keeps the
+    provider's date meanwhile when that status has one).
     """
 
     id: str
@@ -447,13 +499,14 @@ class UpdateRequest:
     status: Status = attrs.field(default=Status.TO_BE_SCHEDULED, converter=_status)
     scheduled_for: Optional[datetime] = attrs.field(default=None, converter=_aware_or_none)
     revision: int = 1
-    warnings: Tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    warnings: Tuple[Advisory, ...] = attrs.field(default=(), converter=_advisories)
     reason: Optional[str] = None
     superseded_by: Optional[str] = None
     idempotency_key: Optional[str] = None
     group_plan_id: Optional[str] = None
     automatic: bool = False
     booking: Optional[str] = None
+    resume_status: Optional[Status] = attrs.field(default=None, converter=_status_or_none)
 
     @property
     def short_id(self) -> str:

@@ -37,18 +37,31 @@ from __future__ import annotations
 
 import bisect
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import attrs
 
 from siteupdates.errors import InvalidInput
 
+from .model import Advisory
 from .policies import overlapping_tasks
 from .timeutil import local_fields, require_aware
 from .views import format_clock, format_day
 from .windows import ALL_WORK, Blackout, WeeklyWindow, Window, WorkKind, resolve_local
 
 __all__ = [
+    "TAKEN",
     "Candidate",
     "Demand",
     "Explanation",
@@ -133,7 +146,7 @@ class Placement:
     end: Optional[datetime]
     position: int
     reason: Optional[str] = None
-    warnings: Tuple[str, ...] = ()
+    warnings: Tuple[Advisory, ...] = ()
 
     @property
     def placed(self) -> bool:
@@ -143,20 +156,35 @@ class Placement:
 
 @attrs.frozen
 class Candidate:
-    """A slot a demand passed over, and why."""
+    """A slot a demand passed over, and why.
+
+    ``cause`` is ``blackout`` (the provider's), ``tenant-blackout`` (the tenant's
+    or its group's), ``hold`` (staging must complete and soak first), ``busy``
+    (the tenant has an update then) or ``capacity``; ``ahead`` the requests in
+    the way.
+    """
 
     start: datetime
     end: datetime
     why: str
     ahead: Tuple[str, ...] = ()
+    cause: str = ""
+
+
+#: What a contact reads for a slot passed over because of tenants they cannot see.
+TAKEN = "taken by earlier requests"
 
 
 @attrs.frozen
 class Explanation:
-    """Why a demand got its slot: its queue position and every earlier slot passed over."""
+    """Why a demand got its slot: its queue position and every earlier slot passed over.
+
+    ``position`` is the place in the queue, first come first served; None for a
+    request that is no longer in the queue (already booked).
+    """
 
     id: str
-    position: int
+    position: Optional[int]
     preferred: datetime
     placement: Placement
     passed_over: Tuple[Candidate, ...]
@@ -262,8 +290,16 @@ class Plan:
         me = self._index[demand_id]
         return self._chosen[me] - self._first[me]
 
-    def explain(self, demand_id: str) -> Explanation:
-        """Why ``demand_id`` got its slot: every earlier candidate, in order, and why not."""
+    def explain(
+        self, demand_id: str, *, sees: Optional[Callable[[str], bool]] = None
+    ) -> Explanation:
+        """Why ``demand_id`` got its slot: every earlier candidate, in order, and why not.
+
+        With ``sees`` (whether the reader may see a tenant, R22) the explanation is
+        the one a contact reads: a slot passed over because of tenants the reader
+        cannot see says only "taken by earlier requests", with no request named
+        and nothing counted.
+        """
         if demand_id not in self._index:
             raise InvalidInput(f"no request {demand_id!r} in this plan", demand_id)
         me = self._index[demand_id]
@@ -274,7 +310,10 @@ class Plan:
         passed: List[Candidate] = []
         for i in range(first, last):
             s, e = self.slots[i]
-            passed.append(Candidate(s, e, *self._why(i, d, me)))
+            cause, why, ahead = self._why(i, d, me)
+            if sees is not None:
+                why, ahead = self._for_reader(i, me, cause, why, ahead, sees)
+            passed.append(Candidate(s, e, why, ahead, cause))
         zone = d.zone
 
         def when(t: Optional[datetime]) -> str:
@@ -293,8 +332,8 @@ class Plan:
             if until > d.earliest:
                 lines.append(f"  not before {when(until)}: {why}")
         for c in passed:
-            ahead = f": {', '.join(c.ahead)}" if c.ahead else ""
-            lines.append(f"  passed over {when(c.start)}: {c.why}{ahead}")
+            listed = f": {', '.join(c.ahead)}" if c.ahead else ""
+            lines.append(f"  passed over {when(c.start)}: {c.why}{listed}")
         if p.start is not None:
             lines.append(f"  placed at {when(p.start)} until {when(p.end)}")
             if p.start != d.earliest:
@@ -306,30 +345,60 @@ class Plan:
         lines.extend(f"  warning {w}" for w in p.warnings)
         return Explanation(d.id, p.position, d.earliest, p, tuple(passed), tuple(lines))
 
-    def _why(self, i: int, d: Demand, me: int) -> Tuple[str, Tuple[str, ...]]:
+    def _why(self, i: int, d: Demand, me: int) -> Tuple[str, str, Tuple[str, ...]]:
         s, e = self.slots[i]
         holds = [h for h in self._held.get(me, ()) if s < h[0]]
         if holds:
-            return max(holds)[1], ()
+            return "hold", max(holds)[1], ()
         if i in self._provider_closed:
-            return f"blackout {self._provider_closed[i]}", ()
+            return "blackout", f"blackout {self._provider_closed[i]}", ()
         for key in _scope_keys(d):
             ivs = self._scoped.get(key)
             hit = ivs.hit(s, e) if ivs else None
             if hit:
-                return f"blackout {hit[1]}", ()
+                return (
+                    ("blackout" if key[0] == "*" else "tenant-blackout"),
+                    f"blackout {hit[1]}",
+                    (),
+                )
         # Occupants are demand indexes, or -(k + 1) for the k-th update booked before.
         ahead = [self._occupant(k) for k in self._occupants[i] if k < me]
         busy = sorted({rid for rid, ts in ahead if set(ts) & set(d.tenants)})
         if busy:
-            return "the tenant (or a group member) is not yet free", tuple(busy)
+            return "busy", "the tenant (or a group member) is not yet free", tuple(busy)
         used = sum(len(ts) for _, ts in ahead)
         if used + d.weight > self._capacity:
             return (
+                "capacity",
                 f"capacity full ({used} of {self._capacity} taken by requests ahead)",
                 tuple(rid for rid, _ in ahead),
             )
-        return "not free", ()  # pragma: no cover - the planner would have placed it here
+        return "", "not free", ()  # pragma: no cover - the planner would have placed it here
+
+    def _for_reader(
+        self,
+        i: int,
+        me: int,
+        cause: str,
+        why: str,
+        ahead: Tuple[str, ...],
+        sees: Callable[[str], bool],
+    ) -> Tuple[str, Tuple[str, ...]]:
+        """``why`` and ``ahead`` as a reader who sees only some tenants may read them."""
+        d = self._demands[me]
+        if cause in ("blackout", "hold"):
+            return why, ()  # the provider's own closing, or the request's own staging
+        if cause == "tenant-blackout":  # its tenant's, or its group's (R10)
+            return (why, ()) if all(sees(t) for t in d.tenants) else (TAKEN, ())
+        if cause == "busy":
+            mine = [
+                rid
+                for rid, ts in (self._occupant(k) for k in self._occupants[i] if k < me)
+                if set(ts) & set(d.tenants) and all(sees(t) for t in ts)
+            ]
+            if mine and all(sees(t) for t in d.tenants):
+                return "your tenant already has an update then", tuple(sorted(mine))
+        return TAKEN, ()
 
     def _occupant(self, k: int) -> Tuple[str, Tuple[str, ...]]:
         if k >= 0:
@@ -538,10 +607,10 @@ def plan(
         if used[i] >= capacity:
             nxt.close(i)
         chosen.append(i)
-        warnings: Tuple[str, ...] = ()
+        warnings: Tuple[Advisory, ...] = ()
         if tasks:
             names = [
-                f"R14: scheduled task {k.name!r} of {t} would run during the update"
+                Advisory("R14", f"scheduled task {k.name!r} of {t} would run during the update")
                 for t in d.tenants
                 for k in overlapping_tasks(tasks.get(t, ()), s, e - s)  # type: ignore[arg-type]
             ]

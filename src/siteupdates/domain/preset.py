@@ -7,17 +7,18 @@ The domain reads these values and never hard-codes them; a host builds its own
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 import attrs
 
-from siteupdates.errors import InvalidInput
+from siteupdates.errors import InvalidInput, WrongType
 
-from .model import Plan
+from .model import Plan, SiteKind
 from .timeutil import require_zone
 from .windows import Blackout, RecurringWindow, WeeklyWindow, Window
 
 __all__ = [
+    "DEFAULT_MOVE_CUTOFF",
     "DeferralRules",
     "NoticeTiers",
     "PlanRules",
@@ -162,6 +163,26 @@ class SchedulingRules:
     blackouts: Tuple[Blackout, ...] = ()
 
 
+def _intervals(value: Mapping[object, timedelta]) -> Mapping[SiteKind, timedelta]:
+    if not isinstance(value, Mapping):
+        raise WrongType("refresh_intervals", value, "a mapping of site kind to timedelta")
+    found: Dict[SiteKind, timedelta] = {}
+    for kind, every in value.items():
+        k: SiteKind = SiteKind.parse(kind)
+        if k is SiteKind.PRODUCTION:
+            raise InvalidInput("production is never refreshed (R4): it has no refresh interval", k)
+        if not isinstance(every, timedelta) or every <= timedelta(0):
+            raise InvalidInput(
+                f"the refresh interval of {k.value} must be a positive duration", every
+            )
+        found[k] = every
+    return found
+
+
+#: The contact's reschedule cut-off when a provider sets none: 48 hours.
+DEFAULT_MOVE_CUTOFF = timedelta(hours=48)
+
+
 @attrs.frozen
 class ProviderPreset:
     """A provider's numbers: windows, default zone, plan rules, update length, capacity.
@@ -171,6 +192,11 @@ class ProviderPreset:
     ``windows`` are weekly or recurring; the first is the weekly automatic
     update's (R8). ``scheduling`` holds staging, deferral, notice tiers and the
     provider's own blackouts.
+    ``move_cutoff``: a contact may move the preferred start of their own request
+    until this long before its scheduled start. ``refresh_intervals``: per site
+    kind, how long at least between two DB refreshes (none by default: the
+    policy is off). ``email``: where notices meant for the provider go (a
+    contact's reschedule); None leaves them to notifiers that need no address.
     """
 
     name: str
@@ -180,12 +206,19 @@ class ProviderPreset:
     update_duration: timedelta = timedelta(hours=2)
     capacity: int = 1
     scheduling: SchedulingRules = SchedulingRules()
+    move_cutoff: timedelta = DEFAULT_MOVE_CUTOFF
+    refresh_intervals: Mapping[SiteKind, timedelta] = attrs.field(
+        factory=dict, converter=_intervals
+    )
+    email: Optional[str] = None
 
     def __attrs_post_init__(self) -> None:
         if self.capacity < 1:
             raise InvalidInput(f"capacity must be at least 1, not {self.capacity}", self.capacity)
         if self.update_duration <= timedelta(0):
             raise InvalidInput("update_duration must be positive", self.update_duration)
+        if not isinstance(self.move_cutoff, timedelta) or self.move_cutoff < timedelta(0):
+            raise InvalidInput("move_cutoff must be a duration of zero or more", self.move_cutoff)
 
     def rules_for(self, plan: Plan) -> PlanRules:
         """The rules of ``plan``; a plan the preset does not mention has no special rules."""

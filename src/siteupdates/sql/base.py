@@ -253,7 +253,7 @@ class SqlReads(Reads):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first, through the ``requests_tenant`` index."""
         where = ["tenant_id = :tenant"]
         params: Dict[str, Any] = {"tenant": tenant_id}
@@ -303,6 +303,23 @@ class SqlReads(Reads):
             {**params, "limit": limit},
         )
         return [codec.request_from(r) for r in rows]
+
+    def page_in(
+        self, statuses: Sequence[Status], *, offset: int = 0, limit: int = 1000
+    ) -> Page[UpdateRequest]:
+        """One page of the queue through ``requests_queue``, and its total."""
+        if not statuses:
+            return Page((), 0, offset, limit)
+        marks, params = _in("s", [s.value for s in statuses])
+        total = self._fetch(
+            f"SELECT COUNT(*) AS n FROM requests WHERE status IN ({marks})", params
+        )
+        rows = self._fetch(
+            f"SELECT * FROM requests WHERE status IN ({marks}) "
+            "ORDER BY requested_at, id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        return Page(tuple(codec.request_from(r) for r in rows), int(total[0]["n"]), offset, limit)
 
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
         """The request submitted with this key, or None."""

@@ -70,13 +70,14 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
         "status": r.status.value,
         "scheduled_for": ts(r.scheduled_for),
         "revision": r.revision,
-        "warnings": json.dumps(list(r.warnings)),
+        "warnings": json.dumps([str(w) for w in r.warnings]),
         "reason": r.reason,
         "superseded_by": r.superseded_by,
         "idempotency_key": r.idempotency_key,
         "group_plan_id": r.group_plan_id,
         "automatic": bool(r.automatic),
         "booking": r.booking,
+        "resume_status": None if r.resume_status is None else r.resume_status.value,
     }
 
 
@@ -119,6 +120,7 @@ def request_from(row: Row) -> UpdateRequest:
         group_plan_id=row["group_plan_id"],
         automatic=bool(row["automatic"]),
         booking=row["booking"],
+        resume_status=row["resume_status"],
     )
 
 
@@ -142,12 +144,13 @@ def history_row(h: HistoryEntry) -> Dict[str, Any]:
         "reason": h.reason,
         "old_date": ts(h.old_date),
         "new_date": ts(h.new_date),
+        "overrides": json.dumps(list(h.overrides)),
     }
 
 
 HISTORY_COLUMNS: Tuple[str, ...] = (
     "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
-    "reason", "old_date", "new_date",
+    "reason", "old_date", "new_date", "overrides",
 )  # fmt: skip
 
 
@@ -167,6 +170,7 @@ def history_from(row: Row) -> HistoryEntry:
         reason=row["reason"],
         old_date=parse_ts(row["old_date"]),
         new_date=parse_ts(row["new_date"]),
+        overrides=tuple(_json(row["overrides"]) or ()),
     )
 
 

@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates.domain import OPEN, WAITING, Actor, Event, UpdateRequest, apply_event
+from siteupdates.domain import DATED, OPEN, WAITING, Actor, Event, UpdateRequest, apply_event
 from siteupdates.ports import ChangeSet, OutboxItem, Unit
 
 __all__ = [
@@ -308,10 +308,33 @@ def _one_open_version_each(uow: Unit) -> None:
         uow.apply(ChangeSet.concat(parts))
 
 
+#: The statuses that hold a provider date, as an SQL list (constants of the lifecycle).
+_DATED_SQL = ", ".join(f"'{s.value}'" for s in sorted(DATED, key=lambda s: s.value))
+
+_V5 = (
+    """
+-- While Pending Input: the status an answer returns the request to (lifecycle).
+ALTER TABLE requests ADD COLUMN resume_status {text};
+-- Questions asked before: a request with a date returns Scheduled, one without queued.
+UPDATE requests SET resume_status = 'scheduled'
+    WHERE status = 'pending-input' AND scheduled_for IS NOT NULL;
+UPDATE requests SET resume_status = 'to-be-scheduled'
+    WHERE status = 'pending-input' AND scheduled_for IS NULL;
+-- A provider date exists exactly in the statuses that have one (the history keeps the rest).
+UPDATE requests SET scheduled_for = NULL
+    WHERE scheduled_for IS NOT NULL AND status NOT IN ('pending-input', """
+    + _DATED_SQL
+    + """);
+-- The rules a provider overrode to accept a request, in its history.
+ALTER TABLE history ADD COLUMN overrides {text} NOT NULL DEFAULT '[]'
+"""
+)
+
 #: Schema versions; entry N brings version N to N + 1.
 MIGRATIONS: Sequence[Migration] = (
     Migration(_V1),
     Migration(_V2),
     Migration(_V3, fixup=_one_open_version_each, after=_V3_AFTER),
     Migration(_V4),
+    Migration(_V5),
 )
