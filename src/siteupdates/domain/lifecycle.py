@@ -16,7 +16,7 @@ import attrs
 
 from siteupdates.errors import InvalidInput, TransitionNotAllowed
 
-from .model import Status, UpdateRequest, _Named
+from .model import Status, UpdateRequest, _Named, _replace_request
 from .timeutil import require_aware
 
 __all__ = [
@@ -145,6 +145,9 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
     ]
 )
 
+_ROWS: Dict[Event, Transition] = dict(TRANSITIONS)
+_SUBMIT = Event.SUBMIT
+
 #: Statuses no event leaves from.
 TERMINAL: FrozenSet[Status] = frozenset(
     s for s in Status if not any(s in t.sources for t in TRANSITIONS.values())
@@ -234,10 +237,10 @@ def apply(
     and ``actor``, naming the status and the events that are allowed; raises
     InvalidInput when a required reason or date is missing.
     """
-    ev = Event.parse(event)
-    row = TRANSITIONS[ev]
+    ev = event if type(event) is Event else Event.parse(event)
+    row = _ROWS[ev]
     status = request.status
-    if ev is Event.SUBMIT or status not in row.sources or actor not in row.actors:
+    if status not in row.sources or actor not in row.actors or ev is _SUBMIT:
         allowed = [e.value for e in allowed_events(status, actor)]
         who = "the contact" if actor is Actor.CONTACT else "the provider"
         raise TransitionNotAllowed(
@@ -251,31 +254,28 @@ def apply(
     at = require_aware("at", at)
     if row.needs_reason and not (reason and reason.strip()):
         raise InvalidInput(f"{ev.value} needs a reason the contact can read", reason)
-    new_date = request.scheduled_for
+    old_date = request.scheduled_for
     if row.needs_date:
         if date is None:
             raise InvalidInput(f"{ev.value} needs the date the update will run", date)
         new_date = require_aware("date", date)
-    updated = attrs.evolve(
+        changed_date, logged_old = new_date, old_date
+    else:
+        new_date, changed_date, logged_old = old_date, None, None
+    revision = request.revision + 1
+    # Every changed field is checked above (row.target is a Status, the dates are
+    # aware UTC instants, the reason a string): the kept fields are not converted again.
+    updated = _replace_request(
         request,
         status=row.target,
         scheduled_for=new_date,
-        revision=request.revision + 1,
+        revision=revision,
         reason=reason if reason else request.reason,
     )
     entry = HistoryEntry(
-        request_id=request.id,
-        seq=updated.revision,
-        event=ev,
-        actor=actor,
-        by=by,
-        at=at,
-        from_status=status,
-        to_status=row.target,
-        reason=reason,
-        old_date=request.scheduled_for if row.needs_date else None,
-        new_date=new_date if row.needs_date else None,
-    )
+        request.id, revision, ev, actor, by, at, status, row.target, reason, logged_old,
+        changed_date,
+    )  # fmt: skip
     return updated, entry
 
 
