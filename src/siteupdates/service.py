@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
-from siteupdates.app import App, bootstrap, scheduling
+from siteupdates.app import App, bootstrap
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
 from siteupdates.app.bootstrap import merge_settings
 from siteupdates.app.contact import Submission
-from siteupdates.app.outbox import DeliveryReport, Dispatcher
-from siteupdates.app.scheduling import PlanRun
 from siteupdates.domain import (
     TERMINAL,
     Ambiguity,
@@ -38,11 +36,18 @@ from siteupdates.domain import (
     Tenant,
     UpdateRequest,
 )
-from siteupdates.domain.planner import Explanation
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
+
+if TYPE_CHECKING:
+    from siteupdates.app.outbox import DeliveryReport, Dispatcher
+    from siteupdates.app.scheduling import PlanRun
+    from siteupdates.domain.planner import Explanation
+
+# The planner and the outbox load with the first method that needs them, so a
+# command that only reads does not import them.
 
 __all__ = ["Desk", "Submission", "is_open"]
 
@@ -325,10 +330,14 @@ class Desk:
         self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
     ) -> PlanRun:
         """Plan the queue first come, first served, and store it unless ``dry_run`` (R13)."""
+        from siteupdates.app import scheduling
+
         return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
 
     def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
         """Why a request has, or would get, its date."""
+        from siteupdates.app import scheduling
+
         return scheduling.explain(self.app, request_id, horizon=horizon)
 
     def group_update(
@@ -342,18 +351,24 @@ class Desk:
         by: str = "provider",
     ) -> Tuple[UpdateRequest, ...]:
         """Plan one version update for a whole group, one request per member (R10)."""
+        from siteupdates.app import scheduling
+
         return scheduling.group_update(
             self.app, group_id, target, version, earliest=earliest, horizon=horizon, by=by
         )
 
     def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
         """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
+        from siteupdates.app import scheduling
+
         return scheduling.cloud_week(self.app, week_of, by=by)
 
     # -- outbox ---------------------------------------------------------------------
 
     def dispatcher(self, **options: Any) -> Dispatcher:
         """A dispatcher for this desk's outbox: :class:`~siteupdates.app.outbox.Dispatcher`."""
+        from siteupdates.app.outbox import Dispatcher
+
         app = self.app
         return Dispatcher(app.storage, app.host, clock=app.clock, **options)
 

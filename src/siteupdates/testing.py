@@ -428,6 +428,18 @@ class StorageContract:
         got += [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
         assert got == [a.id, b.id]
 
+    def test_an_expired_lease_is_taken_over_before_due_requests(self, loaded: Storage) -> None:
+        started = self._booked(loaded, T0 - timedelta(hours=2))
+        [first] = loaded.claim("w1", T0 - timedelta(hours=1), 30)
+        assert first.request.id == started.id
+        earlier = self._booked(loaded, T0 - timedelta(hours=3))  # due before it, not begun
+        got = loaded.claim("w2", T0, 60, limit=1)
+        assert [c.request.id for c in got] == [started.id]
+        assert got[0].entry.event is Event.RECLAIM
+        both = loaded.claim("w3", T0 + timedelta(hours=1), 60, limit=5)
+        assert [c.request.id for c in both] == [started.id, earlier.id]
+        assert [c.entry.event for c in both] == [Event.RECLAIM, Event.PULL]
+
     def test_an_expired_lease_is_taken_over_and_the_old_worker_is_fenced_out(
         self, loaded: Storage
     ) -> None:

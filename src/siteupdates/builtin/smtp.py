@@ -17,22 +17,28 @@ notice pending in the outbox for a later attempt.
 from __future__ import annotations
 
 import os
-import smtplib
-import ssl
-from email.message import EmailMessage
-from email.utils import formatdate
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from siteupdates.domain.messages import Notice
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    import smtplib
+    from email.message import EmailMessage
+
+# smtplib, ssl and email load when a message is sent: a command that sends
+# nothing does not pay for them.
+
 __all__ = ["SmtpNotifier", "SmtpPlugin", "message_for"]
 
 
 def message_for(notice: Notice, sender: str) -> EmailMessage:
     """The email of ``notice``, from ``sender``."""
+    from email.message import EmailMessage
+    from email.utils import formatdate
+
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = notice.email
@@ -74,6 +80,9 @@ class SmtpNotifier:
         return f"SmtpNotifier('{scheme}://{who}{self.host}:{self.port}')"
 
     def _connect(self) -> smtplib.SMTP:
+        import smtplib
+        import ssl
+
         if self.tls:
             return smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
@@ -83,6 +92,8 @@ class SmtpNotifier:
     @hookimpl
     def siteupdates_deliver_notice(self, notice: Notice) -> bool:
         """Send ``notice``; raise when the server cannot be reached or refuses it."""
+        import ssl
+
         with self._connect() as smtp:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())

@@ -15,7 +15,6 @@ from typing import Callable
 
 import attrs
 
-from siteupdates.app.worker import Worker
 from siteupdates.domain import UpdateRequest
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import AccessDenied, InvalidInput, NotFound
@@ -307,6 +306,8 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``worker`` command."""
+    from siteupdates.app.worker import Worker  # loaded here: other commands do not need it
+
     worker = Worker(desk, a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch)
     # SIGTERM: finish the update in hand, hand back what was not started, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())

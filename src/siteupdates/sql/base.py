@@ -49,7 +49,17 @@ from siteupdates.ports import (
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, Dialect
 
-__all__ = ["CLAIM_WHERE", "Cursor", "SqlReads", "SqlStorage", "SqlUnit", "run_migrations"]
+__all__ = [
+    "CLAIM_DUE_WHERE",
+    "CLAIM_EXPIRED_WHERE",
+    "CLAIM_ORDER",
+    "CLAIM_WHERE",
+    "Cursor",
+    "SqlReads",
+    "SqlStorage",
+    "SqlUnit",
+    "run_migrations",
+]
 
 
 class Cursor(abc.ABC):
@@ -101,12 +111,22 @@ _INSERT_OUTBOX = (
     f"VALUES ({', '.join(':' + c for c in codec.OUTBOX_COLUMNS)})"
 )
 _TENANT_COLUMNS = "id, name, plan, group_id, tasks, revision"
-#: Claimable rows (see Storage.claim), through the ``requests_due`` index.
-CLAIM_WHERE = (
-    "(status = 'scheduled' AND scheduled_for <= :now "
-    " AND (lease_expires IS NULL OR lease_expires < :now)) OR "
-    "(status IN ('not-started', 'in-progress') AND lease_expires < :now)"
+#: Claimable rows come in two parts, each read through its own partial index in
+#: claim order, so a claim reads a few index entries whatever the backlog (an OR
+#: of the two keeps databases off both indexes and sorts every due row).
+#: First, requests whose worker's lease expired (their work had begun), through
+#: ``requests_claim_expired``:
+CLAIM_EXPIRED_WHERE = "status IN ('not-started', 'in-progress') AND lease_expires < :now"
+#: then due Scheduled requests that no live lease holds, through ``requests_claim_due``
+#: (whose key is the claim order):
+CLAIM_DUE_WHERE = (
+    "status = 'scheduled' AND scheduled_for <= :now "
+    "AND (lease_expires IS NULL OR lease_expires < :now)"
 )
+#: The order within each part (see Storage.claim).
+CLAIM_ORDER = "scheduled_for, requested_at, id"
+#: Every claimable row, as one condition: for reading, not for claiming.
+CLAIM_WHERE = f"({CLAIM_DUE_WHERE}) OR ({CLAIM_EXPIRED_WHERE})"
 #: Which unique index guards which invariant, for the message of a ConflictError.
 #: PostgreSQL names the index; SQLite names its columns.
 _INVARIANTS = {
@@ -538,15 +558,21 @@ class SqlStorage(SqlReads, Storage):
     def claim(
         self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
     ) -> List[Claim]:
-        """Choose and lock due rows, apply the lifecycle in Python, write them back."""
+        """Choose and lock claimable rows, apply the lifecycle in Python, write them back.
+
+        Expired leases first, then due requests: two index-served reads (see
+        :data:`CLAIM_EXPIRED_WHERE`), never a sort of the backlog.
+        """
         claims: List[Claim] = []
         with self.unit() as uow:
-            rows = uow._fetch(
-                f"SELECT * FROM requests WHERE {CLAIM_WHERE} "
-                f"ORDER BY scheduled_for, requested_at, id LIMIT :limit "
-                f"{self.dialect.claim_lock}",
-                {"now": self._ts(now), "limit": limit},
-            )
+            rows: List[Any] = []
+            for where in (CLAIM_EXPIRED_WHERE, CLAIM_DUE_WHERE):
+                if len(rows) < limit:
+                    rows += uow._fetch(
+                        f"SELECT * FROM requests WHERE {where} ORDER BY {CLAIM_ORDER} "
+                        f"LIMIT :limit {self.dialect.claim_lock}",
+                        {"now": self._ts(now), "limit": limit - len(rows)},
+                    )
             updates, entries = [], []
             for row in rows:
                 r = codec.request_from(row)

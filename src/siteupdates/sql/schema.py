@@ -174,6 +174,20 @@ CREATE UNIQUE INDEX requests_one_open_version ON requests (tenant_id, target)
 """
 
 
+_V4 = """
+-- Hosting workers claim through two partial indexes: due Scheduled requests in
+-- claim order (scheduled_for, requested_at, id), and the requests in work by
+-- lease expiry (only the expired few are sorted). They replace requests_due,
+-- with which a claim sorted every due row. The leading status column makes
+-- SQLite prefer them to requests_queue.
+CREATE INDEX requests_claim_due ON requests (status, scheduled_for, requested_at, id)
+    WHERE status = 'scheduled';
+CREATE INDEX requests_claim_expired ON requests (status, lease_expires)
+    WHERE status IN ('not-started', 'in-progress');
+DROP INDEX requests_due
+"""
+
+
 def _one_open_version_each(
     q: Callable[[str, Mapping[str, Any]], List[Any]], dialect: Dialect
 ) -> None:
@@ -241,4 +255,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V1),
     Migration(_V2),
     Migration(_V3, fixup=_one_open_version_each),
+    Migration(_V4),
 )

@@ -33,7 +33,9 @@ from siteupdates.errors import ConfigurationError, ConflictError, StorageError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.ports import Claim, Lease, Storage
 from siteupdates.sql import (
-    CLAIM_WHERE,
+    CLAIM_DUE_WHERE,
+    CLAIM_EXPIRED_WHERE,
+    CLAIM_ORDER,
     MIGRATIONS,
     POSTGRES,
     Cursor,
@@ -59,12 +61,22 @@ _RECLAIM = TRANSITIONS[Event.RECLAIM]
 assert _PULL.sources == {Status.SCHEDULED} and _PULL.target is _RECLAIM.target
 assert _RECLAIM.sources == {Status.NOT_STARTED, Status.IN_PROGRESS}
 
+# Two parts, each an index scan in claim order that stops after LIMIT unlocked
+# rows (SKIP LOCKED inside the scan: workers never wait on one another's row):
+# expired leases first, then due requests for what is left of the limit.
 _CLAIM_SQL = f"""
-WITH picked AS (
+WITH expired AS (
     SELECT id, status AS old_status, lease_owner AS old_owner FROM requests
-    WHERE {CLAIM_WHERE}
-    ORDER BY scheduled_for, requested_at, id LIMIT :limit
+    WHERE {CLAIM_EXPIRED_WHERE}
+    ORDER BY {CLAIM_ORDER} LIMIT :limit
     FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT id, status AS old_status, lease_owner AS old_owner FROM requests
+    WHERE {CLAIM_DUE_WHERE}
+    ORDER BY {CLAIM_ORDER} LIMIT greatest(:limit - (SELECT count(*) FROM expired), 0)
+    FOR UPDATE SKIP LOCKED
+), picked AS (
+    SELECT * FROM expired UNION ALL SELECT * FROM due
 ), claimed AS (
     UPDATE requests r SET
         status = :target,
@@ -86,7 +98,7 @@ WITH picked AS (
            CASE WHEN old_status = :pull_from THEN NULL ELSE reason END, NULL, NULL
     FROM claimed
 )
-SELECT * FROM claimed ORDER BY scheduled_for, requested_at, id
+SELECT * FROM claimed ORDER BY old_status = :pull_from, {CLAIM_ORDER}
 """
 
 
