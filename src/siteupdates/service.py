@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from siteupdates.app import App, bootstrap
 from siteupdates.app import contact as contact_cases
@@ -42,6 +53,7 @@ from siteupdates.ports import Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
 
 if TYPE_CHECKING:
+    from siteupdates.app.bulk import BulkResult
     from siteupdates.app.outbox import DeliveryReport, Dispatcher
     from siteupdates.app.scheduling import PlanRun
     from siteupdates.domain.planner import Explanation
@@ -206,6 +218,18 @@ class Desk:
             self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
             zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
         )  # fmt: skip
+
+    def submit_many(
+        self,
+        contact_id: str,
+        drafts: Iterable[RequestDraft],
+        *,
+        idempotency_keys: Optional[Sequence[Optional[str]]] = None,
+    ) -> List[BulkResult]:
+        """Submit many drafts in one transaction; see :func:`siteupdates.app.bulk.submit_many`."""
+        from siteupdates.app.bulk import submit_many
+
+        return submit_many(self.app, contact_id, drafts, idempotency_keys=idempotency_keys)
 
     def cancel(self, contact_id: str, request_id: str) -> UpdateRequest:
         """Cancel a To Be Scheduled or Scheduled request (R16)."""

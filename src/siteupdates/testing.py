@@ -349,6 +349,19 @@ class StorageContract:
         assert {o.key for o in loaded.outbox(request_id=r.id)} == {f"{r.id}:1", f"{r.id}:2"}
         assert loaded.tenant("d1") == renamed
 
+    def test_a_batch_that_breaks_an_invariant_writes_nothing_and_names_the_request(
+        self, loaded: Storage
+    ) -> None:
+        first = make_request(version="E.1505.2", target="staging")
+        second = make_request(version="E.1505.2", target="staging")  # the same site (R17)
+        other = [make_request() for _ in range(3)]
+        batch = ChangeSet.concat([submit_changes(r) for r in (*other, first, second)])
+        with pytest.raises(ConflictError, match=second.id):
+            loaded.apply(batch)
+        assert all(loaded.request(r.id) is None for r in (*other, first, second))
+        loaded.apply(ChangeSet.concat([submit_changes(r) for r in (*other, first)]))
+        assert all(loaded.request(r.id) is not None for r in (*other, first))
+
     def test_an_idempotency_key_is_used_once_per_contact(self, loaded: Storage) -> None:
         a = make_request(idempotency_key="same")
         loaded.apply(submit_changes(a))

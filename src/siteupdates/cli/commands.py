@@ -97,6 +97,42 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     return 0
 
 
+def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``submit-many`` command: a CSV or JSON-lines file of drafts, in one transaction."""
+    from .drafts import read_drafts
+
+    drafts, keys = read_drafts(a.file)
+    results = desk.submit_many(a.contact, drafts, idempotency_keys=keys)
+    rows = [
+        {
+            "line": str(r.index + 1),
+            "tenant": r.draft.tenant_id,
+            "result": (
+                ("replayed " if r.submission.replayed else "accepted ") + short_id(r.submission.request.id)
+                if r.submission is not None
+                else "refused"
+            ),
+            "why": "; ".join(f"{x.rule}: {x.message}" for x in r.refusals),
+        }
+        for r in results
+    ]
+    data = [
+        {
+            "line": r.index + 1,
+            "accepted": r.accepted,
+            "request": None if r.submission is None else request_json(r.submission.request),
+            "replayed": bool(r.submission and r.submission.replayed),
+            "superseded": [] if r.submission is None else list(r.submission.superseded),
+            "refusals": [{"rule": x.rule, "message": x.message} for x in r.refusals],
+        }
+        for r in results
+    ]
+    accepted = sum(1 for r in results if r.accepted)
+    text = table(rows) + f"\n{accepted} of {len(results)} accepted, in one transaction"
+    out.emit(data, text)
+    return 0 if accepted == len(results) else EXIT["refused"]
+
+
 def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``list`` command."""
     page = desk.requests(

@@ -365,22 +365,30 @@ class SqlUnit(SqlReads, Unit):
 
     # -- rows ------------------------------------------------------------------------
 
+    @property
+    def _text_instants(self) -> bool:
+        """Whether the backend stores instants as the codec's text (no conversion needed)."""
+        return type(self._storage)._ts is SqlStorage._ts
+
     def _request_values(self, r: UpdateRequest) -> Dict[str, Any]:
         row = codec.request_row(r)
-        for c in ("preferred_start", "requested_at", "scheduled_for"):
-            row[c] = self._ts(getattr(r, c))
+        if not self._text_instants:
+            for c in ("preferred_start", "requested_at", "scheduled_for"):
+                row[c] = self._ts(getattr(r, c))
         return row
 
     def _history_values(self, h: HistoryEntry) -> Dict[str, Any]:
         row = codec.history_row(h)
-        for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
-            row[c] = self._ts(v)
+        if not self._text_instants:
+            for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
+                row[c] = self._ts(v)
         return row
 
     def _outbox_values(self, o: OutboxItem) -> Dict[str, Any]:
         row = codec.outbox_row(o)
-        for c in ("created_at", "next_attempt_at", "delivered_at"):
-            row[c] = self._ts(getattr(o, c))
+        if not self._text_instants:
+            for c in ("created_at", "next_attempt_at", "delivered_at"):
+                row[c] = self._ts(getattr(o, c))
         return row
 
     def _site_values(self, row: Dict[str, Any]) -> Dict[str, Any]:
@@ -398,6 +406,23 @@ class SqlUnit(SqlReads, Unit):
         raise StorageError(f"cannot write request {request_id}: {exc}") from exc
 
     # -- writes ----------------------------------------------------------------------
+
+    def _insert_batch(self, requests: Sequence[UpdateRequest]) -> bool:
+        """Insert ``requests`` with one batched statement; False (nothing written) on a refusal.
+
+        Inside a savepoint: when the database refuses a row, the batch is undone
+        and the caller inserts one row at a time to name the request and the
+        invariant in its error.
+        """
+        self._x("SAVEPOINT siteupdates_batch")
+        try:
+            self._xm(_INSERT_REQUEST, [self._request_values(r) for r in requests])
+        except self._storage.integrity_error:
+            self._x("ROLLBACK TO SAVEPOINT siteupdates_batch")
+            self._x("RELEASE SAVEPOINT siteupdates_batch")
+            return False
+        self._x("RELEASE SAVEPOINT siteupdates_batch")
+        return True
 
     def put_tenants(self, tenants: Sequence[Tenant], *, check: bool) -> None:
         """Write tenants and their sites; with ``check``, only at their loaded revision."""
@@ -479,13 +504,16 @@ class SqlUnit(SqlReads, Unit):
                 raise self._conflict(exc, new.id) from None
             if done.rowcount != 1:
                 raise ConflictError(new.id, expected)
-        for r in changes.inserts:
-            try:
-                self._x(_INSERT_REQUEST, self._request_values(r))
-            except integrity as exc:
-                if r.idempotency_key is not None and "idempotency" in str(exc):
-                    raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                raise self._conflict(exc, r.id) from None
+        if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
+            pass  # one batched statement wrote them all
+        else:
+            for r in changes.inserts:
+                try:
+                    self._x(_INSERT_REQUEST, self._request_values(r))
+                except integrity as exc:
+                    if r.idempotency_key is not None and "idempotency" in str(exc):
+                        raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
+                    raise self._conflict(exc, r.id) from None
         try:
             self._xm(_INSERT_HISTORY, [self._history_values(h) for h in changes.history])
             self._xm(_INSERT_OUTBOX, [self._outbox_values(o) for o in changes.outbox])
