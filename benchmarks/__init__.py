@@ -1,1 +1,1 @@
-"""The benchmark suite: every figure against its own baseline, in one run (``python -m benchmarks``)."""
+"""The benchmark suite: every figure against its baseline, in one run (python -m benchmarks)."""

@@ -93,9 +93,7 @@ def cpu(fn: Callable[[], object]) -> float:
         gc.enable()
 
 
-def interleaved(
-    sides: Dict[str, Callable[[], float]], rounds: int
-) -> Dict[str, List[float]]:
+def interleaved(sides: Dict[str, Callable[[], float]], rounds: int) -> Dict[str, List[float]]:
     """Run each side once per round, alternating the order; the measurements by side."""
     names = list(sides)
     out: Dict[str, List[float]] = {n: [] for n in names}
@@ -246,7 +244,7 @@ def fig_cli(rounds: int, work: Path) -> Figure:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SITEUPDATES_")}
     sides = {
         "base": wall_of([py, "-c", "import attrs, pluggy, sqlite3"], env),
-        "lib": wall_of(cli + ["--db", str(db), "list", "--as", "ops", "--tenant", "t00000"],
+        "lib": wall_of([*cli, "--db", str(db), "list", "--as", "ops", "--tenant", "t00000"],
                        env),
     }  # fmt: skip
     for s in sides.values():
@@ -317,8 +315,10 @@ def _claim_run(target: Callable[..., None], url: str, k: int) -> Tuple[float, in
         p.join()
     begin, end = min(r[0] for r in results), max(r[1] for r in results)
     counts = Counter(i for r in results for i in r[2])
-    return sum(counts.values()) / (end - begin), sum(counts.values()), sum(
-        1 for c in counts.values() if c > 1
+    return (
+        sum(counts.values()) / (end - begin),
+        sum(counts.values()),
+        sum(1 for c in counts.values() if c > 1),
     )
 
 
@@ -345,6 +345,7 @@ def fig_claims(rounds: int, k: int = 4, sizes: Sequence[int] = (600, 3000, 12000
     try:
         import psycopg
         from psycopg import sql
+
         from siteupdates_postgres import PostgresStorage
     except ImportError as exc:
         print(f"claims: skipped ({exc})", file=sys.stderr)
@@ -435,7 +436,19 @@ def bare_rows(
     at = _ts(now)
     request = (rid, tenant, target, None, True, start, "America/Chicago", contact, at,
                "to-be-scheduled", None, 1, "[]", None, None, None, None, False, None)  # fmt: skip
-    history = (rid, 1, "submit", "contact", contact, at, None, "to-be-scheduled", None, None, start)
+    history = (
+        rid,
+        1,
+        "submit",
+        "contact",
+        contact,
+        at,
+        None,
+        "to-be-scheduled",
+        None,
+        None,
+        start,
+    )
     payload = json.dumps({
         "key": f"{rid}:1:{contact}", "request_id": rid, "tenant_id": tenant, "to": contact,
         "subject": f"Update request {rid[:12]} received: To Be Scheduled",
@@ -595,10 +608,27 @@ def fig_decode(rounds: int, work: Path, n: int = 1000) -> Figure:
     def base() -> float:
         def run() -> None:
             out = [
-                BareRequest(r[0], r[1], r[2], r[3], bool(r[4]), parse(r[5]), r[6], r[7],
-                            parse(r[8]), r[9], None if r[10] is None else parse(r[10]), r[11],
-                            tuple(json.loads(r[12])), r[13], r[14], r[15], r[16], bool(r[17]),
-                            r[18])  # fmt: skip
+                BareRequest(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    bool(r[4]),
+                    parse(r[5]),
+                    r[6],
+                    r[7],
+                    parse(r[8]),
+                    r[9],
+                    None if r[10] is None else parse(r[10]),
+                    r[11],
+                    tuple(json.loads(r[12])),
+                    r[13],
+                    r[14],
+                    r[15],
+                    r[16],
+                    bool(r[17]),
+                    r[18],
+                )
                 for r in con.execute(query, {"limit": n}).fetchall()
             ]
             assert len(out) == n
@@ -653,7 +683,7 @@ def table(figures: Sequence[Figure]) -> str:
         if i == 0:
             lines.append("-+-".join("-" * w for w in widths))
     notes = [f"  {f.name}: {f.note}" for f in figures if f.note]
-    return "\n".join(lines + (["notes:"] + notes if notes else []))
+    return "\n".join(lines + (["notes:", *notes] if notes else []))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

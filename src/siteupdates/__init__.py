@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING:
-    from siteupdates.app import App, bootstrap
+    from siteupdates.app.bootstrap import App, bootstrap
     from siteupdates.app.contact import Submission
     from siteupdates.domain import (
         Actor,

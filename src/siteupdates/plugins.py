@@ -127,7 +127,7 @@ def installed_entry_points(group: str) -> List[Any]:
     found = metadata.entry_points()
     if hasattr(found, "select"):
         return list(found.select(group=group))
-    return list(found.get(group, ()))  # type: ignore[attr-defined] # pragma: no cover - 3.8, 3.9
+    return list(found.get(group, ()))  # pragma: no cover - Python 3.8 and 3.9
 
 
 class PluginHost:

@@ -58,9 +58,11 @@ def test_a_batch_gets_the_answers_of_one_submit_after_another(desk: Desk, tmp_pa
     other.load_setup(sample_setup())
     results = desk.submit_many("dana", MIX)
     got = [
-        ("accepted", *r.submission.warnings) if r.submission else ("refused", *(x.rule for x in r.refusals))
+        ("accepted", *r.submission.warnings)
+        if r.submission
+        else ("refused", *(x.rule for x in r.refusals))
         for r in results
-    ]  # fmt: skip
+    ]
     # One submit at a time raises R12 for a missing date at the call: compare the rest.
     expected = _one_by_one(other, [d for d in MIX if d.local_start is not None])
     assert [g for g, d in zip(got, MIX) if d.local_start is not None] == expected
@@ -117,7 +119,9 @@ def test_bad_batches_are_refused_whole(desk: Desk) -> None:
         desk.submit_many("dana", ["d1"])  # type: ignore[list-item]
 
 
-def test_the_command_line_submits_csv_and_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_submits_csv_and_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cli.db"
     with Desk.open(f"sqlite:///{db}", clock=FixedClock()) as d:
         d.load_setup(sample_setup())

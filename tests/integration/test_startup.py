@@ -17,7 +17,7 @@ from siteupdates.plugins import PluginHost
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, sample_setup
 
-GENERAL = '''
+GENERAL = """
 from siteupdates.hookspecs import hookimpl
 seen = []
 
@@ -29,9 +29,9 @@ def siteupdates_configure(settings):
 def siteupdates_deliver_notice(notice):
     seen.append(("notice", notice.key))
     return True
-'''
+"""
 
-STORAGE = '''
+STORAGE = """
 from siteupdates.builtin.memory import MemoryStorage
 from siteupdates.hookspecs import hookimpl
 seen = []
@@ -43,7 +43,7 @@ def siteupdates_configure(settings):
 @hookimpl
 def siteupdates_storage(url):
     return MemoryStorage(url) if url.startswith("fake://") else None
-'''
+"""
 
 
 def _distribution(root: Path, name: str, module: str, source: str, entry_points: str) -> None:

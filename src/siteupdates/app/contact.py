@@ -111,8 +111,11 @@ def _context(
         catalog=reads.catalog(),
         preset=app.preset,
         now=app.now(),
-        # R17 is the only rule that looks at open requests: this site's version updates.
-        open_requests=reads.open_version_updates(tenant.id, draft.target),
+        # R17 is the only rule that looks at open requests: this site's version updates
+        # (a DB refresh only neither supersedes nor is refused by any).
+        open_requests=(
+            reads.open_version_updates(tenant.id, draft.target) if draft.version else ()
+        ),
     )
 
 

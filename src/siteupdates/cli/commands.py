@@ -108,7 +108,8 @@ def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             "line": str(r.index + 1),
             "tenant": r.draft.tenant_id,
             "result": (
-                ("replayed " if r.submission.replayed else "accepted ") + short_id(r.submission.request.id)
+                ("replayed " if r.submission.replayed else "accepted ")
+                + short_id(r.submission.request.id)
                 if r.submission is not None
                 else "refused"
             ),

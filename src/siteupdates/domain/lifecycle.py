@@ -255,6 +255,7 @@ def apply(
     if row.needs_reason and not (reason and reason.strip()):
         raise InvalidInput(f"{ev.value} needs a reason the contact can read", reason)
     old_date = request.scheduled_for
+    new_date: Optional[datetime]
     if row.needs_date:
         if date is None:
             raise InvalidInput(f"{ev.value} needs the date the update will run", date)

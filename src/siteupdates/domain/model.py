@@ -14,7 +14,18 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime, time
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple, Type, TypeVar
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 import attrs
 
@@ -505,7 +516,7 @@ def _replacer(cls: Type[_V]) -> Callable[..., _V]:
     lines += ["    for name, value in changes.items():", "        _set(new, name, value)"]
     lines += ["    return new"]
     scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
-    exec("\n".join(lines), scope)  # noqa: S102 - the field names of our own class
+    exec("\n".join(lines), scope)
     return scope["replace"]  # type: ignore[no-any-return]
 
 
