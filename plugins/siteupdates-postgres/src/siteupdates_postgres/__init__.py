@@ -63,32 +63,37 @@ assert _RECLAIM.sources == {Status.NOT_STARTED, Status.IN_PROGRESS}
 
 # Two parts, each an index scan in claim order that stops after LIMIT unlocked
 # rows (SKIP LOCKED inside the scan: workers never wait on one another's row):
-# expired leases first, then due requests for what is left of the limit.
+# expired leases first, then due requests for what is left of the limit. The
+# update finds the picked rows by primary key (``= ANY``), not by a join whose
+# size the planner cannot know (it would hash the whole table), and reads the
+# old status and owner from the row it replaces.
 _CLAIM_SQL = f"""
 WITH expired AS (
-    SELECT id, status AS old_status, lease_owner AS old_owner FROM requests
+    SELECT id, status AS old_status FROM requests
     WHERE {CLAIM_EXPIRED_WHERE}
     ORDER BY {CLAIM_ORDER} LIMIT :limit
     FOR UPDATE SKIP LOCKED
 ), due AS (
-    SELECT id, status AS old_status, lease_owner AS old_owner FROM requests
+    SELECT id, status AS old_status FROM requests
     WHERE {CLAIM_DUE_WHERE}
     ORDER BY {CLAIM_ORDER} LIMIT greatest(:limit - (SELECT count(*) FROM expired), 0)
     FOR UPDATE SKIP LOCKED
 ), picked AS (
     SELECT * FROM expired UNION ALL SELECT * FROM due
-), claimed AS (
+), updated AS (
     UPDATE requests r SET
         status = :target,
         revision = r.revision + 1,
-        reason = CASE WHEN p.old_status = :pull_from THEN r.reason
-                 ELSE 'the lease of ' || coalesce(p.old_owner, 'a worker')
+        reason = CASE WHEN r.status = :pull_from THEN r.reason
+                 ELSE 'the lease of ' || coalesce(r.lease_owner, 'a worker')
                       || ' expired; taken over (attempt ' || (r.attempts + 1) || ')' END,
         lease_owner = :worker,
         lease_expires = :expires,
         attempts = r.attempts + 1
-    FROM picked p WHERE r.id = p.id
-    RETURNING r.*, p.old_status
+    WHERE r.id = ANY (ARRAY(SELECT id FROM picked))
+    RETURNING r.*
+), claimed AS (
+    SELECT u.*, p.old_status FROM updated u JOIN picked p ON p.id = u.id
 ), logged AS (
     INSERT INTO history (request_id, seq, event, actor, by_whom, at, from_status,
                          to_status, reason, old_date, new_date)
