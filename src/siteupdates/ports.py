@@ -490,7 +490,9 @@ class Storage(Reads):
         request becomes Not Started (R15; event ``pull``, or ``reclaim`` for an
         expired lease) with a history entry, a lease until ``now + lease_seconds``
         and its attempt count raised. Concurrent claims never return one request
-        twice. Order: ``scheduled_for``, then ``requested_at``, then ID.
+        twice. Order: requests whose lease expired first (their work had begun and
+        a site may be offline), then due Scheduled ones; each by ``scheduled_for``,
+        then ``requested_at``, then ID.
         """
 
     @abc.abstractmethod

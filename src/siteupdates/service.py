@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from siteupdates.app import App, bootstrap, executors, scheduling
 from siteupdates.app import contact as contact_cases
@@ -39,11 +50,14 @@ from siteupdates.domain import (
     Tenant,
     UpdateRequest,
 )
-from siteupdates.domain.planner import Explanation
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxItem, Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
+
+if TYPE_CHECKING:
+    from siteupdates.app.bulk import BulkResult
+    from siteupdates.domain.planner import Explanation
 
 __all__ = ["Desk", "Submission", "is_open"]
 
@@ -240,6 +254,18 @@ class Desk:
         counted about tenants the contact cannot see (R22).
         """
         return contact_cases.explain_to(self.app, contact_id, request_id, horizon=horizon)
+
+    def submit_many(
+        self,
+        contact_id: str,
+        drafts: Iterable[RequestDraft],
+        *,
+        idempotency_keys: Optional[Sequence[Optional[str]]] = None,
+    ) -> List[BulkResult]:
+        """Submit many drafts in one transaction; see :func:`siteupdates.app.bulk.submit_many`."""
+        from siteupdates.app.bulk import submit_many
+
+        return submit_many(self.app, contact_id, drafts, idempotency_keys=idempotency_keys)
 
     def cancel(self, contact_id: str, request_id: str) -> UpdateRequest:
         """Cancel a To Be Scheduled or Scheduled request (R16)."""

@@ -390,6 +390,19 @@ class StorageContract:
         assert {o.key for o in loaded.outbox(request_id=r.id)} == {f"{r.id}:1", f"{r.id}:2"}
         assert loaded.tenant("d1") == renamed
 
+    def test_a_batch_that_breaks_an_invariant_writes_nothing_and_names_the_request(
+        self, loaded: Storage
+    ) -> None:
+        first = make_request(version="E.1505.2", target="staging")
+        second = make_request(version="E.1505.2", target="staging")  # the same site (R17)
+        other = [make_request() for _ in range(3)]
+        batch = ChangeSet.concat([submit_changes(r) for r in (*other, first, second)])
+        with pytest.raises(ConflictError, match=second.id):
+            loaded.apply(batch)
+        assert all(loaded.request(r.id) is None for r in (*other, first, second))
+        loaded.apply(ChangeSet.concat([submit_changes(r) for r in (*other, first)]))
+        assert all(loaded.request(r.id) is not None for r in (*other, first))
+
     def test_an_idempotency_key_is_used_once_per_contact(self, loaded: Storage) -> None:
         a = make_request(idempotency_key="same")
         loaded.apply(submit_changes(a))
@@ -528,6 +541,18 @@ class StorageContract:
         got = [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
         got += [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
         assert got == [a.id, b.id]
+
+    def test_an_expired_lease_is_taken_over_before_due_requests(self, loaded: Storage) -> None:
+        started = self._booked(loaded, T0 - timedelta(hours=2))
+        [first] = loaded.claim("w1", T0 - timedelta(hours=1), 30)
+        assert first.request.id == started.id
+        earlier = self._booked(loaded, T0 - timedelta(hours=3))  # due before it, not begun
+        got = loaded.claim("w2", T0, 60, limit=1)
+        assert [c.request.id for c in got] == [started.id]
+        assert got[0].entry.event is Event.RECLAIM
+        both = loaded.claim("w3", T0 + timedelta(hours=1), 60, limit=5)
+        assert [c.request.id for c in both] == [started.id, earlier.id]
+        assert [c.entry.event for c in both] == [Event.RECLAIM, Event.PULL]
 
     def test_an_expired_lease_is_taken_over_and_the_old_worker_is_fenced_out(
         self, loaded: Storage

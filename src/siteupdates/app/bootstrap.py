@@ -66,10 +66,19 @@ class App:
     preset: ProviderPreset
     clock: Callable[[], datetime] = system_clock
     new_id: Callable[[], str] = new_request_id
-    policies: Tuple[Policy, ...] = ()
+    #: The submission policies; None asks the host on first use (installed plugins
+    #: may add some, and a command that only reads never needs them).
+    _policies: Optional[Tuple[Policy, ...]] = attrs.field(default=None, alias="policies")
     attempts: int = 8
     #: The reminder ladder: how long before a scheduled start each reminder fires.
     reminders: Tuple[timedelta, ...] = DEFAULT_REMINDERS
+
+    @property
+    def policies(self) -> Tuple[Policy, ...]:
+        """The submission policies of the registered plugins."""
+        if self._policies is None:
+            self._policies = self.host.policies()
+        return self._policies
 
     def now(self) -> datetime:
         """The clock, checked to be a UTC-aware instant."""
@@ -153,6 +162,5 @@ def bootstrap(
         preset=chosen,
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
-        policies=host.policies(),
         reminders=reminder_ladder(settings),
     )

@@ -149,9 +149,12 @@ def _context(
         catalog=reads.catalog(),
         preset=app.preset,
         now=app.now(),
-        # R17 looks at this site's open version updates; a refresh interval, when the
-        # provider set one, at the site's open refreshes. Nothing else reads requests.
-        open_requests=() if moving else reads.open_version_updates(tenant.id, draft.target),
+        # R17 looks at this site's open version updates (a DB refresh only neither
+        # supersedes nor is refused by any); a refresh interval, when the provider
+        # set one, at the site's open refreshes. Nothing else reads requests.
+        open_requests=()
+        if moving or not draft.version
+        else reads.open_version_updates(tenant.id, draft.target),
         open_refreshes=_open_refreshes(app, reads, tenant, draft, but=moving),
     )
 

@@ -476,7 +476,9 @@ class MemoryStorage(Storage):
                 for r in self._requests.values()
                 if is_claimable(r, self._leases.get(r.id, (None, None, 0))[1], now)
             ]
-            due.sort(key=lambda r: (r.scheduled_for or now, r.requested_at, r.id))
+            # Expired leases first (their work had begun), then due requests.
+            due.sort(key=lambda r: (r.status is Status.SCHEDULED, r.scheduled_for or now,
+                                    r.requested_at, r.id))  # fmt: skip
             claims = []
             for r in due[:limit]:
                 owner, _, attempts = self._leases.get(r.id, (None, None, 0))

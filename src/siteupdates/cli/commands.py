@@ -19,7 +19,6 @@ from typing import Callable, Iterator, Optional
 import attrs
 
 from siteupdates.app.executors import LocalExecutor
-from siteupdates.app.worker import Worker
 from siteupdates.domain import UpdateRequest
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import InvalidInput, StaleReport
@@ -134,6 +133,44 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     }
     out.emit(data, "\n".join(lines))
     return 0
+
+
+def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``submit-many`` command: a CSV or JSON-lines file of drafts, in one transaction."""
+    from .drafts import read_drafts
+
+    drafts, keys = read_drafts(a.file)
+    results = desk.submit_many(a.contact, drafts, idempotency_keys=keys)
+    zone = _contact_zone(desk, a.contact)
+    rows = [
+        {
+            "line": str(r.index + 1),
+            "tenant": r.draft.tenant_id,
+            "result": (
+                ("replayed " if r.submission.replayed else "accepted ")
+                + short_id(r.submission.request.id)
+                if r.submission is not None
+                else "refused"
+            ),
+            "why": "; ".join(f"{x.rule}: {x.message}" for x in r.refusals),
+        }
+        for r in results
+    ]
+    data = [
+        {
+            "line": r.index + 1,
+            "accepted": r.accepted,
+            "request": None if r.submission is None else request_json(r.submission.request, zone),
+            "replayed": bool(r.submission and r.submission.replayed),
+            "superseded": [] if r.submission is None else list(r.submission.superseded),
+            "refusals": [{"rule": x.rule, "message": x.message} for x in r.refusals],
+        }
+        for r in results
+    ]
+    accepted = sum(1 for r in results if r.accepted)
+    text = table(rows) + f"\n{accepted} of {len(results)} accepted, in one transaction"
+    out.emit(data, text)
+    return 0 if accepted == len(results) else EXIT["refused"]
 
 
 def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -464,6 +501,8 @@ def _logs_on_stderr() -> Iterator[None]:
 
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``worker`` command."""
+    from siteupdates.app.worker import Worker  # loaded here: other commands do not need it
+
     worker = Worker(desk, a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch)
     # SIGTERM: finish the update in hand, hand back what was not started, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())

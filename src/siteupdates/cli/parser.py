@@ -206,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--by", default="provider", help="provider only: who overrides (history)")
     when(sp)
 
+    sp = add(
+        "submit-many",
+        commands.cmd_submit_many,
+        "submit a CSV or JSON-lines file of drafts in one transaction (one answer per line)",
+    )
+    who(sp)
+    sp.add_argument(
+        "file",
+        help="columns or keys: tenant, target, version, refresh, at, zone, ambiguous, key "
+        "(.csv with a header row; .jsonl one object a line; - reads JSON lines from stdin)",
+    )
+
     sp = add("list", commands.cmd_list, "a tenant's requests, newest first (R19)")
     who(sp)
     sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")

@@ -28,7 +28,7 @@ import attrs
 
 from siteupdates.errors import InvalidInput, TransitionNotAllowed
 
-from .model import Refusal, Status, UpdateRequest, _Named
+from .model import Refusal, Status, UpdateRequest, _Named, _replace_request
 from .timeutil import require_aware
 
 __all__ = [
@@ -218,6 +218,9 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
     ]
 )
 
+_ROWS: Dict[Event, Transition] = dict(TRANSITIONS)
+_SUBMIT = Event.SUBMIT
+
 #: Statuses no event leaves from.
 TERMINAL: FrozenSet[Status] = frozenset(
     s for s in Status if not any(s in t.sources for t in TRANSITIONS.values())
@@ -339,10 +342,10 @@ def apply(
     allowed; raises InvalidInput when a required reason or date is missing.
     For ``move`` (the contact's reschedule) ``date`` is the new preferred start.
     """
-    ev = Event.parse(event)
-    row = TRANSITIONS[ev]
+    ev = event if type(event) is Event else Event.parse(event)
+    row = _ROWS[ev]
     status = request.status
-    if ev is Event.SUBMIT or status not in row.sources or actor not in row.actors:
+    if status not in row.sources or actor not in row.actors or ev is _SUBMIT:
         allowed = [e.value for e in allowed_events(status, actor)]
         who = "the contact" if actor is Actor.CONTACT else "the provider"
         message = f"cannot {ev.value} request {request.id}: it is {status.label}; {who} may " + (
@@ -373,12 +376,15 @@ def apply(
         new_date = when
     if not holds_date(target, resume):
         new_date = None  # the invariant: no provider date outside the dated statuses
-    updated = attrs.evolve(
+    revision = request.revision + 1
+    # Every changed field is checked above (a Status, aware UTC instants, a reason
+    # string): the kept fields are not converted again.
+    updated = _replace_request(
         request,
         status=target,
         preferred_start=preferred,
         scheduled_for=new_date,
-        revision=request.revision + 1,
+        revision=revision,
         reason=reason if reason else request.reason,
         resume_status=resume,
     )

@@ -53,6 +53,9 @@ from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, Dialect
 
 __all__ = [
+    "CLAIM_DUE_WHERE",
+    "CLAIM_EXPIRED_WHERE",
+    "CLAIM_ORDER",
     "CLAIM_WHERE",
     "OUTBOX_DUE",
     "Cursor",
@@ -112,11 +115,17 @@ _INSERT_OUTBOX = (
     f"VALUES ({', '.join(':' + c for c in codec.OUTBOX_COLUMNS)})"
 )
 _TENANT_COLUMNS = "id, name, plan, group_id, tasks, revision"
-#: Claimable rows (see Storage.claim), through the ``requests_due`` index.
-CLAIM_WHERE = (
-    "(status = 'scheduled' AND scheduled_for <= :now "
-    " AND (lease_expires IS NULL OR lease_expires < :now)) OR "
-    "(status IN ('not-started', 'in-progress') AND lease_expires < :now)"
+#: Claimable rows come in two parts, each read through its own partial index in
+#: claim order, so a claim reads a few index entries whatever the backlog (an OR
+#: of the two keeps databases off both indexes and sorts every due row).
+#: First, requests whose worker's lease expired (their work had begun), through
+#: ``requests_claim_expired``:
+CLAIM_EXPIRED_WHERE = "status IN ('not-started', 'in-progress') AND lease_expires < :now"
+#: then due Scheduled requests that no live lease holds, through ``requests_claim_due``
+#: (whose key is the claim order):
+CLAIM_DUE_WHERE = (
+    "status = 'scheduled' AND scheduled_for <= :now "
+    "AND (lease_expires IS NULL OR lease_expires < :now)"
 )
 #: Outbox items a deliverer may claim: pending, due, and held by no live lease.
 OUTBOX_DUE = (
@@ -134,6 +143,10 @@ _LOG_OUTBOX = (
     "SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :by, :detail "
     "FROM outbox_log WHERE outbox_id = :id"
 )
+#: The order within each part (see Storage.claim).
+CLAIM_ORDER = "scheduled_for, requested_at, id"
+#: Every claimable row, as one condition: for reading, not for claiming.
+CLAIM_WHERE = f"({CLAIM_DUE_WHERE}) OR ({CLAIM_EXPIRED_WHERE})"
 #: Which unique index guards which invariant, for the message of a ConflictError.
 #: PostgreSQL names the index; SQLite names its columns.
 _INVARIANTS = {
@@ -401,22 +414,30 @@ class SqlUnit(SqlReads, Unit):
 
     # -- rows ------------------------------------------------------------------------
 
+    @property
+    def _text_instants(self) -> bool:
+        """Whether the backend stores instants as the codec's text (no conversion needed)."""
+        return type(self._storage)._ts is SqlStorage._ts
+
     def _request_values(self, r: UpdateRequest) -> Dict[str, Any]:
         row = codec.request_row(r)
-        for c in ("preferred_start", "requested_at", "scheduled_for"):
-            row[c] = self._ts(getattr(r, c))
+        if not self._text_instants:
+            for c in ("preferred_start", "requested_at", "scheduled_for"):
+                row[c] = self._ts(getattr(r, c))
         return row
 
     def _history_values(self, h: HistoryEntry) -> Dict[str, Any]:
         row = codec.history_row(h)
-        for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
-            row[c] = self._ts(v)
+        if not self._text_instants:
+            for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
+                row[c] = self._ts(v)
         return row
 
     def _outbox_values(self, o: OutboxItem) -> Dict[str, Any]:
         row = codec.outbox_row(o)
-        for c in ("created_at", "next_attempt_at", "delivered_at", "lease_expires"):
-            row[c] = self._ts(getattr(o, c))
+        if not self._text_instants:
+            for c in ("created_at", "next_attempt_at", "delivered_at", "lease_expires"):
+                row[c] = self._ts(getattr(o, c))
         return row
 
     def _site_values(self, row: Dict[str, Any]) -> Dict[str, Any]:
@@ -434,6 +455,23 @@ class SqlUnit(SqlReads, Unit):
         raise StorageError(f"cannot write request {request_id}: {exc}") from exc
 
     # -- writes ----------------------------------------------------------------------
+
+    def _insert_batch(self, requests: Sequence[UpdateRequest]) -> bool:
+        """Insert ``requests`` with one batched statement; False (nothing written) on a refusal.
+
+        Inside a savepoint: when the database refuses a row, the batch is undone
+        and the caller inserts one row at a time to name the request and the
+        invariant in its error.
+        """
+        self._x("SAVEPOINT siteupdates_batch")
+        try:
+            self._xm(_INSERT_REQUEST, [self._request_values(r) for r in requests])
+        except self._storage.integrity_error:
+            self._x("ROLLBACK TO SAVEPOINT siteupdates_batch")
+            self._x("RELEASE SAVEPOINT siteupdates_batch")
+            return False
+        self._x("RELEASE SAVEPOINT siteupdates_batch")
+        return True
 
     def put_tenants(self, tenants: Sequence[Tenant], *, check: bool) -> None:
         """Write tenants and their sites; with ``check``, only at their loaded revision."""
@@ -515,13 +553,16 @@ class SqlUnit(SqlReads, Unit):
                 raise self._conflict(exc, new.id) from None
             if done.rowcount != 1:
                 raise ConflictError(new.id, expected)
-        for r in changes.inserts:
-            try:
-                self._x(_INSERT_REQUEST, self._request_values(r))
-            except integrity as exc:
-                if r.idempotency_key is not None and "idempotency" in str(exc):
-                    raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                raise self._conflict(exc, r.id) from None
+        if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
+            pass  # one batched statement wrote them all
+        else:
+            for r in changes.inserts:
+                try:
+                    self._x(_INSERT_REQUEST, self._request_values(r))
+                except integrity as exc:
+                    if r.idempotency_key is not None and "idempotency" in str(exc):
+                        raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
+                    raise self._conflict(exc, r.id) from None
         try:
             self._xm(_INSERT_HISTORY, [self._history_values(h) for h in changes.history])
             self._xm(_INSERT_OUTBOX, [self._outbox_values(o) for o in changes.outbox])
@@ -739,15 +780,21 @@ class SqlStorage(SqlReads, Storage):
     def claim(
         self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
     ) -> List[Claim]:
-        """Choose and lock due rows, apply the lifecycle in Python, write them back."""
+        """Choose and lock claimable rows, apply the lifecycle in Python, write them back.
+
+        Expired leases first, then due requests: two index-served reads (see
+        :data:`CLAIM_EXPIRED_WHERE`), never a sort of the backlog.
+        """
         claims: List[Claim] = []
         with self.unit() as uow:
-            rows = uow._fetch(
-                f"SELECT * FROM requests WHERE {CLAIM_WHERE} "
-                f"ORDER BY scheduled_for, requested_at, id LIMIT :limit "
-                f"{self.dialect.claim_lock}",
-                {"now": self._ts(now), "limit": limit},
-            )
+            rows: List[Any] = []
+            for where in (CLAIM_EXPIRED_WHERE, CLAIM_DUE_WHERE):
+                if len(rows) < limit:
+                    rows += uow._fetch(
+                        f"SELECT * FROM requests WHERE {where} ORDER BY {CLAIM_ORDER} "
+                        f"LIMIT :limit {self.dialect.claim_lock}",
+                        {"now": self._ts(now), "limit": limit - len(rows)},
+                    )
             updates, entries = [], []
             for row in rows:
                 r = codec.request_from(row)

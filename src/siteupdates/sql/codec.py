@@ -70,7 +70,7 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
         "status": r.status.value,
         "scheduled_for": ts(r.scheduled_for),
         "revision": r.revision,
-        "warnings": json.dumps([str(w) for w in r.warnings]),
+        "warnings": json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
         "reason": r.reason,
         "superseded_by": r.superseded_by,
         "idempotency_key": r.idempotency_key,
@@ -98,6 +98,9 @@ REQUEST_COLUMNS: Tuple[str, ...] = tuple(
 )
 
 
+_NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
+
+
 def request_from(row: Row) -> UpdateRequest:
     """An UpdateRequest from a row of the requests table."""
     return UpdateRequest(
@@ -113,7 +116,7 @@ def request_from(row: Row) -> UpdateRequest:
         status=row["status"],
         scheduled_for=parse_ts(row["scheduled_for"]),
         revision=int(row["revision"]),
-        warnings=tuple(_json(row["warnings"]) or ()),
+        warnings=() if row["warnings"] in _NO_WARNINGS else tuple(_json(row["warnings"]) or ()),
         reason=row["reason"],
         superseded_by=row["superseded_by"],
         idempotency_key=row["idempotency_key"],

@@ -209,6 +209,19 @@ CREATE TABLE outbox_log (
 )
 """
 
+_V6 = """
+-- Hosting workers claim through two partial indexes: due Scheduled requests in
+-- claim order (scheduled_for, requested_at, id), and the requests in work by
+-- lease expiry (only the expired few are sorted). They replace requests_due,
+-- with which a claim sorted every due row. The leading status column makes
+-- SQLite prefer them to requests_queue.
+CREATE INDEX requests_claim_due ON requests (status, scheduled_for, requested_at, id)
+    WHERE status = 'scheduled';
+CREATE INDEX requests_claim_expired ON requests (status, lease_expires)
+    WHERE status IN ('not-started', 'in-progress');
+DROP INDEX requests_due
+"""
+
 
 _REPAIRER = "siteupdates upgrade"
 
@@ -337,4 +350,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V3, fixup=_one_open_version_each, after=_V3_AFTER),
     Migration(_V4),
     Migration(_V5),
+    Migration(_V6),
 )
