@@ -58,7 +58,7 @@ def test_a_batch_gets_the_answers_of_one_submit_after_another(desk: Desk, tmp_pa
     other.load_setup(sample_setup())
     results = desk.submit_many("dana", MIX)
     got = [
-        ("accepted", *r.submission.warnings)
+        ("accepted", *map(str, r.submission.warnings))
         if r.submission
         else ("refused", *(x.rule for x in r.refusals))
         for r in results

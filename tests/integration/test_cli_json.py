@@ -149,6 +149,20 @@ def test_every_commands_json_matches_the_schema_shipped_in_the_package(cli: Cli)
     assert isinstance(
         cli("worker", "--id", "w1", "--until-idle", "--poll", "0.01")["claimed"], int
     )
+    drafts = cli.db.parent / "drafts.jsonl"
+    drafts.write_text(
+        '{"tenant": "cedar", "target": "production/sandbox", "refresh": true, '
+        '"at": "2015-02-10 22:00"}\n'
+        '{"tenant": "maple", "target": "staging", "refresh": true, "at": "2015-02-10 22:00"}\n',
+        encoding="utf-8",
+    )
+    # One line refused: the exit status says so (1); the JSON is the same shape.
+    code, out, _ = cli.raw("submit-many", "--as", "sam", str(drafts))
+    many: Any = json.loads(out)
+    validate("submit-many", many)
+    cli.checked.append("submit-many")
+    assert code == 1 and [row["accepted"] for row in many] == [True, False]
+    assert many[1]["refusals"][0]["rule"] == "R22"
     CHECKED.update(cli.checked)
 
 

@@ -163,7 +163,10 @@ def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             "request": None if r.submission is None else request_json(r.submission.request, zone),
             "replayed": bool(r.submission and r.submission.replayed),
             "superseded": [] if r.submission is None else list(r.submission.superseded),
-            "refusals": [{"rule": x.rule, "message": x.message} for x in r.refusals],
+            "refusals": [
+                {"rule": x.rule, "message": x.message, "suggestion": x.suggestion}
+                for x in r.refusals
+            ],
         }
         for r in results
     ]
