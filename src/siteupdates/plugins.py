@@ -293,13 +293,15 @@ class PluginHost:
             raise ConfigurationError(
                 "plugin settings are one table per plugin name, such as [plugins.smtp]"
             )
-        if self._pending and set(settings) - BUILTIN_TABLES:
+        extra = set(settings) - BUILTIN_TABLES
+        if self._pending and extra:
             # A table for an installed plugin: load it now, so it checks its table now.
             self._settings = None
             self.load_entry_points()
         self._settings = settings
-        for name in sorted(set(settings) - self.setting_names()):
-            logger.warning("settings [plugins.%s] name no loaded plugin; ignored", name)
+        if extra:  # only then: the names of installed plugins cost loading them
+            for name in sorted(extra - self.setting_names()):
+                logger.warning("settings [plugins.%s] name no loaded plugin; ignored", name)
         self.pm.hook.siteupdates_configure(settings=settings)
 
     def policies(self) -> Tuple[Policy, ...]:

@@ -28,13 +28,11 @@ from typing import (
     Union,
 )
 
-from siteupdates.app import App, bootstrap, executors, scheduling
+from siteupdates.app import App, bootstrap
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
 from siteupdates.app.bootstrap import merge_settings, reminder_ladder
 from siteupdates.app.contact import Submission
-from siteupdates.app.outbox import DeliveryReport, Dispatcher
-from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
 from siteupdates.domain import (
     TERMINAL,
     Ambiguity,
@@ -56,8 +54,14 @@ from siteupdates.ports import OutboxItem, Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
 
 if TYPE_CHECKING:
+    from siteupdates.app import executors
     from siteupdates.app.bulk import BulkResult
+    from siteupdates.app.outbox import DeliveryReport, Dispatcher
+    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
     from siteupdates.domain.planner import Explanation
+
+# The planner, the outbox and the executors load with the first method that needs
+# them (see _scheduling and friends), so a command that only reads does not pay.
 
 __all__ = ["Desk", "Submission", "is_open"]
 
@@ -424,10 +428,14 @@ class Desk:
         self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
     ) -> PlanRun:
         """Plan the queue first come, first served, and store it unless ``dry_run`` (R13)."""
+        from siteupdates.app import scheduling
+
         return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
 
     def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
         """Provider side: why a request has, or would get, its date, with every detail."""
+        from siteupdates.app import scheduling
+
         return scheduling.explain(self.app, request_id, horizon=horizon)
 
     def group_update(
@@ -441,12 +449,16 @@ class Desk:
         by: str = "provider",
     ) -> Tuple[UpdateRequest, ...]:
         """Plan one version update for a whole group, one request per member (R10)."""
+        from siteupdates.app import scheduling
+
         return scheduling.group_update(
             self.app, group_id, target, version, earliest=earliest, horizon=horizon, by=by
         )
 
     def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
         """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
+        from siteupdates.app import scheduling
+
         return scheduling.cloud_week(self.app, week_of, by=by)
 
     def submit_staged(
@@ -460,24 +472,32 @@ class Desk:
         soak: Optional[timedelta] = None,
     ) -> StagedSubmission:
         """Staging, then production at least ``soak`` later, waiting on a gate."""
+        from siteupdates.app import scheduling
+
         return scheduling.submit_staged(
             self.app, contact_id, tenant_id, version, at=at, zone=zone, soak=soak
         )
 
     def approve(self, contact_id: str, request_id: str) -> UpdateRequest:
         """The contact lets a staged production update go ahead (staging completed)."""
+        from siteupdates.app import scheduling
+
         return scheduling.confirm_stage(self.app, contact_id, request_id, approve=True)
 
     def decline(
         self, contact_id: str, request_id: str, reason: Optional[str] = None
     ) -> UpdateRequest:
         """The contact releases a staged production update after staging."""
+        from siteupdates.app import scheduling
+
         return scheduling.confirm_stage(
             self.app, contact_id, request_id, approve=False, reason=reason
         )
 
     def advance_stages(self, *, by: str = "planner") -> Tuple[UpdateRequest, ...]:
         """Release production whose staging failed; auto-approve soaked ones (a setting)."""
+        from siteupdates.app import scheduling
+
         return scheduling.advance_stages(self.app, by=by)
 
     def postpone(
@@ -489,6 +509,8 @@ class Desk:
         next_window: bool = False,
     ) -> UpdateRequest:
         """The contact defers a Scheduled request, within the provider's limits."""
+        from siteupdates.app import scheduling
+
         return scheduling.postpone(
             self.app, contact_id, request_id, days=days, next_window=next_window
         )
@@ -506,6 +528,8 @@ class Desk:
             else stored_preset(load_setup(setup).settings)
         )
         assert preset is not None
+        from siteupdates.app import scheduling
+
         return scheduling.what_if(self.app, preset, horizon=horizon)
 
     # -- outbox ---------------------------------------------------------------------
@@ -513,6 +537,8 @@ class Desk:
     def dispatcher(self, **options: Any) -> Dispatcher:
         """A dispatcher for this desk's outbox: :class:`~siteupdates.app.outbox.Dispatcher`."""
         app = self.app
+        from siteupdates.app.outbox import Dispatcher
+
         return Dispatcher(app.storage, app.host, clock=app.clock, **options)
 
     def deliver(self, **options: Any) -> DeliveryReport:
@@ -529,6 +555,8 @@ class Desk:
 
     def run_dispatcher(self, dispatcher_id: str, **options: Any) -> executors.RunDispatcher:
         """A dispatcher handing due requests to the executor (``executors.RunDispatcher``)."""
+        from siteupdates.app import executors
+
         return executors.RunDispatcher(self.app, dispatcher_id, **options)
 
     def dispatch(self, dispatcher_id: str, **options: Any) -> executors.DispatchReport:
@@ -548,26 +576,36 @@ class Desk:
         Refused (StaleReport) when the token no longer holds; a repeat is ignored.
         See :func:`siteupdates.app.executors.report`.
         """
+        from siteupdates.app import executors
+
         return executors.report(
             self.app, run_id, fencing_token, outcome, contact_reason=contact_reason
         )
 
     def heartbeat(self, run_id: str, fencing_token: object, *, lease_seconds: float) -> bool:
         """Keep a run's lease alive; False when the run no longer holds it."""
+        from siteupdates.app import executors
+
         return executors.heartbeat(self.app, run_id, fencing_token, lease_seconds=lease_seconds)
 
     def execute(
         self, ticket: executors.Ticket, runbook: Callable[[executors.Ticket], object], **kw: Any
     ) -> executors.Execution:
         """Run ``runbook`` for an engine's ticket under its fencing token (engine side)."""
+        from siteupdates.app import executors
+
         return executors.execute(self.app, ticket, runbook, **kw)
 
     def run_status(self, request_id: str) -> Tuple[executors.Run, Optional[str]]:
         """A request's current run and what its engine says of it."""
+        from siteupdates.app import executors
+
         return executors.status(self.app, request_id)
 
     def cancel_run(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
         """Stop a request's run in its engine and here; later reports are refused."""
+        from siteupdates.app import executors
+
         return executors.cancel(self.app, request_id, reason, by=by)
 
 

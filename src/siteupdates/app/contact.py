@@ -11,7 +11,7 @@ tenant's lock, and the store refuses a second open one whatever happens (R17).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -43,13 +43,15 @@ from siteupdates.domain import (
     superseded_by,
 )
 from siteupdates.domain import policies as rules
-from siteupdates.domain.planner import Explanation
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
 from siteupdates.ports import ChangeSet, Page, Reads, Unit
 
-from . import changes, scheduling
+from . import changes
 from .bootstrap import App
 from .provider import resolve_in
+
+if TYPE_CHECKING:  # the planner loads only for the commands that plan
+    from siteupdates.domain.planner import Explanation
 
 __all__ = [
     "Submission",
@@ -362,6 +364,8 @@ def explain_to(
     """
     who = contact(app.reads, contact_id)
     found = request_for(app.reads, who, request_id)
+    from . import scheduling  # the planner loads only for the commands that plan
+
     return scheduling.explain(app, found.id, horizon=horizon, sees=who.sees)
 
 
@@ -371,6 +375,8 @@ def _act(
     def use_case(uow: Unit) -> UpdateRequest:
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
+        from . import scheduling
+
         if event is Event.ANSWER and scheduling.stage_link(current) is not None:
             # A staged production update waits at its gate, not on a question.
             raise RequestRefused(

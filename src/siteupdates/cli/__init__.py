@@ -78,7 +78,7 @@ def open_desk(a: argparse.Namespace) -> Desk:
     extra: List[object] = [load_plugin(spec) for spec in a.plugin]
     host = PluginHost(plugins=extra, entry_points=True)
     overrides = plugin_settings(a)
-    unknown = sorted(set(overrides) - host.setting_names())
+    unknown = sorted(set(overrides) - host.setting_names()) if overrides else []
     if unknown:
         raise ConfigurationError(
             f"--set names no loaded plugin: {', '.join(unknown)}; "

@@ -18,7 +18,6 @@ from typing import Callable, Iterator, Optional
 
 import attrs
 
-from siteupdates.app.executors import LocalExecutor
 from siteupdates.domain import UpdateRequest
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import InvalidInput, StaleReport
@@ -619,6 +618,8 @@ def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     if not a.id:
         raise InvalidInput("dispatch needs --id NAME (or --status/--cancel REQUEST)")
     if a.local:
+        from siteupdates.app.executors import LocalExecutor
+
         desk.host.register(LocalExecutor(desk.app), name="siteupdates.executor.local")
     dispatcher = desk.run_dispatcher(
         a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch,

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
 
 from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRequest
-from siteupdates.domain.planner import Explanation
 from siteupdates.domain.timeutil import to_local
 from siteupdates.domain.views import Overview, format_clock, format_day
 from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
 from siteupdates.ports import OutboxItem, Page
+
+if TYPE_CHECKING:  # the planner loads only for the commands that plan
+    from siteupdates.domain.planner import Explanation
 
 __all__ = [
     "SHORT_ID",
