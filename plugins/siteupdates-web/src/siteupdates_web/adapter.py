@@ -1,8 +1,8 @@
 """Everything the web screens need that the ``Desk`` facade does not offer (yet).
 
 This module is the one place that reaches past the facade, through the public
-``Storage`` port (``desk.storage``), the desk's ``preset`` and its dispatcher. When the facade grows a method for one of
-these, change it here and nowhere else.
+``Storage`` port (``desk.storage``), the desk's ``preset`` and its dispatcher.
+When the facade grows a method for one of these, change it here and nowhere else.
 """
 
 from __future__ import annotations
