@@ -49,6 +49,7 @@ from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup, setup_from_dict
 
 try:
+    #: The installed distribution's version (one place: ``pyproject.toml``).
     __version__ = version("siteupdates")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"

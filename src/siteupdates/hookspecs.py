@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     from siteupdates.plugins import PolicyRegistry
     from siteupdates.ports import Storage
 
+#: The pluggy project name: hook implementations are marked for it.
 PROJECT = "siteupdates"
+#: Marks the hook specifications below (for this module only).
 hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's function as a hook implementation: ``@hookimpl``.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 # -- Configuration ---------------------------------------------------------------

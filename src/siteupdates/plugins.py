@@ -36,6 +36,7 @@ __all__ = [
     "load_plugin",
 ]
 
+#: The entry-point group third-party plugins are installed under.
 ENTRY_POINT_GROUP = "siteupdates"
 
 #: Built-in plugins: (name, "module:attribute") of a class to instantiate.

@@ -80,6 +80,7 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
     }
 
 
+#: The columns of the ``requests`` table, in the order of :func:`request_row`.
 REQUEST_COLUMNS: Tuple[str, ...] = tuple(
     request_row(
         UpdateRequest(
@@ -145,6 +146,7 @@ def history_row(h: HistoryEntry) -> Dict[str, Any]:
     }
 
 
+#: The columns of the ``history`` table.
 HISTORY_COLUMNS: Tuple[str, ...] = (
     "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
     "reason", "old_date", "new_date",
@@ -187,6 +189,7 @@ def outbox_row(o: OutboxItem) -> Dict[str, Any]:
     }
 
 
+#: The columns of the ``outbox`` table.
 OUTBOX_COLUMNS: Tuple[str, ...] = (
     "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
     "next_attempt_at", "last_error", "delivered_at",
