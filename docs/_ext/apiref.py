@@ -96,6 +96,43 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     "freeze": ("siteupdates-freeze (the example plugin)", ("siteupdates_freeze",)),
 }
 
+#: Modules of siteupdates deliberately left out of the reference, and why. A new
+#: module must be placed in PAGES or here (tests/test_docs.py checks).
+INTERNAL: Dict[str, str] = {
+    "siteupdates.app.bootstrap": "siteupdates.app exports its names",
+    "siteupdates.builtin": "a namespace for the built-in plugins, each listed",
+    "siteupdates.cli": "the command line, documented by --help and docs/setup.md",
+}
+
+
+def is_internal(modname: str) -> bool:
+    """Whether a module is out of the reference: private, the CLI, or a plugin's insides.
+
+    A plugin distribution's API is what its package exports; its submodules are
+    how it is built.
+    """
+    parts = modname.split(".")
+    if any(part.startswith("_") for part in parts):
+        return True
+    if parts[0] != "siteupdates":
+        return len(parts) > 1
+    return any(modname == m or modname.startswith(m + ".") for m in INTERNAL)
+
+
+def all_modules() -> List[str]:
+    """Every module of the library and the plugins, public or not."""
+    import pkgutil
+
+    setup_path()
+    found = []
+    for top in OURS:
+        package = importlib.import_module(top)
+        found.append(top)
+        if hasattr(package, "__path__"):
+            found += [i.name for i in pkgutil.walk_packages(package.__path__, top + ".")]
+    return found
+
+
 #: Where modules that are not installed in a development environment live.
 EXTRA_PATHS = (ROOT / "examples" / "siteupdates-freeze",)
 
