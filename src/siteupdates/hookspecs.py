@@ -23,8 +23,11 @@ if TYPE_CHECKING:
     from siteupdates.ports import Fence, Storage
     from siteupdates.registry import PolicyRegistry
 
+#: The pluggy project name: hook implementations are marked for it.
 PROJECT = "siteupdates"
+#: Marks the hook specifications below (for this module only).
 hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's function as a hook implementation: ``@hookimpl``.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 # -- Configuration ---------------------------------------------------------------

@@ -58,6 +58,7 @@ __all__ = [
     "load_plugin",
 ]
 
+#: The entry-point group third-party plugins are installed under.
 ENTRY_POINT_GROUP = "siteupdates"
 #: Storage plugins: entry-point names are the URL schemes each opens.
 STORAGE_ENTRY_POINT_GROUP = "siteupdates.storage"

@@ -124,6 +124,8 @@ def _row(
     )
 
 
+#: The lifecycle: for each event, the one row that says from which statuses it
+#: leaves, which status it enters, who may cause it and what it needs.
 TRANSITIONS: Mapping[Event, Transition] = dict(
     [
         _row(Event.SUBMIT, frozenset({None}), S.TO_BE_SCHEDULED, _C),

@@ -22,7 +22,9 @@ __all__ = [
     "request_list",
 ]
 
+#: The overview label of a version a site runs.
 CURRENT = "CURRENT"
+#: The overview label of a version a confirmed request will install.
 SCHEDULED = "SCHEDULED"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -31,6 +31,7 @@ from siteupdates.errors import InvalidInput, WrongType
 
 from .timeutil import Ambiguity, local_fields, require_aware, require_zone, to_instant
 
+#: The weekday names windows and tasks accept, Monday first (``date.weekday()`` order).
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 __all__ = [

@@ -81,6 +81,7 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
     }
 
 
+#: The columns of the ``requests`` table, in the order of :func:`request_row`.
 REQUEST_COLUMNS: Tuple[str, ...] = tuple(
     request_row(
         UpdateRequest(
@@ -151,6 +152,7 @@ def history_row(h: HistoryEntry) -> Dict[str, Any]:
     }
 
 
+#: The columns of the ``history`` table.
 HISTORY_COLUMNS: Tuple[str, ...] = (
     "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
     "reason", "old_date", "new_date", "overrides",
@@ -197,6 +199,7 @@ def outbox_row(o: OutboxItem) -> Dict[str, Any]:
     }
 
 
+#: The columns of the ``outbox`` table.
 OUTBOX_COLUMNS: Tuple[str, ...] = (
     "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
     "next_attempt_at", "last_error", "delivered_at", "lease_owner", "lease_expires", "claims",

@@ -53,10 +53,12 @@ class Dialect:
     claim_lock: str = ""
 
 
+#: SQLite: text instants, integer booleans; units of work lock by ``BEGIN IMMEDIATE``.
 SQLITE = Dialect(
     "sqlite",
     {"text": "TEXT", "ts": "TEXT", "bool": "INTEGER", "false": "0", "int": "INTEGER"},
 )
+#: PostgreSQL: ``timestamptz``, row locks, advisory locks, ``SKIP LOCKED`` claims.
 POSTGRES = Dialect(
     "postgresql",
     {"text": "text", "ts": "timestamptz", "bool": "boolean", "false": "false", "int": "integer"},
