@@ -39,6 +39,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.domain.planner",
             "siteupdates.domain.views",
             "siteupdates.domain.messages",
+            "siteupdates.domain.scheduling_settings",
         ),
     ),
     "errors": ("siteupdates.errors", ("siteupdates.errors",)),
@@ -52,6 +53,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.presets",
             "siteupdates.notices",
             "siteupdates.leases",
+            "siteupdates.registry",
         ),
     ),
     "app": (
@@ -68,6 +70,8 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.app.worker",
             "siteupdates.app.outbox",
             "siteupdates.app.changes",
+            "siteupdates.app.executors",
+            "siteupdates.app.bulk",
         ),
     ),
     "sql": (

@@ -54,7 +54,10 @@ if TYPE_CHECKING:
     from siteupdates.service import Desk
     from siteupdates.setupfile import load_setup, setup_from_dict
 
-    __version__: str
+
+#: The installed distribution's version (one place: ``pyproject.toml``), read from
+#: the metadata on first use (a bare annotation: :func:`__getattr__` supplies it).
+__version__: str
 
 #: Where each public name lives; :func:`__getattr__` imports it on first use.
 _WHERE: Dict[str, str] = {
