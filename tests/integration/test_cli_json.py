@@ -124,6 +124,9 @@ def test_every_commands_json_matches_the_schema_shipped_in_the_package(cli: Cli)
     stored = cli("schedule")
     assert stored["dry_run"] is False and all(p["stored"] for p in stored["plan"])
     assert cli("explain", a["id"])["position"] is None  # booked: no longer in the queue
+    feed = cli("feed", "--as", "dana")
+    assert feed["contact"] == "dana" and feed["events"] == 1 and a["id"] in feed["calendar"]
+    assert b["id"] not in feed["calendar"]  # sam's tenant, not dana's (R22)
     shown = cli("show", c["id"])
     assert shown["history"][0]["overrides"] == ["R10"] and shown["history"][0]["by"] == "hosting"
     assert cli("ask", a["id"], "Keep the sandbox copy?")["status"] == "pending-input"

@@ -14,13 +14,13 @@ import signal
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, List, Optional
 
 import attrs
 
-from siteupdates.domain import UpdateRequest
+from siteupdates.domain import Tenant, UpdateRequest
 from siteupdates.domain.timeutil import to_instant
-from siteupdates.errors import InvalidInput, StaleReport
+from siteupdates.errors import ConfigurationError, InvalidInput, StaleReport
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup
@@ -445,6 +445,52 @@ def cmd_explain(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         e = desk.explain(desk.resolve_id(a.request), horizon=horizon)
         zone = desk.preset.default_zone
     out.emit(explanation_json(e, zone), e.render())
+    return 0
+
+
+def _requests_of(desk: Desk, tenants: List[Tenant]) -> List[UpdateRequest]:
+    """Every request of ``tenants``, whatever its status (a feed shows cancellations too)."""
+    return [r for t in tenants for r in desk.storage.requests_for(t.id, limit=1_000_000).items]
+
+
+def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``feed`` command: the iCalendar feed of a contact's tenants (R22), or the provider's.
+
+    The reminder ladder's leads become alarms, so a subscribed calendar reminds
+    as the notices do. With ``--json`` the calendar travels as a string.
+    """
+    try:
+        from siteupdates_ical import contact_feed, provider_feed
+    except ImportError:
+        raise ConfigurationError(
+            "feed needs the calendar plugin, which is not installed: pip install siteupdates-ical"
+        ) from None
+    stamp, alarms = desk.now(), desk.app.reminders
+    if a.contact is not None:
+        tenants = list(desk.tenants_of(a.contact))  # refuses an unknown contact (R22)
+        contact = desk.storage.contact(a.contact)
+        assert contact is not None
+        zone = _contact_zone(desk, a.contact)
+        requests = _requests_of(desk, tenants)
+        data = contact_feed(contact, requests, tenants, default_zone=zone, stamp=stamp,
+                            alarms=alarms)  # fmt: skip
+    else:
+        tenants = desk.storage.tenants()
+        zone = desk.preset.default_zone
+        requests = _requests_of(desk, tenants)
+        data = provider_feed(requests, tenants, zone=zone, stamp=stamp, alarms=alarms)
+    events = sum(1 for r in requests if r.scheduled_for is not None)
+    if out.as_json:
+        out.emit(
+            {"contact": a.contact, "zone": zone, "events": events,
+             "calendar": data.decode("utf-8")},
+            "",
+        )  # fmt: skip
+    else:
+        # The bytes as rendered: CRLF line ends are part of RFC 5545.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
 
 

@@ -357,6 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sp = add(
+        "feed",
+        commands.cmd_feed,
+        "print an iCalendar feed (needs siteupdates-ical): with --as CONTACT their tenants' "
+        "updates only (R22), else every tenant's; reminders as alarms",
+    )
+    sp.add_argument(
+        "--as",
+        dest="contact",
+        metavar="CONTACT",
+        help="the contact whose feed it is: only the tenants connected to them",
+    )
+
+    sp = add(
         "group-update", commands.cmd_group, "provider: one version update for a whole group (R10)"
     )
     sp.add_argument("group")
