@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -11,6 +12,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from webtest_support import PREFIX, ROOT, make_app, open_desk, sign_in, token
 
 from siteupdates import Desk, Status, Target
@@ -122,6 +124,7 @@ def post_routes(desk: Desk) -> List[str]:
         PREFIX + "/t/maple/hide-complete",
         PREFIX + f"/t/maple/requests/{rid}/remove",
         PREFIX + f"/t/maple/requests/{rid}/answer",
+        PREFIX + f"/t/maple/requests/{rid}/move",
         PREFIX + "/provider/plan",
         PREFIX + f"/provider/requests/{rid}/defer",
         PREFIX + "/provider/outbox/deliver",
@@ -170,6 +173,7 @@ def contact_routes(theirs: str, rid: str) -> List[Tuple[str, str]]:
         ("GET", PREFIX + f"/t/{t}/requests/{rid}"),
         ("POST", PREFIX + f"/t/{t}/requests/{rid}/remove"),
         ("POST", PREFIX + f"/t/{t}/requests/{rid}/answer"),
+        ("POST", PREFIX + f"/t/{t}/requests/{rid}/move"),
     ]
 
 
@@ -177,7 +181,8 @@ def fetch(client: FlaskClient, method: str, path: str, csrf: str) -> Tuple[int, 
     if method == "GET":
         resp = client.get(path)
     else:
-        data = {**submit_form(), "csrf_token": csrf, "confirmed": "1", "answer": "yes"}
+        data = {**submit_form(), "csrf_token": csrf, "confirmed": "1", "answer": "yes",
+                "date": "2015-02-21"}  # fmt: skip
         resp = client.post(path, data=data)
     return resp.status_code, resp.get_data(as_text=True)
 
@@ -197,11 +202,12 @@ def test_r22_another_tenants_ids_answer_exactly_like_missing_ones(
         assert a == b, (method, foreign)
         assert "Birch" not in a[1]
     # Another tenant's request under the contact's own tenant: the same 404 again.
-    for method, path in contact_routes("maple", theirs)[-3:]:
+    for method, path in contact_routes("maple", theirs)[-4:]:
         assert fetch(client, method, path, csrf) == fetch(
             client, method, path.replace(theirs, "no-such"), csrf
         )
     assert desk.find(theirs).status is Status.TO_BE_SCHEDULED
+    assert desk.find(theirs).preferred_start == datetime(2015, 2, 11, 3, tzinfo=UTC)
 
 
 def test_r22_a_request_is_reachable_only_under_its_own_tenant(
@@ -543,3 +549,88 @@ def test_the_example_portal_starts_and_signs_in(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", ["/static/site.css", "/static/site.js"])
 def test_static_files_are_served_from_the_blueprint(client: FlaskClient, path: str) -> None:
     assert client.get(PREFIX + path).status_code == 200
+
+
+# -- the contact's reschedule, explanation and calendar feed ------------------------------------
+
+
+def move_form(client: FlaskClient, day: str, clock: str = "22:00") -> Dict[str, str]:
+    return {"csrf_token": token(client), "date": day, "time": clock}
+
+
+def test_a_contact_moves_their_preferred_date_before_the_cutoff(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = dana_request(desk)
+    sign_in(client, contact="dana")
+    page = client.get(PREFIX + f"/t/maple/requests/{rid}").text
+    assert "Change your preferred date" in page
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/move", data=move_form(client, "2015-02-20")
+    )
+    assert resp.status_code == 303 and "notice=moved" in resp.headers["Location"]
+    # 22:00 in Dana's zone (Chicago, CST) is 04:00 UTC the next day.
+    assert desk.find(rid).preferred_start == datetime(2015, 2, 21, 4, tzinfo=UTC)
+    again = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/move", data=move_form(client, "2015-02-20")
+    )
+    assert again.status_code == 303 and desk.find(rid).status is Status.TO_BE_SCHEDULED
+
+
+def test_cutoff_a_move_too_close_to_the_scheduled_start_is_refused_in_words(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = dana_request(desk)
+    soon = datetime(2015, 2, 3, 10, tzinfo=UTC)  # within the 48 hours before it starts
+    desk.schedule(rid, soon)
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/move", data=move_form(client, "2015-02-20")
+    )
+    assert resp.status_code == 400 and "ask the provider to move it" in resp.text
+    assert desk.find(rid).scheduled_for == soon and desk.find(rid).status is Status.SCHEDULED
+    bad = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/move", data=move_form(client, "2015-02-30")
+    )
+    assert bad.status_code == 400 and "not a date and time on the calendar" in bad.text
+
+
+def test_the_request_page_explains_the_date_to_the_contact(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = dana_request(desk)
+    sam_request(desk)
+    lines = desk.explain_to("dana", rid).lines
+    sign_in(client, contact="dana")
+    page = client.get(PREFIX + f"/t/maple/requests/{rid}").text
+    assert "Why this date" in page and lines
+    assert all(escape(line) in page for line in lines)
+    assert "Birch" not in page  # R22: nothing of another tenant in the explanation
+
+
+def test_r22_the_calendar_feed_holds_the_contacts_tenants_only(
+    client: FlaskClient, desk: Desk
+) -> None:
+    icalendar = pytest.importorskip("icalendar")
+    mine, theirs = dana_request(desk), sam_request(desk)
+    desk.schedule(mine, datetime(2015, 2, 11, 4, tzinfo=UTC))
+    desk.schedule(theirs, datetime(2015, 2, 11, 4, tzinfo=UTC))
+    assert client.get(PREFIX + "/calendar.ics").status_code == 401
+    sign_in(client, contact="dana")
+    assert "/calendar.ics" in client.get(PREFIX + f"/t/maple/requests/{mine}").text
+    resp = client.get(PREFIX + "/calendar.ics")
+    assert resp.status_code == 200 and resp.mimetype == "text/calendar"
+    events = list(icalendar.Calendar.from_ical(resp.data).walk("VEVENT"))
+    assert [str(e["UID"]) for e in events] == [f"{mine}@siteupdates"]
+    assert theirs.encode() not in resp.data and b"Birch" not in resp.data
+    assert [a.decoded("TRIGGER") for a in events[0].walk("VALARM")]  # the reminder ladder
+
+
+def test_without_the_calendar_plugin_there_is_no_feed(
+    client: FlaskClient, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = dana_request(desk)
+    monkeypatch.setitem(sys.modules, "siteupdates_ical", None)
+    sign_in(client, contact="dana")
+    assert client.get(PREFIX + "/calendar.ics").status_code == 404
+    assert "/calendar.ics" not in client.get(PREFIX + f"/t/maple/requests/{rid}").text

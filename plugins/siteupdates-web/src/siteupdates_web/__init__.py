@@ -162,6 +162,13 @@ def create_blueprint(
         people.answer,
         methods=["POST"],
     )
+    rule(
+        "/t/<tenant_id>/requests/<request_id>/move",
+        "move_request",
+        people.move,
+        methods=["POST"],
+    )
+    rule("/calendar.ics", "calendar_feed", people.calendar_feed)
     rule("/provider/", "provider_queue", provider.queue)
     rule("/provider/plan", "provider_plan", provider.plan, methods=["POST"])
     rule("/provider/requests/<request_id>", "provider_request", provider.detail)

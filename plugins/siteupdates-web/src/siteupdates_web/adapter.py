@@ -70,6 +70,11 @@ def requests_in(desk: Desk, statuses: Sequence[Status], limit: int = 1000) -> Li
     return desk.storage.requests_in(tuple(statuses), limit=limit)
 
 
+def requests_of(desk: Desk, tenant_id: str) -> List[UpdateRequest]:
+    """Every request of one tenant, whatever its status (a calendar feed reads them all)."""
+    return list(desk.storage.requests_for(tenant_id, limit=1_000_000).items)
+
+
 class OutboxRow:
     """One outbox item as the provider's outbox screen shows it."""
 

@@ -36,6 +36,7 @@ _NOTICES = {
     "cancelled": "The request was cancelled and removed from the provider's queue.",
     "deleted": "The completed request was deleted from your list.",
     "answered": "Your answer was sent; the request goes back to the provider's queue.",
+    "moved": "Your preferred date was changed; the request keeps its place in the queue.",
 }
 
 
@@ -234,19 +235,31 @@ class ContactScreens(Screens):
             args["rid"] = rid
         return redirect(url_for(".requests_of", tenant_id=tenant.id, **args), code=303)
 
-    def detail(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
-        """One request: its dates, warnings, and the provider's question when input is needed."""
-        desk = self.desk()
-        cid, tenant, _ = self._tenant(desk, tenant_id)
-        req = self._request(desk, cid, tenant, request_id)
+    def _request_page(
+        self, desk: Desk, cid: str, tenant: Tenant, req: UpdateRequest, error: Optional[str]
+    ) -> str:
+        try:
+            why: Tuple[str, ...] = desk.explain_to(cid, req.id).lines
+        except SiteUpdatesError:
+            why = ()  # nothing to explain once a request has left the queue's reach
         return render_template(
             "siteupdates_web/request.html",
             tenant=tenant,
             req=req,
             zone=adapter.contact_zone(desk, cid),
             target_label=forms.target_label,
-            error=None,
+            error=error,
+            explanation=why,
+            movable=req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED),
+            feed=feed_available(),
         )
+
+    def detail(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """One request: its dates, why it has them, warnings, a move, the provider's question."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        req = self._request(desk, cid, tenant, request_id)
+        return self._request_page(desk, cid, tenant, req, None)
 
     def answer(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
         """Answer the provider's question on a Pending Input request."""
@@ -263,15 +276,50 @@ class ContactScreens(Screens):
                 return self._done(tenant, "answered")
             except (TransitionNotAllowed, ConflictError):
                 error = "This request no longer waits for an answer."
-        body = render_template(
-            "siteupdates_web/request.html",
-            tenant=tenant,
-            req=req,
-            zone=adapter.contact_zone(desk, cid),
-            target_label=forms.target_label,
-            error=error,
-        )
-        return body, 400
+        return self._request_page(desk, cid, tenant, req, error), 400
+
+    def move(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """The contact's reschedule: a new preferred date, until the provider's cut-off."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        req = self._request(desk, cid, tenant, request_id)
+        try:
+            at = forms.parse_local(request.form.get("date", ""), request.form.get("time", ""))
+            ambiguity = request.form.get("ambiguity", "earlier")
+            if ambiguity not in ("earlier", "later"):
+                ambiguity = "earlier"
+            moved = desk.move(cid, req.id, at=at, ambiguity=ambiguity)
+        except forms.FormError as exc:
+            error = exc.message
+        except RequestRefused as exc:
+            error = " ".join(r.message for r in exc.refusals) or str(exc)
+        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
+            error = f"The date cannot be moved now: {exc}"
+        else:
+            return self._done(tenant, "moved", moved.id)
+        return self._request_page(desk, cid, tenant, req, error), 400
+
+    def calendar_feed(self) -> ResponseReturnValue:
+        """The signed-in contact's calendar feed: their tenants' scheduled updates (R22)."""
+        if not feed_available():
+            abort(404)
+        from siteupdates_ical import contact_feed
+
+        desk = self.desk()
+        cid, found = self._contact_tenants(desk)
+        person = adapter.contact(desk, cid)
+        if person is None:
+            abort(404)
+        requests = [r for t in found for r in adapter.requests_of(desk, t.id)]
+        body = contact_feed(
+            person, requests, found, default_zone=adapter.contact_zone(desk, cid),
+            stamp=desk.now(), alarms=desk.app.reminders,
+        )  # fmt: skip
+        resp = make_response(body)
+        resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
+        resp.headers["Content-Disposition"] = 'inline; filename="site-updates.ics"'
+        resp.headers["Cache-Control"] = "private, no-cache"
+        return resp
 
     # -- Request an Update --------------------------------------------------------------
 
@@ -415,3 +463,12 @@ def _why_not(req: UpdateRequest) -> str:
     decision = may_cancel(req)
     reason = decision.refusals[0].message if decision.refusals else req.status.label
     return f"This request cannot be cancelled or deleted: {reason}."
+
+
+def feed_available() -> bool:
+    """Whether the calendar plugin is installed, so the feed link can be offered."""
+    try:
+        import siteupdates_ical  # noqa: F401
+    except ImportError:
+        return False
+    return True
