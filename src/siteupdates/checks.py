@@ -29,7 +29,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any, Optional, Sequence, TypeVar, Union
 
-from siteupdates.errors import InvalidInput, WrongType
+from siteupdates.errors import InvalidInput, NaiveDatetime, WrongType
 
 __all__ = [
     "FIRST_DAY",
@@ -178,7 +178,11 @@ def instant(name: str, value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise WrongType(name, value, "a timezone-aware datetime")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise WrongType(name, value, "a timezone-aware datetime (this one has no zone)")
+        raise NaiveDatetime(
+            f"{name} {value.isoformat()} has no time zone: give an aware datetime "
+            "(for example with tzinfo=timezone.utc)",
+            value,
+        )
     try:
         u = value.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -211,10 +215,11 @@ def optional(check: Any, name: str, value: Any, *args: Any, **kw: Any) -> Any:
 
 def one_of(name: str, value: Any, accepted: Sequence[T]) -> T:
     """``value`` when it is one of ``accepted`` (compared as strings for str enums)."""
-    for a in accepted:
-        if value is a or (isinstance(value, str) and value == str(a)):
+    shown = [str(getattr(a, "value", a)) for a in accepted]
+    for a, text_ in zip(accepted, shown):
+        if value is a or (isinstance(value, str) and value == text_):
             return a
-    names = ", ".join(str(a) for a in accepted)
+    names = ", ".join(shown)
     if not isinstance(value, str):
         raise WrongType(name, value, f"one of {names}")
     raise InvalidInput(f"{name} {value!r} is not one of {names}", value)

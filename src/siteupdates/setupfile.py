@@ -377,7 +377,7 @@ def _time_of_day(value: Any) -> Union[time, str]:
         if isinstance(value, str):
             checks.text("time", value, limit=16)
         return value
-    raise ConfigurationError(f"expected a time of day such as \"04:00\", not {_kind(value)}")
+    raise ConfigurationError(f'expected a time of day such as "04:00", not {_kind(value)}')
 
 
 def _zone(value: Optional[str], default: str) -> str:
@@ -392,8 +392,10 @@ def _count(name: str, value: int) -> int:
 def _preset(p: _Provider) -> ProviderPreset:
     base = CAMPUS_HOSTING
     zone = base.default_zone if p.default_zone is None else p.default_zone
-    _at("provider.default_zone", lambda: ProviderPreset(
-        base.name, zone, base.windows, base.plan_rules))  # fmt: skip
+    _at(
+        "provider.default_zone",
+        lambda: ProviderPreset(base.name, zone, base.windows, base.plan_rules),
+    )
     windows: Tuple[WeeklyWindow, ...] = base.windows
     if p.windows is not None:
         if not p.windows:
@@ -402,9 +404,15 @@ def _preset(p: _Provider) -> ProviderPreset:
                 '{ day = "sunday", start = "04:00", end = "09:00" }'
             )
         windows = tuple(
-            _at(f"provider.windows[{i}]", lambda w=w: WeeklyWindow(
-                parse_weekday(w.day), _time_of_day(w.start), _time_of_day(w.end),
-                _zone(w.zone, zone)))  # fmt: skip
+            _at(
+                f"provider.windows[{i}]",
+                lambda w=w: WeeklyWindow(
+                    parse_weekday(w.day),
+                    _time_of_day(w.start),
+                    _time_of_day(w.end),
+                    _zone(w.zone, zone),
+                ),
+            )
             for i, w in enumerate(p.windows)
         )
     plans: Dict[Plan, PlanRules] = dict(base.plan_rules)
@@ -420,9 +428,17 @@ def _preset(p: _Provider) -> ProviderPreset:
     if p.capacity is not None:
         capacity = _at("provider.capacity", _count, "capacity", p.capacity)
     name = base.name if p.name is None else _at("provider.name", checks.text, "name", p.name)
-    return _at("provider", lambda: ProviderPreset(
-        name=name, default_zone=zone, windows=windows, plan_rules=plans,
-        update_duration=duration, capacity=capacity))  # fmt: skip
+    return _at(
+        "provider",
+        lambda: ProviderPreset(
+            name=name,
+            default_zone=zone,
+            windows=windows,
+            plan_rules=plans,
+            update_duration=duration,
+            capacity=capacity,
+        ),
+    )
 
 
 def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
@@ -462,8 +478,10 @@ def _site(where: str, s: _Site, zone: str) -> Site:
     refreshed = None
     if s.refreshed_at is not None:
         refreshed = _at(f"{where}.refreshed_at", parse_instant, s.refreshed_at, zone)
-    return _at(where, lambda: Site(s.kind, s.version, since, refreshed_at=refreshed,
-                                   automatic=s.automatic))  # fmt: skip
+    return _at(
+        where,
+        lambda: Site(s.kind, s.version, since, refreshed_at=refreshed, automatic=s.automatic),
+    )
 
 
 def _task(where: str, k: _Task, zone: str) -> ScheduledTask:
@@ -515,9 +533,14 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     preset = _preset(f.provider)
     zone = preset.default_zone
     groups = tuple(
-        _at(f"groups[{i}]", lambda g=g: Group(
-            checks.ident("id", g.id), checks.text("name", g.name or g.id, limit=checks.MAX_ID),
-            checks.ident("kind", g.kind)))  # fmt: skip
+        _at(
+            f"groups[{i}]",
+            lambda g=g: Group(
+                checks.ident("id", g.id),
+                checks.text("name", g.name or g.id, limit=checks.MAX_ID),
+                checks.ident("kind", g.kind),
+            ),
+        )
         for i, g in enumerate(f.groups)
     )
     _unique("groups", [g.id for g in groups])
@@ -535,8 +558,12 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
             )
         name = _at(f"{where}.name", checks.text, "name", t.name or tid, limit=checks.MAX_ID)
         tenants.append(
-            _at(where, lambda t=t, sites=sites, tasks=tasks, name=name, tid=tid: Tenant(
-                tid, name, t.plan, sites, t.group, tasks))  # fmt: skip
+            _at(
+                where,
+                lambda t=t, sites=sites, tasks=tasks, name=name, tid=tid: Tenant(
+                    tid, name, t.plan, sites, t.group, tasks
+                ),
+            )
         )
     _unique("tenants", [t.id for t in tenants])
     tenant_ids = {t.id for t in tenants}
@@ -553,8 +580,12 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
             )
         name = _at(f"{where}.name", checks.text, "name", c.name or cid, limit=checks.MAX_ID)
         contacts.append(
-            _at(where, lambda c=c, cid=cid, address=address, name=name: Contact(
-                cid, name, address, c.role, c.tenants, c.zone))  # fmt: skip
+            _at(
+                where,
+                lambda c=c, cid=cid, address=address, name=name: Contact(
+                    cid, name, address, c.role, c.tenants, c.zone
+                ),
+            )
         )
     _unique("contacts", [c.id for c in contacts])
     catalog = _at("catalog", lambda: Catalog.of(*f.catalog))
@@ -632,9 +663,7 @@ def load_setup(source: Union[str, Path, Mapping[str, Any], Setup]) -> Setup:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read setup file {p}: {exc.strerror or exc}"
-        ) from None
+        raise ConfigurationError(f"cannot read setup file {p}: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:
         raise ConfigurationError(f"{p} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:

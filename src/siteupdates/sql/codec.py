@@ -25,13 +25,16 @@ from siteupdates.domain import (
     Version,
 )
 from siteupdates.domain.messages import parse_ts, ts
-from siteupdates.ports import OutboxItem, OutboxState
+from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
 
 __all__ = [
+    "AUDIT_COLUMNS",
     "HISTORY_COLUMNS",
     "OUTBOX_COLUMNS",
     "REQUEST_COLUMNS",
     "Row",
+    "audit_from",
+    "audit_row",
     "contact_from",
     "contact_row",
     "history_from",
@@ -298,4 +301,39 @@ def contact_from(row: Row) -> Contact:
         role=row["role"],
         tenants=frozenset(_json(row["tenants"])),
         zone=row["zone"],
+    )
+
+
+AUDIT_COLUMNS: Tuple[str, ...] = (
+    "seq", "at", "by_whom", "kind", "key", "action", "before", "after",
+)  # fmt: skip
+
+
+def audit_row(a: AuditEntry) -> Dict[str, Any]:
+    """The columns of the audit table (before and after as JSON)."""
+    return {
+        "seq": a.seq,
+        "at": ts(a.at),
+        "by_whom": a.by,
+        "kind": a.kind,
+        "key": a.key,
+        "action": a.action,
+        "before": None if a.before is None else json.dumps(a.before, sort_keys=True),
+        "after": None if a.after is None else json.dumps(a.after, sort_keys=True),
+    }
+
+
+def audit_from(row: Row) -> AuditEntry:
+    """An AuditEntry from a row of the audit table."""
+    at = parse_ts(row["at"])
+    assert at is not None
+    return AuditEntry(
+        at=at,
+        by=row["by_whom"],
+        kind=row["kind"],
+        key=row["key"],
+        action=row["action"],
+        before=_json(row["before"]),
+        after=_json(row["after"]),
+        seq=int(row["seq"]),
     )

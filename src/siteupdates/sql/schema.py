@@ -174,6 +174,22 @@ CREATE UNIQUE INDEX requests_one_open_version ON requests (tenant_id, target)
 """
 
 
+_V4 = """
+-- Every change of reference data (siteupdates apply): who, when, before and after.
+CREATE TABLE audit (
+    seq {int} PRIMARY KEY,
+    at {ts} NOT NULL,
+    by_whom {text} NOT NULL,
+    kind {text} NOT NULL,
+    key {text} NOT NULL,
+    action {text} NOT NULL,
+    before {text},
+    after {text}
+);
+CREATE INDEX audit_key ON audit (kind, key, seq)
+"""
+
+
 def _one_open_version_each(
     q: Callable[[str, Mapping[str, Any]], List[Any]], dialect: Dialect
 ) -> None:
@@ -241,4 +257,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V1),
     Migration(_V2),
     Migration(_V3, fixup=_one_open_version_each),
+    Migration(_V4),
 )
