@@ -50,42 +50,108 @@ UTC = timezone.utc
 
 BAD_UTF8 = b"caf\xe9-\xff\xfe".decode("utf-8", "surrogateescape")  # what argv holds
 TEXT = [
-    "", " ", "\x00", "a\x00b", "two\nlines", "cr\rlf", "\x1b[2J", "\t", BAD_UTF8,
-    "\u202egnp.exe", "x" * 5000, "-", "'; DROP TABLE requests; --", "%s%n{}",
-    "../../etc/passwd", "\U0001f642",
-]  # fmt: skip
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "two\nlines",
+    "cr\rlf",
+    "\x1b[2J",
+    "\t",
+    BAD_UTF8,
+    "\u202egnp.exe",
+    "x" * 5000,
+    "-",
+    "'; DROP TABLE requests; --",
+    "%s%n{}",
+    "../../etc/passwd",
+    "\U0001f642",
+]
 NUMBERS = [
-    "-1", "0", "1e26", "100000000000000000000000000", "nan", "inf", "-inf", "1.5",
-    "9223372036854775808", "-9223372036854775809", "0x10", " 7 ",
-]  # fmt: skip
+    "-1",
+    "0",
+    "1e26",
+    "100000000000000000000000000",
+    "nan",
+    "inf",
+    "-inf",
+    "1.5",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "0x10",
+    " 7 ",
+]
 DATES = [
-    "0001-01-01 00:00", "9999-12-31 23:59", "0999-01-01 00:00", "1000-01-01 00:00",
-    "2015-02-30 10:00", "2015-03-08 02:30", "2015-13-01 00:00", "1969-12-31 23:59",
-    "10000-01-01 00:00", "2015-02-14", "2015-02-14T01:00:00+05:00", "2011-12-30 12:00",
-]  # fmt: skip
+    "0001-01-01 00:00",
+    "9999-12-31 23:59",
+    "0999-01-01 00:00",
+    "1000-01-01 00:00",
+    "2015-02-30 10:00",
+    "2015-03-08 02:30",
+    "2015-13-01 00:00",
+    "1969-12-31 23:59",
+    "10000-01-01 00:00",
+    "2015-02-14",
+    "2015-02-14T01:00:00+05:00",
+    "2011-12-30 12:00",
+]
 INSTANTS = [
-    "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0999-01-01T00:00:00Z",
-    "2015-02-02T10:39:00", "2015-02-02T10:39:00+24:00", "nan", "9999-12-31T23:59:59-12:00",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "0999-01-01T00:00:00Z",
+    "2015-02-02T10:39:00",
+    "2015-02-02T10:39:00+24:00",
+    "nan",
+    "9999-12-31T23:59:59-12:00",
     "0001-01-01T00:00:00+14:00",
-]  # fmt: skip
+]
 WEEKS = ["0001-01-01", "9999-12-31", "0999-01-04", "2015-02-30", "x", "10000-01-01"]
 URLS = [
-    "foo://x", "sqlite://", "sqlite:///", "sqlite://host/x.db", "postgresql://[::1",
-    "sqlite:///x.db?synchronous=OFF", "\x00", BAD_UTF8, "memory://",
+    "foo://x",
+    "sqlite://",
+    "sqlite:///",
+    "sqlite://host/x.db",
+    "postgresql://[::1",
+    "sqlite:///x.db?synchronous=OFF",
+    "\x00",
+    BAD_UTF8,
+    "memory://",
     "postgresql://nobody@127.0.0.1:1/none",
-]  # fmt: skip
+]
 PLUGINS = [
-    ":", "nonexistent_module_xyz", "json:nope", "json", "json:loads",
-    "siteupdates.errors:SiteUpdatesError", "..", "a:b:c", "", BAD_UTF8, "\x00",
-]  # fmt: skip
+    ":",
+    "nonexistent_module_xyz",
+    "json:nope",
+    "json",
+    "json:loads",
+    "siteupdates.errors:SiteUpdatesError",
+    "..",
+    "a:b:c",
+    "",
+    BAD_UTF8,
+    "\x00",
+]
 SMTP = [
-    "smtp://[::1", "smtp://", "http://x", "smtp://host:99999", "smtp://host:-1",
-    "smtp://h?from=not-an-address", "smtps://h:port", BAD_UTF8, "smtp://h?timeout=nan",
-]  # fmt: skip
+    "smtp://[::1",
+    "smtp://",
+    "http://x",
+    "smtp://host:99999",
+    "smtp://host:-1",
+    "smtp://h?from=not-an-address",
+    "smtps://h:port",
+    BAD_UTF8,
+    "smtp://h?timeout=nan",
+]
 SETS = [
-    "x", "a.b", ".=", "smtp.timeout=nan", "smtp.port=99999999999999999999",
-    "smtp.url=smtp://[::1", "smtp.url=", BAD_UTF8 + ".k=v",
-]  # fmt: skip
+    "x",
+    "a.b",
+    ".=",
+    "smtp.timeout=nan",
+    "smtp.port=99999999999999999999",
+    "smtp.url=smtp://[::1",
+    "smtp.url=",
+    BAD_UTF8 + ".k=v",
+]
 
 
 def _by_kind() -> Dict[str, List[str]]:
@@ -95,7 +161,7 @@ def _by_kind() -> Dict[str, List[str]]:
         "date": DATES + TEXT[:4],
         "instant": INSTANTS,
         "week": WEEKS + TEXT[:3],
-        "id": TEXT + ["d41d8cd98f00", "0000"],
+        "id": [*TEXT, "d41d8cd98f00", "0000"],
     }
 
 
@@ -112,9 +178,9 @@ class Outcome:
         found = []
         if self.tb is not None:
             found.append("traceback")
-        elif self.code not in DOCUMENTED:
-            found.append("bad-exit")
-        elif self.code != 0 and len(self.err.strip().splitlines()) != 1:
+        elif self.code not in DOCUMENTED or (
+            self.code != 0 and len(self.err.strip().splitlines()) != 1
+        ):
             found.append("bad-exit")
         if "Traceback" in self.err:
             found.append("traceback")
@@ -186,56 +252,119 @@ def dump(db: Path) -> List[str]:
 Slot = Tuple[str, str]  # ("?", kind): a value to replace
 
 
-def V(kind: str) -> Slot:
+def slot(kind: str) -> Slot:
     return ("?", kind)
 
 
 def _bases(rid: str) -> List[List[Any]]:
-    """One valid invocation per command; ``V(kind)`` marks what the census replaces."""
-    sub = ["submit", "--as", V("id"), "--tenant", V("id"), "--target", V("text"),
-           "--version", V("text"), "--at", V("date"), "--zone", V("text"), "--key", V("text")]  # fmt: skip
+    """One valid invocation per command; ``slot(kind)`` marks what the census replaces."""
+    sub = [
+        "submit",
+        "--as",
+        slot("id"),
+        "--tenant",
+        slot("id"),
+        "--target",
+        slot("text"),
+        "--version",
+        slot("text"),
+        "--at",
+        slot("date"),
+        "--zone",
+        slot("text"),
+        "--key",
+        slot("text"),
+    ]
     return [
-        ["tenants", "--as", V("id")],
+        ["tenants", "--as", slot("id")],
         sub,
-        ["list", "--as", V("id"), "--tenant", "maple", "--offset", V("num"), "--limit", V("num")],
-        ["overview", "--as", "dana", "--tenant", V("id")],
-        ["cancel", "--as", "dana", V("id")],
-        ["delete", "--as", "dana", V("id")],
-        ["answer", "--as", "dana", rid, V("text")],
-        ["queue", "--limit", V("num")],
-        ["show", V("id")],
-        ["schedule", "--horizon-days", V("num"), "--by", V("text"), "--dry-run"],
-        ["schedule", rid, "--at", V("date"), "--zone", V("text"), "--reason", V("text")],
-        ["reschedule", rid, "--at", V("date"), "--reason", V("text")],
-        ["pull", V("id"), "--by", V("text")],
-        ["start", V("id")],
-        ["complete", V("id")],
-        ["ask", rid, V("text")],
-        ["defer", rid, V("text")],
-        ["resume", V("id")],
-        ["fail", rid, V("text")],
-        ["explain", rid, "--horizon-days", V("num")],
-        ["group-update", V("id"), "--target", "staging", "--version", V("text"),
-         "--at", V("date"), "--horizon-days", V("num")],  # fmt: skip
-        ["cloud-week", "--week-of", V("week"), "--by", V("text")],
-        ["worker", "--id", V("text"), "--lease", V("num"), "--max-attempts", V("num"),
-         "--batch", V("num"), "--poll", V("num"), "--until-idle"],  # fmt: skip
-        ["deliver", "--max-attempts", V("num"), "--timeout", V("num"),
-         "--base-delay", V("num")],  # fmt: skip
-        ["outbox", "--request", V("id")],
-        ["init", V("text")],
+        [
+            "list",
+            "--as",
+            slot("id"),
+            "--tenant",
+            "maple",
+            "--offset",
+            slot("num"),
+            "--limit",
+            slot("num"),
+        ],
+        ["overview", "--as", "dana", "--tenant", slot("id")],
+        ["cancel", "--as", "dana", slot("id")],
+        ["delete", "--as", "dana", slot("id")],
+        ["answer", "--as", "dana", rid, slot("text")],
+        ["queue", "--limit", slot("num")],
+        ["show", slot("id")],
+        ["schedule", "--horizon-days", slot("num"), "--by", slot("text"), "--dry-run"],
+        ["schedule", rid, "--at", slot("date"), "--zone", slot("text"), "--reason", slot("text")],
+        ["reschedule", rid, "--at", slot("date"), "--reason", slot("text")],
+        ["pull", slot("id"), "--by", slot("text")],
+        ["start", slot("id")],
+        ["complete", slot("id")],
+        ["ask", rid, slot("text")],
+        ["defer", rid, slot("text")],
+        ["resume", slot("id")],
+        ["fail", rid, slot("text")],
+        ["explain", rid, "--horizon-days", slot("num")],
+        [
+            "group-update",
+            slot("id"),
+            "--target",
+            "staging",
+            "--version",
+            slot("text"),
+            "--at",
+            slot("date"),
+            "--horizon-days",
+            slot("num"),
+        ],
+        ["cloud-week", "--week-of", slot("week"), "--by", slot("text")],
+        [
+            "worker",
+            "--id",
+            slot("text"),
+            "--lease",
+            slot("num"),
+            "--max-attempts",
+            slot("num"),
+            "--batch",
+            slot("num"),
+            "--poll",
+            slot("num"),
+            "--until-idle",
+        ],
+        [
+            "deliver",
+            "--max-attempts",
+            slot("num"),
+            "--timeout",
+            slot("num"),
+            "--base-delay",
+            slot("num"),
+        ],
+        ["outbox", "--request", slot("id")],
+        ["init", slot("text")],
     ]
 
 
 _DEFAULTS = {
-    "id": "dana", "text": "staging", "date": "2015-02-14 01:00", "num": "1",
-    "week": "2015-02-08", "instant": NOW,
-}  # fmt: skip
+    "id": "dana",
+    "text": "staging",
+    "date": "2015-02-14 01:00",
+    "num": "1",
+    "week": "2015-02-08",
+    "instant": NOW,
+}
 _POSITIONAL_DEFAULTS = {
-    ("submit", 2): "dana", ("submit", 4): "maple", ("submit", 6): "staging",
-    ("submit", 8): "E.1505.2", ("submit", 12): "America/Chicago", ("submit", 14): "k1",
-    ("group-update", 1): "state-mn", ("init", 1): str(SETUP),
-}  # fmt: skip
+    ("submit", 2): "dana",
+    ("submit", 4): "maple",
+    ("submit", 6): "staging",
+    ("submit", 8): "E.1505.2",
+    ("submit", 12): "America/Chicago",
+    ("submit", 14): "k1",
+    ("group-update", 1): "state-mn",
+    ("init", 1): str(SETUP),
+}
 
 
 def cli_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
@@ -248,25 +377,56 @@ def cli_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
 
         def filled(base: List[Any] = base, name: str = name) -> List[str]:
             return [
-                p if not isinstance(p, tuple)
+                p
+                if not isinstance(p, tuple)
                 else _POSITIONAL_DEFAULTS.get((name, i), _DEFAULTS[p[1]])
-                if not (name in ("cancel", "delete", "show", "pull", "start", "complete",
-                                 "resume", "outbox") and p[1] == "id")
+                if not (
+                    name
+                    in (
+                        "cancel",
+                        "delete",
+                        "show",
+                        "pull",
+                        "start",
+                        "complete",
+                        "resume",
+                        "outbox",
+                    )
+                    and p[1] == "id"
+                )
                 else rid
                 for i, p in enumerate(base)
-            ]  # fmt: skip
+            ]
 
         for i in slots:
             for value in kinds[base[i][1]]:
                 argv = filled()
                 argv[i] = value
                 cases.append((f"{name} slot{i}", argv, {}))
-    globals_ = {"--url": URLS, "--plugin": PLUGINS, "--smtp": SMTP, "--set": SETS,
-                "--now": INSTANTS}  # fmt: skip
+    globals_ = {
+        "--url": URLS,
+        "--plugin": PLUGINS,
+        "--smtp": SMTP,
+        "--set": SETS,
+        "--now": INSTANTS,
+    }
     for option, values in globals_.items():
         for value in values:
-            for cmd in (["queue"], ["deliver"], ["submit", "--as", "dana", "--target",
-                        "staging", "--version", "E.1505.2", "--at", "2015-02-14 01:00"]):  # fmt: skip
+            for cmd in (
+                ["queue"],
+                ["deliver"],
+                [
+                    "submit",
+                    "--as",
+                    "dana",
+                    "--target",
+                    "staging",
+                    "--version",
+                    "E.1505.2",
+                    "--at",
+                    "2015-02-14 01:00",
+                ],
+            ):
                 cases.append((f"global {option}", [option, value, *cmd], {}))
     for env_name, values in (("SITEUPDATES_NOW", INSTANTS), ("SITEUPDATES_URL", URLS)):
         for value in values:
@@ -275,12 +435,25 @@ def cli_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
             cases.append((f"env {env_name}", ["queue"], {env_name: value}))
     # Dates that reach the store and every later view (the issue's poisoning case).
     for value in ("0999-01-01 00:00", "0001-01-02 00:00", "9999-12-30 00:00"):
-        cases.append(("poison reschedule", ["reschedule", rid, "--at", value, "--reason", "x"], {}))
+        cases.append(
+            ("poison reschedule", ["reschedule", rid, "--at", value, "--reason", "x"], {})
+        )
     for value in ("0999-01-04", "0001-01-08"):
         cases.append(("poison cloud-week", ["cloud-week", "--week-of", value], {}))
-    for args in (["--"], ["--json"], [], ["--db"], ["nosuchcommand"], ["submit"], ["-h" * 3],
-                 [BAD_UTF8], ["\x00"], ["list", "--as"], ["worker", "--lease", "nan"],
-                 ["worker", "--batch", "-1", "--until-idle"]):  # fmt: skip
+    for args in (
+        ["--"],
+        ["--json"],
+        [],
+        ["--db"],
+        ["nosuchcommand"],
+        ["submit"],
+        ["-h" * 3],
+        [BAD_UTF8],
+        ["\x00"],
+        ["list", "--as"],
+        ["worker", "--lease", "nan"],
+        ["worker", "--batch", "-1", "--until-idle"],
+    ):
         cases.append(("garbage", list(args), {}))
     return cases
 
@@ -315,8 +488,21 @@ def census_cli(show: bool = False) -> Counter[str]:
         template = tmp / "template.db"
         base = ["--db", str(template), "--now", NOW]
         assert run_cli([*base, "init", str(SETUP)]).code == 0
-        made = run_cli([*base, "--json", "submit", "--as", "dana", "--target", "staging",
-                        "--version", "E.1505.2", "--at", "2015-02-14 01:00"])  # fmt: skip
+        made = run_cli(
+            [
+                *base,
+                "--json",
+                "submit",
+                "--as",
+                "dana",
+                "--target",
+                "staging",
+                "--version",
+                "E.1505.2",
+                "--at",
+                "2015-02-14 01:00",
+            ]
+        )
         rid = json.loads(made.out)["id"]
         cases = cli_corpus(rid)
         (tmp / "files").mkdir()
@@ -339,8 +525,12 @@ def census_cli(show: bool = False) -> Counter[str]:
                 problems.append("partial-write")
             if o.code == 0:
                 # A write that succeeded must leave every view readable.
-                for view in (["--json", "list", "--as", "dana"], ["--json", "queue"],
-                             ["overview", "--as", "dana"], ["show", rid]):  # fmt: skip
+                for view in (
+                    ["--json", "list", "--as", "dana"],
+                    ["--json", "queue"],
+                    ["overview", "--as", "dana"],
+                    ["show", rid],
+                ):
                     v = run_cli(["--db", str(work), "--now", NOW, *view])
                     if v.tb is not None or "Traceback" in v.err or v.code not in DOCUMENTED:
                         problems.append("poisoned")
@@ -449,8 +639,10 @@ def setup_corpus() -> List[Tuple[str, Any, bool]]:
         ("site unknown key", at(f"{t0}.sites.0.verison", "E.1450.4")),
         ("sites = 5", at(f"{t0}.sites", 5)),
         ("sites = [5]", at(f"{t0}.sites", [5])),
-        ("two production sites", mut(lambda d: d["tenants"][0]["sites"].append(
-            dict(d["tenants"][0]["sites"][0])))),  # fmt: skip
+        (
+            "two production sites",
+            mut(lambda d: d["tenants"][0]["sites"].append(dict(d["tenants"][0]["sites"][0]))),
+        ),
         ("update_duration huge", at("provider.update_duration_minutes", 10**18)),
         ("update_duration 0", at("provider.update_duration_minutes", 0)),
         ("update_duration -5", at("provider.update_duration_minutes", -5)),
@@ -572,7 +764,7 @@ def census_setup(show: bool = False) -> Counter[str]:
                 if o.code not in (0, None) and dump(db) not in (before, []) and store == "set-up":
                     problems.append("partial-write")
                 if store == "empty" and o.code not in (0, None):
-                    rows = [x for x in dump(db) if x.startswith("INSERT INTO \"tenants\"")]
+                    rows = [x for x in dump(db) if x.startswith('INSERT INTO "tenants"')]
                     if rows:
                         problems.append("partial-write")
                 totals["cases"] += 1
@@ -587,10 +779,25 @@ def census_setup(show: bool = False) -> Counter[str]:
 # -- the Python API corpus ----------------------------------------------------------
 
 WRONG: List[Any] = [
-    None, 0, -1, 1.5, math.nan, 10**30, True, b"bytes", "", "\x00", "two\nlines", [], {},
-    object(), datetime(2015, 2, 14, 1), datetime(2015, 2, 14, 7, tzinfo=UTC), date(2015, 2, 8),
+    None,
+    0,
+    -1,
+    1.5,
+    math.nan,
+    10**30,
+    True,
+    b"bytes",
+    "",
+    "\x00",
+    "two\nlines",
+    [],
+    {},
+    object(),
+    datetime(2015, 2, 14, 1),
+    datetime(2015, 2, 14, 7, tzinfo=UTC),
+    date(2015, 2, 8),
     "2015-02-14 01:00",
-]  # fmt: skip
+]
 
 
 def _api_calls(rid: str) -> List[Tuple[str, Dict[str, Any]]]:
@@ -603,14 +810,33 @@ def _api_calls(rid: str) -> List[Tuple[str, Dict[str, Any]]]:
     return [
         ("tenants_of", {"contact_id": "dana"}),
         ("evaluate", {"contact_id": "dana", "draft": draft}),
-        ("submit", {"contact_id": "dana", "tenant_id": "d1", "target": "staging",
-                    "version": "E.1505.2", "db_refresh": False, "at": at, "zone": None,
-                    "ambiguity": "earlier", "idempotency_key": "k"}),  # fmt: skip
+        (
+            "submit",
+            {
+                "contact_id": "dana",
+                "tenant_id": "d1",
+                "target": "staging",
+                "version": "E.1505.2",
+                "db_refresh": False,
+                "at": at,
+                "zone": None,
+                "ambiguity": "earlier",
+                "idempotency_key": "k",
+            },
+        ),
         ("cancel", {"contact_id": "dana", "request_id": rid}),
         ("delete", {"contact_id": "dana", "request_id": rid}),
         ("answer", {"contact_id": "dana", "request_id": rid, "text": "yes"}),
-        ("requests", {"contact_id": "dana", "tenant_id": "d1", "hide_complete": False,
-                      "offset": 0, "limit": 50}),  # fmt: skip
+        (
+            "requests",
+            {
+                "contact_id": "dana",
+                "tenant_id": "d1",
+                "hide_complete": False,
+                "offset": 0,
+                "limit": 50,
+            },
+        ),
         ("request", {"contact_id": "dana", "request_id": rid}),
         ("overview", {"contact_id": "dana", "tenant_id": "d1"}),
         ("queue", {"limit": 10}),
@@ -630,8 +856,17 @@ def _api_calls(rid: str) -> List[Tuple[str, Dict[str, Any]]]:
         ("supersede", {"request_id": rid, "newer_id": rid, "by": "p"}),
         ("plan_queue", {"horizon": when, "dry_run": False, "by": "p"}),
         ("explain", {"request_id": rid, "horizon": when}),
-        ("group_update", {"group_id": "state-x", "target": "staging", "version": "E.1505.2",
-                          "earliest": when, "horizon": None, "by": "p"}),  # fmt: skip
+        (
+            "group_update",
+            {
+                "group_id": "state-x",
+                "target": "staging",
+                "version": "E.1505.2",
+                "earliest": when,
+                "horizon": None,
+                "by": "p",
+            },
+        ),
         ("cloud_week", {"week_of": date(2015, 2, 8), "by": "p"}),
         ("load_setup", {"setup": {"catalog": ["E.1505.2"]}}),
         ("deliver", {"max_attempts": 3}),
@@ -678,10 +913,11 @@ def census_api(show: bool = False) -> Counter[str]:
         tmp = Path(d)
         template = tmp / "template.db"
         clock = FixedClock(datetime(2015, 2, 2, 10, 39, tzinfo=UTC))
-        desk = Desk.open(f"sqlite:///{template}", host=PluginHost(entry_points=False),
-                         clock=clock)  # fmt: skip
+        desk = Desk.open(f"sqlite:///{template}", host=PluginHost(entry_points=False), clock=clock)
         desk.load_setup(sample_setup())
-        rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2015, 2, 14, 1)).request.id
+        rid = desk.submit(
+            "dana", "d1", "staging", "E.1505.2", at=datetime(2015, 2, 14, 1)
+        ).request.id
         desk.close()
         work = tmp / "work.db"
         for method, kwargs in _api_calls(rid):
@@ -691,8 +927,9 @@ def census_api(show: bool = False) -> Counter[str]:
                         continue
                     shutil.copy(template, work)
                     before = dump(work)
-                    desk = Desk.open(f"sqlite:///{work}", host=PluginHost(entry_points=False),
-                                     clock=clock)  # fmt: skip
+                    desk = Desk.open(
+                        f"sqlite:///{work}", host=PluginHost(entry_points=False), clock=clock
+                    )
                     args = {**kwargs, name: value}
                     problems = []
                     try:
@@ -735,7 +972,11 @@ def _acceptable(name: str, value: Any) -> bool:
         return True
     if name == "version" and value is None:
         return True
-    return False
+    if name in ("by", "reason", "question", "text") and isinstance(value, str):
+        return bool(value.strip()) and "\n" not in value and "\x00" not in value
+    if name in ("when", "earliest", "horizon") and isinstance(value, datetime):
+        return value.tzinfo is not None
+    return name == "setup" and isinstance(value, dict)
 
 
 @contextlib.contextmanager
@@ -753,8 +994,10 @@ def main(argv: Sequence[str]) -> int:
         totals = fn(show)
         report[part] = dict(totals)
         bad = {k: v for k, v in totals.items() if k != "cases"}
-        print(f"{part}: {totals['cases']} cases; " + (", ".join(
-            f"{v} {k}" for k, v in sorted(bad.items())) or "no problems"))  # fmt: skip
+        print(
+            f"{part}: {totals['cases']} cases; "
+            + (", ".join(f"{v} {k}" for k, v in sorted(bad.items())) or "no problems")
+        )
     if "--json" in argv:
         print(json.dumps(report, sort_keys=True))
     return 0

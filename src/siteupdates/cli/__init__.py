@@ -72,10 +72,10 @@ def open_desk(a: argparse.Namespace) -> Desk:
         clock=(lambda: fixed) if fixed else None,
         plugin_settings=plugin_settings(a),
     )
-    if a.command != "init" and not desk.storage.tenants():
+    if a.command not in ("init", "apply") and not desk.storage.tenants():
         desk.close()
         raise ConfigurationError(
-            f"{url.split('://')[0]} storage has no setup yet; run: siteupdates init SETUP.toml"
+            f"{url.split('://')[0]} storage has no setup yet; run: siteupdates apply SETUP.toml"
         )
     return desk
 

@@ -8,10 +8,12 @@ from typing import Any, Dict, List, Optional
 
 from siteupdates.domain import HistoryEntry, UpdateRequest
 from siteupdates.domain.views import format_clock, format_day
+from siteupdates.ports import AuditEntry
 
 __all__ = [
     "SHORT_ID",
     "Out",
+    "audit_json",
     "history_json",
     "request_json",
     "request_row",
@@ -79,6 +81,20 @@ def request_json(r: UpdateRequest) -> Dict[str, Any]:
         "warnings": list(r.warnings),
         "reason": r.reason,
         "superseded_by": r.superseded_by,
+    }
+
+
+def audit_json(e: AuditEntry) -> Dict[str, Any]:
+    """One change of reference data as JSON data."""
+    return {
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "by": e.by,
+        "kind": e.kind,
+        "key": e.key,
+        "action": e.action,
+        "before": None if e.before is None else dict(e.before),
+        "after": None if e.after is None else dict(e.after),
     }
 
 
