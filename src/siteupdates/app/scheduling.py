@@ -219,7 +219,11 @@ def explain(app: App, request_id: str, *, horizon: Optional[datetime] = None) ->
         moved = [h for h in app.reads.history(r.id) if h.event is Event.RESCHEDULE]
         why = f" ({moved[-1].reason})" if moved else " (placed by the provider)"
         e = attrs.evolve(
-            e, lines=(*e.lines, f"  the provider set {r.scheduled_for:%Y-%m-%d %H:%M} UTC{why}")
+            e,
+            lines=(
+                *e.lines,
+                f"  the provider set {r.scheduled_for.isoformat(sep=' ', timespec='minutes')[:16]} UTC{why}",
+            ),
         )
     return e
 

@@ -8,9 +8,10 @@ Structured fields travel as JSON.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, time, timezone
-from typing import Any, Dict, Iterable, List, Protocol, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Protocol, Tuple, TypeVar
 
 from siteupdates.domain import (
     Actor,
@@ -25,6 +26,7 @@ from siteupdates.domain import (
     Version,
 )
 from siteupdates.domain.messages import parse_ts, ts
+from siteupdates.errors import StorageError
 from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
 
 __all__ = [
@@ -50,6 +52,35 @@ __all__ = [
 ]
 
 UTC = timezone.utc
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _decoding(what: str, key: str) -> Callable[[F], F]:
+    """Report a row that cannot be decoded as a StorageError naming it, never a raw error.
+
+    A damaged row stops the read that meets it, not the views of other tenants.
+    """
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(row: Any, *args: Any) -> Any:
+            try:
+                return fn(row, *args)
+            except StorageError:
+                raise
+            except Exception as exc:
+                try:
+                    name = row[key]
+                except Exception:
+                    name = "?"
+                raise StorageError(
+                    f"stored {what} {name} cannot be read ({type(exc).__name__}: {exc}); "
+                    "repair or remove that row"
+                ) from None
+
+        return run  # type: ignore[return-value]
+
+    return wrap
 
 
 class Row(Protocol):
@@ -100,6 +131,7 @@ REQUEST_COLUMNS: Tuple[str, ...] = tuple(
 )
 
 
+@_decoding("request", "id")
 def request_from(row: Row) -> UpdateRequest:
     """An UpdateRequest from a row of the requests table."""
     return UpdateRequest(
@@ -154,6 +186,7 @@ HISTORY_COLUMNS: Tuple[str, ...] = (
 )  # fmt: skip
 
 
+@_decoding("history entry of request", "request_id")
 def history_from(row: Row) -> HistoryEntry:
     """A HistoryEntry from a row of the history table."""
     at = parse_ts(row["at"])
@@ -196,6 +229,7 @@ OUTBOX_COLUMNS: Tuple[str, ...] = (
 )  # fmt: skip
 
 
+@_decoding("outbox item", "id")
 def outbox_from(row: Row) -> OutboxItem:
     """An OutboxItem from a row of the outbox table."""
     created = parse_ts(row["created_at"])
@@ -249,6 +283,7 @@ def tenant_rows(t: Tenant) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     return row, sites
 
 
+@_decoding("tenant", "id")
 def tenant_from(row: Row, sites: Iterable[Row]) -> Tenant:
     """A Tenant from its row and its sites' rows."""
     return Tenant(
@@ -292,6 +327,7 @@ def contact_row(c: Contact) -> Dict[str, Any]:
     }
 
 
+@_decoding("contact", "id")
 def contact_from(row: Row) -> Contact:
     """A Contact from its row."""
     return Contact(
@@ -323,6 +359,7 @@ def audit_row(a: AuditEntry) -> Dict[str, Any]:
     }
 
 
+@_decoding("audit entry", "seq")
 def audit_from(row: Row) -> AuditEntry:
     """An AuditEntry from a row of the audit table."""
     at = parse_ts(row["at"])
