@@ -218,13 +218,8 @@ def explain(app: App, request_id: str, *, horizon: Optional[datetime] = None) ->
     if r.scheduled_for is not None and e.placement.start != r.scheduled_for:
         moved = [h for h in app.reads.history(r.id) if h.event is Event.RESCHEDULE]
         why = f" ({moved[-1].reason})" if moved else " (placed by the provider)"
-        e = attrs.evolve(
-            e,
-            lines=(
-                *e.lines,
-                f"  the provider set {r.scheduled_for.isoformat(sep=' ', timespec='minutes')[:16]} UTC{why}",
-            ),
-        )
+        at = r.scheduled_for.isoformat(sep=" ", timespec="minutes")[:16]
+        e = attrs.evolve(e, lines=(*e.lines, f"  the provider set {at} UTC{why}"))
     return e
 
 
