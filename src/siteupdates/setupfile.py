@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -307,6 +308,8 @@ def _join(path: str, step: Optional[Union[str, int]]) -> str:
         return path
     if isinstance(step, int):
         return f"{path}[{step}]"
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", step):
+        return f"{path}[{ascii(step[:64])}]"  # a key people could not type plainly
     return f"{path}.{step}" if path else step
 
 
