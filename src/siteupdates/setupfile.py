@@ -309,7 +309,7 @@ def _join(path: str, step: Optional[Union[str, int]]) -> str:
     if isinstance(step, int):
         return f"{path}[{step}]"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", step):
-        return f"{path}[{ascii(step[:64])}]"  # a key people could not type plainly
+        return f"{path}[{step[:64]!a}]"  # a key people could not type plainly
     return f"{path}.{step}" if path else step
 
 
@@ -616,8 +616,10 @@ def check_setup(setup: Setup) -> Setup:
     """
     if not isinstance(setup, Setup):
         raise ConfigurationError(f"expected a Setup, not {_kind(setup)}")
-    for kind, items in (("groups", setup.groups), ("tenants", setup.tenants),
-                        ("contacts", setup.contacts)):  # fmt: skip
+    named: Tuple[Tuple[str, Tuple[Union[Group, Tenant, Contact], ...]], ...] = (
+        ("groups", setup.groups), ("tenants", setup.tenants), ("contacts", setup.contacts),
+    )  # fmt: skip
+    for kind, items in named:
         for i, item in enumerate(items):
             where = f"{kind}[{i}]"
             _at(f"{where}.id", checks.ident, "id", item.id)
@@ -637,8 +639,8 @@ def check_setup(setup: Setup) -> Setup:
             _at(f"tenants[{i}].tasks[{j}].minutes", _count, "minutes", k.duration_minutes)
     for i, c in enumerate(setup.contacts):
         _at(f"contacts[{i}].email", checks.email, "email", c.email)
-        for t in sorted(c.tenants):
-            _at(f"contacts[{i}].tenants", checks.ident, "tenant", t)
+        for member in sorted(c.tenants):
+            _at(f"contacts[{i}].tenants", checks.ident, "tenant", member)
     try:
         json.dumps(dict(setup.settings), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:

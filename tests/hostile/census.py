@@ -116,7 +116,7 @@ URLS = [
     "\x00",
     BAD_UTF8,
     "memory://",
-    "postgresql://nobody@127.0.0.1:1/none",
+    "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
 ]
 PLUGINS = [
     ":",

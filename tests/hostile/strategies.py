@@ -37,8 +37,12 @@ hostile_date = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)).map(
         lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}"
     ),
-    st.builds(lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d} 10:00", st.integers(0, 99999),
-              st.integers(0, 14), st.integers(0, 40)),  # fmt: skip
+    st.builds(
+        lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d} 10:00",
+        st.integers(0, 99999),
+        st.integers(0, 14),
+        st.integers(0, 40),
+    ),
     hostile_text,
 )
 

@@ -121,7 +121,9 @@ def _subprocess(argv: List[str], db: Path) -> subprocess.CompletedProcess[bytes]
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_a_sample_through_a_real_process(cli_template: Tuple[Path, str], data: st.DataObject) -> None:
+def test_a_sample_through_a_real_process(
+    cli_template: Tuple[Path, str], data: st.DataObject
+) -> None:
     template, rid = cli_template
     argv = [a for a in data.draw(invocations(rid)) if "\x00" not in a]  # argv cannot hold NUL
     with tempfile.TemporaryDirectory() as d:
@@ -140,7 +142,7 @@ def test_a_sample_through_a_real_process(cli_template: Tuple[Path, str], data: s
 
 def test_the_issues_causes_through_a_real_process(cli_template: Tuple[Path, str]) -> None:
     """The seven causes of the issue's 52 tracebacks, each in a process of its own."""
-    template, rid = cli_template
+    template, _ = cli_template
     cases = [
         ["tenants", "--as", census.BAD_UTF8],
         ["submit", "--as", "dana", "--target", "staging", "--version", "E.1505.2",
@@ -164,8 +166,8 @@ def test_the_issues_causes_through_a_real_process(cli_template: Tuple[Path, str]
             assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (argv, err)
         text = Path(d) / "notes.txt"
         text.write_text("not a database\n" * 50)
-        done = subprocess.run(
-            [sys.executable, "-c", "import sys; from siteupdates.cli import main; sys.exit(main())",
-             "--db", str(text), "queue"], capture_output=True, timeout=120)  # fmt: skip
+        code = "import sys; from siteupdates.cli import main; sys.exit(main())"
+        done = subprocess.run([sys.executable, "-c", code, "--db", str(text), "queue"],
+                              capture_output=True, timeout=120)  # fmt: skip
         assert done.returncode == EXIT["setup"] and b"Traceback" not in done.stderr
         assert text.read_text() == "not a database\n" * 50

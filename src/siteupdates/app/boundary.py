@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, TypeVar, overload
 
 from siteupdates import checks
 from siteupdates.domain import Ambiguity, ProviderPreset, RequestDraft, Target, Version
@@ -174,6 +174,16 @@ PARAMETERS: Dict[str, Check] = {
     "entry_points": checks.flag,
     "plugin_settings": optional(_tables),
 }
+
+
+@overload
+def checked(fn: F) -> F: ...
+
+
+@overload
+def checked(
+    *, options: Optional[Callable[..., Any]] = None, **rules: Check
+) -> Callable[[F], F]: ...
 
 
 def checked(

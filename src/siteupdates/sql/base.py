@@ -185,7 +185,8 @@ class SqlReads(Reads):
         self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
     ) -> List[AuditEntry]:
         """The changes of reference data, newest first, through ``audit_key``."""
-        where, params = [], {"limit": limit}
+        where: List[str] = []
+        params: Dict[str, Any] = {"limit": limit}
         if kind is not None:
             where.append("kind = :kind")
             params["kind"] = kind
