@@ -301,9 +301,7 @@ def test_a_row_that_cannot_be_decoded_is_reported_with_its_id_and_other_tenants_
 
 
 def _file(tmp_path: Path, change: Any) -> Path:
-    import tomllib
-
-    tree = tomllib.loads(census.SETUP.read_text())
+    tree = census._load_example()
     change(tree)
     f = tmp_path / "changed.toml"
     f.write_text(census._toml(tree))
