@@ -13,14 +13,14 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.hostile import census
+from tests.hostile.strategies import wrong_value
 
 from siteupdates.errors import InvalidInput, SiteUpdatesError
 from siteupdates.plugins import PluginHost
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, sample_setup
 from siteupdates_postgres import PostgresStorage
-from tests.hostile import census
-from tests.hostile.strategies import wrong_value
 
 UTC = timezone.utc
 pytestmark = pytest.mark.postgres
