@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from siteupdates.app import App, bootstrap
 from siteupdates.app.contact import Submission
+from siteupdates.app.reference import SetupReport
 from siteupdates.domain import (
     Actor,
     Ambiguity,
@@ -44,7 +45,7 @@ from siteupdates.domain import (
 from siteupdates.errors import SiteUpdatesError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import Setup, Storage, Unit
+from siteupdates.ports import AuditEntry, Setup, Storage, Unit
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup, setup_from_dict
 
@@ -57,6 +58,7 @@ __all__ = [
     "Actor",
     "App",
     "Ambiguity",
+    "AuditEntry",
     "Catalog",
     "Contact",
     "Decision",
@@ -72,6 +74,7 @@ __all__ = [
     "Role",
     "ScheduledTask",
     "Setup",
+    "SetupReport",
     "Site",
     "SiteKind",
     "Status",
