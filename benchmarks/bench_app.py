@@ -23,7 +23,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Tuple
 
 import attrs
 
@@ -122,7 +122,8 @@ def cpu(fn: Callable[[], object]) -> float:
         gc.enable()
 
 
-def bench_submit(work: Path, rounds: int = 7, submits: int = 200) -> float:
+def measure_submit(work: Path, rounds: int = 7, submits: int = 200) -> Tuple[float, float]:
+    """CPU seconds per submit: tenant with no open requests, with 5,000 (medians)."""
     empty, full = work / "empty.db", work / "full.db"
     build(empty, 1, 0)
     build(full, 1, 5000)
@@ -146,14 +147,19 @@ def bench_submit(work: Path, rounds: int = 7, submits: int = 200) -> float:
 
             times[base].append(cpu(run) / submits)
             desk.close()
-    a, b = statistics.median(times[empty]), statistics.median(times[full])
+    return statistics.median(times[empty]), statistics.median(times[full])
+
+
+def bench_submit(work: Path, rounds: int = 7, submits: int = 200) -> float:
+    a, b = measure_submit(work, rounds, submits)
     print(f"submit, tenant with no open requests:    {a * 1e3:.3f} ms CPU per submit")
     print(f"submit, tenant with 5,000 open requests: {b * 1e3:.3f} ms CPU per submit")
     print(f"ratio 5,000 / none: {b / a:.2f} (target <= 1.2)")
     return b / a
 
 
-def bench_plan(work: Path, rounds: int = 5) -> float:
+def measure_plan(work: Path, rounds: int = 5) -> Tuple[float, float]:
+    """CPU seconds of plan_queue storing 2,000 and 8,000 queued requests (medians)."""
     sizes = (2000, 8000)
     bases = {}
     for n in sizes:
@@ -174,7 +180,11 @@ def bench_plan(work: Path, rounds: int = 5) -> float:
             times[n].append(cpu(run))
             assert len(done[0].stored) == n, "every queued request is placed"  # type: ignore[attr-defined]
             desk.close()
-    a, b = statistics.median(times[2000]), statistics.median(times[8000])
+    return statistics.median(times[2000]), statistics.median(times[8000])
+
+
+def bench_plan(work: Path, rounds: int = 5) -> float:
+    a, b = measure_plan(work, rounds)
     print(f"plan_queue storing 2,000: {a:.3f} s CPU")
     print(f"plan_queue storing 8,000: {b:.3f} s CPU")
     print(f"ratio 8k / 2k: {b / a:.2f} (linear 4.0, target <= 4.5)")

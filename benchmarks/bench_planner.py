@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import random
+import statistics
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -78,6 +79,17 @@ def planner(n: int) -> Callable[[], Plan]:
     horizon = START + timedelta(days=n // 100 + 60)
     return lambda: plan(ds, windows=WINDOWS, capacity=50, slot_length=timedelta(hours=2),
                         horizon=horizon, start=START, blackouts=bs)  # fmt: skip
+
+
+def measure(rounds: int = 5) -> tuple[float, float]:
+    """Median CPU seconds of planning 10,000 and 100,000 requests, in interleaved rounds."""
+    small_plan, large_plan = planner(10_000), planner(100_000)
+    small: list[float] = []
+    large: list[float] = []
+    for _ in range(rounds):
+        small.append(_timed(small_plan, repeat=10))
+        large.append(_timed(large_plan))
+    return statistics.median(small), statistics.median(large)
 
 
 def main(rounds: int = 5) -> None:

@@ -23,6 +23,7 @@ LAYERS: Dict[str, int] = {
     "siteupdates.leases": 2,
     "siteupdates.notices": 2,
     "siteupdates.presets": 2,
+    "siteupdates.registry": 2,
     "siteupdates.plugins": 3,
     "siteupdates.sql": 3,
     "siteupdates.setupfile": 3,
@@ -49,6 +50,18 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+def _is_dynamic_import(call: ast.Call) -> bool:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return (
+        name in ("import_module", "__import__")
+        and bool(call.args)
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+        and call.args[0].value.startswith(PACKAGE)
+    )
+
+
 def runtime_imports(path: Path, modules: Set[str]) -> Set[str]:
     """The package modules ``path`` imports when it runs."""
     name = module_name(path)
@@ -61,6 +74,9 @@ def runtime_imports(path: Path, modules: Set[str]) -> Set[str]:
                 for other in child.orelse:
                     visit(other)
                 continue
+            if isinstance(child, ast.Call) and _is_dynamic_import(child):
+                # import_module("siteupdates.x") is an import all the same.
+                found.add(str(child.args[0].value))  # type: ignore[attr-defined]
             if isinstance(child, ast.Import):
                 found.update(a.name for a in child.names)
             elif isinstance(child, ast.ImportFrom):
@@ -88,6 +104,18 @@ def graph() -> Dict[str, Set[str]]:
 def layer(module: str) -> int:
     best = max((k for k in LAYERS if module == k or module.startswith(k + ".")), key=len)
     return LAYERS[best]
+
+
+def test_no_module_imports_its_own_package() -> None:
+    """A submodule reaching for its package's ``__init__`` is a cycle in waiting."""
+    offenders = [
+        f"{m} imports its package {t}"
+        for m, targets in graph().items()
+        for t in targets
+        # ``python -m pkg`` runs pkg.__main__ after pkg: importing it there is the point.
+        if m.startswith(t + ".") and not m.endswith(".__main__")
+    ]
+    assert offenders == []
 
 
 def test_the_package_has_no_import_cycles() -> None:
@@ -123,6 +151,11 @@ def test_no_module_imports_a_higher_layer() -> None:
 
 
 def test_the_core_never_imports_a_builtin_plugin() -> None:
+    """Built-ins are plugins: the core names them only in ``plugins.DEFAULT_PLUGINS``.
+
+    That list holds "module:attribute" strings loaded like any plugin, so a host
+    can block each by name; no other module may import one.
+    """
     offenders = [
         f"{m} imports {t}"
         for m, targets in graph().items()

@@ -6,12 +6,16 @@ import ast
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 import siteupdates
 
 DOMAIN = Path(siteupdates.__file__).parent / "domain"
 ALLOWED_TOP = {
     "__future__",
     "attrs",
+    # recurrence rules only: pure date arithmetic, no I/O
+    "dateutil",
     "backports",
     "datetime",
     "enum",
@@ -64,3 +68,33 @@ def test_the_zone_database_is_found() -> None:
     winter = datetime(2026, 7, 15, tzinfo=get_zone("Australia/Lord_Howe"))
     assert summer.utcoffset() == timedelta(hours=11)
     assert winter.utcoffset() == timedelta(hours=10, minutes=30)
+
+
+def test_the_package_ships_the_json_schema_of_its_command_line() -> None:
+    from siteupdates.cli.render import output_schema
+
+    assert (Path(siteupdates.__file__).parent / "cli" / "schema.json").is_file()
+    assert "list" in output_schema()["$defs"]
+
+
+@pytest.mark.slow
+def test_the_built_wheel_carries_the_schema_and_the_main_module(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    tree = tmp_path / "tree"  # built from a copy: the checkout gets no build/ folder
+    tree.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, tree / name)
+    shutil.copytree(root / "src", tree / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(tree)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    [wheel] = tmp_path.glob("siteupdates-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "siteupdates/cli/schema.json" in names and "siteupdates/__main__.py" in names

@@ -4,55 +4,112 @@ The pure domain lives in :mod:`siteupdates.domain`; the use cases in
 :mod:`siteupdates.app`, gathered as methods of :class:`Desk`; plugins meet the
 library through :class:`PluginHost` and :data:`hookimpl`; storage plugins build
 on :mod:`siteupdates.sql`. This module re-exports the names most hosts need.
+
+The names load on first use (PEP 562): ``import siteupdates`` costs little, and
+a program that uses the domain alone never imports the application layer. The
+version is read from the installed metadata when asked for.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import logging
+from typing import TYPE_CHECKING, Any, Dict, List
 
-from siteupdates.app import App, bootstrap
-from siteupdates.app.contact import Submission
-from siteupdates.app.reference import SetupReport
-from siteupdates.domain import (
-    Actor,
-    Ambiguity,
-    Catalog,
-    Contact,
-    Decision,
-    Event,
-    Group,
-    HistoryEntry,
-    Plan,
-    PlanRules,
-    ProviderPreset,
-    RequestDraft,
-    Role,
-    ScheduledTask,
-    Site,
-    SiteKind,
-    Status,
-    Target,
-    Tenant,
-    UpdateRequest,
-    Version,
-    WeeklyWindow,
-    apply_event,
-    evaluate,
-    overview,
-    request_list,
-    to_instant,
-)
-from siteupdates.errors import SiteUpdatesError
-from siteupdates.hookspecs import hookimpl
-from siteupdates.plugins import PluginHost
-from siteupdates.ports import AuditEntry, Setup, Storage, Unit
-from siteupdates.service import Desk
-from siteupdates.setupfile import load_setup, setup_from_dict
+if TYPE_CHECKING:
+    from siteupdates.app.bootstrap import App, bootstrap
+    from siteupdates.app.contact import Submission
+    from siteupdates.app.reference import SetupReport
+    from siteupdates.domain import (
+        Actor,
+        Ambiguity,
+        Catalog,
+        Contact,
+        Decision,
+        Event,
+        Group,
+        HistoryEntry,
+        Plan,
+        PlanRules,
+        ProviderPreset,
+        RequestDraft,
+        Role,
+        ScheduledTask,
+        Site,
+        SiteKind,
+        Status,
+        Target,
+        Tenant,
+        UpdateRequest,
+        Version,
+        WeeklyWindow,
+        apply_event,
+        evaluate,
+        overview,
+        request_list,
+        to_instant,
+    )
+    from siteupdates.errors import SiteUpdatesError
+    from siteupdates.hookspecs import hookimpl
+    from siteupdates.plugins import PluginHost
+    from siteupdates.ports import AuditEntry, Setup, Storage, Unit
+    from siteupdates.service import Desk
+    from siteupdates.setupfile import load_setup, setup_from_dict
 
-try:
-    __version__ = version("siteupdates")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+    __version__: str
+
+#: Where each public name lives; :func:`__getattr__` imports it on first use.
+_WHERE: Dict[str, str] = {
+    **dict.fromkeys(("App", "bootstrap"), "siteupdates.app"),
+    "Submission": "siteupdates.app.contact",
+    "SetupReport": "siteupdates.app.reference",
+    **dict.fromkeys(
+        (
+            "Actor", "Ambiguity", "Catalog", "Contact", "Decision", "Event", "Group",
+            "HistoryEntry", "Plan", "PlanRules", "ProviderPreset", "RequestDraft", "Role",
+            "ScheduledTask", "Site", "SiteKind", "Status", "Target", "Tenant", "UpdateRequest",
+            "Version", "WeeklyWindow", "apply_event", "evaluate", "overview", "request_list",
+            "to_instant",
+        ),
+        "siteupdates.domain",
+    ),
+    "SiteUpdatesError": "siteupdates.errors",
+    "hookimpl": "siteupdates.hookspecs",
+    "PluginHost": "siteupdates.plugins",
+    **dict.fromkeys(("AuditEntry", "Setup", "Storage", "Unit"), "siteupdates.ports"),
+    "Desk": "siteupdates.service",
+    **dict.fromkeys(("load_setup", "setup_from_dict"), "siteupdates.setupfile"),
+}  # fmt: skip
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("siteupdates")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use, then keep it in the module."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    else:
+        raise AttributeError(f"module 'siteupdates' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# A library adds only a NullHandler: the host (or the command line) decides where logs go.
+logging.getLogger("siteupdates").addHandler(logging.NullHandler())
 
 __all__ = [
     "Actor",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
-    from siteupdates.domain.policies import Refusal
+    from siteupdates.domain.model import Refusal
 
 
 class SiteUpdatesError(Exception):
@@ -92,14 +92,18 @@ class AmbiguousLocalTime(InvalidInput):
 
 
 class RequestRefused(SiteUpdatesError, ValueError):
-    """Raised when one or more rules refuse a request.
+    """Raised when one or more rules refuse what was asked: the one shape of every refusal.
 
-    ``refusals`` holds every refusal at once, each with its rule ID.
+    ``refusals`` holds every refusal at once, each with its rule ID (``rules``):
+    a submit's policies (R3, R5, ...), a target that no request can have (R1, R2,
+    R4), a change the lifecycle forbids (R16 cancel, R18 delete, R15 otherwise,
+    see :class:`TransitionNotAllowed`), a contact's reschedule after the cut-off
+    (``CUTOFF``), a refresh too soon after the last (``REFRESH-INTERVAL``).
     """
 
-    def __init__(self, refusals: Sequence[Refusal]) -> None:
+    def __init__(self, refusals: Sequence[Refusal], message: Optional[str] = None) -> None:
         self.refusals: Tuple[Refusal, ...] = tuple(refusals)
-        super().__init__("; ".join(f"{r.rule}: {r.message}" for r in self.refusals))
+        super().__init__(message or "; ".join(f"{r.rule}: {r.message}" for r in self.refusals))
 
     @property
     def rules(self) -> Tuple[str, ...]:
@@ -107,11 +111,23 @@ class RequestRefused(SiteUpdatesError, ValueError):
         return tuple(r.rule for r in self.refusals)
 
 
-class TransitionNotAllowed(SiteUpdatesError, ValueError):
-    """Raised when an event may not be applied to a request in its status or by that actor."""
+class TransitionNotAllowed(RequestRefused):
+    """Raised when an event may not be applied to a request in its status or by that actor.
 
-    def __init__(self, message: str, status: Any, event: Any, allowed: Sequence[str]) -> None:
-        super().__init__(message)
+    A :class:`RequestRefused` whose refusal cites the lifecycle's rule (R16 for
+    cancel, R18 for delete, R13 for a date change, R15 otherwise); ``allowed``
+    lists the events that are allowed instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: Any,
+        event: Any,
+        allowed: Sequence[str],
+        refusals: Sequence[Refusal] = (),
+    ) -> None:
+        super().__init__(refusals, message)
         self.status = status
         self.event = event
         self.allowed: Tuple[str, ...] = tuple(allowed)
@@ -183,3 +199,89 @@ class DuplicateKey(SiteUpdatesError):
         super().__init__(f"contact {requested_by} already submitted a request with key {key!r}")
         self.requested_by = requested_by
         self.key = key
+
+
+class DeliveryError(SiteUpdatesError):
+    """Raised by a notifier that could not deliver a notice (base of the two kinds below).
+
+    ``reason`` says why, in words an operator can act on (never a password).
+    Any other exception a notifier raises counts as temporary.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """The notice may go through later (server down, 4xx reply, timeout): retried with backoff."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The notice will never go through as it is: it is dead-lettered at once, with the reason.
+
+    A 5xx reply such as 550 unknown mailbox or 535 authentication failed. A person
+    fixes the cause, then requeues it (``siteupdates outbox retry``).
+    """
+
+
+class AttemptCancelled(SiteUpdatesError):
+    """Raised by ``DeliveryAttempt.commit()``: the notifier must not send.
+
+    The dispatcher gave the attempt up (timeout) or lost its claim on the item.
+    """
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"delivery attempt of {key} was given up: {why}")
+        self.key = key
+        self.why = why
+
+
+class UpdateFailed(SiteUpdatesError, RuntimeError):
+    """Raised by an update hook (before, perform, after) to end an update with an outcome.
+
+    ``reason`` is what the contact reads (R20): plain words, no internal detail.
+    ``internal`` is for the provider's log only. With ``ask=True`` the request
+    becomes Pending Input and ``reason`` is the question to the contact; otherwise
+    it becomes Unable to Complete. Any other exception from a hook makes the
+    request Unable to Complete with a generic reason, and its text goes to the log.
+    """
+
+    def __init__(self, reason: str, *, internal: Optional[str] = None, ask: bool = False) -> None:
+        super().__init__(internal or reason)
+        self.reason = reason
+        self.internal = internal
+        self.ask = ask
+
+
+# -- Executors ---------------------------------------------------------------------
+
+
+class StaleReport(LeaseLost):
+    """Raised when an engine reports on a run whose fencing token no longer holds.
+
+    Another attempt took the request over (or the run already ended and this
+    report says something else than what was recorded): nothing was written.
+    ``token`` is the refused fencing token.
+    """
+
+    def __init__(self, request_id: str, token: int, detail: str) -> None:
+        SiteUpdatesError.__init__(
+            self,
+            f"report on request {request_id} with fencing token {token} refused: {detail}; "
+            "only the run holding the newest token may report",
+        )
+        self.request_id = request_id
+        self.worker = f"#{token}"
+        self.token = token
+
+
+class NeedsInput(UpdateFailed):
+    """Raised by a runbook that cannot go on without the contact: ``question`` is sent (R20).
+
+    The same as ``UpdateFailed(question, ask=True)``: the request becomes Pending Input.
+    """
+
+    def __init__(self, question: str, *, internal: Optional[str] = None) -> None:
+        super().__init__(question, internal=internal, ask=True)
+        self.question = question

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 import pluggy
 
 if TYPE_CHECKING:
-    from siteupdates.domain import Tenant, UpdateRequest
+    from siteupdates.app.executors import Run
+    from siteupdates.domain import Site, Tenant, UpdateRequest
     from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
-    from siteupdates.plugins import PolicyRegistry
-    from siteupdates.ports import Storage
+    from siteupdates.notices import DeliveryAttempt
+    from siteupdates.ports import Fence, Storage
+    from siteupdates.registry import PolicyRegistry
 
 PROJECT = "siteupdates"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -59,13 +61,23 @@ def siteupdates_storage(url: str) -> Optional[Storage]:
 
 
 @hookspec(firstresult=True)
-def siteupdates_deliver_notice(notice: Notice) -> Optional[bool]:
+def siteupdates_deliver_notice(notice: Notice, attempt: DeliveryAttempt) -> Optional[bool]:
     """Deliver one notice (R20) through your channel (mail, chat, ticket).
 
-    Called by the outbox dispatcher, possibly more than once for the same notice
-    (delivery is at least once; drop duplicates by ``notice.key``). Return True
-    when delivered; return None to let the next notifier try. Raise to report a
-    failure: the notice stays pending and is retried with backoff.
+    Called by the outbox dispatcher, which claimed the notice first: concurrent
+    dispatchers hand each notice to one notifier call. After a crash a notice can
+    come again (at least once): drop duplicates by ``notice.key``. Call
+    ``attempt.commit()`` right before the step you cannot take back (sending the
+    message); it raises AttemptCancelled when the dispatcher gave the attempt up
+    (``attempt.remaining`` seconds are left; use them as your network timeout) or
+    lost its claim, and then you must not send. An implementation without the
+    ``attempt`` argument still works, but the dispatcher cannot cancel it: it
+    waits for its answer instead.
+
+    Return True when delivered; return None to let the next notifier try. Raise
+    PermanentDeliveryError for a notice that will never go through as it is
+    (it is dead-lettered at once with your reason) and TemporaryDeliveryError (or
+    anything else) for one that may go through later (retried with backoff).
     """
 
 
@@ -99,14 +111,59 @@ def siteupdates_blackouts(
 
 
 @hookspec(firstresult=True)
-def siteupdates_perform_update(request: UpdateRequest, tenant: Tenant) -> Optional[bool]:
+def siteupdates_perform_update(
+    request: UpdateRequest, tenant: Tenant, fence: Fence
+) -> Optional[bool]:
     """Do the update itself: install ``request.version``, refresh a database (R1, R4).
 
     Called by a hosting worker after it moved the request to In Progress, while it
-    renews its lease in the background. Return True when done; raise to report a
-    failure whose message reaches the contact (R20). Return None when you do not
-    perform updates: the worker then hands the request back. Must be safe to call
-    again for a request whose earlier attempt died midway.
+    renews its lease in the background. ``fence.token`` is the fencing token of
+    the worker's claim: it rises with every claim of the request, so a system
+    the update touches can refuse an actor whose token is lower than the highest
+    it has seen (a stalled worker whose lease another worker took over). Return
+    True when done. Raise UpdateFailed with the reason the contact reads (and
+    ``ask=True`` to ask them a question: Pending Input); any other exception
+    makes the request Unable to Complete with a generic reason, its text going
+    to the provider's log only. Return None when you do not perform updates: the
+    worker then hands the request back. Must be safe to call again for a request
+    whose earlier attempt died midway. Implementations written for
+    ``(request, tenant)`` keep working.
+    """
+
+
+@hookspec
+def siteupdates_before_update(request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+    """A step before the update (a pre-copy step: a backup, a maintenance page).
+
+    Called by a hosting worker, every plugin's in turn, after the request went
+    In Progress and before ``siteupdates_perform_update``. Raise UpdateFailed to
+    stop the update with an outcome (Pending Input with ``ask=True``, else Unable
+    to Complete with ``reason`` for the contact); the update is then not performed.
+    """
+
+
+@hookspec
+def siteupdates_after_refresh(
+    request: UpdateRequest, tenant: Tenant, site: Site, fence: Fence
+) -> None:
+    """A step after a DB refresh of ``site`` (scrub email addresses in a refreshed sandbox).
+
+    Called by a hosting worker, every plugin's in turn, after a successful
+    ``siteupdates_perform_update`` of a request with a DB refresh, before
+    ``siteupdates_after_update``. ``site`` is the refreshed site as it was before.
+    A failure ends the request as for ``siteupdates_before_update``: the update
+    ran, so say in ``reason`` what the contact should know.
+    """
+
+
+@hookspec
+def siteupdates_after_update(request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+    """A step after the update (a post-copy step: clear caches, lift the maintenance page).
+
+    Called by a hosting worker, every plugin's in turn, after a successful
+    ``siteupdates_perform_update`` (and ``siteupdates_after_refresh``), before the
+    request is Completed. A failure ends the request as for
+    ``siteupdates_before_update``.
     """
 
 
@@ -120,4 +177,45 @@ def siteupdates_register_policies(registry: PolicyRegistry) -> None:
     Called once when a desk is opened. The built-in rules register themselves
     through this hook too, each as a plugin named ``siteupdates.policy.<name>``
     that a host can block.
+    """
+
+
+# -- Executors ----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def siteupdates_executor_dispatch(run: Run) -> Optional[str]:
+    """Hand ``run`` to your engine (a Celery task, an AWX job, a Kubernetes Job ...).
+
+    Called by a dispatcher (``siteupdates dispatch``) for each request it claimed,
+    while its lease holds. Return a reference to the engine's run (a task ID)
+    when you took it; return None when you are not the configured executor, so
+    the next one is asked; raise when your engine cannot take it now: the
+    dispatcher hands the request back and tries again later. Use
+    ``run.idempotency_key`` as the engine's ID for the run where it has one, so a
+    second call for the same run starts nothing new. The engine reports back
+    with ``run.id`` and ``run.fencing_token`` (``siteupdates report``).
+    """
+
+
+@hookspec(firstresult=True)
+def siteupdates_executor_status(run: Run) -> Optional[str]:
+    """What your engine says of ``run`` (``PENDING``, ``STARTED``, ``FAILURE`` ...).
+
+    Called when the provider asks (``siteupdates dispatch --status REQUEST``).
+    Return your engine's word for the run's state, or None when you did not
+    dispatch it or your engine cannot tell. The library's own status of the
+    request does not change.
+    """
+
+
+@hookspec(firstresult=True)
+def siteupdates_executor_cancel(run: Run) -> Optional[bool]:
+    """Ask your engine to stop ``run``.
+
+    Called when the provider cancels a run (``siteupdates dispatch --cancel
+    REQUEST``), just before the library ends it (Deferred, or Unable to Complete
+    once started) and drops its lease, so later reports of the run are refused
+    whatever the engine does. Return True when the engine was asked, None when
+    you did not dispatch it.
     """

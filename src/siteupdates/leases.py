@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional, Tuple
 
-from siteupdates.domain import Actor, Event, HistoryEntry, Status, UpdateRequest, apply_event
+from siteupdates.domain import (
+    TRANSITIONS,
+    Actor,
+    Event,
+    HistoryEntry,
+    Status,
+    UpdateRequest,
+    apply_event,
+)
 from siteupdates.ports import Claim, Lease
 
 __all__ = ["claim_one", "is_claimable", "reclaim_reason"]
@@ -21,7 +29,7 @@ def is_claimable(request: UpdateRequest, lease_expires: Optional[datetime], now:
     if request.status is Status.SCHEDULED:
         due = request.scheduled_for is not None and request.scheduled_for <= now
         return due and (lease_expires is None or lease_expires < now)
-    if request.status in (Status.NOT_STARTED, Status.IN_PROGRESS):
+    if request.status in TRANSITIONS[Event.RECLAIM].sources:
         return lease_expires is not None and lease_expires < now
     return False
 

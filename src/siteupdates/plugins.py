@@ -8,28 +8,50 @@ same hooks as third-party ones, and any of them can be blocked::
 
 :class:`PluginHost` is the only code that touches ``pm.hook``, so results keep
 their types under ``mypy --strict`` everywhere else.
+
+Installed plugins load when first needed (``entry_points=True``):
+
+* storage plugins declare the URL schemes they open as entry points of the
+  group ``siteupdates.storage`` (``postgresql = "siteupdates_postgres"``); a
+  storage URL imports only the plugin named for its scheme, and only when no
+  registered plugin (the built-in ``memory://`` and ``sqlite://`` ones, say)
+  opens it;
+* the other plugins (group ``siteupdates``) load together, before the first
+  hook call that could reach them: policies, notices, calendars, blackouts,
+  updates, :meth:`PluginHost.names`, or plugin settings with a table that no
+  built-in plugin reads. Each receives the settings of the last
+  :meth:`PluginHost.configure` call when it loads, so it is configured before
+  any of its other hooks runs. A command that only reads (``siteupdates list``
+  on SQLite) imports none of them.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pluggy
 
 from siteupdates import hookspecs
-from siteupdates.domain import Policy, Tenant, UpdateRequest
+from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
 from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.domain.policies import DEFAULT_POLICIES
 from siteupdates.domain.windows import Blackout
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.ports import Storage
+from siteupdates.notices import DeliveryAttempt
+from siteupdates.ports import Fence, Storage
+from siteupdates.registry import PolicyRegistry
+
+if TYPE_CHECKING:
+    from siteupdates.app.executors import Run
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "STORAGE_ENTRY_POINT_GROUP",
     "PluginHost",
     "PolicyRegistry",
     "hookimpl",
@@ -37,6 +59,12 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "siteupdates"
+#: Storage plugins: entry-point names are the URL schemes each opens.
+STORAGE_ENTRY_POINT_GROUP = "siteupdates.storage"
+#: Setting tables the built-in plugins read; any other table may be an installed plugin's.
+BUILTIN_TABLES = frozenset({"smtp"})
+
+logger = logging.getLogger("siteupdates.plugins")
 
 #: Built-in plugins: (name, "module:attribute") of a class to instantiate.
 DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
@@ -45,28 +73,6 @@ DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
     ("siteupdates.notify.smtp", "siteupdates.builtin.smtp:SmtpPlugin"),
     ("siteupdates.notify.log", "siteupdates.builtin.lognotify:LogNotifier"),
 )
-
-
-class PolicyRegistry:
-    """Collects the policies that plugins register, in registration order."""
-
-    def __init__(self) -> None:
-        self._policies: Dict[str, Policy] = {}
-
-    def register(self, policy: Policy) -> None:
-        """Add ``policy``; its ``name`` must be unique."""
-        if not isinstance(policy, Policy):
-            raise ConfigurationError(
-                f"register() takes a siteupdates.domain.Policy, not {type(policy).__name__}"
-            )
-        if policy.name in self._policies:
-            raise ConfigurationError(f"a policy named {policy.name!r} is registered already")
-        self._policies[policy.name] = policy
-
-    @property
-    def policies(self) -> Tuple[Policy, ...]:
-        """The registered policies."""
-        return tuple(self._policies.values())
 
 
 class BuiltinPolicy:
@@ -113,14 +119,28 @@ def load_plugin(spec: str) -> Any:
         ) from None
 
 
+def installed_entry_points(group: str) -> List[Any]:
+    """The entry points of ``group`` (importing :mod:`importlib.metadata` only now)."""
+    from importlib import metadata
+
+    found = metadata.entry_points()
+    if hasattr(found, "select"):
+        return list(found.select(group=group))
+    return list(found.get(group, ()))  # pragma: no cover - Python 3.8 and 3.9
+
+
 class PluginHost:
     """One host's plugins: built-ins, entry points and anything passed in.
 
     ``plugins`` are extra plugin objects (registered after the built-ins, so a
     host's notifier is asked before the logging one); ``blocked`` names plugins
-    never to register; ``entry_points=True`` also loads the plugins installed
-    under the ``siteupdates`` entry-point group (the command line does; a host
-    program asks for it, so nothing it did not choose runs in its process).
+    never to register; ``entry_points=True`` also uses the plugins installed
+    under the ``siteupdates`` and ``siteupdates.storage`` entry-point groups (the
+    command line does; a host program asks for it, so nothing it did not choose
+    runs in its process). They load on first need (see the module's notes); the
+    plugins passed in keep being asked before them, as if they had loaded first.
+    A storage plugin from ``siteupdates.storage`` is registered under its scheme
+    (block ``postgresql`` to refuse it).
     """
 
     def __init__(
@@ -141,11 +161,16 @@ class PluginHost:
             name = f"siteupdates.policy.{policy.name}"
             if not self.pm.is_blocked(name):
                 self.pm.register(BuiltinPolicy(policy), name=name)
-        if entry_points:
-            self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         self.entry_points = entry_points
+        #: The ``siteupdates`` entry points are still to load.
+        self._pending = entry_points
+        #: Plugins registered by the host, asked before the entry points (name, plugin).
+        self._extra: List[Tuple[Optional[str], object]] = []
+        #: The settings of the last configure(), for plugins that load later.
+        self._settings: Optional[Mapping[str, Mapping[str, Any]]] = None
         for plugin in plugins:
             self.pm.register(plugin)
+            self._extra.append((None, plugin))
         self.pm.check_pending()
 
     # -- management ------------------------------------------------------------
@@ -153,6 +178,7 @@ class PluginHost:
     def register(self, plugin: object, name: Optional[str] = None) -> None:
         """Register one more plugin and check its hook names."""
         self.pm.register(plugin, name=name)
+        self._extra.append((name, plugin))
         self.pm.check_pending()
 
     def set_blocked(self, name: str) -> None:
@@ -160,8 +186,59 @@ class PluginHost:
         self.pm.set_blocked(name)
 
     def names(self) -> List[str]:
-        """The names of the registered plugins."""
+        """The names of the registered plugins (installed ones included)."""
+        self.load_entry_points()
         return sorted(n for n, p in self.pm.list_name_plugin() if p is not None)
+
+    def load_entry_points(self) -> None:
+        """Load the ``siteupdates`` entry-point plugins now, if asked for and not yet done.
+
+        They are registered before the plugins the host passed in, as they were
+        when they loaded at construction: a host's own plugin is asked first.
+        """
+        if not self._pending:
+            return
+        self._pending = False
+        before = set(map(id, self.pm.get_plugins()))
+        extra = [(n, p) for n, p in self._extra if self.pm.is_registered(p)]
+        for _, plugin in extra:
+            self.pm.unregister(plugin)
+        try:
+            self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        finally:
+            for name, plugin in extra:
+                self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        self._configure_new(before)
+
+    def _configure_new(self, before: set) -> None:  # type: ignore[type-arg]
+        """Give the plugins registered since ``before`` the settings of the last configure()."""
+        if self._settings is None:
+            return
+        old = [p for p in self.pm.get_plugins() if id(p) in before]
+        if len(old) < len(self.pm.get_plugins()):
+            caller = self.pm.subset_hook_caller("siteupdates_configure", remove_plugins=old)
+            caller(settings=self._settings)
+
+    def _storage_entry_point(self, scheme: str) -> bool:
+        """Load the ``siteupdates.storage`` plugin named for ``scheme``; True if one was new."""
+        for ep in installed_entry_points(STORAGE_ENTRY_POINT_GROUP):
+            if ep.name != scheme or self.pm.is_blocked(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except ImportError as exc:
+                raise ConfigurationError(
+                    f"cannot import the storage plugin for {scheme}:// ({ep.value}): {exc}"
+                ) from None
+            if self.pm.is_registered(plugin):
+                return False
+            before = set(map(id, self.pm.get_plugins()))
+            self.pm.register(plugin, name=ep.name)
+            self.pm.check_pending()
+            self._configure_new(before)
+            return True
+        return False
 
     def check_pending(self) -> None:
         """Raise when a plugin implements a hook that does not exist (a misspelling)."""
@@ -177,8 +254,13 @@ class PluginHost:
                 "or another scheme a plugin handles"
             )
         result = self.pm.hook.siteupdates_storage(url=url)
+        scheme = url.split("://", 1)[0]
+        if result is None and self.entry_points and self._storage_entry_point(scheme):
+            result = self.pm.hook.siteupdates_storage(url=url)
+        if result is None and self._pending:
+            self.load_entry_points()  # a storage plugin of the older, general group
+            result = self.pm.hook.siteupdates_storage(url=url)
         if result is None:
-            scheme = url.split("://", 1)[0]
             hint = (
                 ""
                 if self.entry_points
@@ -197,18 +279,47 @@ class PluginHost:
             )
         return result
 
+    def setting_names(self) -> Set[str]:
+        """The names a settings table may have: each registered plugin's, in short too.
+
+        ``siteupdates.notify.smtp`` takes ``[plugins.smtp]``; an entry point's
+        plugin takes its entry-point name (``ical``). Asking loads the installed
+        plugins the host asked for, so that their names count.
+        """
+        self.load_entry_points()
+        names = set()
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is not None and name is not None:
+                names.update({name, name.rsplit(".", 1)[-1]})
+        return names
+
     def configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
-        """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``)."""
+        """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``).
+
+        A table that no registered plugin is named after is logged as a warning
+        (a typo, or a plugin this host does not load), not refused: a stored setup
+        may serve hosts with different plugins.
+        """
         if not isinstance(settings, Mapping) or not all(
             isinstance(v, Mapping) for v in settings.values()
         ):
             raise ConfigurationError(
                 "plugin settings are one table per plugin name, such as [plugins.smtp]"
             )
+        extra = set(settings) - BUILTIN_TABLES
+        if self._pending and extra:
+            # A table for an installed plugin: load it now, so it checks its table now.
+            self._settings = None
+            self.load_entry_points()
+        self._settings = settings
+        if extra:  # only then: the names of installed plugins cost loading them
+            for name in sorted(extra - self.setting_names()):
+                logger.warning("settings [plugins.%s] name no loaded plugin; ignored", name)
         self.pm.hook.siteupdates_configure(settings=settings)
 
     def policies(self) -> Tuple[Policy, ...]:
         """Every registered policy, built-in ones first."""
+        self.load_entry_points()
         registry = PolicyRegistry()
         self.pm.hook.siteupdates_register_policies(registry=registry)
         # pluggy calls the newest plugin first; keep the built-in rules in SPEC order.
@@ -217,29 +328,91 @@ class PluginHost:
         builtin = sorted((p for p in found if p.name in order), key=lambda p: order[p.name])
         return tuple(builtin) + tuple(p for p in found if p.name not in order)
 
-    def deliver_notice(self, notice: Notice) -> bool:
+    def deliver_notice(self, notice: Notice, attempt: Optional[DeliveryAttempt] = None) -> bool:
         """Ask the notifiers to deliver ``notice``; True when one did."""
-        return bool(self.pm.hook.siteupdates_deliver_notice(notice=notice))
+        self.load_entry_points()
+        attempt = attempt or DeliveryAttempt(notice.key)
+        return bool(self.pm.hook.siteupdates_deliver_notice(notice=notice, attempt=attempt))
+
+    def notifiers(self) -> List[str]:
+        """The names of the notifier plugins that would be asked, first asked first.
+
+        A plugin with an ``active`` attribute that is false (the SMTP plugin before
+        it is configured) is left out.
+        """
+        impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
+        return [
+            i.plugin_name
+            for i in reversed(impls)
+            if getattr(i.plugin, "active", True) is not False
+        ]
+
+    def notifiers_cancellable(self) -> bool:
+        """Whether every notifier takes the ``attempt`` (so a timeout can cancel it)."""
+        impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
+        return all("attempt" in i.argnames for i in impls)
 
     def calendar_update(self, entry: CalendarEntry) -> bool:
         """Ask the calendars to apply ``entry``; True when one did."""
+        self.load_entry_points()
         return bool(self.pm.hook.siteupdates_calendar_update(entry=entry))
 
     def performs_updates(self) -> bool:
         """Whether any plugin implements ``siteupdates_perform_update``."""
+        self.load_entry_points()
         return bool(self.pm.hook.siteupdates_perform_update.get_hookimpls())
 
-    def perform_update(self, request: UpdateRequest, tenant: Tenant) -> Optional[bool]:
+    def perform_update(
+        self, request: UpdateRequest, tenant: Tenant, fence: Optional[Fence] = None
+    ) -> Optional[bool]:
         """Ask the updater plugin to do ``request``; None when no plugin performs updates."""
-        result = self.pm.hook.siteupdates_perform_update(request=request, tenant=tenant)
+        self.load_entry_points()
+        fence = fence or Fence(request.id, "-", 0)
+        result = self.pm.hook.siteupdates_perform_update(
+            request=request, tenant=tenant, fence=fence
+        )
         return None if result is None else bool(result)
+
+    def before_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+        """Run every plugin's step before an update (the first to raise stops the rest)."""
+        self.pm.hook.siteupdates_before_update(request=request, tenant=tenant, fence=fence)
+
+    def after_refresh(
+        self, request: UpdateRequest, tenant: Tenant, site: Site, fence: Fence
+    ) -> None:
+        """Run every plugin's step after a DB refresh of ``site``."""
+        self.pm.hook.siteupdates_after_refresh(
+            request=request, tenant=tenant, site=site, fence=fence
+        )
+
+    def after_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
+        """Run every plugin's step after an update."""
+        self.pm.hook.siteupdates_after_update(request=request, tenant=tenant, fence=fence)
 
     def blackouts(
         self, tenant_id: Optional[str], start: datetime, end: datetime
     ) -> List[Blackout]:
         """Every blackout any plugin reports for ``tenant_id`` between ``start`` and ``end``."""
+        self.load_entry_points()
         answers = self.pm.hook.siteupdates_blackouts(tenant_id=tenant_id, start=start, end=end)
         return [b for answer in answers for b in (answer or ())]
+
+    # -- executors ---------------------------------------------------------------------
+
+    def executor_dispatch(self, run: Run) -> Optional[str]:
+        """Hand ``run`` to the executor that takes it; its reference, None when none did."""
+        result = self.pm.hook.siteupdates_executor_dispatch(run=run)
+        return None if result is None else str(result)
+
+    def executor_status(self, run: Run) -> Optional[str]:
+        """The engine's word for the state of ``run``; None when no executor can tell."""
+        result = self.pm.hook.siteupdates_executor_status(run=run)
+        return None if result is None else str(result)
+
+    def executor_cancel(self, run: Run) -> Optional[bool]:
+        """Ask the engine to stop ``run``; None when no executor took the request."""
+        result = self.pm.hook.siteupdates_executor_cancel(run=run)
+        return None if result is None else bool(result)
 
 
 def scheme_of(url: str) -> str:

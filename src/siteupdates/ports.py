@@ -24,7 +24,7 @@ import abc
 import enum
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Generic, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import attrs
 
@@ -49,6 +49,7 @@ __all__ = [
     "Claim",
     "Fence",
     "Lease",
+    "OutboxEvent",
     "OutboxItem",
     "OutboxState",
     "Page",
@@ -66,15 +67,23 @@ class OutboxState(str, enum.Enum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    #: A reminder whose request moved or ended before it was due: never sent.
+    WITHDRAWN = "withdrawn"
 
 
 @attrs.frozen
 class OutboxItem:
     """A message written with the change that caused it, delivered later.
 
-    ``kind`` is ``notice`` (for the notification hook) or ``calendar`` (for the
-    calendar hook). ``key`` is stable across retries so a receiver can drop
-    duplicates (delivery is at least once).
+    ``kind`` is ``notice`` (for the notification hook), ``reminder`` (a notice
+    due at ``next_attempt_at``, withdrawn when its request changes) or
+    ``calendar`` (for the calendar hook). ``key`` is stable across retries so a
+    receiver can drop duplicates (delivery is at least once).
+
+    A deliverer claims an item before sending it: ``lease_owner`` holds it until
+    ``lease_expires``, and ``claims`` counts the claims, so it is the fencing
+    token of the claim (a deliverer settles an item only while the stored owner
+    and count are still its own).
     """
 
     id: str
@@ -88,6 +97,20 @@ class OutboxItem:
     next_attempt_at: Optional[datetime] = None
     last_error: Optional[str] = None
     delivered_at: Optional[datetime] = None
+    lease_owner: Optional[str] = None
+    lease_expires: Optional[datetime] = None
+    claims: int = 0
+
+
+@attrs.frozen
+class OutboxEvent:
+    """One line of an outbox item's own history: delivered, failed, dead, requeued, withdrawn."""
+
+    outbox_id: str
+    at: datetime
+    event: str
+    by: str
+    detail: Optional[str] = None
 
 
 @attrs.frozen
@@ -111,6 +134,15 @@ class Fence:
     request_id: str
     worker: str
     attempts: int
+
+    @property
+    def token(self) -> int:
+        """The fencing token: the claim count, raised by every claim of the request.
+
+        A system the update touches can refuse an actor whose token is lower
+        than the highest it has seen for the request (see docs/workers.md).
+        """
+        return self.attempts
 
 
 @attrs.frozen
@@ -136,7 +168,9 @@ class ChangeSet:
     nothing when the stored revision differs. ``tenants`` are written only if
     the stored tenant still has the ``revision`` it was loaded with. ``fences`` must all hold (else
     :class:`~siteupdates.errors.LeaseLost` and nothing is written); ``release``
-    lists requests whose worker lease ends with the change.
+    lists requests whose worker lease ends with the change; ``withdraw`` lists
+    requests whose pending reminders are withdrawn with the change (a moved date
+    re-arms the ladder with new keys, a cancel ends it).
     """
 
     inserts: Tuple[UpdateRequest, ...] = ()
@@ -146,6 +180,7 @@ class ChangeSet:
     tenants: Tuple[Tenant, ...] = ()
     fences: Tuple[Fence, ...] = ()
     release: Tuple[str, ...] = ()
+    withdraw: Tuple[str, ...] = ()
 
     def __add__(self, other: ChangeSet) -> ChangeSet:
         return ChangeSet.concat((self, other))
@@ -170,6 +205,9 @@ class Setup:
     contacts: Tuple[Contact, ...] = ()
     catalog: Catalog = attrs.field(factory=lambda: Catalog(frozenset()))
     settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+T = TypeVar("T")
 
 
 #: What reference data an audit entry is about.
@@ -233,13 +271,27 @@ class ReferenceChange:
 
 
 @attrs.frozen
-class Page:
-    """A slice of a list: ``items`` and the total count before slicing."""
+class Page(Generic[T]):
+    """A slice of a list that can grow: ``items`` and the total count before slicing.
 
-    items: Tuple[UpdateRequest, ...]
+    Every view that lists requests or tenants returns one (``Desk.requests``,
+    ``Desk.queue``, ``Desk.tenants_of``). Iterating a page, ``len()`` and
+    indexing go over ``items``.
+    """
+
+    items: Tuple[T, ...]
     total: int
-    offset: int
-    limit: int
+    offset: int = 0
+    limit: int = 0
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]
 
 
 class Reads(abc.ABC):
@@ -305,10 +357,18 @@ class Reads(abc.ABC):
     def request(self, request_id: str) -> Optional[UpdateRequest]:
         """The request with ``request_id``, or None."""
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
-        """Up to ``limit`` request IDs starting with ``prefix``, in ID order (optional)."""
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
+        """Up to ``limit`` request IDs starting with ``prefix``, in ID order (optional).
+
+        With ``tenants``, only requests of those tenants: a contact's lookup must
+        not tell whether IDs of other tenants exist (R22).
+        """
         found = self.request(prefix)
-        return [] if found is None else [found.id]
+        if found is None or (tenants is not None and found.tenant_id not in tenants):
+            return []
+        return [found.id]
 
     @abc.abstractmethod
     def requests_for(
@@ -319,7 +379,7 @@ class Reads(abc.ABC):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first (``requested_at`` then ID, descending)."""
 
     def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
@@ -340,6 +400,13 @@ class Reads(abc.ABC):
     @abc.abstractmethod
     def requests_in(self, statuses: Sequence[Status], *, limit: int = 1000) -> List[UpdateRequest]:
         """Requests in ``statuses``, first come first served (``requested_at``, then ID)."""
+
+    def page_in(
+        self, statuses: Sequence[Status], *, offset: int = 0, limit: int = 1000
+    ) -> Page[UpdateRequest]:
+        """One page of the requests in ``statuses``, first come first served (optional)."""
+        found = self.requests_in(statuses, limit=1_000_000_000)
+        return Page(tuple(found[offset : offset + limit]), len(found), offset, limit)
 
     @abc.abstractmethod
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
@@ -435,7 +502,60 @@ class Storage(Reads):
 
     @abc.abstractmethod
     def record_attempt(self, item: OutboxItem) -> None:
-        """Store the outcome of a delivery attempt (``item`` carries the new state)."""
+        """Store the outcome of a delivery attempt (``item`` carries the new state).
+
+        Unfenced: a deliverer that claimed the item settles it with
+        :meth:`settle_outbox` instead.
+        """
+
+    @abc.abstractmethod
+    def claim_outbox(
+        self, owner: str, now: datetime, lease_seconds: float, *, limit: int = 100
+    ) -> List[OutboxItem]:
+        """Claim up to ``limit`` due items for deliverer ``owner``, in one transaction.
+
+        Due are pending items whose next attempt is due (``next_attempt_at`` null
+        or at most ``now``) and that no live lease holds. Each claimed item gets
+        ``lease_owner = owner``, ``lease_expires = now + lease_seconds`` and its
+        ``claims`` raised by one. Concurrent claims (threads, processes, hosts)
+        never return one item twice while its lease lives. Order: ``created_at``,
+        then ID. PostgreSQL uses ``FOR UPDATE SKIP LOCKED``; SQLite an immediate
+        transaction.
+        """
+
+    @abc.abstractmethod
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
+        """Extend the leases of ``items`` (as claimed) that ``owner`` still holds.
+
+        Returns the IDs still held; the others were lost (expired and claimed by
+        another deliverer, withdrawn, or settled).
+        """
+
+    @abc.abstractmethod
+    def settle_outbox(self, item: OutboxItem, *, event: str, by: str, at: datetime) -> bool:
+        """Store the outcome of a claimed item's attempt, if the claim still holds.
+
+        ``item`` carries the new state and, as the fence, the ``lease_owner`` and
+        ``claims`` of the claim. The write happens only while the stored item is
+        pending with that owner and claim count; it ends the lease and appends
+        ``event`` (``delivered``, ``failed``, ``dead``, ``withdrawn``) to the item's
+        log. False (nothing written) when the claim was lost.
+        """
+
+    @abc.abstractmethod
+    def requeue_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str, at: datetime
+    ) -> List[OutboxItem]:
+        """Make dead items pending again, due at ``at``, with their attempts reset.
+
+        ``keys`` names items (dead or pending; delivered and withdrawn ones are
+        left alone); ``dead=True`` adds every dead item. Each requeue is logged
+        (``requeued``, by ``by``). Returns the requeued items.
+        """
+
+    def outbox_log(self, outbox_id: str) -> List[OutboxEvent]:
+        """The item's own history, oldest first (optional: empty by default)."""
+        return []
 
     # -- hosting workers -----------------------------------------------------------
 
@@ -450,7 +570,9 @@ class Storage(Reads):
         request becomes Not Started (R15; event ``pull``, or ``reclaim`` for an
         expired lease) with a history entry, a lease until ``now + lease_seconds``
         and its attempt count raised. Concurrent claims never return one request
-        twice. Order: ``scheduled_for``, then ``requested_at``, then ID.
+        twice. Order: requests whose lease expired first (their work had begun and
+        a site may be offline), then due Scheduled ones; each by ``scheduled_for``,
+        then ``requested_at``, then ID.
         """
 
     @abc.abstractmethod

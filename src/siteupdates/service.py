@@ -13,25 +13,36 @@ see exists.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
-from siteupdates.app import App, bootstrap, reference, scheduling
+from siteupdates import checks
+from siteupdates.app import App, bootstrap, reference
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
-from siteupdates.app.bootstrap import merge_settings
+from siteupdates.app.bootstrap import merge_settings, reminder_ladder
 from siteupdates.app.boundary import checked, optional, required_text
 from siteupdates.app.contact import Submission
-from siteupdates.app.outbox import DeliveryReport, Dispatcher
 from siteupdates.app.reference import SetupReport
-from siteupdates.app.scheduling import PlanRun
 from siteupdates.domain import (
     TERMINAL,
     Ambiguity,
     Decision,
     Event,
     HistoryEntry,
+    Override,
     Overview,
     Policy,
     ProviderPreset,
@@ -40,12 +51,21 @@ from siteupdates.domain import (
     Tenant,
     UpdateRequest,
 )
-from siteupdates.domain.planner import Explanation
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import InvalidInput
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import AuditEntry, Page, Setup, Storage
+from siteupdates.ports import AuditEntry, OutboxItem, Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
+
+if TYPE_CHECKING:
+    from siteupdates.app import executors
+    from siteupdates.app.bulk import BulkResult
+    from siteupdates.app.outbox import DeliveryReport, Dispatcher
+    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
+    from siteupdates.domain.planner import Explanation
+
+# The planner, the outbox and the executors load with the first method that needs
+# them (see _scheduling and friends), so a command that only reads does not pay.
 
 __all__ = ["Desk", "SetupReport", "Submission", "is_open"]
 
@@ -202,7 +222,10 @@ class Desk:
             self.app.host.configure(
                 merge_settings(loaded.settings["plugins"], self._plugin_settings)
             )
+        # One unit of work (App.run retries it while it loses races).
         report = reference.apply_setup(self.app, loaded, by=by, replace=replace, dry_run=dry_run)
+        if not dry_run:
+            self.app.reminders = reminder_ladder(self.app.storage.settings())
         if not self._preset_given and not dry_run:
             found = stored_preset(self.app.storage.settings())
             if found is not None:
@@ -219,9 +242,13 @@ class Desk:
     # -- contact side -----------------------------------------------------------------
 
     @checked
-    def tenants_of(self, contact_id: str) -> List[Tenant]:
-        """The tenants a contact may choose among (R22)."""
-        return contact_cases.tenants_of(self.app, contact_id)
+    def tenants_of(self, contact_id: str, *, offset: int = 0, limit: int = 1000) -> Page[Tenant]:
+        """The tenants a contact may choose among (R22), by ID.
+
+        A district contact has one; a state, consortium, partner or ESA contact
+        picks one of theirs wherever a tenant is asked for.
+        """
+        return contact_cases.tenants_of(self.app, contact_id, offset=offset, limit=limit)
 
     @checked
     def evaluate(self, contact_id: str, draft: RequestDraft) -> Decision:
@@ -236,17 +263,65 @@ class Desk:
         target: str,
         version: Optional[str],
         *,
-        db_refresh: bool = False,
+        db_refresh: Optional[bool] = None,
         at: datetime,
         zone: Optional[str] = None,
         ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
         idempotency_key: Optional[str] = None,
     ) -> Submission:
-        """Submit a request; see :func:`siteupdates.app.contact.submit`."""
+        """Submit a request; see :func:`siteupdates.app.contact.submit`.
+
+        ``db_refresh``: True (yes), False (no) or None (not given: the plan's
+        preset, yes for a cloud tenant's production/sandbox request, R9).
+        """
         return contact_cases.submit(
             self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
             zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
         )  # fmt: skip
+
+    @checked
+    def move(
+        self,
+        contact_id: str,
+        request_id: str,
+        *,
+        at: datetime,
+        zone: Optional[str] = None,
+        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
+    ) -> UpdateRequest:
+        """The contact's reschedule: move the preferred start of their own request.
+
+        Until the provider's cut-off before the scheduled start (``CUTOFF``
+        after it); the request keeps its place in the queue and a Scheduled one
+        waits for the next plan. See :func:`siteupdates.app.contact.move`.
+        """
+        return contact_cases.move(
+            self.app, contact_id, request_id, at=at, zone=zone, ambiguity=ambiguity
+        )
+
+    @checked
+    def explain_to(
+        self, contact_id: str, request_id: str, *, horizon: Optional[datetime] = None
+    ) -> Explanation:
+        """Why the contact's own request has, or would get, its date: what a contact may read.
+
+        Its place in the queue and the slots passed over, with nothing named or
+        counted about tenants the contact cannot see (R22).
+        """
+        return contact_cases.explain_to(self.app, contact_id, request_id, horizon=horizon)
+
+    @checked
+    def submit_many(
+        self,
+        contact_id: str,
+        drafts: Iterable[RequestDraft],
+        *,
+        idempotency_keys: Optional[Sequence[Optional[str]]] = None,
+    ) -> List[BulkResult]:
+        """Submit many drafts in one transaction; see :func:`siteupdates.app.bulk.submit_many`."""
+        from siteupdates.app.bulk import submit_many
+
+        return submit_many(self.app, contact_id, drafts, idempotency_keys=idempotency_keys)
 
     @checked
     def cancel(self, contact_id: str, request_id: str) -> UpdateRequest:
@@ -272,12 +347,17 @@ class Desk:
         hide_complete: bool = False,
         offset: int = 0,
         limit: int = 50,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first, never cancelled or deleted (R19)."""
         return contact_cases.list_requests(
             self.app, contact_id, tenant_id, hide_complete=hide_complete, offset=offset,
             limit=limit,
         )  # fmt: skip
+
+    @checked
+    def resolve_id_for(self, contact_id: str, prefix: str) -> str:
+        """Contact side: the ID of one of the contact's requests by a prefix (R22)."""
+        return contact_cases.resolve_id(self.app, contact_id, prefix)
 
     @checked
     def request(self, contact_id: str, request_id: str) -> UpdateRequest:
@@ -292,9 +372,41 @@ class Desk:
     # -- provider side ------------------------------------------------------------------
 
     @checked
-    def queue(self, *, limit: int = 1000) -> List[UpdateRequest]:
-        """The To Be Scheduled requests, first come first served (R13)."""
-        return provider_cases.queue(self.app, limit=limit)
+    def queue(self, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
+        """The To Be Scheduled requests, first come first served (R13), one page."""
+        return provider_cases.queue(self.app, offset=offset, limit=limit)
+
+    # An empty reason reaches the use case, which says that an override needs one.
+    @checked(reason=checks.text)
+    def override(
+        self,
+        contact_id: str,
+        tenant_id: str,
+        target: str,
+        version: Optional[str],
+        *,
+        rules: Sequence[str],
+        reason: str,
+        by: str = "provider",
+        db_refresh: Optional[bool] = None,
+        at: datetime,
+        zone: Optional[str] = None,
+        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
+        idempotency_key: Optional[str] = None,
+    ) -> Submission:
+        """Provider side: submit for a contact, overriding the rules named, with a reason.
+
+        ``rules`` names exactly the rules to override (one that does not refuse
+        is bad input); ``rules`` and ``reason`` stay in the request's first
+        history entry, which is the provider's (``by``). R22 and the structural
+        rules (R1, R2, R3, R4, R6, R12, R17) cannot be overridden. See
+        :func:`siteupdates.app.contact.submit` and ``docs/rules.md``.
+        """
+        return contact_cases.submit(
+            self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
+            zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
+            override=Override(tuple(rules), reason, by),
+        )  # fmt: skip
 
     @checked
     def find(self, request_id: str) -> UpdateRequest:
@@ -416,11 +528,15 @@ class Desk:
         self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
     ) -> PlanRun:
         """Plan the queue first come, first served, and store it unless ``dry_run`` (R13)."""
+        from siteupdates.app import scheduling
+
         return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
 
     @checked
     def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
-        """Why a request has, or would get, its date."""
+        """Provider side: why a request has, or would get, its date, with every detail."""
+        from siteupdates.app import scheduling
+
         return scheduling.explain(self.app, request_id, horizon=horizon)
 
     @checked
@@ -435,6 +551,8 @@ class Desk:
         by: str = "provider",
     ) -> Tuple[UpdateRequest, ...]:
         """Plan one version update for a whole group, one request per member (R10)."""
+        from siteupdates.app import scheduling
+
         return scheduling.group_update(
             self.app, group_id, target, version, earliest=earliest, horizon=horizon, by=by
         )
@@ -442,20 +560,166 @@ class Desk:
     @checked
     def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
         """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
+        from siteupdates.app import scheduling
+
         return scheduling.cloud_week(self.app, week_of, by=by)
+
+    @checked
+    def submit_staged(
+        self,
+        contact_id: str,
+        tenant_id: str,
+        version: str,
+        *,
+        at: datetime,
+        zone: Optional[str] = None,
+        soak: Optional[timedelta] = None,
+    ) -> StagedSubmission:
+        """Staging, then production at least ``soak`` later, waiting on a gate."""
+        from siteupdates.app import scheduling
+
+        return scheduling.submit_staged(
+            self.app, contact_id, tenant_id, version, at=at, zone=zone, soak=soak
+        )
+
+    @checked
+    def approve(self, contact_id: str, request_id: str) -> UpdateRequest:
+        """The contact lets a staged production update go ahead (staging completed)."""
+        from siteupdates.app import scheduling
+
+        return scheduling.confirm_stage(self.app, contact_id, request_id, approve=True)
+
+    @checked(reason=optional(required_text))
+    def decline(
+        self, contact_id: str, request_id: str, reason: Optional[str] = None
+    ) -> UpdateRequest:
+        """The contact releases a staged production update after staging."""
+        from siteupdates.app import scheduling
+
+        return scheduling.confirm_stage(
+            self.app, contact_id, request_id, approve=False, reason=reason
+        )
+
+    @checked
+    def advance_stages(self, *, by: str = "planner") -> Tuple[UpdateRequest, ...]:
+        """Release production whose staging failed; auto-approve soaked ones (a setting)."""
+        from siteupdates.app import scheduling
+
+        return scheduling.advance_stages(self.app, by=by)
+
+    @checked
+    def postpone(
+        self,
+        contact_id: str,
+        request_id: str,
+        *,
+        days: Optional[int] = None,
+        next_window: bool = False,
+    ) -> UpdateRequest:
+        """The contact defers a Scheduled request, within the provider's limits."""
+        from siteupdates.app import scheduling
+
+        return scheduling.postpone(
+            self.app, contact_id, request_id, days=days, next_window=next_window
+        )
+
+    def what_if(
+        self,
+        setup: Union[ProviderPreset, str, Path, Mapping[str, Any]],
+        *,
+        horizon: Optional[datetime] = None,
+    ) -> WhatIf:
+        """Plan the queue under a changed setup (a preset or a setup file); store nothing."""
+        preset = (
+            setup
+            if isinstance(setup, ProviderPreset)
+            else stored_preset(load_setup(setup).settings)
+        )
+        assert preset is not None
+        from siteupdates.app import scheduling
+
+        return scheduling.what_if(self.app, preset, horizon=horizon)
 
     # -- outbox ---------------------------------------------------------------------
 
-    @checked(options=Dispatcher)
+    @checked(options="siteupdates.app.outbox:Dispatcher")
     def dispatcher(self, **options: Any) -> Dispatcher:
         """A dispatcher for this desk's outbox: :class:`~siteupdates.app.outbox.Dispatcher`."""
         app = self.app
+        from siteupdates.app.outbox import Dispatcher
+
         return Dispatcher(app.storage, app.host, clock=app.clock, **options)
 
-    @checked(options=Dispatcher)
+    @checked(options="siteupdates.app.outbox:Dispatcher")
     def deliver(self, **options: Any) -> DeliveryReport:
         """Deliver every due outbox item once; see :meth:`Dispatcher.run_once`."""
         return self.dispatcher(**options).run_once()
+
+    @checked
+    def retry_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str = "provider"
+    ) -> List[OutboxItem]:
+        """Requeue dead outbox items (by key, or every dead one); see :meth:`Dispatcher.retry`."""
+        return self.dispatcher().retry(keys, dead=dead, by=by)
+
+    # -- executors ------------------------------------------------------------------
+
+    def run_dispatcher(self, dispatcher_id: str, **options: Any) -> executors.RunDispatcher:
+        """A dispatcher handing due requests to the executor (``executors.RunDispatcher``)."""
+        from siteupdates.app import executors
+
+        return executors.RunDispatcher(self.app, dispatcher_id, **options)
+
+    def dispatch(self, dispatcher_id: str, **options: Any) -> executors.DispatchReport:
+        """Claim what is due now and hand it to the executor, once (see ``run_dispatcher``)."""
+        return self.run_dispatcher(dispatcher_id, **options).run(until_idle=True)
+
+    def report(
+        self,
+        run_id: str,
+        fencing_token: object,
+        outcome: object,
+        *,
+        contact_reason: Optional[str] = None,
+    ) -> executors.Report:
+        """An engine's report on a run: ``started``, ``completed``, ``failed`` or ``needs-input``.
+
+        Refused (StaleReport) when the token no longer holds; a repeat is ignored.
+        See :func:`siteupdates.app.executors.report`.
+        """
+        from siteupdates.app import executors
+
+        return executors.report(
+            self.app, run_id, fencing_token, outcome, contact_reason=contact_reason
+        )
+
+    def heartbeat(self, run_id: str, fencing_token: object, *, lease_seconds: float) -> bool:
+        """Keep a run's lease alive; False when the run no longer holds it."""
+        from siteupdates.app import executors
+
+        return executors.heartbeat(self.app, run_id, fencing_token, lease_seconds=lease_seconds)
+
+    def execute(
+        self, ticket: executors.Ticket, runbook: Callable[[executors.Ticket], object], **kw: Any
+    ) -> executors.Execution:
+        """Run ``runbook`` for an engine's ticket under its fencing token (engine side)."""
+        from siteupdates.app import executors
+
+        return executors.execute(self.app, ticket, runbook, **kw)
+
+    @checked
+    def run_status(self, request_id: str) -> Tuple[executors.Run, Optional[str]]:
+        """A request's current run and what its engine says of it."""
+        from siteupdates.app import executors
+
+        return executors.status(self.app, request_id)
+
+    @checked
+    def cancel_run(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
+        """Stop a request's run in its engine and here; later reports are refused."""
+        from siteupdates.app import executors
+
+        return executors.cancel(self.app, request_id, reason, by=by)
 
 
 def is_open(request: UpdateRequest) -> bool:

@@ -55,8 +55,10 @@ from siteupdates.domain import (
     Tenant,
     WeeklyWindow,
 )
+from siteupdates.domain.messages import lead_label, parse_ladder
+from siteupdates.domain.scheduling_settings import scheduling_to_dict, with_scheduling
 from siteupdates.domain.timeutil import to_instant
-from siteupdates.domain.windows import parse_weekday
+from siteupdates.domain.windows import Window, parse_weekday
 from siteupdates.errors import ConfigurationError, SiteUpdatesError
 from siteupdates.ports import Setup
 from siteupdates.presets import CAMPUS_HOSTING
@@ -82,6 +84,8 @@ LIMITS: Mapping[str, Tuple[int, int]] = {
     "update_duration_minutes": (1, 7 * 24 * 60),
     "capacity": (1, 1000),
     "minutes": (1, 24 * 60),
+    "reschedule_cutoff_hours": (0, 366 * 24),
+    "refresh_interval_days": (0, 3660),
 }
 #: How deep a ``[plugins.NAME]`` table may nest.
 MAX_DEPTH = 16
@@ -118,6 +122,17 @@ class _Provider:
     capacity: Optional[int] = None
     windows: Optional[List[_Window]] = None
     plans: Dict[str, _PlanRules] = attrs.field(factory=dict)
+    # Numbers that may be fractional (checked by checks.number when the preset is built).
+    reschedule_cutoff_hours: Any = None
+    refresh_interval_days: Dict[str, Any] = attrs.field(factory=dict)
+    email: Optional[str] = None
+    # [provider.scheduling]: checked key by key by domain.scheduling_settings.
+    scheduling: Optional[Dict[str, Any]] = None
+
+
+@attrs.frozen
+class _Notices:
+    reminders: Any = None
 
 
 @attrs.frozen
@@ -173,11 +188,13 @@ class _File:
     tenants: List[_Tenant] = attrs.field(factory=list)
     contacts: List[_Contact] = attrs.field(factory=list)
     plugins: Dict[str, Dict[str, Any]] = attrs.field(factory=dict)
+    notices: _Notices = attrs.field(factory=_Notices)
 
 
 _TOML_NAMES = {"_File": "the setup file", "_Provider": "[provider]", "_Window": "a window",
                "_PlanRules": "plan rules", "_Group": "[[groups]]", "_Tenant": "[[tenants]]",
-               "_Site": "a site", "_Task": "a task", "_Contact": "[[contacts]]"}  # fmt: skip
+               "_Site": "a site", "_Task": "a task", "_Contact": "[[contacts]]",
+               "_Notices": "[notices]"}  # fmt: skip
 
 
 def _kind(value: Any) -> str:
@@ -399,8 +416,10 @@ def _preset(p: _Provider) -> ProviderPreset:
         "provider.default_zone",
         lambda: ProviderPreset(base.name, zone, base.windows, base.plan_rules),
     )
-    windows: Tuple[WeeklyWindow, ...] = base.windows
-    if p.windows is not None:
+    windows: Tuple[Window, ...] = base.windows
+    scheduled = isinstance(p.scheduling, dict) and bool(p.scheduling.get("windows"))
+    if p.windows is not None and not (scheduled and not p.windows):
+        # An empty list is refused unless [provider.scheduling] brings the windows.
         if not p.windows:
             raise ConfigurationError(
                 "provider.windows: give at least one window, such as "
@@ -431,7 +450,19 @@ def _preset(p: _Provider) -> ProviderPreset:
     if p.capacity is not None:
         capacity = _at("provider.capacity", _count, "capacity", p.capacity)
     name = base.name if p.name is None else _at("provider.name", checks.text, "name", p.name)
-    return _at(
+    cutoff = base.move_cutoff
+    if p.reschedule_cutoff_hours is not None:
+        hours = _at("provider.reschedule_cutoff_hours", checks.number,
+                    "reschedule_cutoff_hours", p.reschedule_cutoff_hours,
+                    *LIMITS["reschedule_cutoff_hours"])  # fmt: skip
+        cutoff = timedelta(hours=hours)
+    intervals: Dict[object, timedelta] = {}
+    for k, v in p.refresh_interval_days.items():
+        days = _at(f"provider.refresh_interval_days.{k}", checks.number, "refresh_interval_days",
+                   v, *LIMITS["refresh_interval_days"], above=True)  # fmt: skip
+        intervals[k] = timedelta(days=days)
+    email = None if p.email is None else _at("provider.email", checks.email, "email", p.email)
+    preset = _at(
         "provider",
         lambda: ProviderPreset(
             name=name,
@@ -440,8 +471,13 @@ def _preset(p: _Provider) -> ProviderPreset:
             plan_rules=plans,
             update_duration=duration,
             capacity=capacity,
+            move_cutoff=cutoff,
+            refresh_intervals=intervals,
+            email=email,
         ),
     )
+    # Recurring windows, scoped blackouts, staging, deferral, notice tiers (issue 17).
+    return with_scheduling(preset, p.scheduling)
 
 
 def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
@@ -451,11 +487,18 @@ def preset_from_dict(data: Mapping[str, Any]) -> ProviderPreset:
 
 def preset_to_dict(preset: ProviderPreset) -> Dict[str, Any]:
     """The preset as a ``[provider]`` table, so it can be stored as settings."""
+    scheduling = scheduling_to_dict(preset)
     return {
+        **({"scheduling": scheduling} if scheduling else {}),
         "name": preset.name,
         "default_zone": preset.default_zone,
         "update_duration_minutes": int(preset.update_duration.total_seconds() // 60),
         "capacity": preset.capacity,
+        "reschedule_cutoff_hours": preset.move_cutoff / timedelta(hours=1),
+        "refresh_interval_days": {
+            k.value: every / timedelta(days=1) for k, every in preset.refresh_intervals.items()
+        },
+        **({"email": preset.email} if preset.email else {}),
         "windows": [
             {
                 "day": w.weekday,
@@ -464,6 +507,7 @@ def preset_to_dict(preset: ProviderPreset) -> Dict[str, Any]:
                 "zone": w.zone,
             }
             for w in preset.windows
+            if isinstance(w, WeeklyWindow)
         ],
         "plans": {
             p.value: {
@@ -596,9 +640,12 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
         _at(f"plugins.{k}", checks.ident, "plugin", k): _plugin_table(f"plugins.{k}", v)
         for k, v in f.plugins.items()
     }
-    settings: Dict[str, Any] = {"provider": preset_to_dict(preset)}
-    if plugins:
-        settings["plugins"] = plugins
+    # Always stored, even empty: a setup file is the whole truth about its plugins,
+    # so loading one without [plugins] turns off what an earlier one turned on.
+    settings: Dict[str, Any] = {"provider": preset_to_dict(preset), "plugins": plugins}
+    if f.notices.reminders is not None:
+        ladder = _at("notices.reminders", parse_ladder, f.notices.reminders)
+        settings["notices"] = {"reminders": [lead_label(lead) for lead in ladder]}
     return Setup(
         groups=groups,
         tenants=tuple(tenants),

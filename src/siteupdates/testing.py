@@ -19,6 +19,7 @@ This module imports pytest; import it from tests only.
 from __future__ import annotations
 
 import itertools
+from contextlib import AbstractContextManager
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -42,8 +43,17 @@ from siteupdates.domain import (
     submitted,
 )
 from siteupdates.domain.timeutil import get_zone
-from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, SiteUpdatesError
-from siteupdates.notices import Notice
+from siteupdates.errors import (
+    AttemptCancelled,
+    ConflictError,
+    DeliveryError,
+    DuplicateKey,
+    LeaseLost,
+    PermanentDeliveryError,
+    SiteUpdatesError,
+    TemporaryDeliveryError,
+)
+from siteupdates.notices import DeliveryAttempt, Notice
 from siteupdates.ports import (
     AuditEntry,
     ChangeSet,
@@ -55,7 +65,15 @@ from siteupdates.ports import (
     Storage,
 )
 
-__all__ = ["FixedClock", "RecordingNotifier", "StorageContract", "sample_setup"]
+__all__ = [
+    "FixedClock",
+    "NotifierContract",
+    "Received",
+    "RecordingNotifier",
+    "StorageContract",
+    "sample_notice",
+    "sample_setup",
+]
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -76,18 +94,26 @@ class FixedClock:
 
 
 class RecordingNotifier:
-    """A notifier plugin that records notices; set ``failing`` to make it raise."""
+    """A notifier plugin that records notices.
+
+    Set ``failing`` to make it fail temporarily (a ConnectionError), or
+    ``refusing`` to a reason to make it fail permanently (PermanentDeliveryError).
+    """
 
     def __init__(self) -> None:
         self.delivered: List[Notice] = []
         self.failing = False
+        self.refusing: Optional[str] = None
         self.calls = 0
 
-    def siteupdates_deliver_notice(self, notice: Notice) -> bool:
-        """Record ``notice``, or raise while ``failing``."""
+    def siteupdates_deliver_notice(self, notice: Notice, attempt: DeliveryAttempt) -> bool:
+        """Record ``notice``, or raise while ``failing`` or ``refusing``."""
         self.calls += 1
+        if self.refusing:
+            raise PermanentDeliveryError(self.refusing)
         if self.failing:
             raise ConnectionError("mail server unreachable")
+        attempt.commit()
         self.delivered.append(notice)
         return True
 
@@ -309,6 +335,21 @@ class StorageContract:
         assert loaded.request(r.id) == scheduled
         assert loaded.request("missing") is None
 
+    def test_a_question_and_an_override_round_trip(self, loaded: Storage) -> None:
+        r = make_request(warnings=("R14: task 'x'",))
+        first = attrs.evolve(
+            submitted(r), actor=Actor.PROVIDER, by="ops", overrides=("R5", "REFRESH-INTERVAL")
+        )
+        loaded.apply(ChangeSet(inserts=(r,), history=(first,)))
+        scheduled, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=2))
+        loaded.apply(cs)
+        asked, cs = transition(scheduled, Event.ASK_INPUT, reason="which copy?")
+        loaded.apply(cs)
+        assert asked.resume_status is Status.SCHEDULED and asked.scheduled_for is not None
+        assert loaded.request(r.id) == asked
+        assert loaded.history(r.id)[0] == first
+        assert loaded.history(r.id)[0].overrides == ("R5", "REFRESH-INTERVAL")
+
     def test_history_is_kept_in_order_with_every_field(self, loaded: Storage) -> None:
         r = make_request()
         loaded.apply(submit_changes(r))
@@ -404,6 +445,19 @@ class StorageContract:
         assert {o.key for o in loaded.outbox(request_id=r.id)} == {f"{r.id}:1", f"{r.id}:2"}
         assert loaded.tenant("d1") == renamed
 
+    def test_a_batch_that_breaks_an_invariant_writes_nothing_and_names_the_request(
+        self, loaded: Storage
+    ) -> None:
+        first = make_request(version="E.1505.2", target="staging")
+        second = make_request(version="E.1505.2", target="staging")  # the same site (R17)
+        other = [make_request() for _ in range(3)]
+        batch = ChangeSet.concat([submit_changes(r) for r in (*other, first, second)])
+        with pytest.raises(ConflictError, match=second.id):
+            loaded.apply(batch)
+        assert all(loaded.request(r.id) is None for r in (*other, first, second))
+        loaded.apply(ChangeSet.concat([submit_changes(r) for r in (*other, first)]))
+        assert all(loaded.request(r.id) is not None for r in (*other, first))
+
     def test_an_idempotency_key_is_used_once_per_contact(self, loaded: Storage) -> None:
         a = make_request(idempotency_key="same")
         loaded.apply(submit_changes(a))
@@ -454,6 +508,66 @@ class StorageContract:
         both = loaded.requests_in([Status.TO_BE_SCHEDULED, Status.SCHEDULED])
         assert both[0] == done
 
+    def test_outbox_claims_lease_each_due_item_to_one_deliverer(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r, key="k1"))
+        loaded.apply(ChangeSet(outbox=(notice_item(r.id, "k2", T0 + timedelta(seconds=1)),)))
+        first = loaded.claim_outbox("d1", T0, 30, limit=1)
+        assert [o.key for o in first] == ["k1"]
+        assert first[0].lease_owner == "d1" and first[0].claims == 1
+        assert first[0].lease_expires == T0 + timedelta(seconds=30)
+        second = loaded.claim_outbox("d2", T0, 30, limit=10)
+        assert [o.key for o in second] == ["k2"]
+        assert loaded.claim_outbox("d3", T0 + timedelta(seconds=10), 30) == []
+        assert loaded.outbox_due(T0) == []
+        # d1 keeps its claim alive; d2's lapses and d3 takes the item over.
+        assert loaded.renew_outbox("d1", first, T0 + timedelta(seconds=60)) == [first[0].id]
+        [taken] = loaded.claim_outbox("d3", T0 + timedelta(seconds=31), 30)
+        assert taken.key == "k2" and taken.claims == 2
+        # d2's late outcome is refused (fenced); d3's is stored and logged.
+        late = attrs.evolve(second[0], state=OutboxState.DELIVERED, attempts=1, delivered_at=T0)
+        assert not loaded.settle_outbox(late, event="delivered", by="d2", at=T0)
+        assert loaded.renew_outbox("d2", second, T0 + timedelta(hours=1)) == []
+        done = attrs.evolve(taken, state=OutboxState.DELIVERED, attempts=1, delivered_at=T0)
+        assert loaded.settle_outbox(done, event="delivered", by="d3", at=T0)
+        [stored] = loaded.outbox(state=OutboxState.DELIVERED)
+        assert stored.key == "k2" and stored.lease_owner is None and stored.claims == 2
+        assert [(e.event, e.by) for e in loaded.outbox_log(stored.id)] == [("delivered", "d3")]
+
+    def test_dead_outbox_items_are_requeued_and_logged(self, loaded: Storage) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r, key="k1"))
+        [item] = loaded.claim_outbox("d1", T0, 30)
+        dead = attrs.evolve(
+            item, state=OutboxState.DEAD, attempts=1, last_error="550 no such user"
+        )
+        assert loaded.settle_outbox(dead, event="dead", by="d1", at=T0)
+        assert loaded.outbox_due(T0 + timedelta(days=1)) == []
+        assert loaded.requeue_outbox(["nope"], by="ops", at=T0) == []
+        [again] = loaded.requeue_outbox(dead=True, by="ops", at=T0 + timedelta(hours=1))
+        assert again.state is OutboxState.PENDING and again.attempts == 0
+        assert loaded.outbox_due(T0 + timedelta(hours=1)) == [again]
+        log = loaded.outbox_log(item.id)
+        assert [(e.event, e.by) for e in log] == [("dead", "d1"), ("requeued", "ops")]
+        assert log[1].detail == "550 no such user"
+
+    def test_a_change_withdraws_the_pending_reminders_of_its_request(
+        self, loaded: Storage
+    ) -> None:
+        r = make_request()
+        loaded.apply(submit_changes(r, key="k1"))
+        remind = attrs.evolve(
+            notice_item(r.id, "k1-remind"), kind="reminder", next_attempt_at=T0 + timedelta(days=1)
+        )
+        loaded.apply(ChangeSet(outbox=(remind,)))
+        _, cs = transition(r, Event.SCHEDULE, date=T0 + timedelta(days=3))
+        fresh = attrs.evolve(notice_item(r.id, "k2-remind"), kind="reminder")
+        loaded.apply(attrs.evolve(cs, outbox=(*cs.outbox, fresh), withdraw=(r.id,)))
+        states = {o.key: o.state for o in loaded.outbox(request_id=r.id)}
+        assert states["k1-remind"] is OutboxState.WITHDRAWN
+        assert states["k2-remind"] is OutboxState.PENDING  # written by the same change
+        assert states["k1"] is OutboxState.PENDING  # only reminders are withdrawn
+
     # -- hosting workers ----------------------------------------------------------------
 
     def _booked(self, storage: Storage, when: datetime, **kw: Any) -> UpdateRequest:
@@ -482,6 +596,18 @@ class StorageContract:
         got = [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
         got += [c.request.id for c in loaded.claim("w", T0, 60, limit=1)]
         assert got == [a.id, b.id]
+
+    def test_an_expired_lease_is_taken_over_before_due_requests(self, loaded: Storage) -> None:
+        started = self._booked(loaded, T0 - timedelta(hours=2))
+        [first] = loaded.claim("w1", T0 - timedelta(hours=1), 30)
+        assert first.request.id == started.id
+        earlier = self._booked(loaded, T0 - timedelta(hours=3))  # due before it, not begun
+        got = loaded.claim("w2", T0, 60, limit=1)
+        assert [c.request.id for c in got] == [started.id]
+        assert got[0].entry.event is Event.RECLAIM
+        both = loaded.claim("w3", T0 + timedelta(hours=1), 60, limit=5)
+        assert [c.request.id for c in both] == [started.id, earlier.id]
+        assert [c.entry.event for c in both] == [Event.RECLAIM, Event.PULL]
 
     def test_an_expired_lease_is_taken_over_and_the_old_worker_is_fenced_out(
         self, loaded: Storage
@@ -631,6 +757,76 @@ def _race_cloud_week(
         desk.close()
 
 
+#: Where the contact moves the preferred start to, round by round (a Saturday night, local).
+def _moved_to(n: int) -> datetime:
+    return datetime(2026, 3, 14, 22) + timedelta(weeks=n % 20)
+
+
+def _race_move_or_plan(
+    url: str, plugins: Tuple[str, ...], index: int, rounds: int, barrier: Any, results: Any
+) -> None:
+    """Process 0 is a contact moving their request; process 1 the provider planning the queue.
+
+    Each round the contact submits one request, both are released together, and
+    then process 0 reads what was stored: the move must not be lost (the
+    preferred start is the moved one), the history is one gap-free chain whose
+    last entry is the request's state, and a provider date exists exactly in a
+    status that has one. The request is cancelled to free its slot.
+    """
+    from siteupdates.domain import holds_date
+    from siteupdates.errors import RequestRefused
+
+    desk = _open_desk(url, plugins)
+    try:
+        for n in range(rounds):
+            rid = ""
+            if index == 0:
+                rid = desk.submit(
+                    "dana", "d1", "staging", None, db_refresh=True, at=datetime(2026, 3, 7, 22),
+                    idempotency_key=f"move-{n}",
+                ).request.id  # fmt: skip
+            barrier.wait(timeout=60)
+            outcome = ""
+            try:
+                if index == 0:
+                    moved = desk.move("dana", rid, at=_moved_to(n))
+                    outcome = "moved after the plan" if moved.revision > 2 else "moved first"
+                else:
+                    run = desk.plan_queue(by="planner")
+                    outcome = f"planned {len(run.stored)}"
+            except (ConflictError, RequestRefused) as exc:
+                outcome = f"lost: {type(exc).__name__}"
+            barrier.wait(timeout=60)
+            if index == 0:
+                r = desk.storage.request(rid)
+                history = desk.history(rid)
+                want = desk.submit(
+                    "dana", "d1", "staging", None, db_refresh=True, at=_moved_to(n),
+                    idempotency_key=f"probe-{n}",
+                ).request.preferred_start  # fmt: skip
+                desk.cancel("dana", desk.storage.by_idempotency_key("dana", f"probe-{n}").id)
+                chain = [h.seq for h in history] == list(range(1, len(history) + 1)) and all(
+                    b.from_status is a.to_status for a, b in zip(history, history[1:])
+                )
+                results.put(
+                    (
+                        n,
+                        outcome,
+                        r is not None and r.preferred_start == want,
+                        r is not None and chain and r.revision == len(history)
+                        and history[-1].to_status is r.status,
+                        r is not None
+                        and (r.scheduled_for is not None) == holds_date(r.status, r.resume_status),
+                    )
+                )  # fmt: skip
+                desk.cancel("dana", rid)
+            else:
+                results.put((n, outcome, None, None, None))
+            barrier.wait(timeout=60)
+    finally:
+        desk.close()
+
+
 def _run_race(target: Callable[..., None], args: Callable[[int], Tuple[Any, ...]],
               rounds: int) -> List[Any]:  # fmt: skip
     import multiprocessing
@@ -703,6 +899,20 @@ class RaceContract:
         assert all(v == ["conflict", "conflict"] for n, v in by_round.items() if n > 0)
         assert len(race_desk.storage.open_version_updates("d1", Target.PREVIEW)) == 1
 
+    def test_r13_a_contact_moving_while_the_provider_plans_loses_no_update(
+        self, race_url: str, race_desk: Any
+    ) -> None:
+        found = _run_race(
+            _race_move_or_plan, lambda i: (race_url, self.race_plugins, i, RACE_ROUNDS),
+            RACE_ROUNDS,
+        )  # fmt: skip
+        contact = [f for f in found if f[2] is not None]
+        assert len(contact) == RACE_ROUNDS
+        assert not [f for f in found if f[1].startswith("lost")], found
+        assert all(kept for _, _, kept, _, _ in contact), "a move was lost"
+        assert all(chain for _, _, _, chain, _ in contact), "a history is not one chain"
+        assert all(dated for _, _, _, _, dated in contact), "a date outside a dated status"
+
     def test_r8_racing_weekly_bookings_book_each_tenant_once_a_week(
         self, race_url: str, race_desk: Any
     ) -> None:
@@ -718,3 +928,140 @@ class RaceContract:
 
 
 __all__ += ["RACE_ROUNDS", "HistoryEntry", "RaceContract", "broken_storage", "make_request"]
+
+
+# -- notifiers --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Received:
+    """What a person at the other end of a notifier's channel got."""
+
+    key: str
+    to: str
+    subject: str
+    body: str
+
+
+def sample_notice(key: str = "r1:1:accepted", **changes: Any) -> Notice:
+    """A notice to a contact whose name needs RFC 2047 and whose text is not ASCII."""
+    base = Notice(
+        key=key,
+        kind="accepted",
+        request_id="r1",
+        tenant_id="d1",
+        contact_id="dana",
+        email="dana@d1.example",
+        subject="Request accepted: Example District, request r1",
+        body="Hello Dana Müller,\n\nExample District: update of staging to E.1505.2.\n"
+        "Preferred start: Mar. 7, 2026 at 10:00 PM CST — « ok ».",
+        created_at=T0,
+        contact_name="Dana Müller",
+    )
+    return attrs.evolve(base, **changes)
+
+
+class NotifierContract:
+    """The behaviour every notifier plugin must have (like :class:`StorageContract`).
+
+    Subclass it in your plugin's tests and provide fixtures:
+
+    * ``notifier``: the plugin object, ready to deliver;
+    * ``received``: a callable returning what the channel got so far, as
+      :class:`Received` values (read the mailbox, the log, the chat);
+    * optionally ``permanent_failure`` and ``temporary_failure``: callables
+      returning a context manager inside which the channel refuses every notice
+      for good (an unknown mailbox) or for now (the server is down). Tests that
+      need one are skipped when it is None.
+    """
+
+    @pytest.fixture
+    def notifier(self) -> Any:
+        raise NotImplementedError("provide a notifier fixture")
+
+    @pytest.fixture
+    def received(self) -> Callable[[], List[Received]]:
+        raise NotImplementedError("provide a received fixture")
+
+    @pytest.fixture
+    def permanent_failure(self) -> Optional[Callable[[], AbstractContextManager[Any]]]:
+        return None
+
+    @pytest.fixture
+    def temporary_failure(self) -> Optional[Callable[[], AbstractContextManager[Any]]]:
+        return None
+
+    @staticmethod
+    def deliver(notifier: Any, notice: Notice, attempt: Optional[DeliveryAttempt] = None) -> bool:
+        """Deliver through a host that has only ``notifier`` (the built-in ones blocked)."""
+        from siteupdates.plugins import PluginHost
+
+        host = PluginHost(
+            plugins=[notifier], blocked=["siteupdates.notify.log", "siteupdates.notify.smtp"]
+        )
+        return host.deliver_notice(notice, attempt or DeliveryAttempt(notice.key))
+
+    def test_a_notice_reaches_the_contact_by_name_with_its_text(
+        self, notifier: Any, received: Callable[[], List[Received]]
+    ) -> None:
+        notice = sample_notice()
+        assert self.deliver(notifier, notice) is True
+        [got] = received()
+        assert got.key == notice.key
+        assert "dana@d1.example" in got.to and "Dana Müller" in got.to
+        assert got.subject == notice.subject
+        assert "« ok »" in got.body and "Hello Dana Müller" in got.body
+
+    def test_a_given_up_attempt_sends_nothing(
+        self, notifier: Any, received: Callable[[], List[Received]]
+    ) -> None:
+        attempt = DeliveryAttempt("r1:1:accepted", 30)
+        assert attempt.cancel("the dispatcher gave up")
+        with pytest.raises(AttemptCancelled):
+            self.deliver(notifier, sample_notice(), attempt)
+        assert received() == []
+
+    def test_an_attempt_whose_claim_was_lost_sends_nothing(
+        self, notifier: Any, received: Callable[[], List[Received]]
+    ) -> None:
+        attempt = DeliveryAttempt("r1:1:accepted", 30, check_claim=lambda: False)
+        with pytest.raises(AttemptCancelled):
+            self.deliver(notifier, sample_notice(), attempt)
+        assert received() == []
+
+    def test_a_notice_sent_again_carries_the_same_key(
+        self, notifier: Any, received: Callable[[], List[Received]]
+    ) -> None:
+        notice = sample_notice()
+        self.deliver(notifier, notice)
+        self.deliver(notifier, notice)
+        assert [r.key for r in received()] == [notice.key, notice.key]
+
+    def test_a_permanent_failure_is_reported_as_permanent(
+        self,
+        notifier: Any,
+        received: Callable[[], List[Received]],
+        permanent_failure: Optional[Callable[[], AbstractContextManager[Any]]],
+    ) -> None:
+        if permanent_failure is None:
+            pytest.skip("this channel cannot fail permanently")
+        with permanent_failure(), pytest.raises(PermanentDeliveryError) as info:
+            self.deliver(notifier, sample_notice())
+        assert info.value.reason
+        assert received() == []
+
+    def test_a_temporary_failure_is_not_reported_as_permanent(
+        self,
+        notifier: Any,
+        received: Callable[[], List[Received]],
+        temporary_failure: Optional[Callable[[], AbstractContextManager[Any]]],
+    ) -> None:
+        if temporary_failure is None:
+            pytest.skip("this channel cannot fail temporarily")
+        with temporary_failure(), pytest.raises(Exception) as info:
+            self.deliver(notifier, sample_notice())
+        assert not isinstance(info.value, PermanentDeliveryError)
+        assert isinstance(info.value, (TemporaryDeliveryError, OSError)) or not isinstance(
+            info.value, DeliveryError
+        )
+        assert received() == []

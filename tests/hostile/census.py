@@ -883,7 +883,7 @@ def _views_break(desk: Any) -> Optional[str]:
             for t in c.tenants:
                 try:
                     page = desk.requests(c.id, t, limit=1000)
-                    json.dumps([request_json(r) for r in page.items])
+                    json.dumps([request_json(r, c.zone or "UTC") for r in page.items])
                     desk.overview(c.id, t).render()
                 except SiteUpdatesError:
                     pass
@@ -891,8 +891,9 @@ def _views_break(desk: Any) -> Optional[str]:
         for t in desk.storage.tenants():
             ids += [r.id for r in desk.storage.requests_for(t.id, limit=1000).items]
         for i in ids:
-            json.dumps(request_json(desk.find(i)))
-            json.dumps([history_json(h) for h in desk.history(i)])
+            zone = desk.preset.default_zone
+            json.dumps(request_json(desk.find(i), zone))
+            json.dumps([history_json(h, zone) for h in desk.history(i)])
         desk.storage.outbox()
     except SiteUpdatesError:
         return None

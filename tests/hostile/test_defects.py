@@ -359,7 +359,10 @@ def test_a_changed_email_is_audited_with_who_when_before_and_after(
     import json
 
     entries = json.loads(audit.out)
-    assert entries[0]["by"] == "ops-lee" and entries[0]["at"].startswith("2015-02-02T10:39")
+    # JSON instants are in the zone beside them (the provider's default zone).
+    at = datetime.fromisoformat(entries[0]["at"])
+    assert entries[0]["by"] == "ops-lee" and entries[0]["zone"] == "America/Chicago"
+    assert at.replace(second=0, microsecond=0) == datetime(2015, 2, 2, 10, 39, tzinfo=timezone.utc)
     assert entries[0]["before"]["email"] == "dana@maple.example"
     assert entries[0]["after"]["email"] == "dana@new.example"
     assert any(e["action"] == "added" for e in json.loads(cli(db, "--json", "audit").out))

@@ -50,13 +50,16 @@ def test_a_whole_session_submit_schedule_overview_in_json(
     )  # fmt: skip
     assert code == 0
     req = json.loads(out)
-    assert req["status"] == "to-be-scheduled" and req["warnings"][0].startswith("R14")
+    assert req["status"] == "to-be-scheduled" and req["warnings"][0]["rule"] == "R14"
+    assert req["preferred_start"] == "2015-02-14T01:00:00-06:00"
+    assert req["zone"] == "America/Chicago" and req["revision"] == 1
     code, out, _ = run(capsys, db, "schedule", req["id"], "--at", "2015-02-14 04:00")
     assert code == 0 and "Scheduled" in out
     code, out, _ = run(capsys, db, "--json", "overview", "--as", "dana", "--tenant", "maple")
     rows = json.loads(out)["rows"]
     assert {"site": "production", "text": "E.1505.2 - Feb. 14, 2015", "label": "SCHEDULED",
-            "request": req["id"]} in rows  # fmt: skip
+            "request": req["id"], "when": "2015-02-14T04:00:00-06:00",
+            "automatic": False} in rows  # fmt: skip
     code, out, _ = run(capsys, db, "--json", "show", req["id"])
     assert [h["event"] for h in json.loads(out)["history"]] == ["submit", "schedule"]
     code, out, _ = run(capsys, db, "deliver")
@@ -71,7 +74,9 @@ def test_a_whole_session_submit_schedule_overview_in_json(
         (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
           "--version", "E.1505.2", "--at", "14/02/2015"], EXIT["usage"], "YYYY-MM-DD HH:MM"),
         (["submit", "--as", "dana", "--tenant", "maple", "--target", "sandbox",
-          "--version", "E.1505.2", "--at", "2015-02-14 01:00"], EXIT["usage"], "R2"),
+          "--version", "E.1505.2", "--at", "2015-02-14 01:00"], EXIT["refused"], "R2"),
+        (["submit", "--as", "dana", "--tenant", "maple", "--target", "prod",
+          "--version", "E.1505.2", "--at", "2015-02-14 01:00"], EXIT["usage"], "unknown target"),
         (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
           "--version", "1505", "--at", "2015-02-14 01:00"], EXIT["usage"], "LINE.RELEASE.PACK"),
         (["submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
@@ -152,12 +157,12 @@ def test_schedule_plans_the_queue_and_explain_says_why(
     code, out, _ = run(capsys, db, "explain", rid)
     assert code == 0 and "outside every window" in out and "position 1" in out
     code, out, _ = run(capsys, db, "--json", "schedule")
-    assert code == 0 and json.loads(out)["plan"][0]["stored"] == "yes"
+    assert code == 0 and json.loads(out)["plan"][0]["stored"] is True
     code, _, err = run(capsys, db, "cloud-week", "--week-of", "next week")
     assert code == EXIT["usage"] and "YYYY-MM-DD" in err
     code, out, _ = run(capsys, db, "--json", "cloud-week", "--week-of", "2015-02-09")
     # birch (cloud) already runs the newest, E.1505.2; aspen (cloud-choice) does not.
-    assert code == 0 and [(r["tenant"], r["version"]) for r in json.loads(out)] == [
+    assert code == 0 and [(r["tenant"], r["version"]) for r in json.loads(out)["requests"]] == [
         ("aspen", "E.1505.2")
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import List
 
 import pytest
 
@@ -11,14 +12,16 @@ from siteupdates.app import changes
 from siteupdates.domain import Actor, Catalog, Event, Status
 from siteupdates.errors import (
     AccessDenied,
+    AttemptCancelled,
     ConflictError,
     InvalidInput,
     NotFound,
     RequestRefused,
     TransitionNotAllowed,
+    WrongType,
 )
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import Notice
+from siteupdates.notices import DeliveryAttempt, Notice
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxState, Setup
 from siteupdates.service import Desk
@@ -103,7 +106,7 @@ def test_r16_cancel_only_before_work_begins_and_cancelled_leaves_the_list(desk: 
     a, b = submit(desk), submit(desk, target="staging")
     desk.cancel("dana", a)
     assert [r.id for r in desk.requests("dana", "d1").items] == [b]
-    assert desk.queue() == [desk.storage.request(b)]
+    assert list(desk.queue()) == [desk.storage.request(b)]
     desk.schedule(b, datetime(2026, 3, 8, 10, tzinfo=UTC))
     desk.pull(b)
     desk.start(b)
@@ -211,14 +214,14 @@ def test_a_failing_notifier_keeps_every_request_and_notice_until_it_recovers(
     assert first.delivered == 1  # only the calendar entry; the notices failed
     assert first.retried == 3
     assert all(desk.storage.request(i) is not None for i in ids)
-    pending = desk.storage.outbox(state=OutboxState.PENDING)
+    pending = [o for o in desk.storage.outbox(state=OutboxState.PENDING) if o.kind == "notice"]
     assert len(pending) == 3 and all(o.attempts == 1 for o in pending)
     assert "mail server unreachable" in (pending[0].last_error or "")
     assert desk.deliver().delivered == 0  # not due yet: backoff
     notifier.failing = False
     clock.advance(timedelta(seconds=61))
     assert desk.deliver().delivered == 3
-    assert desk.storage.outbox(state=OutboxState.PENDING) == []
+    assert [o.kind for o in desk.storage.outbox(state=OutboxState.PENDING)] == ["reminder"] * 3
     assert sorted(n.kind for n in notifier.delivered) == ["accepted", "accepted", "scheduled"]
 
 
@@ -237,16 +240,43 @@ def test_a_notice_that_keeps_failing_goes_to_the_dead_letter_state(
 
 
 class Hanging:
+    """A notifier slower than the dispatcher's timeout: it sends only after ``gate`` opens."""
+
     def __init__(self) -> None:
         self.gate = threading.Event()
+        self.sent: List[str] = []
+        self.refused: List[str] = []
+        self.finished = threading.Event()
 
     @hookimpl
-    def siteupdates_deliver_notice(self, notice: Notice) -> bool:
+    def siteupdates_deliver_notice(self, notice: Notice, attempt: DeliveryAttempt) -> bool:
         self.gate.wait(5)
+        try:
+            attempt.commit()
+        except AttemptCancelled:
+            self.refused.append(notice.key)
+            raise
+        finally:
+            self.finished.set()
+        self.sent.append(notice.key)
         return True
 
 
-def test_a_hanging_notifier_times_out_without_losing_the_notice(
+class HangingLegacy:
+    """The same without the ``attempt`` argument: the dispatcher cannot cancel it."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.sent: List[str] = []
+
+    @hookimpl
+    def siteupdates_deliver_notice(self, notice: Notice) -> bool:
+        self.gate.wait(0.3)
+        self.sent.append(notice.key)
+        return True
+
+
+def test_a_notifier_slower_than_the_timeout_is_cancelled_and_never_sends(
     desk: Desk, clock: FixedClock
 ) -> None:
     hanging = Hanging()
@@ -254,15 +284,57 @@ def test_a_hanging_notifier_times_out_without_losing_the_notice(
     rid = submit(stuck)
     report = stuck.deliver(timeout=0.2)
     hanging.gate.set()
-    assert report.retried == 1
+    assert hanging.finished.wait(5)
+    assert report.retried == 1 and report.delivered == 0
+    assert hanging.sent == [] and len(hanging.refused) == 1  # given up: it could not send
     [item] = desk.storage.outbox(request_id=rid)
     assert item.state is OutboxState.PENDING
     assert "no answer within 0.2 s" in (item.last_error or "")
     r = desk.storage.request(rid)
     assert r is not None and r.status is Status.TO_BE_SCHEDULED
+    # The next attempt sends it once.
+    clock.advance(timedelta(hours=1))
+    hanging.finished.clear()
+    assert stuck.deliver(timeout=5).delivered == 1
+    assert len(hanging.sent) == 1
+
+
+def test_a_notifier_that_cannot_be_cancelled_is_waited_for_not_sent_twice(
+    desk: Desk, clock: FixedClock
+) -> None:
+    legacy = HangingLegacy()
+    host = PluginHost(plugins=[legacy], entry_points=False)
+    slow = Desk(desk.storage, host=host, clock=clock)
+    rid = submit(slow)
+    report = slow.deliver(timeout=0.2)
+    assert report.delivered == 1 and legacy.sent == [f"{rid}:1:accepted"]
+    clock.advance(timedelta(hours=1))
+    assert slow.deliver(timeout=0.2).delivered == 0
+    assert len(legacy.sent) == 1
 
 
 def test_r21_overview_in_the_contacts_zone(desk: Desk) -> None:
     ov = desk.overview("sam", "d1")
     assert ov.zone == "Europe/Berlin"
     assert ov.updated_line == "Updated 1:00 PM CET"
+
+
+def test_r22_a_contact_finds_only_their_own_requests_by_a_prefix(desk: Desk) -> None:
+    own = submit(desk)
+    sam = desk.submit("sam", "d3", "production/sandbox", None, db_refresh=True,
+                      at=SAT_NIGHT).request.id  # fmt: skip
+    assert desk.resolve_id_for("dana", own[:8]) == own
+    assert desk.resolve_id("  " + own[:12] + " ") == own
+    # Sam's request is d3's: for dana it is the same answer as no request at all.
+    with pytest.raises(AccessDenied) as theirs:
+        desk.resolve_id_for("dana", sam[:8])
+    with pytest.raises(AccessDenied) as missing:
+        desk.resolve_id_for("dana", "ffffffffffff")
+    assert str(theirs.value) == str(missing.value)
+    for hostile in ("\U0010ffff", "abc\x00d", "ab%", "\udcff", ""):
+        with pytest.raises(InvalidInput):
+            desk.resolve_id(hostile)
+    with pytest.raises(WrongType):  # the typed boundary: a wrong type is WrongType
+        desk.resolve_id(5)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        desk.resolve_id("abc")  # too short to look up as a prefix

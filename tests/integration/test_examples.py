@@ -44,6 +44,13 @@ def test_the_readme_session_runs_on_sqlite(tmp_path: Path) -> None:
         "warning R14: scheduled task 'nightly attendance export'",
         "Production E.1505.2 - Feb. 14, 2015    SCHEDULED",
         "Updated 4:39 AM CST",
+        # R9: DB refresh not given is the cloud plan's preset; the provider's override (R10).
+        "birch   production/sandbox  DB refresh only  yes      To Be Scheduled",
+        "accepted by hosting, overriding R10: agreed with the state",
+        # The contact moves their request before the cut-off; the next plan places it.
+        "is To Be Scheduled (Feb. 21, 2015 10:00 PM EST)",
+        "Scheduled  Feb. 22, 2015 4:00 AM CST",
+        "3    move      sam",
     ]:
         assert needle in out, needle
     assert "Traceback" not in out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import List
 
@@ -47,3 +47,24 @@ def test_r17_a_submit_sends_the_same_statements_with_500_open_requests_as_with_n
     # Every read of the requests table goes through an index, never a scan of the table.
     assert plans and not [p for p in plans if "SCAN requests" in p and "INDEX" not in p]
     assert all("requests_one_open_version" in p for p in plans)
+
+
+def test_a_claim_reads_two_partial_indexes_and_sorts_nothing(tmp_path: Path) -> None:
+    storage = SqliteStorage(f"sqlite:///{tmp_path / 'claims.db'}")
+    seen: List[str] = []
+    storage._db.set_trace_callback(seen.append)
+    try:
+        storage.claim("w1", datetime(2026, 3, 7, 22, tzinfo=timezone.utc), 60, limit=1)
+    finally:
+        storage._db.set_trace_callback(None)
+    reads = [s for s in seen if s.upper().startswith("SELECT") and "requests" in s]
+    assert len(reads) == 2
+    plans = [
+        " ".join(str(row[-1]) for row in storage._db.execute(f"EXPLAIN QUERY PLAN {s}"))
+        for s in reads
+    ]
+    assert "requests_claim_expired" in plans[0] and "requests_claim_due" in plans[1]
+    # The due part is read in claim order: no sort of the backlog (the expired
+    # part sorts the few requests whose lease ran out).
+    assert "TEMP B-TREE" not in plans[1], plans
+    storage.close()

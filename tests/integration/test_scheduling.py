@@ -47,7 +47,7 @@ def test_r13_planning_stores_dates_in_submission_order_and_tells_each_contact(
     desk.deliver()
     scheduled = [n for n in notifier.delivered if n.kind == "scheduled"]
     assert len(scheduled) == 3 and "differs from the time you asked for" in scheduled[0].body
-    assert desk.queue() == []
+    assert list(desk.queue()) == []
 
 
 def test_r13_a_dry_run_stores_nothing_and_explain_names_the_requests_ahead(
@@ -123,6 +123,24 @@ def test_r10_a_group_of_three_gets_one_slot_and_three_requests(
     assert statuses == ["scheduled", "scheduled", "unable-to-complete"]
     desk.deliver()
     assert any(n.email == "sam@state.example" for n in notifier.delivered)
+
+
+def test_r17_a_newer_group_update_supersedes_the_older_waiting_one(
+    desk: Desk, clock: FixedClock
+) -> None:
+    desk.storage.save_setup(Setup(catalog=Catalog.of("E.1509.0")))
+    first = desk.group_update("state-x", "production/sandbox", "E.1505.2",
+                              earliest=datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip
+    [second] = desk.group_update("state-x", "production/sandbox", "E.1509.0",
+                                 earliest=datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip
+    old = desk.storage.request(first[0].id)
+    assert old is not None and old.status is Status.NEW_VERSION_REQUESTED
+    assert old.superseded_by == second.id
+    assert [r.id for r in desk.storage.open_version_updates("d3", second.target)] == [second.id]
+    with pytest.raises(RequestRefused) as err:  # an older one than open is refused, not retried
+        desk.group_update("state-x", "production/sandbox", "E.1505.2",
+                          earliest=datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip
+    assert err.value.rules == ("R17",)
 
 
 def test_r10_a_group_update_to_an_older_pack_is_refused(desk: Desk) -> None:

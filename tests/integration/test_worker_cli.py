@@ -84,7 +84,9 @@ def test_sigterm_to_an_idle_worker_stops_it_at_once(tmp_path: Path) -> None:
     desk.load_setup(sample_setup())
     desk.close()
     proc = _start(tmp_path, db)
-    time.sleep(1.0)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # the worker says when it is ready (its handler is set)
+    assert "worker w1 ready" in line, line
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=15)
     assert proc.returncode == 0 and "claimed 0" in out

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 from typing import List, Optional
 
+import attrs
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from siteupdates.domain import (
+    DATED,
     TERMINAL,
     TRANSITIONS,
     Actor,
@@ -20,11 +22,18 @@ from siteupdates.domain import (
     UpdateRequest,
     allowed_events,
     apply_event,
+    holds_date,
     may_cancel,
     may_delete,
+    may_move,
     submitted,
 )
-from siteupdates.errors import InvalidInput, SiteUpdatesError, TransitionNotAllowed
+from siteupdates.errors import (
+    InvalidInput,
+    RequestRefused,
+    SiteUpdatesError,
+    TransitionNotAllowed,
+)
 from tests.factories import NOW, request
 
 UTC = timezone.utc
@@ -118,7 +127,7 @@ def test_an_event_not_allowed_names_the_status_and_the_allowed_events() -> None:
 
 
 def test_a_contact_cannot_cause_a_provider_event() -> None:
-    with pytest.raises(TransitionNotAllowed, match="the contact may only cancel"):
+    with pytest.raises(TransitionNotAllowed, match="the contact may only move, cancel"):
         apply_event(request(), Event.SCHEDULE, actor=C, by="c1", at=NOW, date=NOW)
 
 
@@ -136,6 +145,70 @@ def test_terminal_statuses_are_those_no_event_leaves() -> None:
     } == TERMINAL
 
 
+def test_r16_r18_a_refused_transition_is_a_request_refused_naming_its_rule() -> None:
+    started = walk(request(), Event.SCHEDULE, Event.PULL, Event.START)
+    with pytest.raises(RequestRefused) as cancel:
+        apply_event(started, Event.CANCEL, actor=C, by="c1", at=NOW)
+    assert cancel.value.rules == ("R16",)
+    with pytest.raises(RequestRefused) as delete:
+        apply_event(started, Event.DELETE, actor=C, by="c1", at=NOW)
+    assert delete.value.rules == ("R18",)
+    with pytest.raises(RequestRefused) as other:
+        apply_event(request(), Event.COMPLETE, actor=P, by="ops", at=NOW)
+    assert other.value.rules == ("R15",)
+
+
+def test_r13_a_contact_move_changes_the_preferred_start_and_drops_the_providers_date() -> None:
+    scheduled = walk(request(), Event.SCHEDULE)
+    later = NOW + timedelta(days=10)
+    moved, entry = apply_event(scheduled, Event.MOVE, actor=C, by="c1", at=NOW, date=later)
+    assert moved.status is Status.TO_BE_SCHEDULED
+    assert (moved.preferred_start, moved.scheduled_for) == (later, None)
+    assert moved.requested_at == scheduled.requested_at  # its place in the queue
+    assert (entry.old_date, entry.new_date) == (scheduled.preferred_start, later)
+    with pytest.raises(TransitionNotAllowed):
+        apply_event(scheduled, Event.MOVE, actor=P, by="ops", at=NOW, date=later)
+
+
+def test_cutoff_is_measured_from_the_scheduled_start() -> None:
+    scheduled = walk(request(), Event.SCHEDULE)  # scheduled for NOW + 3 days
+    assert may_move(scheduled, NOW, timedelta(hours=48), "UTC").allowed
+    late = may_move(scheduled, NOW + timedelta(days=2), timedelta(hours=48), "UTC")
+    assert [r.rule for r in late.refusals] == ["CUTOFF"]
+    assert may_move(request(), NOW + timedelta(days=30), timedelta(hours=48), "UTC").allowed
+
+
+@pytest.mark.parametrize(
+    ("path", "returns"),
+    [
+        ((), Status.TO_BE_SCHEDULED),
+        ((Event.SCHEDULE,), Status.SCHEDULED),
+        ((Event.SCHEDULE, Event.PULL), Status.SCHEDULED),
+        ((Event.SCHEDULE, Event.PULL, Event.START), Status.SCHEDULED),
+    ],
+)
+def test_r15_an_answer_returns_to_the_status_the_question_was_asked_in(
+    path: tuple[Event, ...], returns: Status
+) -> None:
+    before = walk(request(), *path)
+    asked, _ = apply_event(before, Event.ASK_INPUT, actor=P, by="ops", at=NOW, reason="q")
+    assert asked.scheduled_for == before.scheduled_for
+    back, entry = apply_event(asked, Event.ANSWER, actor=C, by="c1", at=NOW, reason="a")
+    assert back.status is returns and entry.to_status is returns
+    assert back.scheduled_for == before.scheduled_for and back.resume_status is None
+
+
+def test_the_dated_statuses_are_those_after_a_date_is_set() -> None:
+    assert {
+        Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS, Status.COMPLETED,
+        Status.DELETED,
+    } == DATED  # fmt: skip
+    assert holds_date(Status.PENDING_INPUT, Status.SCHEDULED)
+    assert not holds_date(Status.PENDING_INPUT, Status.TO_BE_SCHEDULED)
+    deferred = walk(request(), Event.SCHEDULE, Event.DEFER)
+    assert deferred.scheduled_for is None
+
+
 class Lifecycle(RuleBasedStateMachine):
     """Random events against one request; the table is the only judge."""
 
@@ -146,6 +219,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.clock = NOW
         self.seen: set[Status] = {self.req.status}
         self.terminal_at: Optional[Status] = None
+        self.asked_in: Optional[Status] = None
 
     def _do(self, event: Event, actor: Actor) -> None:
         self.clock += timedelta(minutes=5)
@@ -169,8 +243,26 @@ class Lifecycle(RuleBasedStateMachine):
             )
             return
         assert before.status in TRANSITIONS[event].sources
+        # The lifecycle skips the converters of the fields it keeps: the state it
+        # builds must be the one the validating constructor builds from the same fields.
+        rebuilt = UpdateRequest(**attrs.asdict(after, recurse=False))
+        assert rebuilt == after and attrs.astuple(rebuilt, recurse=False) == attrs.astuple(
+            after, recurse=False
+        )
+        assert type(after.status) is Status
+        assert after.scheduled_for is None or after.scheduled_for.tzinfo is UTC
         if event is Event.CANCEL:
             assert before.status in {Status.TO_BE_SCHEDULED, Status.SCHEDULED}
+        if event is Event.ANSWER:
+            # Back to the status the question was asked in (work in hand: Scheduled).
+            assert after.status is self.asked_in
+            assert after.scheduled_for == before.scheduled_for
+        if event is Event.ASK_INPUT:
+            self.asked_in = (
+                Status.SCHEDULED
+                if before.status in (Status.NOT_STARTED, Status.IN_PROGRESS)
+                else before.status
+            )
         self.req = after
         self.history.append(entry)
         self.seen.add(after.status)
@@ -207,6 +299,12 @@ class Lifecycle(RuleBasedStateMachine):
             assert cur.from_status is prev.to_status
             assert cur.at >= prev.at
         assert self.history[-1].to_status is self.req.status
+
+    @invariant()
+    def a_provider_date_exists_exactly_in_the_statuses_that_have_one(self) -> None:
+        r = self.req
+        assert (r.scheduled_for is not None) == holds_date(r.status, r.resume_status)
+        assert (r.resume_status is not None) == (r.status is Status.PENDING_INPUT)
 
 
 Lifecycle.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)

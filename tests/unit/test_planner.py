@@ -75,7 +75,8 @@ def test_blackouts_are_skipped_and_named() -> None:
     assert p.placements["a"].start == datetime(2026, 3, 22, 9, tzinfo=UTC)
     assert p.placements["b"].start == datetime(2026, 3, 15, 9, tzinfo=UTC)
     whys = [c.why for c in p.explain("a").passed_over]
-    assert whys[0] == "blackout spring break" and "blackout exams for t1" in whys[2]
+    assert whys[0] == "blackout spring break (all work, provider-wide)"
+    assert whys[2] == "blackout exams (all work, tenant t1)"
 
 
 def test_a_yearly_blackout_repeats_on_the_same_wall_clock_dates() -> None:
@@ -111,8 +112,8 @@ def test_r10_a_group_larger_than_a_slot_is_refused_with_the_reason() -> None:
 def test_r14_a_slot_overlapping_a_scheduled_task_carries_a_warning() -> None:
     task = ScheduledTask("nightly export", time(5, 0), CHI)
     p = run(demands(1, tenants=1), tasks={"t0": [task]})
-    assert "nightly export" in p.placements["r00"].warnings[0]
-    assert p.placements["r00"].warnings[0].startswith("R14")
+    assert "nightly export" in str(p.placements["r00"].warnings[0])
+    assert p.placements["r00"].warnings[0].rule == "R14"
 
 
 def test_nothing_free_before_the_horizon_is_a_reason_not_a_crash() -> None:
@@ -261,3 +262,44 @@ def test_property_the_explanation_lists_every_slot_passed_over(s: Dict[str, obje
         assert all(c.start >= d.earliest for c in e.passed_over)
         if e.placement.start is not None:
             assert all(c.start < e.placement.start for c in e.passed_over)
+
+
+def test_a_scoped_blackout_blocks_only_its_kinds_of_work_and_its_tenants() -> None:
+    from siteupdates.domain.planner import Hold
+    from siteupdates.domain.windows import WorkKind
+
+    exams = Blackout(
+        "exam week", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 8, tzinfo=UTC),
+        kinds="version", group_id="g1",
+    )  # fmt: skip
+    version = frozenset({WorkKind.VERSION})
+    refresh = frozenset({WorkKind.REFRESH})
+    ds = [
+        Demand("v-g1", ("t1",), T0, CHI, kinds=version, groups=("g1",)),
+        Demand("r-g1", ("t2",), T0, CHI, kinds=refresh, groups=("g1",)),
+        Demand("v-other", ("t3",), T0, CHI, kinds=version, groups=("g2",)),
+        Demand("both-g1", ("t4",), T0, CHI, groups=("g1",)),
+        Demand("held", ("t5",), T0, CHI, holds=(Hold(datetime(2026, 3, 20, tzinfo=UTC),
+                                                       "notice tier early: 19 days"),)),
+    ]  # fmt: skip
+    p = run(ds, capacity=5, blackouts=[exams])
+    week2 = datetime(2026, 3, 8, 9, tzinfo=UTC)  # 04:00 CDT, after spring forward
+    assert p.placements["v-g1"].start == week2
+    assert p.placements["both-g1"].start == week2  # a version update with a refresh
+    assert p.placements["r-g1"].start == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert p.placements["v-other"].start == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert p.placements["held"].start == datetime(2026, 3, 22, 9, tzinfo=UTC)
+    assert p.explain("v-g1").passed_over[0].why == (
+        "blackout exam week (version updates, group g1)"
+    )
+    assert [c.why for c in p.explain("held").passed_over][-1] == "notice tier early: 19 days"
+
+
+def test_a_blackout_is_for_a_tenant_or_a_group_not_both() -> None:
+    with pytest.raises(InvalidInput, match="not both"):
+        Blackout("x", T0, HORIZON, "t1", group_id="g1")
+    with pytest.raises(InvalidInput, match="'all', 'version' or 'refresh'"):
+        Blackout("x", T0, HORIZON, kinds=["versions", "backups"])
+    b = Blackout("x", T0, HORIZON, group_id="g1", kinds="refresh")
+    assert b.applies_to("t9", "g1") and not b.applies_to("t9", None)
+    assert Blackout("x", T0, HORIZON).scope == "all work, provider-wide"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import attrs
 import pytest
 
 from siteupdates.domain import (
     Decision,
+    PolicyContext,
     RequestDraft,
     ScheduledTask,
     Site,
@@ -21,8 +23,9 @@ from siteupdates.domain import (
 )
 from siteupdates.domain import policies as p
 from siteupdates.domain.model import Version
-from siteupdates.errors import AccessDenied, RequestRefused, UnknownName
-from tests.factories import NOW, UTC, contact, ctx, district, request
+from siteupdates.errors import AccessDenied, InvalidInput, RequestRefused, UnknownName
+from siteupdates.presets import CAMPUS_HOSTING
+from tests.factories import CATALOG, NOW, UTC, contact, ctx, district, request
 
 LATER = datetime(2015, 2, 14, 1)  # a Saturday night, local
 
@@ -221,3 +224,69 @@ def test_the_source_documents_request_is_allowed() -> None:
     decision = check_submission(ctx(draft()))
     assert decision.allowed
     assert attrs.evolve(request(), status=Status.SCHEDULED).status is Status.SCHEDULED
+
+
+def test_r9_db_refresh_not_given_is_the_plans_preset() -> None:
+    cloud = district(plan="cloud")
+    not_given = RequestDraft("d1", "production/sandbox", None, None, LATER)
+    assert ctx(not_given, tenant=cloud).db_refresh is True
+    assert evaluate(ctx(not_given, tenant=cloud)).allowed
+    assert ctx(not_given).db_refresh is False  # cloud-choice: no preset
+    said_no = RequestDraft("d1", "production/sandbox", None, False, LATER)
+    assert set(rules(evaluate(ctx(said_no, tenant=cloud)))) == {"R6", "R9"}
+
+
+@pytest.mark.parametrize(
+    ("target", "version", "refresh", "expected"),
+    [
+        ("sandbox", "E.1505.2", None, ["R2"]),
+        ("sandbox", None, True, ["R1"]),
+        ("production", None, True, ["R4"]),
+        ("production", "E.1505.2", False, ["R1"]),
+    ],
+)
+def test_r1_r2_r4_a_site_kind_that_is_no_target_is_refused_with_its_rule(
+    target: str, version: str | None, refresh: bool | None, expected: list[str]
+) -> None:
+    with pytest.raises(RequestRefused) as err:
+        RequestDraft("d1", target, version, refresh, LATER)
+    assert list(err.value.rules) == expected
+    with pytest.raises(UnknownName):
+        RequestDraft("d1", "prod", version, refresh, LATER)
+
+
+def weekly_sandbox_limit() -> Any:
+    return attrs.evolve(CAMPUS_HOSTING, refresh_intervals={"sandbox": timedelta(days=7)})
+
+
+def test_refresh_interval_counts_the_last_refresh_and_the_open_ones() -> None:
+    # The factory's sandbox was last refreshed 2014-08-23; one refresh is planned Feb. 10.
+    d = RequestDraft("d1", "production/sandbox", None, True, LATER)
+    assert p.refresh_interval(ctx(d)).allowed  # off: the preset sets no interval
+    planned = request("p1", version=None, db_refresh=True,
+                      preferred_start=datetime(2015, 2, 10, 7, tzinfo=UTC))  # fmt: skip
+    c = PolicyContext.build(
+        contact=contact(), tenant=district(), draft=d, catalog=CATALOG,
+        preset=weekly_sandbox_limit(), now=NOW, open_refreshes=(planned,),
+    )  # fmt: skip
+    decision = p.refresh_interval(c)
+    assert rules(decision) == ["REFRESH-INTERVAL"]
+    assert "request p1 refreshes it Feb. 10, 2015" in decision.refusals[0].message
+    assert "first date allowed is Feb. 17, 2015 1:00 AM CST" in decision.refusals[0].message
+    staging = RequestDraft("d1", "staging", None, True, LATER)
+    assert p.refresh_interval(attrs.evolve(c, draft=staging)).allowed
+
+
+def test_an_override_accepts_exactly_the_rules_it_names_and_never_the_structural_ones() -> None:
+    decision = evaluate(ctx(draft(version="E.1505.1")))
+    assert rules(decision) == ["R5"]
+    ok, overridden = p.apply_override(decision, p.Override(["R5"], "agreed"))
+    assert ok.allowed and [r.rule for r in overridden] == ["R5"]
+    with pytest.raises(InvalidInput, match="R7 does not refuse"):
+        p.apply_override(decision, p.Override(["r5", "R7"], "agreed"))
+    no_site = evaluate(ctx(draft("preview", "E.1505.2")))
+    with pytest.raises(RequestRefused, match="R3 cannot be overridden"):
+        p.apply_override(no_site, p.Override(["R3"], "agreed"))
+    assert {"R22", "R3", "R17"} <= p.NOT_OVERRIDABLE
+    with pytest.raises(InvalidInput, match="reason"):
+        p.Override(["R5"], "")

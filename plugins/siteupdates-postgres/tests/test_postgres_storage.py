@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import psycopg
@@ -14,7 +15,7 @@ from siteupdates.plugins import PluginHost
 from siteupdates.ports import Storage
 from siteupdates.sql import MIGRATIONS
 from siteupdates.testing import RaceContract, StorageContract
-from siteupdates_postgres import PostgresStorage, redact
+from siteupdates_postgres import _CLAIM_SQL, PostgresStorage, _pyformat, redact
 
 CTX = mp.get_context("spawn")
 
@@ -31,10 +32,15 @@ def test_the_plugin_is_found_through_its_entry_point(pg_url: str) -> None:
     with pytest.raises(ConfigurationError, match="entry_points=True"):
         PluginHost().storage(pg_url)  # a bare host loads nothing it was not asked for
     host = PluginHost(entry_points=True)
-    assert "postgres" in host.names()
+    # Found by the URL's scheme (entry-point group siteupdates.storage), loaded on use.
+    assert "postgresql" not in host.names()
     storage = host.storage(pg_url)
     assert isinstance(storage, PostgresStorage)
+    assert "postgresql" in host.names()
     storage.close()
+    blocked = PluginHost(entry_points=True, blocked=["postgresql"])
+    with pytest.raises(ConfigurationError, match="no plugin handles"):
+        blocked.storage(pg_url)
 
 
 def _open(url: str, results: Any) -> None:
@@ -56,7 +62,7 @@ def test_two_processes_opening_a_new_schema_at_once_both_succeed(pg_url: str) ->
 
 
 def test_no_password_in_repr_errors_or_logs(
-    pg_base: str, caplog: pytest.LogCaptureFixture
+    pg_base: str, pg_schema: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = "postgresql://postgres:s3cr3t-pw@127.0.0.1:1/postgres?connect_timeout=1"
     assert "s3cr3t-pw" not in redact(url) and "***" in redact(url)
@@ -67,7 +73,8 @@ def test_no_password_in_repr_errors_or_logs(
     assert "127.0.0.1" in str(err.value)
     assert "s3cr3t-pw" not in caplog.text
     good = pg_base.replace("postgres@", "postgres:unused-secret@", 1)
-    s = PostgresStorage(good + ("&" if "?" in good else "?") + "schema=public")
+    # A schema of the test's own: the shared public schema may hold anything.
+    s = PostgresStorage(good + ("&" if "?" in good else "?") + f"schema={pg_schema}")
     assert "unused-secret" not in repr(s) and "unused-secret" not in s.url
     s.close()
 
@@ -144,3 +151,44 @@ def test_a_schema_of_release_0_1_0_migrates_forward(pg_base: str, pg_schema: str
         assert [h.event.value for h in storage.history("old")] == ["supersede"]
     finally:
         storage.close()
+
+
+def test_a_claim_reads_each_part_through_its_index_without_sorting_the_backlog(
+    pg_url: str,
+) -> None:
+    storage = PostgresStorage(pg_url)
+    with storage._pool.connection() as conn:
+        # A backlog: 3,000 due requests and 3,000 in work whose leases run.
+        conn.execute(
+            "INSERT INTO requests (id, tenant_id, target, db_refresh, preferred_start, zone, "
+            "requested_by, requested_at, status, scheduled_for, revision, lease_owner, "
+            "lease_expires, attempts) SELECT 'r' || g, 'd1', 'staging', true, now(), 'UTC', "
+            "'dana', now(), CASE WHEN g % 2 = 0 THEN 'scheduled' ELSE 'not-started' END, "
+            "now() - interval '1 hour', 2, CASE WHEN g % 2 = 1 THEN 'w' END, "
+            "CASE WHEN g % 2 = 1 THEN now() + interval '1 hour' END, g % 2 "
+            "FROM generate_series(1, 6000) AS g"
+        )
+        conn.execute("ANALYZE requests")
+        plan = "\n".join(
+            r["QUERY PLAN"]
+            for r in conn.execute(
+                "EXPLAIN " + _pyformat(_CLAIM_SQL),
+                {
+                    "now": datetime.now(timezone.utc),
+                    "limit": 1,
+                    "worker": "w",
+                    "expires": datetime.now(timezone.utc),
+                    "target": "not-started",
+                    "pull_from": "scheduled",
+                    "pull": "pull",
+                    "reclaim": "reclaim",
+                    "actor": "provider",
+                },
+            ).fetchall()
+        )
+    storage.close()
+    assert "requests_claim_due" in plan and "requests_claim_expired" in plan, plan
+    # The due part's scan is in claim order: its LockRows/Limit sit on the index scan.
+    due = plan[plan.index("CTE due") :]
+    due = due[: due.index("CTE picked")] if "CTE picked" in due else due
+    assert "Sort" not in due, plan

@@ -12,12 +12,13 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, TypeVar, Union
 
 import attrs
 
 from siteupdates.domain import Policy, ProviderPreset
+from siteupdates.domain.messages import DEFAULT_REMINDERS, parse_ladder
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import ConflictError
 from siteupdates.plugins import PluginHost
@@ -25,7 +26,14 @@ from siteupdates.ports import Reads, Storage, Unit
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.setupfile import stored_preset
 
-__all__ = ["App", "bootstrap", "merge_settings", "new_request_id", "system_clock"]
+__all__ = [
+    "App",
+    "bootstrap",
+    "merge_settings",
+    "new_request_id",
+    "reminder_ladder",
+    "system_clock",
+]
 
 T = TypeVar("T")
 
@@ -58,8 +66,19 @@ class App:
     preset: ProviderPreset
     clock: Callable[[], datetime] = system_clock
     new_id: Callable[[], str] = new_request_id
-    policies: Tuple[Policy, ...] = ()
+    #: The submission policies; None asks the host on first use (installed plugins
+    #: may add some, and a command that only reads never needs them).
+    _policies: Optional[Tuple[Policy, ...]] = attrs.field(default=None, alias="policies")
     attempts: int = 8
+    #: The reminder ladder: how long before a scheduled start each reminder fires.
+    reminders: Tuple[timedelta, ...] = DEFAULT_REMINDERS
+
+    @property
+    def policies(self) -> Tuple[Policy, ...]:
+        """The submission policies of the registered plugins."""
+        if self._policies is None:
+            self._policies = self.host.policies()
+        return self._policies
 
     def now(self) -> datetime:
         """The clock, checked to be a UTC-aware instant."""
@@ -72,10 +91,18 @@ class App:
 
     def run(self, use_case: Callable[[Unit], T]) -> T:
         """Run ``use_case`` in one unit of work; retry it whole when it lost a race."""
+
+        def once() -> T:
+            with self.storage.unit() as uow:
+                return use_case(uow)
+
+        return self.retry(once)
+
+    def retry(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (one transaction of its own) again while it loses races."""
         for attempt in range(self.attempts):
             try:
-                with self.storage.unit() as uow:
-                    return use_case(uow)
+                return work()
             except ConflictError:
                 if attempt == self.attempts - 1:
                     raise
@@ -86,6 +113,14 @@ class App:
     def outbox_id(self) -> str:
         """A time-ordered outbox ID, so items keep their causal order under a fixed clock."""
         return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+
+
+def reminder_ladder(settings: Mapping[str, Any]) -> Tuple[timedelta, ...]:
+    """The reminder ladder of stored settings (``[notices] reminders``), else the default."""
+    notices = settings.get("notices") or {}
+    if "reminders" not in notices:
+        return DEFAULT_REMINDERS
+    return parse_ladder(notices["reminders"])
 
 
 def merge_settings(
@@ -127,5 +162,5 @@ def bootstrap(
         preset=chosen,
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
-        policies=host.policies(),
+        reminders=reminder_ladder(settings),
     )

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, TypeVar, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
 
 from siteupdates import checks
 from siteupdates.domain import Ambiguity, ProviderPreset, RequestDraft, Target, Version
@@ -73,7 +74,29 @@ def _draft(name: str, value: Any) -> RequestDraft:
     checks.ident(f"{name}.tenant_id", value.tenant_id)
     optional(checks.local_time)(f"{name}.local_start", value.local_start)
     optional(_short_text)(f"{name}.zone", value.zone)
-    checks.flag(f"{name}.db_refresh", value.db_refresh)
+    optional(checks.flag)(f"{name}.db_refresh", value.db_refresh)
+    return value
+
+
+def _drafts(name: str, value: Any) -> Any:
+    if isinstance(value, (str, bytes, Mapping, RequestDraft)) or not hasattr(value, "__iter__"):
+        raise WrongType(name, value, "a list of RequestDraft")
+    return value
+
+
+def _names(name: str, value: Any) -> Any:
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise WrongType(name, value, "a list of names")
+    for i, item in enumerate(value):
+        _key(f"{name}[{i}]", item)
+    return value
+
+
+def _keys(name: str, value: Any) -> Any:
+    if not isinstance(value, (list, tuple)):
+        raise WrongType(name, value, "a list of idempotency keys (or None for each)")
+    for i, item in enumerate(value):
+        optional(_key)(f"{name}[{i}]", item)
     return value
 
 
@@ -130,11 +153,12 @@ PARAMETERS: Dict[str, Check] = {
     "request_id": checks.ident,
     "newer_id": checks.ident,
     "group_id": checks.ident,
-    "prefix": checks.ident,
+    # A prefix as people paste it: surrounding spaces are the use case's to strip.
+    "prefix": lambda name, value: checks.text(name, value, limit=checks.MAX_ID, empty=False),
     "by": checks.ident,
     "target": _target,
     "version": optional(_version),
-    "db_refresh": checks.flag,
+    "db_refresh": optional(checks.flag),
     "hide_complete": checks.flag,
     "dry_run": checks.flag,
     "allow_past": checks.flag,
@@ -154,6 +178,14 @@ PARAMETERS: Dict[str, Check] = {
     "limit": _count(1, 100_000),
     "week_of": checks.day,
     "draft": _draft,
+    "drafts": _drafts,
+    "idempotency_keys": optional(_keys),
+    "rules": _names,
+    "keys": _names,
+    "soak": optional(_instance(timedelta, "a timedelta")),
+    "days": optional(_count(0, 1_000_000)),
+    "next_window": checks.flag,
+    "dead": checks.flag,
     "setup": _setup,
     # Outbox dispatcher options (Desk.deliver, Desk.dispatcher).
     "max_attempts": _count(1, 1000),
@@ -161,6 +193,8 @@ PARAMETERS: Dict[str, Check] = {
     "max_delay": _seconds(0, 86_400),
     "timeout": _seconds(0.1, 3600),
     "batch": _count(1, 10_000),
+    "lease": optional(_seconds(1, 86_400)),
+    "owner": optional(checks.ident),
     "clock": optional(_clock),
     "new_id": optional(_clock),
     # Opening a desk.
@@ -182,17 +216,21 @@ def checked(fn: F) -> F: ...
 
 @overload
 def checked(
-    *, options: Optional[Callable[..., Any]] = None, **rules: Check
+    *, options: Optional[Union[str, Callable[..., Any]]] = None, **rules: Check
 ) -> Callable[[F], F]: ...
 
 
 def checked(
-    fn: Optional[F] = None, *, options: Optional[Callable[..., Any]] = None, **rules: Check
+    fn: Optional[F] = None,
+    *,
+    options: Optional[Union[str, Callable[..., Any]]] = None,
+    **rules: Check,
 ) -> Any:
     """Check a facade method's arguments by :data:`PARAMETERS` (``rules`` override by name).
 
-    ``options`` is the callable that receives the method's ``**options``; they
-    are bound to its signature, so an unknown option is a BadCall too.
+    ``options`` is the callable that receives the method's ``**options`` (or its
+    ``"module:name"``, imported at the first call, so the module loads only when
+    used); they are bound to its signature, so an unknown option is a BadCall too.
     """
 
     def wrap(method: F) -> F:
@@ -208,8 +246,19 @@ def checked(
             if rule is None:  # pragma: no cover - caught by the test of every method
                 raise AssertionError(f"{method.__qualname__}: no rule for {p.name}")
             table[p.name] = rule
-        extra = inspect.signature(options) if options is not None else None
+        found: List[Optional[inspect.Signature]] = []
         name = method.__name__
+
+        def extra() -> Optional[inspect.Signature]:
+            if not found:
+                target = options
+                if isinstance(target, str):
+                    import importlib
+
+                    module, _, attr = target.partition(":")
+                    target = getattr(importlib.import_module(module), attr)
+                found.append(inspect.signature(target) if target is not None else None)
+            return found[0]
 
         @functools.wraps(method)
         def run(*args: Any, **kwargs: Any) -> Any:
@@ -222,7 +271,7 @@ def checked(
                 if rule is not None:
                     rule(key, value)
                 elif key == var_kw:
-                    _options(name, value, extra)
+                    _options(name, value, extra())
             return method(*args, **kwargs)
 
         return run  # type: ignore[return-value]

@@ -19,12 +19,13 @@ from siteupdates.domain import (
     Contact,
     Event,
     HistoryEntry,
+    Status,
     Tenant,
     UpdateRequest,
     apply_event,
     submitted,
 )
-from siteupdates.domain.messages import messages_for
+from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
 from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
 
 from .bootstrap import App
@@ -58,7 +59,12 @@ def outbox_items(
     audience: Sequence[Contact],
     per_recipient: bool,
 ) -> Tuple[OutboxItem, ...]:
-    """The outbox rows of ``entry``: a notice per recipient and the calendar change."""
+    """The outbox rows of ``entry``: notices, reminders and the calendar change.
+
+    A notice per recipient (and the provider's, for a contact's move), the
+    reminders it arms (due at their times, see
+    :func:`~siteupdates.domain.messages.reminders_for`), and the calendar change.
+    """
     notices, calendar = messages_for(
         request,
         entry,
@@ -68,6 +74,11 @@ def outbox_items(
         duration=app.preset.update_duration,
         per_recipient_keys=per_recipient,
     )
+    for_provider = provider_notice_for(
+        request, entry, tenant, email=app.preset.email, zone=app.preset.default_zone
+    )
+    if for_provider is not None:
+        notices.append(for_provider)
     now = app.now()
     items = [
         OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)
@@ -79,6 +90,23 @@ def outbox_items(
                 app.outbox_id(), calendar.key, "calendar", request.id, calendar.to_payload(), now
             )
         )
+    for reminder in reminders_for(
+        request,
+        entry,
+        tenant,
+        audience,
+        ladder=app.reminders,
+        now=now,
+        default_zone=app.preset.default_zone,
+        duration=app.preset.update_duration,
+        per_recipient_keys=per_recipient,
+    ):
+        items.append(
+            OutboxItem(
+                app.outbox_id(), reminder.notice.key, "reminder", request.id,
+                reminder.to_payload(), now, next_attempt_at=reminder.fires_at,
+            )
+        )  # fmt: skip
     return tuple(items)
 
 
@@ -133,6 +161,9 @@ def transition(
         tenants=(completed_sites(tenant, new, now),) if event is Event.COMPLETE else (),
         fences=(fence,) if fence is not None else (),
         release=(new.id,) if release else (),
+        # Reminders live while the request is Scheduled for one date: any change
+        # from there withdraws them (a reschedule arms a new ladder above).
+        withdraw=(new.id,) if request.status is Status.SCHEDULED else (),
     )
 
 

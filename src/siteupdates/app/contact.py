@@ -11,42 +11,58 @@ tenant's lock, and the store refuses a second open one whatever happens (R17).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
 from siteupdates.domain import (
     BOOKED,
+    OPEN,
     Actor,
+    Advisory,
     Ambiguity,
     Contact,
     Decision,
     Event,
+    Override,
     Overview,
+    Policy,
     PolicyContext,
+    Refusal,
     RequestDraft,
     Status,
     Tenant,
     UpdateRequest,
+    allowed_events,
+    apply_event,
     check_submission,
     evaluate,
+    may_move,
     overview,
     submitted,
     superseded_by,
 )
-from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput
+from siteupdates.domain import policies as rules
+from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
 from siteupdates.ports import ChangeSet, Page, Reads, Unit
 
 from . import changes
 from .bootstrap import App
+from .provider import resolve_in
+
+if TYPE_CHECKING:  # the planner loads only for the commands that plan
+    from siteupdates.domain.planner import Explanation
 
 __all__ = [
     "Submission",
     "answer",
     "cancel",
     "delete",
+    "explain_to",
     "list_requests",
+    "move",
     "request",
+    "resolve_id",
     "submit",
     "tenant_overview",
     "tenants_of",
@@ -65,9 +81,10 @@ class Submission:
     """
 
     request: UpdateRequest
-    warnings: Tuple[str, ...]
+    warnings: Tuple[Advisory, ...]
     superseded: Tuple[str, ...] = ()
     replayed: bool = False
+    overridden: Tuple[str, ...] = ()
 
 
 def contact(reads: Reads, contact_id: str) -> Contact:
@@ -94,15 +111,38 @@ def request_for(reads: Reads, who: Contact, request_id: str) -> UpdateRequest:
     return found
 
 
-def tenants_of(app: App, contact_id: str) -> List[Tenant]:
-    """The tenants a contact may choose among (R22)."""
+def tenants_of(app: App, contact_id: str, *, offset: int = 0, limit: int = 1000) -> Page[Tenant]:
+    """The tenants a contact may choose among (R22), by ID."""
     who = contact(app.reads, contact_id)
-    found = [app.reads.tenant(t) for t in sorted(who.tenants)]
-    return [t for t in found if t is not None]
+    ids = sorted(who.tenants)
+    found = [app.reads.tenant(t) for t in ids[offset : offset + limit]]
+    return Page(tuple(t for t in found if t is not None), len(ids), offset, limit)
+
+
+def _open_refreshes(
+    app: App, reads: Reads, tenant: Tenant, draft: RequestDraft, *, but: Optional[str] = None
+) -> List[UpdateRequest]:
+    """The tenant's open refreshes of the site ``draft`` refreshes, when an interval applies."""
+    refresh = draft.db_refresh
+    if refresh is None:
+        refresh = rules.refresh_preset(tenant, draft.target, app.preset)
+    kind = draft.target.refresh_site
+    if not refresh or kind not in app.preset.refresh_intervals:
+        return []
+    page = reads.requests_for(tenant.id, statuses=tuple(OPEN), limit=1_000_000)
+    return [
+        r for r in page.items if r.db_refresh and r.target.refresh_site is kind and r.id != but
+    ]
 
 
 def _context(
-    app: App, reads: Reads, who: Contact, tenant: Tenant, draft: RequestDraft
+    app: App,
+    reads: Reads,
+    who: Contact,
+    tenant: Tenant,
+    draft: RequestDraft,
+    *,
+    moving: Optional[str] = None,
 ) -> PolicyContext:
     return PolicyContext.build(
         contact=who,
@@ -111,8 +151,13 @@ def _context(
         catalog=reads.catalog(),
         preset=app.preset,
         now=app.now(),
-        # R17 is the only rule that looks at open requests: this site's version updates.
-        open_requests=reads.open_version_updates(tenant.id, draft.target),
+        # R17 looks at this site's open version updates (a DB refresh only neither
+        # supersedes nor is refused by any); a refresh interval, when the provider
+        # set one, at the site's open refreshes. Nothing else reads requests.
+        open_requests=()
+        if moving or not draft.version
+        else reads.open_version_updates(tenant.id, draft.target),
+        open_refreshes=_open_refreshes(app, reads, tenant, draft, but=moving),
     )
 
 
@@ -130,58 +175,71 @@ def submit(
     target: str,
     version: Optional[str],
     *,
-    db_refresh: bool = False,
+    db_refresh: Optional[bool] = None,
     at: datetime,
     zone: Optional[str] = None,
     ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
     idempotency_key: Optional[str] = None,
+    override: Optional[Override] = None,
 ) -> Submission:
     """Submit a request; RequestRefused with every refusal, or AccessDenied (R22).
 
     ``at`` is the preferred start as a wall-clock time in ``zone`` (default: the
-    contact's zone, then the provider's). A newer version supersedes the site's
-    older waiting one in the same transaction (R17). With ``idempotency_key``, a
-    retried submit returns the first request instead of making a second.
+    contact's zone, then the provider's). ``db_refresh`` None (not given) takes
+    the plan's preset (yes for a cloud tenant's production/sandbox request, R9).
+    A newer version supersedes the site's older waiting one in the same
+    transaction (R17). With ``idempotency_key``, a retried submit returns the
+    first request instead of making a second.
+
+    ``override`` is the provider's (:meth:`siteupdates.Desk.override`), never a
+    contact's, and the contact side of the desk does not offer it: the rules it
+    names are accepted (never R22 or the structural ones), and the request's
+    first history entry is the provider's, with the rules and the reason.
     """
-    if isinstance(at, datetime) and at.tzinfo is not None:
-        raise InvalidInput(
-            "the preferred start is a wall-clock time read in the requester's zone; "
-            "give a naive datetime and the zone separately",
-            at,
-        )
+    _naive(at)
 
     def use_case(uow: Unit) -> Submission:
         who = contact(uow, contact_id)
-        # R22 first: a replayed key never returns what the contact may no longer see.
         if not who.sees(tenant_id):
             raise AccessDenied(_NO_ACCESS.format(what="tenant"))
+        # One writer per tenant from here on: what R17 reads stays true until commit.
+        # The key is looked up after the lock, so a retry racing its first attempt
+        # sees that attempt's request (at READ COMMITTED, not before).
+        uow.lock(f"tenant:{tenant_id}")
         if idempotency_key is not None:
+            # Scoped to the contact and the tenant: R22 holds for a replayed key too.
             earlier = _replay(uow, who, tenant_id, idempotency_key)
             if earlier is not None:
                 return Submission(earlier, earlier.warnings, replayed=True)
-        # One writer per tenant from here on: what R17 reads stays true until commit.
-        uow.lock(f"tenant:{tenant_id}")
         tenant = tenant_for(uow, who, tenant_id)
         draft = RequestDraft(
             tenant.id, target, version, db_refresh, at, zone, Ambiguity(ambiguity)
         )
         ctx = _context(app, uow, who, tenant, draft)
-        decision = check_submission(ctx, app.policies)
+        decision = check_submission(ctx, app.policies, override)
         assert ctx.start is not None
         request = UpdateRequest(
             id=app.new_id(),
             tenant_id=tenant.id,
             target=draft.target,
             version=draft.version,
-            db_refresh=draft.db_refresh,
+            db_refresh=ctx.db_refresh,
             preferred_start=ctx.start,
             zone=ctx.zone,
             requested_by=who.id,
             requested_at=app.now(),
-            warnings=tuple(f"{w.rule}: {w.message}" for w in decision.warnings),
+            warnings=decision.warnings,
             idempotency_key=idempotency_key,
         )
         first = submitted(request)
+        if override is not None:
+            first = attrs.evolve(
+                first,
+                actor=Actor.PROVIDER,
+                by=override.by,
+                reason=f"override of {', '.join(override.rules)}: {override.reason}",
+                overrides=override.rules,
+            )
         parts = [
             ChangeSet(
                 inserts=(request,),
@@ -198,7 +256,10 @@ def submit(
             )  # fmt: skip
             parts.append(cs)
         uow.apply(ChangeSet.concat(parts))
-        return Submission(request, request.warnings, tuple(o.id for o in older))
+        return Submission(
+            request, request.warnings, tuple(o.id for o in older),
+            overridden=override.rules if override is not None else (),
+        )  # fmt: skip
 
     try:
         return app.run(use_case)
@@ -229,12 +290,124 @@ def _replay(reads: Reads, who: Contact, tenant_id: str, key: str) -> Optional[Up
     return earlier
 
 
+def _naive(at: object) -> None:
+    if isinstance(at, datetime) and at.tzinfo is not None:
+        raise InvalidInput(
+            "the preferred start is a wall-clock time read in the requester's zone; "
+            "give a naive datetime and the zone separately",
+            at,
+        )
+
+
+#: The rules a move checks again: those about the time (R12, R8, R14, the refresh
+#: interval) and every plugin's. What was asked (site, version, R17) stands as accepted.
+_NOT_RECHECKED_ON_MOVE = frozenset(
+    p.name
+    for p in (
+        rules.r3_site_exists, rules.r4_refresh_copies_production, rules.r5_latest_pack_only,
+        rules.r6_asks_for_something, rules.r7_offered_and_not_older,
+        rules.r9_cloud_production_refresh_only, rules.r10_groups_update_together,
+        rules.r17_newer_version_supersedes,
+    )
+)  # fmt: skip
+
+
+def _move_policies(app: App) -> Sequence[Policy]:
+    return [p for p in app.policies if p.name not in _NOT_RECHECKED_ON_MOVE]
+
+
+def move(
+    app: App,
+    contact_id: str,
+    request_id: str,
+    *,
+    at: datetime,
+    zone: Optional[str] = None,
+    ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
+) -> UpdateRequest:
+    """The contact's reschedule: move the preferred start of their own request.
+
+    A To Be Scheduled or Scheduled request may be moved until the provider's
+    cut-off (``preset.move_cutoff``, 48 hours by default) before its scheduled
+    start; after it the refusal is ``CUTOFF`` (the provider can still move it,
+    R13). The new time is read like a submit's (``at`` wall-clock in ``zone``,
+    default the contact's) and meets the same time rules (R12, R8, R14, the
+    refresh interval, plugin rules). The request keeps its place in the queue
+    (first come, first served is by when it came); a Scheduled one gives back
+    its date and waits for the next plan. The contact and the provider are told
+    through the outbox.
+    """
+    _naive(at)
+
+    def use_case(uow: Unit) -> UpdateRequest:
+        who = contact(uow, contact_id)
+        current = request_for(uow, who, request_id)
+        uow.lock(f"tenant:{current.tenant_id}")
+        tenant = tenant_for(uow, who, current.tenant_id)
+        if Event.MOVE not in allowed_events(current.status, Actor.CONTACT):
+            # The lifecycle's refusal, naming the status, before anything about the time.
+            apply_event(current, Event.MOVE, actor=Actor.CONTACT, by=who.id, at=app.now(),
+                        date=current.preferred_start)  # fmt: skip
+        viewer = who.zone or app.preset.default_zone
+        late = may_move(current, app.now(), app.preset.move_cutoff, viewer)
+        if not late.allowed:
+            raise RequestRefused(late.refusals)
+        draft = RequestDraft(
+            tenant.id, current.target, current.version, current.db_refresh, at, zone,
+            Ambiguity(ambiguity),
+        )  # fmt: skip
+        ctx = _context(app, uow, who, tenant, draft, moving=current.id)
+        decision = check_submission(ctx, _move_policies(app))
+        assert ctx.start is not None
+        new, cs = changes.transition(
+            app, uow, current, Event.MOVE, actor=Actor.CONTACT, by=who.id, date=ctx.start,
+            tenant=tenant, known=[who],
+        )  # fmt: skip
+        checked = {p.rule for p in _move_policies(app)}
+        kept = tuple(w for w in current.warnings if w.rule not in checked)
+        new = attrs.evolve(new, zone=ctx.zone, warnings=kept + decision.warnings)
+        uow.apply(attrs.evolve(cs, updates=((new, current.revision),)))
+        return new
+
+    return app.run(use_case)
+
+
+def explain_to(
+    app: App, contact_id: str, request_id: str, *, horizon: Optional[datetime] = None
+) -> Explanation:
+    """Why the contact's own request has, or would get, its date: the contact's view.
+
+    Its place in the queue and why earlier slots were passed over; a slot taken
+    because of tenants the contact cannot see reads "taken by earlier requests",
+    naming and counting nothing (R22). Another tenant's request gets the same
+    answer as a missing one.
+    """
+    who = contact(app.reads, contact_id)
+    found = request_for(app.reads, who, request_id)
+    from . import scheduling  # the planner loads only for the commands that plan
+
+    return scheduling.explain(app, found.id, horizon=horizon, sees=who.sees)
+
+
 def _act(
     app: App, contact_id: str, request_id: str, event: Event, reason: Optional[str] = None
 ) -> UpdateRequest:
     def use_case(uow: Unit) -> UpdateRequest:
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
+        from . import scheduling
+
+        if event is Event.ANSWER and scheduling.stage_link(current) is not None:
+            # A staged production update waits at its gate, not on a question.
+            raise RequestRefused(
+                [
+                    Refusal(
+                        "staging",
+                        f"request {current.short_id} waits for its staging update: "
+                        "approve it (once staging has completed) or decline it",
+                    )
+                ]
+            )
         new, cs = changes.transition(
             app, uow, current, event, actor=Actor.CONTACT, by=who.id, reason=reason, known=[who]
         )
@@ -267,7 +440,7 @@ def list_requests(
     hide_complete: bool = False,
     offset: int = 0,
     limit: int = 50,
-) -> Page:
+) -> Page[UpdateRequest]:
     """A tenant's requests, newest first, never cancelled or deleted (R19)."""
     who = contact(app.reads, contact_id)
     tenant = tenant_for(app.reads, who, tenant_id)
@@ -275,6 +448,20 @@ def list_requests(
     if hide_complete:
         hidden.append(Status.COMPLETED)
     return app.reads.requests_for(tenant.id, exclude=hidden, offset=offset, limit=limit)
+
+
+def resolve_id(app: App, contact_id: str, prefix: str) -> str:
+    """The one request of the contact's tenants whose ID is, or starts with, ``prefix``.
+
+    Only the contact's tenants are searched, so the answer never tells whether
+    other tenants have requests with that prefix (R22): none, or several of the
+    contact's own, is the same AccessDenied as a request the contact cannot see.
+    """
+    who = contact(app.reads, contact_id)
+    try:
+        return resolve_in(app.reads, prefix, tenants=sorted(who.tenants))
+    except NotFound:
+        raise AccessDenied(_NO_ACCESS.format(what="request")) from None
 
 
 def request(app: App, contact_id: str, request_id: str) -> UpdateRequest:

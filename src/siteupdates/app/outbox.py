@@ -1,70 +1,172 @@
-"""Delivering the outbox: at least once, with retries, backoff and a dead letter.
+"""Delivering the outbox: each notice once, with retries, backoff and a dead letter.
 
 Outbox items are written in the same transaction as the change that caused
 them, so a notice is never lost with a change, nor sent for a change that did
-not happen. The :class:`Dispatcher` hands each due item to the notification or
-calendar hook. A hook that raises, or does not answer within ``timeout``
-seconds, leaves the item pending with its next attempt pushed back
-exponentially (``base_delay * 2 ** (attempts - 1)``, at most ``max_delay``);
-after ``max_attempts`` the item is *dead* and waits for a person. A failing hook
-never touches the request that caused the item.
+not happen. A :class:`Dispatcher` delivers due items:
+
+* **Claim first.** Items are claimed in one transaction before anything is sent
+  (a lease: owner, expiry, claim count; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+  an immediate transaction on SQLite), and the leases of the batch in hand are
+  renewed until each item is settled. Any number of dispatchers, in threads,
+  processes or hosts, send each notice once when nothing crashes. An outcome
+  is stored only while the claim holds (the claim count is the fence).
+* **Fenced notifiers.** The notifier gets a
+  :class:`~siteupdates.notices.DeliveryAttempt` and calls ``commit()`` right
+  before it sends. An attempt with no answer within ``timeout`` seconds is
+  given up, and a notifier that commits after that gets AttemptCancelled and
+  sends nothing. One that committed in time is waited for (up to another
+  ``timeout``); a notifier that takes no ``attempt`` cannot be cancelled, so it
+  is always waited for. Only after a crash (or a committed notifier that never
+  answers) can a notice go twice, with the same key and Message-ID.
+* **Failures are classified.** PermanentDeliveryError dead-letters the item at
+  once with the reason; anything else is temporary: the item is due again after
+  ``base_delay * 2 ** (attempts - 1)`` seconds (at most ``max_delay``, with
+  jitter: between half and all of it), and dead after ``max_attempts``. A notice
+  no notifier accepted is never marked delivered. Dead items wait for a person:
+  :meth:`Dispatcher.retry` (``siteupdates outbox retry``) makes them due again.
+* **Reminders** are items due at their time (see
+  :func:`~siteupdates.domain.messages.reminders_for`). A reminder whose request
+  is no longer Scheduled for that start, whose start has passed, or whose next,
+  shorter reminder is already due, is withdrawn instead of sent: a late
+  dispatcher sends one reminder, not a burst.
+
+A failing notifier never touches the request that caused the item.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import socket
 import threading
+import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates.domain.messages import CalendarEntry, Notice
+from siteupdates.domain import Status
+from siteupdates.domain.messages import CalendarEntry, Notice, parse_ts
+from siteupdates.errors import AttemptCancelled, InvalidInput, PermanentDeliveryError
+from siteupdates.notices import DeliveryAttempt
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxItem, OutboxState, Storage
 
-__all__ = ["DeliveryReport", "Dispatcher"]
+__all__ = ["DeliveryReport", "Dispatcher", "default_owner"]
 
 logger = logging.getLogger("siteupdates.outbox")
 
 
 @attrs.frozen
 class DeliveryReport:
-    """What one pass over the outbox did."""
+    """What one pass over the outbox did.
+
+    ``lost`` counts items whose claim another dispatcher took over before the
+    outcome was stored (nothing was stored for them); ``withdrawn`` counts
+    reminders that were no longer due to anyone; ``undelivered`` counts
+    notices that no notifier accepted (they stay pending).
+    """
 
     delivered: int = 0
     retried: int = 0
     dead: int = 0
-    errors: tuple[str, ...] = ()
+    errors: Tuple[str, ...] = ()
+    withdrawn: int = 0
+    lost: int = 0
+    undelivered: int = 0
+
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in attrs.fields(DeliveryReport))
+        )
 
 
-class _Timeout(Exception):
-    pass
+def default_owner() -> str:
+    """A dispatcher name unique to this process: host, process ID and a random tag."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _call_with_timeout(fn: Callable[[], bool], timeout: float) -> bool:
-    """Run ``fn`` in a daemon thread; a hang becomes a failure, not a stuck dispatcher."""
-    result: List[bool] = []
-    error: List[BaseException] = []
+def _finite(name: str, value: float, *, low: float, strict: bool = True) -> float:
+    v = float(value)
+    ok = v == v and v not in (float("inf"), float("-inf")) and (v > low if strict else v >= low)
+    if not ok:
+        sign = ">" if strict else ">="
+        raise InvalidInput(f"{name} must be a finite number {sign} {low:g}, not {value!r}", value)
+    return v
 
-    def run() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:  # reported to the caller below
-            error.append(exc)
 
-    t = threading.Thread(target=run, name="siteupdates-deliver", daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise _Timeout(f"no answer within {timeout:g} s")
-    if error:
-        raise error[0]
-    return result[0]
+class _InDoubt(Exception):
+    """A notifier that cannot be cancelled overran: its claim is kept, nothing is stored yet."""
+
+
+class _Outcome:
+    """What a notifier call came to: a result or an exception, once it ended."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Optional[bool] = None
+        self.error: Optional[BaseException] = None
+
+
+class _Leases:
+    """Renews the leases of the claimed items in hand until each is settled."""
+
+    def __init__(self, dispatcher: Dispatcher, items: Sequence[OutboxItem]) -> None:
+        self.d = dispatcher
+        self.held: Dict[str, OutboxItem] = {o.id: o for o in items}
+        self.lost: set[str] = set()
+        self.attempts: Dict[str, DeliveryAttempt] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="siteupdates-outbox", daemon=True)
+
+    def __enter__(self) -> _Leases:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def done(self, item: OutboxItem) -> None:
+        with self._lock:
+            self.held.pop(item.id, None)
+            self.attempts.pop(item.id, None)
+
+    def renew(self, items: List[OutboxItem]) -> List[str]:
+        until = self.d.clock() + timedelta(seconds=self.d.lease)
+        with self.d._db:
+            kept = self.d.storage.renew_outbox(self.d.owner, items, until)
+        with self._lock:
+            for o in items:
+                if o.id not in kept:
+                    self.lost.add(o.id)
+                    attempt = self.attempts.get(o.id)
+                    if attempt is not None:
+                        attempt.cancel("the claim on the item was lost")
+        return kept
+
+    def _run(self) -> None:
+        every = max(self.d.lease / 3, 0.01)
+        while not self._stop.wait(every):
+            with self._lock:
+                items = [o for i, o in self.held.items() if i not in self.lost]
+            if items:
+                try:
+                    self.renew(items)
+                except Exception as exc:  # a storage hiccup: the next round tries again
+                    logger.warning("renewing outbox leases failed: %s", exc)
 
 
 class Dispatcher:
-    """Delivers due outbox items through a plugin host's hooks."""
+    """Delivers due outbox items through a plugin host's hooks.
+
+    ``owner`` names this dispatcher in the leases (default: host, process and a
+    random tag); ``lease`` is the claim's length in seconds (renewed while the
+    item is in hand; default three timeouts, at least 30 s); ``batch`` how many
+    items one claim takes.
+    """
 
     def __init__(
         self,
@@ -77,82 +179,268 @@ class Dispatcher:
         max_delay: float = 3600.0,
         timeout: float = 30.0,
         batch: int = 100,
+        lease: Optional[float] = None,
+        owner: Optional[str] = None,
     ) -> None:
         self.storage = storage
         self.host = host
         self.clock = clock
+        if isinstance(max_attempts, bool) or int(max_attempts) != max_attempts or max_attempts < 1:
+            raise InvalidInput(f"max_attempts must be a whole number >= 1, not {max_attempts!r}")
+        if isinstance(batch, bool) or int(batch) != batch or batch < 1:
+            raise InvalidInput(f"batch must be a whole number >= 1, not {batch!r}", batch)
         self.max_attempts = int(max_attempts)
-        self.base_delay = float(base_delay)
-        self.max_delay = float(max_delay)
-        self.timeout = float(timeout)
+        self.base_delay = _finite("base_delay", base_delay, low=0, strict=False)
+        self.max_delay = _finite("max_delay", max_delay, low=0, strict=False)
+        self.timeout = _finite("timeout", timeout, low=0)
         self.batch = int(batch)
+        self.lease = _finite(
+            "lease", lease if lease is not None else max(30.0, 3 * self.timeout), low=0
+        )
+        self.owner = owner or default_owner()
+        self._db = threading.RLock()  # one storage call at a time from this dispatcher
+        self._stop = threading.Event()
+
+    # -- policy --------------------------------------------------------------------
 
     def backoff(self, attempts: int) -> timedelta:
-        """The wait before the next attempt after ``attempts`` failures."""
-        return timedelta(seconds=min(self.max_delay, self.base_delay * 2 ** (attempts - 1)))
+        """The wait before the next attempt after ``attempts`` failures (with jitter)."""
+        full = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        return timedelta(seconds=full * random.uniform(0.5, 1.0))
 
-    def _send(self, item: OutboxItem) -> bool:
-        if item.kind == "notice":
-            notice = Notice.from_payload(item.payload)
-            return self.host.deliver_notice(notice)
+    # -- one item --------------------------------------------------------------------
+
+    def _call(self, item: OutboxItem, attempt: DeliveryAttempt) -> Optional[bool]:
+        if item.kind in ("notice", "reminder"):
+            return self.host.deliver_notice(Notice.from_payload(item.payload), attempt)
         if item.kind == "calendar":
-            entry = CalendarEntry.from_payload(item.payload)
-            self.host.calendar_update(entry)
+            self.host.calendar_update(CalendarEntry.from_payload(item.payload))
             return True  # no calendar plugin means nothing to keep in step
-        raise ValueError(f"unknown outbox kind {item.kind!r}")
+        raise PermanentDeliveryError(f"unknown outbox kind {item.kind!r}")
 
-    def deliver(self, item: OutboxItem) -> OutboxItem:
-        """Try one item once and store the outcome; return the item as stored."""
+    def _stale_reminder(self, item: OutboxItem, now: datetime) -> Optional[str]:
+        """Why a reminder must not go out now, or None."""
+        start = parse_ts(item.payload.get("start"))
+        next_at = parse_ts(item.payload.get("next_at"))
+        if start is None or start <= now:
+            return "the scheduled start has passed"
+        if next_at is not None and next_at <= now:
+            return "a later reminder of the ladder is due already"
+        with self._db:
+            r = None if item.request_id is None else self.storage.request(item.request_id)
+        if r is None or r.status is not Status.SCHEDULED or r.scheduled_for != start:
+            return "the request is no longer scheduled for that start"
+        return None
+
+    def _run_notifier(
+        self, item: OutboxItem, leases: _Leases
+    ) -> Tuple[Optional[bool], Optional[BaseException]]:
+        def still_held() -> bool:
+            until = self.clock() + timedelta(seconds=self.lease)
+            with self._db:
+                return bool(self.storage.renew_outbox(self.owner, [item], until))
+
+        attempt = DeliveryAttempt(
+            item.key, self.timeout, token=item.claims, check_claim=still_held
+        )
+        with leases._lock:
+            leases.attempts[item.id] = attempt
+        outcome = _Outcome()
+
+        def run() -> None:
+            try:
+                outcome.result = self._call(item, attempt)
+            except BaseException as exc:  # reported to the dispatcher below
+                outcome.error = exc
+            finally:
+                outcome.done.set()
+
+        cancellable = item.kind != "calendar" and self.host.notifiers_cancellable()
+        threading.Thread(target=run, name="siteupdates-deliver", daemon=True).start()
+        if outcome.done.wait(self.timeout):
+            return outcome.result, outcome.error
+        if cancellable and attempt.cancel(f"no answer within {self.timeout:g} s"):
+            return None, AttemptCancelled(
+                item.key, f"no answer within {self.timeout:g} s; cancelled before it sent"
+            )
+        # Committed (or not cancellable): it may be sending now; wait for its answer.
+        if outcome.done.wait(self.timeout):
+            return outcome.result, outcome.error
+        self._keep(item, outcome)
+        return None, _InDoubt(
+            f"no answer within {2 * self.timeout:g} s after it may have begun sending; "
+            "the claim is kept until the notifier answers"
+        )
+
+    def _keep(self, item: OutboxItem, outcome: _Outcome) -> None:
+        """Hold the claim of an item whose notifier may still send, and settle it when it ends.
+
+        While this process lives no other dispatcher can claim the item, so the
+        late send is not doubled; if the process ends first, the lease runs out
+        and the item is tried again (at least once, with the same key).
+        """
+
+        def keep() -> None:
+            while not outcome.done.wait(max(self.lease / 3, 0.01)):
+                until = self.clock() + timedelta(seconds=self.lease)
+                with self._db:
+                    if not self.storage.renew_outbox(self.owner, [item], until):
+                        return
+            now = self.clock()
+            if outcome.error is None and outcome.result:
+                done = attrs.evolve(
+                    item, state=OutboxState.DELIVERED, attempts=item.attempts + 1,
+                    delivered_at=now, next_attempt_at=None, last_error=None,
+                )  # fmt: skip
+                event = "delivered"
+            else:
+                why = outcome.error or "no notifier accepted it"
+                done = attrs.evolve(
+                    item, attempts=item.attempts + 1, last_error=f"late answer: {why}",
+                    next_attempt_at=now + self.backoff(item.attempts + 1),
+                )  # fmt: skip
+                event = "failed"
+            with self._db:
+                self.storage.settle_outbox(done, event=event, by=self.owner, at=now)
+
+        threading.Thread(target=keep, name="siteupdates-keep", daemon=True).start()
+
+    def _attempt(self, item: OutboxItem, leases: _Leases) -> Tuple[str, OutboxItem]:
+        """Try one claimed item once and store the outcome; return (event, item as settled).
+
+        The event is ``delivered``, ``failed`` (due again later), ``dead``,
+        ``withdrawn``, ``undelivered`` (no notifier accepted it) or ``lost``
+        (the claim was taken over; nothing stored).
+        """
         now = self.clock()
-        error: Optional[str] = None
-        try:
-            if not _call_with_timeout(lambda: self._send(item), self.timeout):
-                error = "no notifier accepted it"
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        if item.kind == "reminder":
+            why = self._stale_reminder(item, now)
+            if why is not None:
+                done = attrs.evolve(item, state=OutboxState.WITHDRAWN, last_error=why)
+                return self._settle(done, "withdrawn", now, leases)
+        result, error = self._run_notifier(item, leases)
+        now = self.clock()
+        if isinstance(error, _InDoubt):
+            leases.done(item)  # the keeper renews it from here
+            logger.warning("outbox %s: %s", item.key, error)
+            return "failed", attrs.evolve(item, last_error=str(error))
         attempts = item.attempts + 1
+        if error is None and result:
+            done = attrs.evolve(
+                item, state=OutboxState.DELIVERED, attempts=attempts, delivered_at=now,
+                next_attempt_at=None, last_error=None,
+            )  # fmt: skip
+            return self._settle(done, "delivered", now, leases)
         if error is None:
+            # No notifier took it: not the notice's fault. It stays pending, its
+            # attempts untouched, until one is configured.
+            reason = "no notifier accepted it (configure one: --smtp URL, or a notifier plugin)"
             done = attrs.evolve(
-                item,
-                state=OutboxState.DELIVERED,
-                attempts=attempts,
-                delivered_at=now,
-                next_attempt_at=None,
-                last_error=None,
+                item, last_error=reason, next_attempt_at=now + self.backoff(max(1, item.attempts))
             )
-        elif attempts >= self.max_attempts:
-            logger.error("outbox %s is dead after %d attempts: %s", item.key, attempts, error)
-            done = attrs.evolve(item, state=OutboxState.DEAD, attempts=attempts, last_error=error)
-        else:
-            logger.warning("outbox %s failed (attempt %d): %s", item.key, attempts, error)
-            done = attrs.evolve(
-                item,
-                attempts=attempts,
-                last_error=error,
-                next_attempt_at=now + self.backoff(attempts),
+            return self._settle(done, "undelivered", now, leases)
+        reason = f"{type(error).__name__}: {error}"
+        event = "failed"
+        if isinstance(error, PermanentDeliveryError) or attempts >= self.max_attempts:
+            logger.error("outbox %s is dead after %d attempts: %s", item.key, attempts, reason)
+            done = attrs.evolve(item, state=OutboxState.DEAD, attempts=attempts, last_error=reason)
+            return self._settle(done, "dead", now, leases)
+        logger.warning("outbox %s failed (attempt %d): %s", item.key, attempts, reason)
+        done = attrs.evolve(
+            item, attempts=attempts, last_error=reason,
+            next_attempt_at=now + self.backoff(attempts),
+        )  # fmt: skip
+        return self._settle(done, event, now, leases)
+
+    def _settle(
+        self, done: OutboxItem, event: str, now: datetime, leases: _Leases
+    ) -> Tuple[str, OutboxItem]:
+        with self._db:
+            stored = self.storage.settle_outbox(
+                done, event="failed" if event == "undelivered" else event, by=self.owner, at=now
             )
-        self.storage.record_attempt(done)
-        return done
+        leases.done(done)
+        if not stored:
+            logger.warning("outbox %s: claim lost to another dispatcher; nothing stored", done.key)
+            return "lost", done
+        return event, done
+
+    # -- passes ------------------------------------------------------------------------
 
     def run_once(self) -> DeliveryReport:
-        """Deliver every item due now, one batch at a time."""
-        delivered = retried = dead = 0
+        """Claim and deliver every item due now, one batch at a time."""
+        counts = {"delivered": 0, "failed": 0, "dead": 0, "withdrawn": 0, "lost": 0,
+                  "undelivered": 0}  # fmt: skip
         errors: List[str] = []
         seen: set[str] = set()
-        while True:
-            due = [o for o in self.storage.outbox_due(self.clock(), limit=self.batch)]
-            due = [o for o in due if o.id not in seen]
-            if not due:
+        while not self._stop.is_set():
+            with self._db:
+                claimed = self.storage.claim_outbox(
+                    self.owner, self.clock(), self.lease, limit=self.batch
+                )
+            fresh = [o for o in claimed if o.id not in seen]
+            again = [o for o in claimed if o.id in seen]
+            if again:
+                # Due again within this pass (no backoff): leave them to the next pass.
+                with self._db:
+                    self.storage.renew_outbox(
+                        self.owner, again, self.clock() - timedelta(seconds=1)
+                    )
+            if not fresh:
                 break
-            for item in due:
-                seen.add(item.id)
-                done = self.deliver(item)
-                if done.state is OutboxState.DELIVERED:
-                    delivered += 1
-                elif done.state is OutboxState.DEAD:
-                    dead += 1
-                    errors.append(f"{item.key}: {done.last_error}")
-                else:
-                    retried += 1
-                    errors.append(f"{item.key}: {done.last_error}")
-        return DeliveryReport(delivered, retried, dead, tuple(errors))
+            with _Leases(self, fresh) as leases:
+                for item in fresh:
+                    seen.add(item.id)
+                    if self._stop.is_set() or item.id in leases.lost:
+                        if item.id in leases.lost:
+                            counts["lost"] += 1
+                        continue
+                    event, done = self._attempt(item, leases)
+                    counts[event] += 1
+                    if event in ("failed", "dead", "undelivered"):
+                        errors.append(f"{item.key}: {done.last_error}")
+            if self._stop.is_set():
+                # Hand back what was claimed but not tried, at once.
+                rest = [o for o in fresh if o.id in leases.held]
+                if rest:
+                    with self._db:
+                        self.storage.renew_outbox(
+                            self.owner, rest, self.clock() - timedelta(seconds=1)
+                        )
+        return DeliveryReport(
+            delivered=counts["delivered"],
+            retried=counts["failed"],
+            dead=counts["dead"],
+            errors=tuple(errors),
+            withdrawn=counts["withdrawn"],
+            lost=counts["lost"],
+            undelivered=counts["undelivered"],
+        )
+
+    def run(self, *, poll: float = 30.0) -> DeliveryReport:
+        """Deliver until :meth:`stop`, a pass every ``poll`` seconds (reminders fire here)."""
+        poll = _finite("poll", poll, low=0)
+        total = DeliveryReport()
+        while not self._stop.is_set():
+            total = total + self.run_once()
+            self._stop.wait(poll)
+        return total
+
+    def stop(self) -> None:
+        """Finish the item in hand, hand back the rest of the batch, and stop."""
+        self._stop.set()
+
+    # -- people ------------------------------------------------------------------------
+
+    def retry(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str = "provider"
+    ) -> List[OutboxItem]:
+        """Make dead items (by key, or all with ``dead``) due now; logged in their history.
+
+        Returns the items requeued; a key that names no dead or pending item is
+        left out (compare with ``keys``).
+        """
+        if not keys and not dead:
+            raise InvalidInput("name the items to retry by key, or ask for every dead one", None)
+        with self._db:
+            return self.storage.requeue_outbox(keys, dead=dead, by=by, at=self.clock())

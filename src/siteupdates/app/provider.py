@@ -8,18 +8,30 @@ lease as a fence, so a worker that lost its lease writes nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from siteupdates.domain import Actor, Event, HistoryEntry, Status, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import InvalidInput, LeaseLost, NotFound
-from siteupdates.ports import Fence, Reads, Unit
+from siteupdates.ports import Fence, Page, Reads, Unit
 
 from . import changes
 from .bootstrap import App
 
-__all__ = ["act", "find", "history", "queue", "resolve_id", "supersede", "tenant"]
+__all__ = [
+    "MIN_PREFIX",
+    "act",
+    "find",
+    "history",
+    "id_text",
+    "queue",
+    "resolve_id",
+    "resolve_in",
+    "supersede",
+    "tenant",
+]
 
 
 def _request(reads: Reads, request_id: str) -> UpdateRequest:
@@ -37,9 +49,9 @@ def tenant(app: App, tenant_id: str) -> Tenant:
     return found
 
 
-def queue(app: App, *, limit: int = 1000) -> List[UpdateRequest]:
-    """The To Be Scheduled requests, first come first served (R13)."""
-    return app.reads.requests_in((Status.TO_BE_SCHEDULED,), limit=limit)
+def queue(app: App, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
+    """The To Be Scheduled requests, first come first served (R13), one page."""
+    return app.reads.page_in((Status.TO_BE_SCHEDULED,), offset=offset, limit=limit)
 
 
 def find(app: App, request_id: str) -> UpdateRequest:
@@ -47,24 +59,55 @@ def find(app: App, request_id: str) -> UpdateRequest:
     return _request(app.reads, request_id)
 
 
-def resolve_id(app: App, prefix: str) -> str:
-    """The one request ID that starts with ``prefix`` (IDs are shown shortened).
+#: What a request ID (or a prefix of one) may hold: IDs are printable ASCII words.
+_ID_TEXT = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,127}")
+#: The shortest prefix looked up: shorter ones match too much to mean anything.
+MIN_PREFIX = 4
 
-    NotFound when none does; InvalidInput naming the candidates when several do.
+
+def id_text(prefix: object) -> str:
+    """``prefix`` as typed, checked: InvalidInput unless it can be (part of) a request ID."""
+    text = prefix.strip() if isinstance(prefix, str) else None
+    if text is None or not text.isascii() or not _ID_TEXT.fullmatch(text):
+        raise InvalidInput(
+            f"{prefix!a} is not a request ID: expected letters and digits such as "
+            "6640e1ee4fe9 (the first 12 digits are enough)",
+            prefix,
+        )
+    return text
+
+
+def resolve_in(reads: Reads, prefix: object, tenants: Optional[Sequence[str]] = None) -> str:
+    """The one request ID that is, or starts with, ``prefix`` (IDs are shown shortened).
+
+    With ``tenants``, only requests of those tenants count. NotFound when none
+    matches; InvalidInput naming two candidates when several do.
     """
-    text = prefix.strip().lower()
-    if app.reads.request(text) is not None:
-        return text
-    found = app.reads.request_ids(text, limit=3) if len(text) >= 4 else []
+    text = id_text(prefix)
+    for candidate in dict.fromkeys((text, text.lower())):
+        exact = reads.request(candidate)
+        if exact is not None and (tenants is None or exact.tenant_id in tenants):
+            return exact.id
+    found: List[str] = []
+    if len(text) >= MIN_PREFIX:
+        for candidate in dict.fromkeys((text, text.lower())):
+            found = reads.request_ids(candidate, limit=3, tenants=tenants)
+            if found:
+                break
     if not found:
-        raise NotFound("request", prefix)
+        raise NotFound("request", text)
     if len(found) > 1:
         raise InvalidInput(
-            f"request ID prefix {prefix!r} is ambiguous ({', '.join(found[:2])}, ...); "
+            f"request ID prefix {text!r} is ambiguous ({', '.join(found[:2])}, ...); "
             "give more of the ID",
             prefix,
         )
     return found[0]
+
+
+def resolve_id(app: App, prefix: str) -> str:
+    """Provider side: the one request ID that is, or starts with, ``prefix``."""
+    return resolve_in(app.reads, prefix)
 
 
 def history(app: App, request_id: str) -> List[HistoryEntry]:

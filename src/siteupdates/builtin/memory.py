@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import attrs
@@ -35,6 +35,7 @@ from siteupdates.ports import (
     Claim,
     Fence,
     Lease,
+    OutboxEvent,
     OutboxItem,
     OutboxState,
     Page,
@@ -91,8 +92,10 @@ class _MemoryUnit(Unit):
     def request(self, request_id: str) -> Optional[UpdateRequest]:
         return self._s.request(request_id)
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
-        return self._s.request_ids(prefix, limit=limit)
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
+        return self._s.request_ids(prefix, limit=limit, tenants=tenants)
 
     def requests_for(
         self,
@@ -102,7 +105,7 @@ class _MemoryUnit(Unit):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         return self._s.requests_for(
             tenant_id, statuses=statuses, exclude=exclude, offset=offset, limit=limit
         )
@@ -149,6 +152,7 @@ class MemoryStorage(Storage):
         self._history: Dict[str, List[HistoryEntry]] = {}
         self._outbox: Dict[str, OutboxItem] = {}
         self._outbox_keys: set[str] = set()
+        self._outbox_log: Dict[str, List[OutboxEvent]] = {}
         # request id -> (worker, lease expiry, attempts); attempts outlive the lease.
         self._leases: Dict[str, Tuple[Optional[str], Optional[datetime], int]] = {}
 
@@ -242,10 +246,17 @@ class MemoryStorage(Storage):
         """The request, or None."""
         return self._requests.get(request_id)
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
-        """IDs starting with ``prefix``."""
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
+        """IDs starting with ``prefix`` (of ``tenants`` only, when given)."""
         with self._lock:
-            return sorted(k for k in self._requests if prefix and k.startswith(prefix))[:limit]
+            found = sorted(
+                k
+                for k, r in self._requests.items()
+                if prefix and k.startswith(prefix) and (tenants is None or r.tenant_id in tenants)
+            )
+            return found[:limit]
 
     def requests_for(
         self,
@@ -255,7 +266,7 @@ class MemoryStorage(Storage):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first."""
         with self._lock:
             rows = [
@@ -287,7 +298,7 @@ class MemoryStorage(Storage):
 
     _STATE = (
         "_settings", "_audit", "_groups", "_tenants", "_contacts", "_catalog", "_requests",
-        "_keys", "_history", "_outbox", "_outbox_keys", "_leases",
+        "_keys", "_history", "_outbox", "_outbox_keys", "_leases", "_outbox_log",
     )  # fmt: skip
 
     @contextmanager
@@ -296,6 +307,7 @@ class MemoryStorage(Storage):
         with self._lock:
             saved = {name: copy.copy(getattr(self, name)) for name in self._STATE}
             saved["_history"] = {k: list(v) for k, v in self._history.items()}
+            saved["_outbox_log"] = {k: list(v) for k, v in self._outbox_log.items()}
             try:
                 yield _MemoryUnit(self)
             except BaseException:
@@ -364,6 +376,22 @@ class MemoryStorage(Storage):
             for rid in changes.release:
                 if rid in self._leases:
                     self._leases[rid] = (None, None, self._leases[rid][2])
+            if changes.withdraw:
+                at = changes.history[-1].at if changes.history else None
+                new_ids = {o.id for o in changes.outbox}
+                why = "the request changed before the reminder was due"
+                for o in list(self._outbox.values()):
+                    if (
+                        o.request_id in changes.withdraw
+                        and o.kind == "reminder"
+                        and o.state is OutboxState.PENDING
+                        and o.id not in new_ids
+                    ):
+                        self._outbox[o.id] = attrs.evolve(
+                            o, state=OutboxState.WITHDRAWN, last_error=why,
+                            lease_owner=None, lease_expires=None,
+                        )  # fmt: skip
+                        self._log(o.id, at or o.created_at, "withdrawn", "siteupdates", why)
 
     @staticmethod
     def _check_invariants(after: Dict[str, UpdateRequest], touched: set[str]) -> None:
@@ -396,6 +424,7 @@ class MemoryStorage(Storage):
                 for o in self._outbox.values()
                 if o.state is OutboxState.PENDING
                 and (o.next_attempt_at is None or o.next_attempt_at <= now)
+                and (o.lease_expires is None or o.lease_expires < now)
             ]
         due.sort(key=lambda o: (o.created_at, o.id))
         return due[:limit]
@@ -421,6 +450,78 @@ class MemoryStorage(Storage):
                 raise StorageError(f"no outbox item {item.id}")
             self._outbox[item.id] = attrs.evolve(item)
 
+    def _log(self, item_id: str, at: datetime, event: str, by: str, detail: Optional[str]) -> None:
+        self._outbox_log.setdefault(item_id, []).append(
+            OutboxEvent(item_id, at, event, by, detail)
+        )
+
+    def claim_outbox(
+        self, owner: str, now: datetime, lease_seconds: float, *, limit: int = 100
+    ) -> List[OutboxItem]:
+        """Lease due items under the lock."""
+        with self._lock:
+            expires = now + timedelta(seconds=lease_seconds)
+            items = [
+                attrs.evolve(o, lease_owner=owner, lease_expires=expires, claims=o.claims + 1)
+                for o in self.outbox_due(now, limit=limit)
+            ]
+            self._outbox.update({o.id: o for o in items})
+            return items
+
+    def _holds(self, item: OutboxItem, owner: Optional[str]) -> bool:
+        stored = self._outbox.get(item.id)
+        return (
+            stored is not None
+            and stored.state is OutboxState.PENDING
+            and stored.lease_owner == owner
+            and stored.claims == item.claims
+        )
+
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
+        """Extend the leases still held."""
+        with self._lock:
+            held = [o.id for o in items if self._holds(o, owner)]
+            for i in held:
+                self._outbox[i] = attrs.evolve(self._outbox[i], lease_expires=until)
+            return held
+
+    def settle_outbox(self, item: OutboxItem, *, event: str, by: str, at: datetime) -> bool:
+        """Store the outcome if the claim holds."""
+        with self._lock:
+            if item.lease_owner is None or not self._holds(item, item.lease_owner):
+                return False
+            self._outbox[item.id] = attrs.evolve(item, lease_owner=None, lease_expires=None)
+            self._log(item.id, at, event, by, item.last_error)
+            return True
+
+    def requeue_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str, at: datetime
+    ) -> List[OutboxItem]:
+        """Make the named (dead or pending) items, and with ``dead`` every dead one, due."""
+        with self._lock:
+            wanted = set(keys)
+            found = [
+                o
+                for o in self.outbox()
+                if (o.key in wanted and o.state in (OutboxState.DEAD, OutboxState.PENDING))
+                or (dead and o.state is OutboxState.DEAD)
+            ]
+            out = []
+            for o in found:
+                new = attrs.evolve(
+                    o, state=OutboxState.PENDING, attempts=0, next_attempt_at=at,
+                    lease_owner=None, lease_expires=None,
+                )  # fmt: skip
+                self._outbox[o.id] = new
+                self._log(o.id, at, "requeued", by, o.last_error)
+                out.append(new)
+            return out
+
+    def outbox_log(self, outbox_id: str) -> List[OutboxEvent]:
+        """The item's log, oldest first."""
+        with self._lock:
+            return list(self._outbox_log.get(outbox_id, ()))
+
     def claim(
         self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
     ) -> List[Claim]:
@@ -431,7 +532,9 @@ class MemoryStorage(Storage):
                 for r in self._requests.values()
                 if is_claimable(r, self._leases.get(r.id, (None, None, 0))[1], now)
             ]
-            due.sort(key=lambda r: (r.scheduled_for or now, r.requested_at, r.id))
+            # Expired leases first (their work had begun), then due requests.
+            due.sort(key=lambda r: (r.status is Status.SCHEDULED, r.scheduled_for or now,
+                                    r.requested_at, r.id))  # fmt: skip
             claims = []
             for r in due[:limit]:
                 owner, _, attempts = self._leases.get(r.id, (None, None, 0))

@@ -4,7 +4,9 @@ Exit status: 0 done; 1 refused by a rule or not allowed in the request's status;
 2 bad input or usage; 3 unknown or not yours (R22); 4 changed by someone else
 (conflict, try again); 5 setup or storage problem; 70 an error siteupdates did
 not foresee (a bug: please report it). Errors print one line on standard error,
-never a traceback (``SITEUPDATES_DEBUG=1`` shows the traceback of a status 70).
+never a traceback (``SITEUPDATES_DEBUG=1`` shows the traceback of a status 70);
+with ``--json`` that line is a JSON object with the rule IDs of a refusal
+(:func:`.render.error_json`).
 
 The package is split by what changes together: :mod:`.parser` (the grammar),
 :mod:`.commands` (one function per command, each calling the desk),
@@ -14,8 +16,14 @@ The package is split by what changes together: :mod:`.parser` (the grammar),
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons
+    import tomli as tomllib
 from typing import Any, Dict, List, Optional, Sequence
 
 from siteupdates import checks
@@ -33,8 +41,8 @@ from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
 from .inputs import EXIT, check_arguments, instant, one_line
-from .parser import build_parser
-from .render import Out
+from .parser import _Parser, build_parser
+from .render import Out, error_json
 
 __all__ = ["EXIT", "build_parser", "main"]
 
@@ -53,8 +61,16 @@ def plugin_settings(a: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
             raise ConfigurationError(
                 f"--set takes PLUGIN.KEY=VALUE (such as smtp.timeout=5), not {item!r}"
             )
-        found.setdefault(name.strip(), {})[key.strip()] = value
+        found.setdefault(name.strip(), {})[key.strip()] = _scalar(value)
     return found
+
+
+def _scalar(text: str) -> Any:
+    """A ``--set`` value as TOML reads it (``5``, ``true``, ``"x"``), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def open_desk(a: argparse.Namespace) -> Desk:
@@ -66,11 +82,15 @@ def open_desk(a: argparse.Namespace) -> Desk:
     checks.text("the storage URL", url, limit=4096)
     extra: List[object] = [load_plugin(spec) for spec in a.plugin]
     host = PluginHost(plugins=extra, entry_points=True)
+    overrides = plugin_settings(a)
+    unknown = sorted(set(overrides) - host.setting_names()) if overrides else []
+    if unknown:
+        raise ConfigurationError(
+            f"--set names no loaded plugin: {', '.join(unknown)}; "
+            f"plugins that take settings: {', '.join(sorted(host.setting_names()))}"
+        )
     desk = Desk.open(
-        url,
-        host=host,
-        clock=(lambda: fixed) if fixed else None,
-        plugin_settings=plugin_settings(a),
+        url, host=host, clock=(lambda: fixed) if fixed else None, plugin_settings=overrides
     )
     if a.command not in ("init", "apply") and not desk.storage.tenants():
         desk.close()
@@ -96,10 +116,30 @@ def _say(message: str) -> None:
     print(one_line(message), file=sys.stderr)
 
 
+def _report(exc: SiteUpdatesError, code: int, as_json: bool) -> int:
+    """Print ``exc`` as one line on standard error (JSON with ``--json``); return ``code``."""
+    if as_json:
+        print(json.dumps(error_json(exc, code), sort_keys=True), file=sys.stderr)
+    elif isinstance(exc, RequestRefused) and exc.refusals:
+        # One line, every refusal: scripts read one line, people see every reason.
+        _say("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals))
+    else:
+        _say(f"siteupdates: {exc}")
+    return code
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status (usage errors exit through argparse)."""
+    args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    a = parser.parse_args(argv)
+    # Usage errors are found while parsing: they follow --json wherever it stands.
+    _Parser.json_errors = (
+        "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+    )
+    try:
+        a = parser.parse_args(args)
+    finally:
+        _Parser.json_errors = False
     out = Out(a.json)
     try:
         check_arguments(a)
@@ -108,13 +148,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return int(a.func(desk, a, out))
         finally:
             desk.close()
-    except RequestRefused as exc:
-        # One line, every refusal: scripts read one line, people see every reason.
-        _say("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals))
-        return EXIT["refused"]
     except SiteUpdatesError as exc:
-        _say(f"siteupdates: {exc}")
-        return _exit_code(exc)
+        return _report(exc, _exit_code(exc), a.json)
     except KeyboardInterrupt:
         return 130
     except OSError as exc:  # a disk, a socket or a file outside siteupdates' control

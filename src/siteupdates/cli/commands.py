@@ -8,18 +8,20 @@ the storage's read port; errors travel up as :class:`SiteUpdatesError` and
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import signal
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterator, Optional
 
 import attrs
 
 from siteupdates import checks
-from siteupdates.app.worker import Worker
 from siteupdates.domain import UpdateRequest
 from siteupdates.domain.timeutil import to_instant
-from siteupdates.errors import AccessDenied, InvalidInput, NotFound
+from siteupdates.errors import InvalidInput, StaleReport
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 from siteupdates.setupfile import load_setup
@@ -28,11 +30,18 @@ from .inputs import EXIT, local_time
 from .render import (
     Out,
     audit_json,
+    error_json,
+    explanation_json,
     history_json,
+    instant,
+    outbox_json,
+    overview_json,
+    page_json,
     request_json,
     request_row,
     short_id,
     table,
+    tenant_json,
     when,
 )
 
@@ -46,6 +55,12 @@ def _tenant_of(desk: Desk, a: argparse.Namespace) -> str:
         return mine[0].id
     choices = ", ".join(t.id for t in mine) or "none"
     raise InvalidInput(f"choose --tenant among the tenants connected to you: {choices}", None)
+
+
+def _refresh(a: argparse.Namespace) -> Optional[bool]:
+    """DB refresh as asked: ``--refresh`` yes, ``--no-refresh`` no, neither not given (R9)."""
+    value = getattr(a, "refresh", None)
+    return None if value is None else bool(value)
 
 
 def _contact_zone(desk: Desk, contact_id: str) -> str:
@@ -68,7 +83,13 @@ def cmd_apply(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         f"{'against' if a.dry_run else 'to'} {desk.storage.url}: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
     )
-    data = {**counts, "dry_run": a.dry_run, "changes": [audit_json(c) for c in report.changes]}
+    zone = desk.preset.default_zone
+    data = {
+        **counts,
+        "storage": desk.storage.url,
+        "dry_run": a.dry_run,
+        "changes": [audit_json(c, zone) for c in report.changes],
+    }
     out.emit(data, f"{head}\n{report.render()}")
     return 0
 
@@ -92,7 +113,7 @@ def cmd_audit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         {"seq": str(e.seq), "at": when(e.at, zone), "by": e.by, "change": e.describe()}
         for e in entries
     ]
-    out.emit([audit_json(e) for e in entries], table(rows))
+    out.emit([audit_json(e, zone) for e in entries], table(rows))
     return 0
 
 
@@ -100,7 +121,7 @@ def cmd_tenants(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``tenants`` command."""
     ts = desk.tenants_of(a.contact)
     rows = [{"id": t.id, "name": t.name, "plan": t.plan.value} for t in ts]
-    out.emit(rows, table(rows))
+    out.emit(page_json(ts, tenant_json), table(rows))
     return 0
 
 
@@ -108,29 +129,83 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``submit`` command."""
     version = None if a.refresh_only else a.version
     if version is None and not a.refresh_only:
-        raise InvalidInput("choose --version VERSION, or --refresh-only with --refresh", None)
-    sub = desk.submit(
-        a.contact,
-        _tenant_of(desk, a),
-        a.target,
-        version,
-        db_refresh=a.refresh,
-        at=local_time(a.at),
-        zone=a.zone,
-        ambiguity=a.ambiguous,
-        idempotency_key=a.key,
-    )
+        raise InvalidInput("choose --version VERSION, or --refresh-only (DB refresh only)", None)
+    if a.reason is not None and not a.override:
+        raise InvalidInput("--reason goes with --override RULE (the provider's exception)")
+    tenant = _tenant_of(desk, a)
+    when_ = local_time(a.at)
+    if a.override:
+        if not a.reason:
+            raise InvalidInput("--override needs --reason: why the provider makes an exception")
+        sub = desk.override(
+            a.contact, tenant, a.target, version, rules=a.override, reason=a.reason, by=a.by,
+            db_refresh=_refresh(a), at=when_, zone=a.zone, ambiguity=a.ambiguous,
+            idempotency_key=a.key,
+        )  # fmt: skip
+    else:
+        sub = desk.submit(
+            a.contact, tenant, a.target, version, db_refresh=_refresh(a), at=when_,
+            zone=a.zone, ambiguity=a.ambiguous, idempotency_key=a.key,
+        )  # fmt: skip
     zone = _contact_zone(desk, a.contact)
     r = sub.request
     lines = [
         f"request {r.id} {'(already submitted) ' if sub.replayed else ''}"
         f"is {r.status.label}, preferred start {when(r.preferred_start, zone)}"
     ]
+    if sub.overridden:
+        lines.append(f"accepted by {a.by}, overriding {', '.join(sub.overridden)}: {a.reason}")
     lines += [f"warning {w}" for w in sub.warnings]
     lines += [f"request {s} is now New Version Requested (R17)" for s in sub.superseded]
-    data = {**request_json(sub.request), "replayed": sub.replayed, "superseded": sub.superseded}
+    data = {
+        **request_json(sub.request, zone),
+        "replayed": sub.replayed,
+        "superseded": list(sub.superseded),
+        "overridden": list(sub.overridden),
+    }
     out.emit(data, "\n".join(lines))
     return 0
+
+
+def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``submit-many`` command: a CSV or JSON-lines file of drafts, in one transaction."""
+    from .drafts import read_drafts
+
+    drafts, keys = read_drafts(a.file)
+    results = desk.submit_many(a.contact, drafts, idempotency_keys=keys)
+    zone = _contact_zone(desk, a.contact)
+    rows = [
+        {
+            "line": str(r.index + 1),
+            "tenant": r.draft.tenant_id,
+            "result": (
+                ("replayed " if r.submission.replayed else "accepted ")
+                + short_id(r.submission.request.id)
+                if r.submission is not None
+                else "refused"
+            ),
+            "why": "; ".join(f"{x.rule}: {x.message}" for x in r.refusals),
+        }
+        for r in results
+    ]
+    data = [
+        {
+            "line": r.index + 1,
+            "accepted": r.accepted,
+            "request": None if r.submission is None else request_json(r.submission.request, zone),
+            "replayed": bool(r.submission and r.submission.replayed),
+            "superseded": [] if r.submission is None else list(r.submission.superseded),
+            "refusals": [
+                {"rule": x.rule, "message": x.message, "suggestion": x.suggestion}
+                for x in r.refusals
+            ],
+        }
+        for r in results
+    ]
+    accepted = sum(1 for r in results if r.accepted)
+    text = table(rows) + f"\n{accepted} of {len(results)} accepted, in one transaction"
+    out.emit(data, text)
+    return 0 if accepted == len(results) else EXIT["refused"]
 
 
 def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -146,50 +221,42 @@ def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     text = table([request_row(r, zone) for r in page.items])
     if page.total > len(page.items):
         text += f"\n({len(page.items)} of {page.total}; use --offset/--limit for more)"
-    out.emit({"total": page.total, "items": [request_json(r) for r in page.items]}, text)
+    out.emit(page_json(page, lambda r: request_json(r, zone)), text)
     return 0
 
 
 def cmd_overview(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``overview`` command."""
     ov = desk.overview(a.contact, _tenant_of(desk, a))
-    data = {
-        "tenant": ov.tenant_id,
-        "name": ov.tenant_name,
-        "made_at": ov.made_at.isoformat(),
-        "zone": ov.zone,
-        "updated": ov.updated_line,
-        "rows": [
-            {"site": r.site.value, "text": r.text, "label": r.label, "request": r.request_id}
-            for r in ov.rows
-        ],
-    }
-    out.emit(data, ov.render())
+    out.emit(overview_json(ov), ov.render())
     return 0
 
 
 def _done(out: Out, r: UpdateRequest, zone: str) -> int:
     out.emit(
-        request_json(r), f"request {r.id} is {r.status.label} ({when(r.effective_date, zone)})"
+        request_json(r, zone),
+        f"request {r.id} is {r.status.label} ({when(r.effective_date, zone)})",
     )
     return 0
 
 
 def _contact_request(desk: Desk, a: argparse.Namespace) -> str:
     """The full ID of a request the contact names by a prefix; never says what others hold."""
-    try:
-        return desk.resolve_id(a.request)
-    except (NotFound, InvalidInput):
-        raise AccessDenied("no such request among the tenants connected to you") from None
+    return desk.resolve_id_for(a.contact, a.request)
 
 
 def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out], int]:
-    """The command of a contact's change of one request (cancel, delete, answer)."""
+    """The command of a contact's change of one request (cancel, delete, answer, move)."""
 
     def run(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         rid = _contact_request(desk, a)
         if action == "answer":
             r = desk.answer(a.contact, rid, a.text)
+        elif action in ("approve", "decline"):
+            r = getattr(desk, action)(a.contact, rid)
+        elif action == "move":
+            r = desk.move(a.contact, rid, at=local_time(a.at), zone=a.zone,
+                          ambiguity=a.ambiguous)  # fmt: skip
         else:
             r = getattr(desk, action)(a.contact, rid)
         return _done(out, r, _contact_zone(desk, a.contact))
@@ -197,11 +264,53 @@ def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out],
     return run
 
 
+def cmd_stage(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``stage`` command: staging, then production."""
+    soak = None if a.soak_hours is None else timedelta(hours=a.soak_hours)
+    made = desk.submit_staged(
+        a.contact, _tenant_of(desk, a), a.version, at=local_time(a.at), zone=a.zone, soak=soak
+    )
+    zone = _contact_zone(desk, a.contact)
+    lines = [
+        f"staging request {made.staging.id} asks for {when(made.staging.preferred_start, zone)}",
+        f"production request {made.production.id} follows at least "
+        f"{made.soak.total_seconds() / 3600:g} hours after staging, once you approve",
+    ]
+    out.emit(
+        {"staging": request_json(made.staging, zone),
+         "production": request_json(made.production, zone),
+         "soak_hours": made.soak.total_seconds() / 3600},
+        "\n".join(lines),
+    )  # fmt: skip
+    return 0
+
+
+def cmd_postpone(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``postpone`` command: a contact's limited deferral."""
+    rid = _contact_request(desk, a)
+    r = desk.postpone(a.contact, rid, days=a.days, next_window=a.next_window)
+    return _done(out, r, _contact_zone(desk, a.contact))
+
+
+def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``stages`` command."""
+    moved = desk.advance_stages(by=a.by)
+    zone = desk.preset.default_zone
+    out.emit(
+        {"requests": [request_json(r, zone) for r in moved]},
+        table([request_row(r, zone) for r in moved]),
+    )
+    return 0
+
+
 def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``queue`` command."""
-    q = desk.queue(limit=a.limit)
+    q = desk.queue(offset=a.offset, limit=a.limit)
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in q], table([request_row(r, zone) for r in q]))
+    text = table([request_row(r, zone) for r in q])
+    if q.total > q.offset + len(q):
+        text += f"\n({len(q)} of {q.total}; use --offset/--limit for more)"
+    out.emit(page_json(q, lambda r: request_json(r, zone)), text)
     return 0
 
 
@@ -223,10 +332,13 @@ def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         }
         for h in hist
     ]
+    for row, h in zip(rows, hist):
+        if h.overrides:
+            row["reason"] = row["reason"] or f"override of {', '.join(h.overrides)}"
     head = table([request_row(r, zone)])
     warn = "".join(f"\nwarning {w}" for w in r.warnings)
     out.emit(
-        {**request_json(r), "history": [history_json(h) for h in hist]},
+        {**request_json(r, zone), "history": [history_json(h, zone) for h in hist]},
         f"{head}{warn}\n\n{table(rows)}",
     )
     return 0
@@ -243,6 +355,16 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
         by = a.by
         if action == "schedule" and a.request is None:
             return _plan(desk, a, out)
+        if action == "reschedule" and a.contact is not None:
+            if a.reason is not None or by != "provider":
+                raise InvalidInput("reschedule --as CONTACT takes no --reason or --by: "
+                                   "those are the provider's")  # fmt: skip
+            return cmd_contact_action("move")(desk, a, out)
+        if action == "reschedule" and a.reason is None:
+            raise InvalidInput(
+                "the provider's reschedule needs --reason, told to the contact (R13); "
+                "a contact moves their own request with --as CONTACT"
+            )
         a.request = desk.resolve_id(a.request)
         if action == "schedule":
             if a.at is None:
@@ -266,11 +388,52 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
     return run
 
 
+def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    horizon = desk.now() + timedelta(days=a.horizon_days)
+    result = desk.what_if(a.what_if, horizon=horizon)
+    zone = desk.preset.default_zone
+    rows = [
+        {
+            "id": short_id(m.request.id),
+            "tenant": m.request.tenant_id,
+            "status": m.request.status.label,
+            "old": when(m.old, zone) if m.old else "-",
+            "new": when(m.new, zone) if m.new else f"not placed: {m.reason}",
+            "notices": str(len(m.notices)),
+        }
+        for m in result.moves
+    ]
+    text = table(rows) if rows else "no booking would move"
+    text += (
+        f"\n(what-if: {len(result.moves)} would move, {len(result.unchanged)} would stay; "
+        "nothing stored, nothing sent)"
+    )
+    for m in result.moves:
+        for n in m.notices:
+            text += f"\n\nto {n.email}: {n.subject}\n{n.body}"
+    data = {
+        "moves": [
+            {"request": m.request.id, "short_id": short_id(m.request.id),
+             "tenant": m.request.tenant_id, "status": m.request.status.value,
+             "old": instant(m.old, zone), "new": instant(m.new, zone), "reason": m.reason,
+             "notices": [n.to_payload() for n in m.notices]}
+            for m in result.moves
+        ],
+        "unchanged": list(result.unchanged),
+        "zone": zone,
+    }  # fmt: skip
+    out.emit(data, text)
+    return 0
+
+
 def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    if a.what_if:
+        return _what_if(desk, a, out)
     horizon = desk.now() + timedelta(days=a.horizon_days)
     run = desk.plan_queue(horizon=horizon, dry_run=a.dry_run, by=a.by)
     zone = desk.preset.default_zone
     rows = []
+    data = []
     for r in run.requests:
         p = run.plan.placements[r.id]
         rows.append(
@@ -283,39 +446,43 @@ def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
                 "stored": "yes" if r.id in run.stored else "no",
             }
         )
+        data.append(
+            {
+                "position": p.position,
+                "request": r.id,
+                "short_id": short_id(r.id),
+                "tenant": r.tenant_id,
+                "asked": instant(r.preferred_start, zone),
+                "start": instant(p.start, zone),
+                "end": instant(p.end, zone),
+                "reason": p.reason,
+                "stored": r.id in run.stored,
+                "warnings": [{"rule": w.rule, "message": w.message} for w in p.warnings],
+            }
+        )
     text = table(rows)
     if a.dry_run:
         text += "\n(dry run: nothing stored; 'siteupdates explain ID' says why)"
     if run.conflicts:
         text += f"\nchanged meanwhile, not stored: {', '.join(run.conflicts)}"
-    data = [
-        {**row, "request": r.id, "start": None if p.start is None else p.start.isoformat()}
-        for row, r, p in (
-            (row, r, run.plan.placements[r.id]) for row, r in zip(rows, run.requests)
-        )
-    ]
-    out.emit({"plan": data, "conflicts": list(run.conflicts)}, text)
+    out.emit(
+        {"plan": data, "conflicts": list(run.conflicts), "dry_run": bool(a.dry_run),
+         "zone": zone},
+        text,
+    )  # fmt: skip
     return 0
 
 
 def cmd_explain(desk: Desk, a: argparse.Namespace, out: Out) -> int:
-    """The ``explain`` command."""
-    e = desk.explain(
-        desk.resolve_id(a.request), horizon=desk.now() + timedelta(days=a.horizon_days)
-    )
-    data = {
-        "id": e.id,
-        "position": e.position,
-        "preferred": e.preferred.isoformat(),
-        "slot": None if e.placement.start is None else e.placement.start.isoformat(),
-        "reason": e.placement.reason,
-        "passed_over": [
-            {"start": c.start.isoformat(), "why": c.why, "ahead": list(c.ahead)}
-            for c in e.passed_over
-        ],
-        "lines": list(e.lines),
-    }
-    out.emit(data, e.render())
+    """The ``explain`` command: the provider's, or with ``--as`` the contact's own view."""
+    horizon = desk.now() + timedelta(days=a.horizon_days)
+    if a.contact is not None:
+        e = desk.explain_to(a.contact, _contact_request(desk, a), horizon=horizon)
+        zone = _contact_zone(desk, a.contact)
+    else:
+        e = desk.explain(desk.resolve_id(a.request), horizon=horizon)
+        zone = desk.preset.default_zone
+    out.emit(explanation_json(e, zone), e.render())
     return 0
 
 
@@ -327,7 +494,10 @@ def cmd_group(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         horizon=desk.now() + timedelta(days=a.horizon_days),
     )  # fmt: skip
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in made], table([request_row(r, zone) for r in made]))
+    out.emit(
+        {"requests": [request_json(r, zone) for r in made]},
+        table([request_row(r, zone) for r in made]),
+    )
     return 0
 
 
@@ -341,37 +511,94 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         ) from None
     made = desk.cloud_week(week, by=a.by)
     zone = desk.preset.default_zone
-    out.emit([request_json(r) for r in made], table([request_row(r, zone) for r in made]))
+    out.emit(
+        {"requests": [request_json(r, zone) for r in made]},
+        table([request_row(r, zone) for r in made]),
+    )
     return 0
+
+
+@contextmanager
+def _logs_on_stderr() -> Iterator[None]:
+    """Show the library's INFO logs (notices, workers, the outbox) on standard error.
+
+    The library only adds a NullHandler; the command line decides where logs go.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    log = logging.getLogger("siteupdates")
+    before = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(before)
 
 
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``worker`` command."""
+    from siteupdates.app.worker import Worker  # loaded here: other commands do not need it
+
     worker = Worker(desk, a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch)
     # SIGTERM: finish the update in hand, hand back what was not started, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     if not desk.host.performs_updates():
         print("siteupdates: warning: no plugin performs updates; claimed requests are "
               "handed back (install one, or pass --plugin)", file=sys.stderr)  # fmt: skip
-    report = worker.run(poll=a.poll, until_idle=a.until_idle)
+    with _logs_on_stderr():
+        logging.getLogger("siteupdates.worker").info(
+            "worker %s ready: lease %g s, batch %d, polling every %g s",
+            a.id, a.lease, a.batch, a.poll,
+        )  # fmt: skip
+        report = worker.run(poll=a.poll, until_idle=a.until_idle)
     data = attrs.asdict(report)
     out.emit(data, f"worker {a.id}: " + ", ".join(f"{k} {v}" for k, v in data.items()))
     return 0
 
 
 def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
-    """The ``deliver`` command."""
-    report = desk.deliver(max_attempts=a.max_attempts, timeout=a.timeout, base_delay=a.base_delay)
-    out.emit(
-        {
-            "delivered": report.delivered,
-            "retried": report.retried,
-            "dead": report.dead,
-            "errors": list(report.errors),
-        },
-        f"delivered {report.delivered}, to retry {report.retried}, dead {report.dead}"
-        + "".join(f"\n  {e}" for e in report.errors),
-    )
+    """The ``deliver`` command: one pass over the outbox, or passes until SIGTERM (``--loop``)."""
+    dispatcher = desk.dispatcher(
+        max_attempts=a.max_attempts, timeout=a.timeout, base_delay=a.base_delay,
+        batch=a.batch, lease=a.lease,
+    )  # fmt: skip
+    notifiers = desk.host.notifiers()
+    log_only = notifiers == ["siteupdates.notify.log"]
+    with _logs_on_stderr():
+        if a.loop:
+            signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+            report = dispatcher.run(poll=a.poll)
+        else:
+            report = dispatcher.run_once()
+    data = {
+        "delivered": report.delivered,
+        "retried": report.retried,
+        "dead": report.dead,
+        "withdrawn": report.withdrawn,
+        "lost": report.lost,
+        "undelivered": report.undelivered,
+        "errors": list(report.errors),
+        "notifiers": notifiers,
+    }
+    text = f"delivered {report.delivered}, to retry {report.retried}, dead {report.dead}"
+    if report.withdrawn:
+        text += f", reminders withdrawn {report.withdrawn}"
+    if report.lost:
+        text += f", taken over by another deliverer {report.lost}"
+    text += "".join(f"\n  {e}" for e in report.errors)
+    if log_only and report.delivered:
+        text += ("\nnote: no mail notifier is configured: notices went to standard error only "
+                 "(pass --smtp URL, or a notifier plugin)")  # fmt: skip
+    if report.undelivered:
+        text += (f"\nno notifier accepted {report.undelivered} notice(s); they stay pending "
+                 "(pass --smtp URL, or a notifier plugin)")  # fmt: skip
+    out.emit(data, text)
+    if report.undelivered:
+        return EXIT["setup"]
     return 0 if not report.dead else EXIT["refused"]
 
 
@@ -389,9 +616,78 @@ def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             "attempts": str(o.attempts),
             "subject": str(o.payload.get("subject") or o.payload.get("summary") or ""),
             "next": when(o.next_attempt_at, zone) if o.state is OutboxState.PENDING else "-",
+            "error": o.last_error or "" if o.state is not OutboxState.DELIVERED else "",
         }
         for o in items
     ]
-    data = [{**r, "payload": dict(o.payload)} for r, o in zip(rows, items)]
-    out.emit(data, table(rows))
+    out.emit({"items": [outbox_json(o, zone) for o in items], "zone": zone}, table(rows))
+    return 0
+
+
+def cmd_outbox_retry(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``outbox retry`` command: requeue dead items by key, or every dead one."""
+    if not a.keys and not a.dead:
+        raise InvalidInput("outbox retry needs KEY... or --dead", None)
+    found = desk.retry_outbox(a.keys, dead=a.dead, by=a.by)
+    missing = sorted(set(a.keys) - {o.key for o in found})
+    data = {"requeued": [o.key for o in found], "missing": missing}
+    text = f"requeued {len(found)}" + "".join(f"\n  {o.key}" for o in found)
+    if missing:
+        text += f"\nno dead or pending item with key: {', '.join(missing)}"
+    out.emit(data, text)
+    return EXIT["access"] if missing else 0
+
+
+# -- executors: dispatch and report ----------------------------------------------------
+
+
+def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``dispatch`` command: the due-dispatcher loop, or one run's status or cancel."""
+    if a.status is not None:
+        run, said = desk.run_status(desk.resolve_id(a.status))
+        data = {**run.ticket().to_json(), "engine_status": said}
+        out.emit(data, f"run {run.idempotency_key}: {said or 'no executor can tell'}")
+        return 0
+    if a.cancel is not None:
+        if not a.reason:
+            raise InvalidInput("dispatch --cancel REQUEST needs --reason (told to the contact)")
+        r = desk.cancel_run(desk.resolve_id(a.cancel), a.reason, by=a.by)
+        return _done(out, r, desk.preset.default_zone)
+    if not a.id:
+        raise InvalidInput("dispatch needs --id NAME (or --status/--cancel REQUEST)")
+    if a.local:
+        from siteupdates.app.executors import LocalExecutor
+
+        desk.host.register(LocalExecutor(desk.app), name="siteupdates.executor.local")
+    dispatcher = desk.run_dispatcher(
+        a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch,
+        start_within=a.start_within, max_waiting=a.max_waiting,
+    )  # fmt: skip
+    # SIGTERM: hand back what is claimed and not dispatched, exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+    report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)
+    data = attrs.asdict(report)
+    counts = ", ".join(f"{k} {v}" for k, v in data.items() if k != "errors")
+    errors = "".join(f"\n  {e}" for e in report.errors)
+    out.emit(data, f"dispatcher {a.id}: {counts}{errors}")
+    return 0
+
+
+def cmd_report(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``report`` command: an engine tells what became of a run."""
+    try:
+        done = desk.report(desk.resolve_id(a.request), a.token, a.outcome, contact_reason=a.reason)
+    except StaleReport as exc:
+        # Refused, not a conflict to retry: a newer attempt owns the request.
+        if out.as_json:
+            print(json.dumps(error_json(exc, EXIT["refused"]), sort_keys=True), file=sys.stderr)
+        else:
+            print(f"siteupdates: {exc}", file=sys.stderr)
+        return EXIT["refused"]
+    r = done.request
+    note = "" if done.applied else " (already reported; ignored)"
+    out.emit(
+        {**request_json(r, desk.preset.default_zone), "applied": done.applied},
+        f"request {r.id} is {r.status.label}{note}",
+    )
     return 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable, NoReturn, Optional
+import json
+from typing import Any, Callable, NoReturn, Optional
 
 from siteupdates.ports import OutboxState
 
@@ -13,34 +14,118 @@ from .inputs import DATE_FORMS, EXIT
 __all__ = ["build_parser"]
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds above 0 (``--timeout``, ``--lease``, ``--poll``)."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be seconds above 0, not {text!r}")
+    return value
+
+
+def delay(text: str) -> float:
+    """A finite number of seconds, 0 or more (``--base-delay``)."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be seconds, 0 or more, not {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number of 1 or more (``--batch``, ``--max-attempts``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    return value
+
+
+class _Version(argparse.Action):
+    """``--version``: reads the installed metadata only when asked (it costs ~15 ms)."""
+
+    def __init__(self, option_strings: Any, dest: str, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"siteupdates {package_version()}")  # stdout, as argparse's own action
+        parser.exit(0)
+
+
+def package_version() -> str:
+    """The installed version of siteupdates."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("siteupdates")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors exit with the documented status 2, in one line."""
+    """Usage errors exit with the documented status 2, in one line (JSON with ``--json``)."""
+
+    #: Set by :func:`siteupdates.cli.main` when ``--json`` is on the command line.
+    json_errors = False
 
     def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            body = {
+                "error": {
+                    "type": "UsageError",
+                    "exit": EXIT["usage"],
+                    "message": message,
+                    "rules": [],
+                    "refusals": [],
+                }
+            }
+            self.exit(EXIT["usage"], json.dumps(body, sort_keys=True) + "\n")
         self.exit(EXIT["usage"], f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with ``--help`` on every command."""
-    p = _Parser(
-        prog="siteupdates",
-        description="Update requests for hosted sites: submit, schedule, run, tell.",
-        epilog="Exit status: 0 done, 1 refused, 2 bad input, 3 unknown or not yours, "
-        "4 conflict (try again), 5 setup or storage problem.",
+def _globals(p: argparse.ArgumentParser, suppress: bool) -> None:
+    """The options every command takes, before or after its name.
+
+    On a command's own parser their defaults are suppressed, so that an option
+    given before the command keeps its value when it is not repeated after.
+    """
+
+    def d(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    p.add_argument(
+        "--db", default=d(None), help="SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)"
     )
-    p.add_argument("--db", help="SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)")
-    p.add_argument("--url", help="storage URL, e.g. sqlite:///x.db or postgresql://...")
-    p.add_argument("--json", action="store_true", help="print JSON for programs")
+    p.add_argument(
+        "--url", default=d(None), help="storage URL, e.g. sqlite:///x.db or postgresql://..."
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        default=d(False),
+        help="print JSON for programs (keys: docs/setup.md); errors as JSON on stderr",
+    )
     p.add_argument(
         "--smtp",
         metavar="URL",
+        default=d(None),
         help="send notices by email: smtp://host:port?from=sender@example.org "
         "(or $SITEUPDATES_SMTP_URL)",
     )
     p.add_argument(
         "--plugin",
         action="append",
-        default=[],
+        default=d([]),
         metavar="MODULE[:ATTR]",
         help="also load this plugin (a module, or an object or class in it); repeatable",
     )
@@ -48,18 +133,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         dest="settings",
         action="append",
-        default=[],
+        default=d([]),
         metavar="PLUGIN.KEY=VALUE",
         help="a plugin setting over the stored [plugins.PLUGIN] table; repeatable",
     )
     p.add_argument(
-        "--now", help="pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW"
+        "--now",
+        default=d(None),
+        help="pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with ``--help`` on every command."""
+    p = _Parser(
+        prog="siteupdates",
+        description="Update requests for hosted sites: submit, schedule, run, tell. "
+        "The options below may also follow the command.",
+        epilog="Exit status: 0 done, 1 refused by a rule (every refusal names its rule), "
+        "2 bad input or usage, 3 unknown or not yours (R22), 4 conflict (try again), "
+        "5 setup or storage problem.",
+    )
+    p.add_argument("--version", action=_Version, help="print the installed version and exit")
+    _globals(p, suppress=False)
+    common = _Parser(add_help=False)
+    _globals(common, suppress=True)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def add(name: str, fn: Callable[..., int], help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=help)
+        sp = sub.add_parser(name, help=help, description=help, parents=[common])
         sp.set_defaults(func=fn)
         return sp
 
@@ -98,9 +201,43 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--target", required=True, help="production/sandbox, staging or preview")
     sp.add_argument("--version", help="version to update to, e.g. E.1505.2")
     sp.add_argument("--refresh-only", action="store_true", help="no version change (R6)")
-    sp.add_argument("--refresh", action="store_true", help="DB refresh = yes")
+    refresh = sp.add_mutually_exclusive_group()
+    refresh.add_argument(
+        "--refresh",
+        dest="refresh",
+        action="store_const",
+        const=True,
+        default=None,
+        help="DB refresh = yes (neither flag: the plan's preset, yes for a cloud tenant's "
+        "production/sandbox, R9)",
+    )
+    refresh.add_argument(
+        "--no-refresh", dest="refresh", action="store_const", const=False, help="DB refresh = no"
+    )
     sp.add_argument("--key", help="idempotency key: a retry returns the first request")
+    sp.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="provider only: accept the request although RULE refuses it (repeatable; "
+        "never R22 or the structural R1, R2, R3, R4, R6, R12, R17); needs --reason",
+    )
+    sp.add_argument("--reason", help="provider only: why the rules are overridden (history)")
+    sp.add_argument("--by", default="provider", help="provider only: who overrides (history)")
     when(sp)
+
+    sp = add(
+        "submit-many",
+        commands.cmd_submit_many,
+        "submit a CSV or JSON-lines file of drafts in one transaction (one answer per line)",
+    )
+    who(sp)
+    sp.add_argument(
+        "file",
+        help="columns or keys: tenant, target, version, refresh, at, zone, ambiguous, key "
+        "(.csv with a header row; .jsonl one object a line; - reads JSON lines from stdin)",
+    )
 
     sp = add("list", commands.cmd_list, "a tenant's requests, newest first (R19)")
     who(sp)
@@ -126,8 +263,40 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("text")
 
     sp = add(
+        "stage",
+        commands.cmd_stage,
+        "update staging, then production after a soak and your confirmation",
+    )
+    who(sp)
+    sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")
+    sp.add_argument("--version", required=True, help="version for both, e.g. E.1505.2")
+    sp.add_argument("--soak-hours", type=float, help="hours between staging and production")
+    when(sp)
+    for name, help_ in (
+        ("approve", "let a staged production update go ahead (staging completed)"),
+        ("decline", "release a staged production update after staging"),
+    ):
+        sp = add(name, commands.cmd_contact_action(name), help_)
+        who(sp)
+        sp.add_argument("request")
+    sp = add("postpone", commands.cmd_postpone, "defer a scheduled request (limited)")
+    who(sp)
+    sp.add_argument("request")
+    how = sp.add_mutually_exclusive_group(required=True)
+    how.add_argument("--next-window", action="store_true", help="to the next available window")
+    how.add_argument("--days", type=int, help="skip this many days")
+
+    sp = add(
+        "stages",
+        commands.cmd_stages,
+        "provider: release production whose staging failed, approve soaked ones (setting)",
+    )
+    sp.add_argument("--by", default="planner")
+
+    sp = add(
         "queue", commands.cmd_queue, "provider: the To Be Scheduled queue, first come first served"
     )
+    sp.add_argument("--offset", type=int, default=0)
     sp.add_argument("--limit", type=int, default=1000)
 
     sp = add("show", commands.cmd_show, "provider: a request and its full history")
@@ -140,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--dry-run", action="store_true", help="show the plan, store nothing")
             sp.add_argument("--horizon-days", type=int, default=180, help="how far to plan")
             sp.add_argument("--reason", help="why the provider overrides the plan (R13)")
+            sp.add_argument(
+                "--what-if",
+                metavar="SETUP_FILE",
+                help="plan the queue under this setup's [provider] table; store nothing and "
+                "show every booking that would move, with the notices it would send",
+            )
         else:
             sp.add_argument("request")
         sp.add_argument("--by", default="provider", help="who acts (kept in the history)")
@@ -151,14 +326,26 @@ def build_parser() -> argparse.ArgumentParser:
                 "--allow-past", action="store_true", help="accept a date that has passed"
             )
         if action == "reschedule":
-            sp.add_argument("--reason", required=True, help="told to the contact (R13)")
+            sp.add_argument("--reason", help="the provider's: told to the contact (R13)")
+            sp.add_argument(
+                "--as",
+                dest="contact",
+                metavar="CONTACT",
+                help="a contact moves the preferred start of their own request, until the "
+                "provider's cut-off (48 h by default) before its scheduled start",
+            )
 
     provider(
         "schedule",
         "schedule",
         "plan the queue first come first served (no REQUEST), or place one request by hand",
     )
-    provider("reschedule", "reschedule", "move a scheduled date, with a reason")
+    provider(
+        "reschedule",
+        "reschedule",
+        "move a scheduled date with a reason; with --as CONTACT, the contact moves "
+        "their request's preferred start (it keeps its place in the queue)",
+    )
     provider("pull", "pull", "take a scheduled request from the queue (Not Started)")
     provider("start", "start", "begin the update (In Progress)")
     provider("complete", "complete", "finish the update (Completed)")
@@ -168,10 +355,18 @@ def build_parser() -> argparse.ArgumentParser:
     provider("fail", "fail", "give up, telling the contact why (Unable to Complete)", "REASON")
 
     sp = add(
-        "explain", commands.cmd_explain, "provider: why a request has, or would get, its date"
+        "explain",
+        commands.cmd_explain,
+        "why a request has, or would get, its date (with --as CONTACT: the contact's view)",
     )
     sp.add_argument("request")
     sp.add_argument("--horizon-days", type=int, default=180)
+    sp.add_argument(
+        "--as",
+        dest="contact",
+        metavar="CONTACT",
+        help="explain to this contact: their own request only, nothing about other tenants",
+    )
 
     sp = add(
         "group-update", commands.cmd_group, "provider: one version update for a whole group (R10)"
@@ -189,20 +384,82 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("worker", commands.cmd_worker, "run a hosting worker until stopped (SIGTERM)")
     sp.add_argument("--id", required=True, help="this worker's name, kept in the history")
-    sp.add_argument("--lease", type=float, default=300.0, help="lease seconds (renewed)")
-    sp.add_argument("--max-attempts", type=int, default=3)
-    sp.add_argument("--batch", type=int, default=1, help="requests claimed at a time")
-    sp.add_argument("--poll", type=float, default=5.0, help="seconds between polls when idle")
+    sp.add_argument("--lease", type=seconds, default=300.0, help="lease seconds (renewed)")
+    sp.add_argument("--max-attempts", type=count, default=3)
+    sp.add_argument("--batch", type=count, default=1, help="requests claimed at a time")
+    sp.add_argument("--poll", type=seconds, default=5.0, help="seconds between polls when idle")
     sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
 
     sp = add(
-        "deliver", commands.cmd_deliver, "deliver due notices and calendar entries from the outbox"
+        "deliver",
+        commands.cmd_deliver,
+        "deliver due notices, reminders and calendar entries from the outbox "
+        "(each claimed first: any number of deliverers may run)",
     )
-    sp.add_argument("--max-attempts", type=int, default=8)
-    sp.add_argument("--timeout", type=float, default=30.0, help="seconds per delivery")
-    sp.add_argument("--base-delay", type=float, default=30.0, help="first retry delay, seconds")
+    sp.add_argument("--max-attempts", type=count, default=8)
+    sp.add_argument("--timeout", type=seconds, default=30.0, help="seconds per delivery")
+    sp.add_argument("--base-delay", type=delay, default=30.0, help="first retry delay, seconds")
+    sp.add_argument("--batch", type=count, default=100, help="items claimed at a time")
+    sp.add_argument(
+        "--lease", type=seconds, default=None,
+        help="seconds a claim lasts unless renewed (default: 3 timeouts, at least 30)",
+    )  # fmt: skip
+    sp.add_argument(
+        "--loop", action="store_true",
+        help="keep delivering (reminders fire on time) until SIGTERM",
+    )  # fmt: skip
+    sp.add_argument("--poll", type=seconds, default=30.0, help="seconds between passes (--loop)")
+
+    _executor_commands(add)
 
     sp = add("outbox", commands.cmd_outbox, "provider: outgoing notices and their delivery state")
     sp.add_argument("--request")
     sp.add_argument("--state", choices=[s.value for s in OutboxState])
+    osub = sp.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=_Parser)
+    rp = osub.add_parser(
+        "retry",
+        help="requeue dead items (by key, or every dead one with --dead)",
+        description="Requeue dead outbox items: due at once, attempts reset; logged.",
+    )
+    rp.set_defaults(func=commands.cmd_outbox_retry)
+    rp.add_argument(
+        "keys", nargs="*", metavar="KEY", help="outbox keys (see 'outbox --state dead')"
+    )
+    rp.add_argument("--dead", action="store_true", help="every dead item")
+    rp.add_argument("--by", default="provider", help="who requeues (kept in the item's log)")
     return p
+
+
+def _executor_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``dispatch`` and ``report``: due updates handed to an engine, and its reports back."""
+    sp = add(
+        "dispatch",
+        commands.cmd_dispatch,
+        "hand due updates to the executor (Celery, ...) until stopped (SIGTERM)",
+    )
+    sp.add_argument("--id", help="this dispatcher's name, kept in the history (no '#')")
+    sp.add_argument("--lease", type=float, default=300.0,
+                    help="lease seconds a running update renews (heartbeat)")  # fmt: skip
+    sp.add_argument("--start-within", type=float,
+                    help="seconds the engine has to start a run (default: --lease)")  # fmt: skip
+    sp.add_argument("--max-attempts", type=int, default=3, help="starts before giving up")
+    sp.add_argument("--max-waiting", type=int,
+                    help="claim nothing while this many runs wait to start")  # fmt: skip
+    sp.add_argument("--batch", type=int, default=10, help="requests claimed at a time")
+    sp.add_argument("--poll", type=float, default=5.0, help="seconds between polls when idle")
+    sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+    sp.add_argument(
+        "--local", action="store_true", help="run updates here, through the perform_update plugin"
+    )
+    sp.add_argument("--status", metavar="REQUEST", help="ask the engine about a run; no loop")
+    sp.add_argument("--cancel", metavar="REQUEST", help="stop a run (needs --reason); no loop")
+    sp.add_argument("--reason", help="with --cancel: told to the contact")
+    sp.add_argument("--by", default="provider", help="with --cancel: who acts")
+
+    sp = add("report", commands.cmd_report, "an engine reports on a run, with its fencing token")
+    sp.add_argument("request", help="the run's ID (the request ID)")
+    sp.add_argument("token", help="the run's fencing token")
+    sp.add_argument("outcome", help="started, completed, failed or needs-input")
+    sp.add_argument(
+        "--reason", help="failed: why; needs-input: the question (told to the contact)"
+    )

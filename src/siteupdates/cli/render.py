@@ -1,26 +1,52 @@
-"""What the command line prints: tables and short IDs for people, JSON for programs."""
+"""What the command line prints: tables and short IDs for people, JSON for programs.
+
+JSON output (``--json``) has typed values: instants are ISO 8601 strings with
+their offset, written in the zone named by the ``zone`` key beside them (the
+contact's zone on the contact's side, the provider's default zone on the
+provider's); counts are integers, flags booleans, and a missing value is
+``null``. The keys of each command are documented in ``docs/setup.md`` and fixed
+by the JSON Schema shipped with the package (:func:`output_schema`); a test runs
+every command and validates what it prints. In JSON mode an error is one JSON
+object on standard error (:func:`error_json`), with the rule IDs of a refusal.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
 
-from siteupdates.domain import HistoryEntry, UpdateRequest
-from siteupdates.domain.views import format_clock, format_day
-from siteupdates.ports import AuditEntry
+from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRequest
+from siteupdates.domain.timeutil import to_local
+from siteupdates.domain.views import Overview, format_clock, format_day
+from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
+from siteupdates.ports import AuditEntry, OutboxItem, Page
+
+if TYPE_CHECKING:  # the planner loads only for the commands that plan
+    from siteupdates.domain.planner import Explanation
 
 __all__ = [
     "SHORT_ID",
     "Out",
+    "advisory_json",
     "audit_json",
+    "error_json",
+    "explanation_json",
     "history_json",
+    "instant",
+    "output_schema",
+    "overview_json",
+    "page_json",
     "request_json",
     "request_row",
     "short_id",
     "table",
+    "tenant_json",
     "when",
 ]
+
+T = TypeVar("T")
 
 #: How many leading digits of a request ID the tables show.
 SHORT_ID = 12
@@ -44,6 +70,11 @@ def when(value: Optional[datetime], zone: str) -> str:
     return f"{format_day(value, zone)} {format_clock(value, zone)}"
 
 
+def instant(value: Optional[datetime], zone: str) -> Optional[str]:
+    """An instant as ISO 8601 with the offset it has in ``zone`` (``null`` for none)."""
+    return None if value is None else to_local(value, zone).isoformat()
+
+
 def short_id(request_id: str) -> str:
     """A request ID as people read it: the first 12 digits (any unambiguous prefix works)."""
     return request_id[:SHORT_ID]
@@ -62,33 +93,49 @@ def request_row(r: UpdateRequest, zone: str) -> Dict[str, str]:
     }
 
 
-def request_json(r: UpdateRequest) -> Dict[str, Any]:
-    """One request as JSON data for programs (full IDs, ISO instants)."""
+def advisory_json(w: Advisory) -> Dict[str, Any]:
+    """A warning: its rule and message."""
+    return {"rule": w.rule, "message": w.message}
+
+
+def refusal_json(r: Refusal) -> Dict[str, Any]:
+    """A refusal: its rule, message and what to choose instead (or null)."""
+    return {"rule": r.rule, "message": r.message, "suggestion": r.suggestion}
+
+
+def request_json(r: UpdateRequest, zone: str) -> Dict[str, Any]:
+    """One request as JSON data for programs: full ID, instants in ``zone``."""
     return {
         "id": r.id,
+        "short_id": short_id(r.id),
         "tenant": r.tenant_id,
         "target": r.target.value,
         "version": None if r.version is None else str(r.version),
         "db_refresh": r.db_refresh,
         "status": r.status.value,
         "status_label": r.status.label,
-        "preferred_start": r.preferred_start.isoformat(),
-        "scheduled_for": None if r.scheduled_for is None else r.scheduled_for.isoformat(),
-        "zone": r.zone,
+        "preferred_start": instant(r.preferred_start, zone),
+        "scheduled_for": instant(r.scheduled_for, zone),
+        "date": instant(r.effective_date, zone),
+        "zone": zone,
+        "requested_zone": r.zone,
         "requested_by": r.requested_by,
-        "requested_at": r.requested_at.isoformat(),
+        "requested_at": instant(r.requested_at, zone),
         "revision": r.revision,
-        "warnings": list(r.warnings),
+        "warnings": [advisory_json(w) for w in r.warnings],
         "reason": r.reason,
         "superseded_by": r.superseded_by,
+        "automatic": r.automatic,
+        "group_plan_id": r.group_plan_id,
     }
 
 
-def audit_json(e: AuditEntry) -> Dict[str, Any]:
-    """One change of reference data as JSON data."""
+def audit_json(e: AuditEntry, zone: str) -> Dict[str, Any]:
+    """One change of reference data as JSON data, its instant in ``zone``."""
     return {
         "seq": e.seq,
-        "at": e.at.isoformat(),
+        "at": instant(e.at, zone),
+        "zone": zone,
         "by": e.by,
         "kind": e.kind,
         "key": e.key,
@@ -98,20 +145,133 @@ def audit_json(e: AuditEntry) -> Dict[str, Any]:
     }
 
 
-def history_json(h: HistoryEntry) -> Dict[str, Any]:
-    """One history entry as JSON data."""
+def history_json(h: HistoryEntry, zone: str) -> Dict[str, Any]:
+    """One history entry as JSON data, instants in ``zone``."""
     return {
         "seq": h.seq,
         "event": h.event.value,
         "actor": h.actor.value,
         "by": h.by,
-        "at": h.at.isoformat(),
+        "at": instant(h.at, zone),
         "from": None if h.from_status is None else h.from_status.value,
         "to": h.to_status.value,
         "reason": h.reason,
-        "old_date": None if h.old_date is None else h.old_date.isoformat(),
-        "new_date": None if h.new_date is None else h.new_date.isoformat(),
+        "old_date": instant(h.old_date, zone),
+        "new_date": instant(h.new_date, zone),
+        "overrides": list(h.overrides),
+        "zone": zone,
     }
+
+
+def tenant_json(t: Tenant) -> Dict[str, Any]:
+    """A tenant as a contact may read it."""
+    return {"id": t.id, "name": t.name, "plan": t.plan.value, "group": t.group_id}
+
+
+def page_json(page: Page[T], item: Callable[[T], Dict[str, Any]]) -> Dict[str, Any]:
+    """A page: its items and where they are in the whole list."""
+    return {
+        "total": page.total,
+        "offset": page.offset,
+        "limit": page.limit,
+        "items": [item(x) for x in page.items],
+    }
+
+
+def overview_json(ov: Overview) -> Dict[str, Any]:
+    """The overview (R21), instants in the viewer's zone."""
+    return {
+        "tenant": ov.tenant_id,
+        "name": ov.tenant_name,
+        "made_at": instant(ov.made_at, ov.zone),
+        "zone": ov.zone,
+        "updated": ov.updated_line,
+        "rows": [
+            {
+                "site": r.site.value,
+                "text": r.text,
+                "label": r.label,
+                "when": instant(r.when, ov.zone),
+                "automatic": r.automatic,
+                "request": r.request_id,
+            }
+            for r in ov.rows
+        ],
+    }
+
+
+def explanation_json(e: Explanation, zone: str) -> Dict[str, Any]:
+    """Why a request has, or would get, its date; instants in ``zone``."""
+    return {
+        "id": e.id,
+        "position": e.position,
+        "preferred": instant(e.preferred, zone),
+        "slot": instant(e.placement.start, zone),
+        "slot_end": instant(e.placement.end, zone),
+        "reason": e.placement.reason,
+        "warnings": [advisory_json(w) for w in e.placement.warnings],
+        "passed_over": [
+            {
+                "start": instant(c.start, zone),
+                "end": instant(c.end, zone),
+                "why": c.why,
+                "ahead": list(c.ahead),
+            }
+            for c in e.passed_over
+        ],
+        "lines": list(e.lines),
+        "zone": zone,
+    }
+
+
+def outbox_json(o: OutboxItem, zone: str) -> Dict[str, Any]:
+    """An outbox item, instants in ``zone``."""
+    return {
+        "key": o.key,
+        "kind": o.kind,
+        "request": o.request_id,
+        "state": o.state.value,
+        "attempts": o.attempts,
+        "subject": str(o.payload.get("subject") or o.payload.get("summary") or ""),
+        "created_at": instant(o.created_at, zone),
+        "next_attempt_at": instant(o.next_attempt_at, zone),
+        "delivered_at": instant(o.delivered_at, zone),
+        "last_error": o.last_error,
+        "payload": dict(o.payload),
+        "zone": zone,
+    }
+
+
+def error_json(exc: BaseException, code: int) -> Dict[str, Any]:
+    """An error as JSON for standard error: its type, exit status, message and rules."""
+    refusals: Iterable[Refusal] = ()
+    rules: List[str] = []
+    if isinstance(exc, RequestRefused):
+        refusals = exc.refusals
+        rules = list(exc.rules)
+    elif isinstance(exc, AccessDenied):
+        rules = ["R22"]
+    kind = type(exc).__name__ if isinstance(exc, SiteUpdatesError) else "UsageError"
+    return {
+        "error": {
+            "type": kind,
+            "exit": code,
+            "message": str(exc),
+            "rules": rules,
+            "refusals": [refusal_json(r) for r in refusals],
+        }
+    }
+
+
+def output_schema() -> Mapping[str, Any]:
+    """The JSON Schema of every command's ``--json`` output, shipped with the package.
+
+    ``$defs`` holds one schema per command (``list``, ``submit``, ...) and
+    ``error`` for what an error prints on standard error.
+    """
+    text = (Path(__file__).parent / "schema.json").read_text(encoding="utf-8")
+    data: Mapping[str, Any] = json.loads(text)
+    return data
 
 
 class Out:

@@ -4,24 +4,37 @@ Every change of a request is a named :class:`Event`. :data:`TRANSITIONS` says,
 for each event, the statuses it may leave from, the status it enters, who may
 cause it, and whether it needs a reason or a date. :func:`apply` is a table
 look-up: there is no state-machine object per request.
+
+Two rules hold for every change :func:`apply` makes:
+
+* **Answering returns.** A question (``ask-input``) remembers the status the
+  request had (``resume_status``); the answer returns it there. A Scheduled
+  request keeps its date meanwhile; one asked while being worked on (Not
+  Started, In Progress) returns Scheduled with its date, so a worker claims it
+  again rather than it sitting In Progress with no worker.
+* **A provider date exists exactly in the statuses that have one**
+  (:func:`holds_date`): Scheduled, Not Started, In Progress, Completed and
+  Deleted, and Pending Input when the answer returns to Scheduled. Entering
+  any other status drops the date; the history entry keeps it as ``old_date``.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Dict, FrozenSet, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
 import attrs
 
 from siteupdates.errors import InvalidInput, TransitionNotAllowed
 
-from .model import Status, UpdateRequest, _Named
+from .model import Refusal, Status, UpdateRequest, _Named, _replace_request
 from .timeutil import require_aware
 
 __all__ = [
     "BOOKED",
     "CLAIMABLE",
+    "DATED",
     "OPEN",
     "TERMINAL",
     "WAITING",
@@ -32,6 +45,7 @@ __all__ = [
     "Transition",
     "allowed_events",
     "apply",
+    "holds_date",
     "submitted",
 ]
 
@@ -49,6 +63,7 @@ class Event(_Named):
     SUBMIT = "submit"
     SCHEDULE = "schedule"
     RESCHEDULE = "reschedule"
+    MOVE = "move"
     PULL = "pull"
     RELEASE = "release"
     RECLAIM = "reclaim"
@@ -62,11 +77,19 @@ class Event(_Named):
     FAIL = "fail"
     CANCEL = "cancel"
     DELETE = "delete"
+    POSTPONE = "postpone"
+    APPROVE = "approve"
+    WITHDRAW = "withdraw"
 
 
 @attrs.frozen
 class Transition:
-    """One row of the table."""
+    """One row of the table.
+
+    ``returns``: the request goes back to the status it had when the question was
+    asked (``target`` when none is known). ``rule``: the rule that forbids the
+    event elsewhere, cited when it is refused (R16 for cancel, R18 for delete).
+    """
 
     event: Event
     sources: FrozenSet[Optional[Status]]
@@ -74,6 +97,8 @@ class Transition:
     actors: FrozenSet[Actor]
     needs_reason: bool = False
     needs_date: bool = False
+    returns: bool = False
+    rule: str = "R15"
 
 
 S = Status
@@ -91,8 +116,12 @@ def _row(
     *,
     reason: bool = False,
     date: bool = False,
+    returns: bool = False,
+    rule: str = "R15",
 ) -> Tuple[Event, Transition]:
-    return event, Transition(event, frozenset(sources), target, actors, reason, date)
+    return event, Transition(
+        event, frozenset(sources), target, actors, reason, date, returns, rule
+    )
 
 
 TRANSITIONS: Mapping[Event, Transition] = dict(
@@ -100,7 +129,25 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
         _row(Event.SUBMIT, frozenset({None}), S.TO_BE_SCHEDULED, _C),
         _row(Event.SCHEDULE, frozenset({S.TO_BE_SCHEDULED}), S.SCHEDULED, _P, date=True),
         # R13: the provider may move the date, and must say why.
-        _row(Event.RESCHEDULE, frozenset({S.SCHEDULED}), S.SCHEDULED, _P, reason=True, date=True),
+        _row(
+            Event.RESCHEDULE,
+            frozenset({S.SCHEDULED}),
+            S.SCHEDULED,
+            _P,
+            reason=True,
+            date=True,
+            rule="R13",
+        ),
+        # The contact moves the preferred start of their own request (before the
+        # provider's cut-off): back to the queue, in its first-come place.
+        _row(
+            Event.MOVE,
+            frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED}),
+            S.TO_BE_SCHEDULED,
+            _C,
+            date=True,
+            rule="R13",
+        ),
         _row(Event.PULL, frozenset({S.SCHEDULED}), S.NOT_STARTED, _P),
         _row(Event.RELEASE, frozenset({S.NOT_STARTED}), S.SCHEDULED, _P),
         # A hosting worker's lease expired: another worker takes the request over.
@@ -120,7 +167,14 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
             _P,
             reason=True,
         ),
-        _row(Event.ANSWER, frozenset({S.PENDING_INPUT}), S.TO_BE_SCHEDULED, _BOTH, reason=True),
+        _row(
+            Event.ANSWER,
+            frozenset({S.PENDING_INPUT}),
+            S.TO_BE_SCHEDULED,
+            _BOTH,
+            reason=True,
+            returns=True,
+        ),
         _row(
             Event.DEFER,
             frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED, S.NOT_STARTED, S.PENDING_INPUT}),
@@ -139,11 +193,33 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
             reason=True,
         ),
         # R16: cancel only before the work is pulled from the queue.
-        _row(Event.CANCEL, frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED}), S.CANCELLED, _BOTH),
+        _row(
+            Event.CANCEL,
+            frozenset({S.TO_BE_SCHEDULED, S.SCHEDULED}),
+            S.CANCELLED,
+            _BOTH,
+            rule="R16",
+        ),
         # R18: only completed requests may be deleted.
-        _row(Event.DELETE, frozenset({S.COMPLETED}), S.DELETED, _C),
+        _row(Event.DELETE, frozenset({S.COMPLETED}), S.DELETED, _C, rule="R18"),
+        # A contact's limited deferral: the next window, or some days later.
+        _row(
+            Event.POSTPONE,
+            frozenset({S.SCHEDULED}),
+            S.SCHEDULED,
+            _C,
+            reason=True,
+            date=True,
+            rule="R13",
+        ),
+        # Staging, then production: production waits in Pending Input for the gate.
+        _row(Event.APPROVE, frozenset({S.PENDING_INPUT}), S.SCHEDULED, _BOTH, date=True),
+        _row(Event.WITHDRAW, frozenset({S.PENDING_INPUT}), S.CANCELLED, _BOTH, reason=True),
     ]
 )
+
+_ROWS: Dict[Event, Transition] = dict(TRANSITIONS)
+_SUBMIT = Event.SUBMIT
 
 #: Statuses no event leaves from.
 TERMINAL: FrozenSet[Status] = frozenset(
@@ -162,6 +238,11 @@ WAITING: FrozenSet[Status] = frozenset(
 )
 #: Statuses holding a date in the plan: they take a place of capacity (R13).
 BOOKED: FrozenSet[Status] = frozenset({S.SCHEDULED, S.NOT_STARTED, S.IN_PROGRESS})
+#: Statuses in which a request has a provider date (``scheduled_for``); Pending
+#: Input has one too while its answer returns to one of these (:func:`holds_date`).
+DATED: FrozenSet[Status] = frozenset(
+    {S.SCHEDULED, S.NOT_STARTED, S.IN_PROGRESS, S.COMPLETED, S.DELETED}
+)
 #: The statuses a hosting worker may claim from (pull, or reclaim after a lease expired).
 CLAIMABLE: FrozenSet[Status] = frozenset(
     s for e in (Event.PULL, Event.RECLAIM) for s in TRANSITIONS[e].sources if s is not None
@@ -177,13 +258,37 @@ def allowed_events(status: Optional[Status], actor: Optional[Actor] = None) -> T
     )
 
 
+def _str_tuple(values: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
+def holds_date(status: Status, resume_status: Optional[Status] = None) -> bool:
+    """Whether a request in ``status`` has a provider date (the invariant of the table).
+
+    ``resume_status`` is where a Pending Input request returns when answered.
+    """
+    if status is S.PENDING_INPUT:
+        return resume_status in DATED
+    return status in DATED
+
+
+def _resume_to(status: Status) -> Status:
+    """Where an answer returns a request asked in ``status``."""
+    if status in (S.NOT_STARTED, S.IN_PROGRESS):
+        return S.SCHEDULED  # a worker claims it again; no one holds it meanwhile
+    return status
+
+
 @attrs.frozen
 class HistoryEntry:
     """One change of a request: who, when, from what to what, why, and the dates moved.
 
     ``seq`` is the request's revision after the change; a request's history is
     the chain 1, 2, 3, ... with each entry's ``from_status`` equal to the previous
-    entry's ``to_status``.
+    entry's ``to_status``. ``old_date`` and ``new_date`` are the provider dates
+    before and after (a change that drops the date keeps it as ``old_date``); for
+    the contact's own events (submit, move) they are the preferred starts.
+    ``overrides`` names the rules a provider overrode to accept the request.
     """
 
     request_id: str
@@ -197,6 +302,7 @@ class HistoryEntry:
     reason: Optional[str] = None
     old_date: Optional[datetime] = None
     new_date: Optional[datetime] = None
+    overrides: Tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
 
 def submitted(request: UpdateRequest) -> HistoryEntry:
@@ -230,39 +336,64 @@ def apply(
 ) -> Tuple[UpdateRequest, HistoryEntry]:
     """Apply ``event`` to ``request``; return the new request and its history entry.
 
-    Raises TransitionNotAllowed when the table has no row for the request's status
-    and ``actor``, naming the status and the events that are allowed; raises
-    InvalidInput when a required reason or date is missing.
+    Raises TransitionNotAllowed (a RequestRefused citing the row's rule: R16 for
+    cancel, R18 for delete, R15 otherwise) when the table has no row for the
+    request's status and ``actor``, naming the status and the events that are
+    allowed; raises InvalidInput when a required reason or date is missing.
+    For ``move`` (the contact's reschedule) ``date`` is the new preferred start.
     """
-    ev = Event.parse(event)
-    row = TRANSITIONS[ev]
+    ev = event if type(event) is Event else Event.parse(event)
+    row = _ROWS[ev]
     status = request.status
-    if ev is Event.SUBMIT or status not in row.sources or actor not in row.actors:
+    if status not in row.sources or actor not in row.actors or ev is _SUBMIT:
         allowed = [e.value for e in allowed_events(status, actor)]
         who = "the contact" if actor is Actor.CONTACT else "the provider"
+        message = f"cannot {ev.value} request {request.id}: it is {status.label}; {who} may " + (
+            ("only " + ", ".join(allowed)) if allowed else "change nothing in that status"
+        )
         raise TransitionNotAllowed(
-            f"cannot {ev.value} request {request.id}: it is {status.label}; "
-            f"{who} may "
-            + (("only " + ", ".join(allowed)) if allowed else "change nothing in that status"),
-            status,
-            ev,
-            allowed,
+            message, status, ev, allowed, refusals=(Refusal(row.rule, message),)
         )
     at = require_aware("at", at)
     if row.needs_reason and not (reason and reason.strip()):
         raise InvalidInput(f"{ev.value} needs a reason the contact can read", reason)
+    if row.needs_date and date is None:
+        what = "the new preferred start" if ev is Event.MOVE else "the date the update will run"
+        raise InvalidInput(f"{ev.value} needs {what}", date)
+    when = None if date is None else require_aware("date", date)
+    target = row.target
+    resume: Optional[Status] = None
+    preferred = request.preferred_start
     new_date = request.scheduled_for
-    if row.needs_date:
-        if date is None:
-            raise InvalidInput(f"{ev.value} needs the date the update will run", date)
-        new_date = require_aware("date", date)
-    updated = attrs.evolve(
+    if ev is Event.ASK_INPUT:
+        resume = _resume_to(status)
+    elif row.returns and request.resume_status is not None:
+        target = request.resume_status
+    if ev is Event.MOVE:
+        assert when is not None
+        preferred, new_date = when, None
+    elif row.needs_date:
+        new_date = when
+    if not holds_date(target, resume):
+        new_date = None  # the invariant: no provider date outside the dated statuses
+    revision = request.revision + 1
+    # Every changed field is checked above (a Status, aware UTC instants, a reason
+    # string): the kept fields are not converted again.
+    updated = _replace_request(
         request,
-        status=row.target,
+        status=target,
+        preferred_start=preferred,
         scheduled_for=new_date,
-        revision=request.revision + 1,
+        revision=revision,
         reason=reason if reason else request.reason,
+        resume_status=resume,
     )
+    old: Optional[datetime] = None
+    new: Optional[datetime] = None
+    if ev is Event.MOVE:
+        old, new = request.preferred_start, preferred
+    elif row.needs_date or new_date != request.scheduled_for:
+        old, new = request.scheduled_for, new_date
     entry = HistoryEntry(
         request_id=request.id,
         seq=updated.revision,
@@ -271,10 +402,10 @@ def apply(
         by=by,
         at=at,
         from_status=status,
-        to_status=row.target,
+        to_status=target,
         reason=reason,
-        old_date=request.scheduled_for if row.needs_date else None,
-        new_date=new_date if row.needs_date else None,
+        old_date=old,
+        new_date=new,
     )
     return updated, entry
 

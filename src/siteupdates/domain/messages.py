@@ -1,10 +1,17 @@
-"""The messages a change of a request causes (R20): notices and calendar entries.
+"""The messages a change of a request causes (R20): notices, reminders, calendar entries.
 
 Pure values computed from the history entry of the change: who is told what,
 and what a calendar shows. Each carries a stable ``key`` (request, history
 sequence, kind, recipient) so a receiver can drop the duplicates that
 at-least-once delivery may bring. The application layer writes them to the
 outbox in the same unit of work as the change.
+
+Notices are written for the contact: plain sentences in the contact's zone,
+addressed by name; the planner's internal reasons ("planned first come, first
+served: position 1") never reach them. Reminders come in a ladder before the
+scheduled start (default 72, 24 and 1 hours before); each is keyed by the
+history entry that set the date, so moving the date writes a new ladder under
+new keys and the old one is withdrawn.
 """
 
 from __future__ import annotations
@@ -15,18 +22,26 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
-from .lifecycle import Event, HistoryEntry
-from .model import Contact, Tenant, UpdateRequest
+from siteupdates.errors import InvalidInput
+
+from .lifecycle import BOOKED, Event, HistoryEntry
+from .model import Contact, Status, Tenant, UpdateRequest
 from .views import format_clock, format_day
 
 __all__ = [
     "CALENDAR_ACTIONS",
+    "DEFAULT_REMINDERS",
     "NOTIFYING_EVENTS",
     "CalendarEntry",
     "Notice",
+    "Reminder",
     "calendar_entry_for",
+    "lead_label",
     "messages_for",
     "notice_for",
+    "parse_ladder",
+    "reminders_for",
+    "provider_notice_for",
 ]
 
 _UTC = timezone.utc
@@ -68,17 +83,27 @@ NOTIFYING_EVENTS: Mapping[Event, str] = {
     Event.SUBMIT: "accepted",
     Event.SCHEDULE: "scheduled",
     Event.RESCHEDULE: "date-changed",
+    Event.START: "started",
+    Event.MOVE: "start-moved",
     Event.ASK_INPUT: "input-needed",
     Event.FAIL: "unable-to-complete",
     Event.SUPERSEDE: "superseded",
     Event.COMPLETE: "completed",
     Event.CANCEL: "cancelled",
+    Event.POSTPONE: "date-changed",
+    Event.APPROVE: "scheduled",
+    Event.WITHDRAW: "cancelled",
 }
 
 
 @attrs.frozen
 class Notice:
-    """One message to one contact about one change of a request."""
+    """One message to one contact about one change of a request.
+
+    ``contact_name`` is the contact's name, for the greeting and the address
+    (``"Dana Smith" <dana@example.org>``); empty in notices written by older
+    releases.
+    """
 
     key: str
     kind: str
@@ -89,6 +114,7 @@ class Notice:
     subject: str
     body: str
     created_at: datetime
+    contact_name: str = ""
 
     def to_payload(self) -> Dict[str, Any]:
         """The notice as JSON-safe data for the outbox."""
@@ -98,8 +124,9 @@ class Notice:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Notice:
-        """A notice from outbox data."""
-        d = dict(payload)
+        """A notice from outbox data (keys it does not know, such as a reminder's, are left)."""
+        names = {f.name for f in attrs.fields(cls)}
+        d = {k: v for k, v in payload.items() if k in names}
         d["created_at"] = parse_ts(d["created_at"])
         return cls(**d)
 
@@ -136,36 +163,75 @@ def _when(instant: Optional[datetime], zone: str) -> str:
     return f"{format_day(instant, zone)} at {format_clock(instant, zone)}"
 
 
+def _what(request: UpdateRequest) -> str:
+    if request.version is not None:
+        what = f"update of {request.target.value} to {request.version}"
+        if request.db_refresh:
+            what += f" with a DB refresh of {request.target.refresh_site.value}"
+        return what
+    return f"DB refresh of {request.target.refresh_site.value}"
+
+
+def _offline(request: UpdateRequest) -> str:
+    """The sites an update takes offline, as words (R1: production with its sandbox)."""
+    if request.version is None:
+        return f"your {request.target.refresh_site.value} site"
+    sites = [k.value for k in request.target.version_sites]
+    return "your " + " and ".join(sites) + (" sites" if len(sites) > 1 else " site")
+
+
+_SUBJECTS = {
+    "accepted": "Request accepted",
+    "scheduled": "Update scheduled",
+    "date-changed": "Date changed",
+    "start-moved": "Preferred start moved",
+    "started": "Update started",
+    "input-needed": "Input needed",
+    "unable-to-complete": "Unable to complete",
+    "superseded": "New version requested",
+    "completed": "Update completed",
+    "cancelled": "Request cancelled",
+    "reminder": "Reminder",
+}
+
+#: The kinds whose history reason the contact reads, and how it is labelled. Others
+#: (a schedule's planner reason, a worker's take-over) are the provider's own.
+_TOLD_REASONS = {
+    "date-changed": "Reason",
+    "input-needed": "Question",
+    "unable-to-complete": "Reason",
+    "superseded": "Reason",
+    "cancelled": "Reason",
+}
+
+
+def _greeting(contact: Contact) -> str:
+    return f"Hello {contact.name}," if contact.name else "Hello,"
+
+
 def notice_for(
     request: UpdateRequest,
     entry: HistoryEntry,
     tenant: Tenant,
     contact: Contact,
     default_zone: str,
+    *,
+    duration: Optional[timedelta] = None,
 ) -> Optional[Notice]:
-    """The notice ``entry`` sends to ``contact``, or None when the event tells no one."""
+    """The notice ``entry`` sends to ``contact``, or None when the event tells no one.
+
+    ``duration`` (the preset's update length) lets a start notice say until when
+    the site is offline.
+    """
     kind = NOTIFYING_EVENTS.get(entry.event)
     if kind is None:
         return None
     zone = contact.zone or default_zone
-    what = (
-        f"update of {request.target.value} to {request.version}"
-        if request.version is not None
-        else f"DB refresh of {request.target.refresh_site.value}"
-    )
-    if request.version is not None and request.db_refresh:
-        what += f" with a DB refresh of {request.target.refresh_site.value}"
-    subject_of = {
-        "accepted": "Request accepted",
-        "scheduled": "Update scheduled",
-        "date-changed": "Date changed",
-        "input-needed": "Input needed",
-        "unable-to-complete": "Unable to complete",
-        "superseded": "New version requested",
-        "completed": "Update completed",
-        "cancelled": "Request cancelled",
-    }
-    lines = [f"{tenant.name}: {what} (request {request.short_id})."]
+    lines = [
+        _greeting(contact),
+        "",
+        f"{tenant.name}: {_what(request)} (request {request.short_id}).",
+    ]
     if kind == "accepted":
         lines.append(f"Preferred start: {_when(request.preferred_start, zone)}.")
         lines.extend(f"Note: {w}" for w in request.warnings)
@@ -180,8 +246,28 @@ def notice_for(
         lines.append(
             f"The date moved from {_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}."
         )
-    if entry.reason and kind != "accepted":
-        label = {"input-needed": "Question", "unable-to-complete": "Reason"}.get(kind, "Reason")
+    elif kind == "started":
+        text = f"The work has started: {_offline(request)} may be offline"
+        if duration is not None:
+            text += f" until about {_when(entry.at + duration, zone)}"
+        lines.append(text + ". We will tell you when it is done.")
+    elif kind == "completed":
+        if request.version is not None:
+            sites = " and ".join(k.value for k in request.target.version_sites)
+            lines.append(f"Done: {sites} now run{'s' if ' and ' not in sites else ''} "
+                         f"{request.version}.")  # fmt: skip
+        if request.db_refresh:
+            lines.append(
+                f"The {request.target.refresh_site.value} database was refreshed from production."
+            )
+    elif kind == "start-moved":
+        lines.append(
+            f"The preferred start moved from {_when(entry.old_date, zone)} to "
+            f"{_when(entry.new_date, zone)}. The request keeps its place in the queue; "
+            "you will be told its date once it is planned."
+        )
+    label = _TOLD_REASONS.get(kind)
+    if label and entry.reason:
         lines.append(f"{label}: {entry.reason}")
     return Notice(
         key=f"{request.id}:{entry.seq}:{kind}",
@@ -190,20 +276,167 @@ def notice_for(
         tenant_id=tenant.id,
         contact_id=contact.id,
         email=contact.email,
-        subject=f"{subject_of[kind]}: {tenant.name}, request {request.short_id}",
+        subject=f"{_SUBJECTS[kind]}: {tenant.name}, request {request.short_id}",
         body="\n".join(lines),
         created_at=entry.at,
+        contact_name=contact.name,
     )
+
+
+#: The reminder ladder when the setup file sets none: 72, 24 and 1 hours before.
+DEFAULT_REMINDERS: Tuple[timedelta, ...] = (
+    timedelta(hours=72),
+    timedelta(hours=24),
+    timedelta(hours=1),
+)
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60}
+
+
+def parse_ladder(value: Any) -> Tuple[timedelta, ...]:
+    """A reminder ladder from the setup file: ``["72h", "24h", "1h"]`` (also ``d``, ``m``).
+
+    Plain numbers are hours. The result is longest lead first, without repeats;
+    an empty list means no reminders. InvalidInput names a value it cannot read.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidInput(
+            f'reminders must be a list such as ["72h", "24h", "1h"], not {value!r}', value
+        )
+    leads = set()
+    for item in value:
+        seconds: Optional[float] = None
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            seconds = float(item) * 3600
+        elif isinstance(item, str) and item.strip()[-1:].lower() in _UNITS:
+            try:
+                seconds = float(item.strip()[:-1]) * _UNITS[item.strip()[-1].lower()]
+            except ValueError:
+                seconds = None
+        if seconds is None or not (0 < seconds < 366 * 86400):
+            raise InvalidInput(
+                f'reminder {item!r} is not a lead time such as "72h", "90m" or "2d" '
+                "(positive, under a year)",
+                item,
+            )
+        leads.add(timedelta(seconds=round(seconds)))
+    return tuple(sorted(leads, reverse=True))
+
+
+def lead_label(lead: timedelta) -> str:
+    """A lead time as a short label for keys: ``72h``, ``90m``."""
+    minutes = int(lead.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def _lead_words(lead: timedelta) -> str:
+    minutes = int(lead.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+@attrs.frozen
+class Reminder:
+    """A notice due at ``fires_at``, ``lead`` before the scheduled ``start``.
+
+    ``next_at`` is when the next, shorter reminder of the ladder fires (None for
+    the last): a deliverer that comes to this one after ``next_at`` skips it,
+    so a late deliverer sends one reminder, not a burst.
+    """
+
+    notice: Notice
+    fires_at: datetime
+    start: datetime
+    lead: timedelta
+    next_at: Optional[datetime]
+
+    def to_payload(self) -> Dict[str, Any]:
+        """The notice's payload with the reminder's times."""
+        d = self.notice.to_payload()
+        d.update(
+            fires_at=ts(self.fires_at),
+            start=ts(self.start),
+            lead_seconds=int(self.lead.total_seconds()),
+            next_at=ts(self.next_at),
+        )
+        return d
+
+
+def reminders_for(
+    request: UpdateRequest,
+    entry: HistoryEntry,
+    tenant: Tenant,
+    recipients: Sequence[Contact],
+    *,
+    ladder: Sequence[timedelta],
+    now: datetime,
+    default_zone: str,
+    duration: Optional[timedelta] = None,
+    per_recipient_keys: bool = False,
+) -> List[Reminder]:
+    """The reminders a schedule or reschedule arms: one per rung still ahead, per recipient.
+
+    Rungs already past at ``now`` (a request scheduled late) are skipped.
+    """
+    start = request.scheduled_for
+    if (
+        entry.event not in (Event.SCHEDULE, Event.RESCHEDULE)
+        or request.status is not Status.SCHEDULED
+        or start is None
+    ):
+        return []
+    rungs = [lead for lead in sorted(set(ladder), reverse=True) if start - lead > now]
+    out: List[Reminder] = []
+    for i, lead in enumerate(rungs):
+        fires = start - lead
+        next_at = start - rungs[i + 1] if i + 1 < len(rungs) else None
+        for contact in recipients:
+            zone = contact.zone or default_zone
+            lines = [
+                _greeting(contact),
+                "",
+                f"{tenant.name}: the {_what(request)} (request {request.short_id}) starts in "
+                f"{_lead_words(lead)}, on {_when(start, zone)}.",
+            ]
+            if duration is not None:
+                lines.append(
+                    f"{_offline(request).capitalize()} may be offline until about "
+                    f"{format_clock(start + duration, zone)}."
+                )
+            key = f"{request.id}:{entry.seq}:reminder-{lead_label(lead)}"
+            if per_recipient_keys:
+                key += f":{contact.id}"
+            notice = Notice(
+                key=key,
+                kind="reminder",
+                request_id=request.id,
+                tenant_id=tenant.id,
+                contact_id=contact.id,
+                email=contact.email,
+                subject=f"Reminder: {tenant.name}, request {request.short_id} starts in "
+                f"{_lead_words(lead)}",
+                body="\n".join(lines),
+                created_at=entry.at,
+                contact_name=contact.name,
+            )
+            out.append(Reminder(notice, fires, start, lead, next_at))
+    return out
 
 
 #: What a calendar does for each event that moves a booked date.
 CALENDAR_ACTIONS: Mapping[Event, str] = {
     Event.SCHEDULE: "publish",
     Event.RESCHEDULE: "move",
+    Event.MOVE: "withdraw",
     Event.CANCEL: "withdraw",
     Event.SUPERSEDE: "withdraw",
     Event.DEFER: "withdraw",
     Event.FAIL: "withdraw",
+    Event.POSTPONE: "move",
+    Event.APPROVE: "publish",
+    Event.WITHDRAW: "withdraw",
 }
 
 
@@ -214,7 +447,11 @@ def calendar_entry_for(
     action = CALENDAR_ACTIONS.get(entry.event)
     if action is None:
         return None
-    if action == "withdraw" and (entry.from_status is None or request.scheduled_for is None):
+    # Withdraw only what a calendar shows: a booked date, or one kept while Pending Input.
+    if action == "withdraw" and not (
+        entry.from_status in BOOKED
+        or (entry.from_status is Status.PENDING_INPUT and entry.old_date is not None)
+    ):
         return None
     start = request.scheduled_for if action != "withdraw" else None
     what = str(request.version) if request.version else "DB refresh"
@@ -226,6 +463,42 @@ def calendar_entry_for(
         summary=f"{tenant.name}: {request.target.value} {what}",
         start=start,
         end=None if start is None else start + duration,
+    )
+
+
+def provider_notice_for(
+    request: UpdateRequest,
+    entry: HistoryEntry,
+    tenant: Tenant,
+    *,
+    email: Optional[str],
+    zone: str,
+) -> Optional[Notice]:
+    """The notice a contact's change tells the provider (their reschedule), or None.
+
+    Addressed to ``contact_id`` ``provider`` at the preset's ``email`` (empty when
+    none is set: notifiers that need an address leave it to the others).
+    """
+    if entry.event is not Event.MOVE:
+        return None
+    lines = [
+        f"{tenant.name}: contact {entry.by} moved the preferred start of request "
+        f"{request.short_id} from {_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}.",
+    ]
+    if entry.from_status is Status.SCHEDULED:
+        lines.append("The date you had set is withdrawn; the request waits in the queue again.")
+    lines.append("It keeps its first-come place in the queue (submitted "
+                 f"{_when(request.requested_at, zone)}).")  # fmt: skip
+    return Notice(
+        key=f"{request.id}:{entry.seq}:start-moved:provider",
+        kind="start-moved",
+        request_id=request.id,
+        tenant_id=tenant.id,
+        contact_id="provider",
+        email=email or "",
+        subject=f"Contact moved a request: {tenant.name}, request {request.short_id}",
+        body="\n".join(lines),
+        created_at=entry.at,
     )
 
 
@@ -247,7 +520,7 @@ def messages_for(
     """
     notices: List[Notice] = []
     for contact in recipients:
-        notice = notice_for(request, entry, tenant, contact, default_zone)
+        notice = notice_for(request, entry, tenant, contact, default_zone, duration=duration)
         if notice is not None:
             if per_recipient_keys:
                 notice = attrs.evolve(notice, key=f"{notice.key}:{contact.id}")

@@ -1,6 +1,12 @@
 """Values of the domain: plans, sites, versions, catalog, tenants, contacts, requests.
 
 Everything here is an immutable value; change one with :func:`attrs.evolve`.
+
+Values are validated where they enter: the converters of each class check and
+normalise every field passed to the constructor (or to :func:`attrs.evolve`).
+The lifecycle, which only moves a request's status, revision, dates and reason
+to values it has checked itself, builds the next state with :func:`replace`, a
+private fast copy that does not run the converters of the fields it keeps.
 """
 
 from __future__ import annotations
@@ -8,7 +14,18 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime, time
-from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 import attrs
 
@@ -31,6 +48,10 @@ class _Named(str, enum.Enum):
         """Return the member for ``value`` (a member or its name), or raise UnknownName."""
         if isinstance(value, cls):
             return value
+        # Stored and canonical values are the members' own: one dict look-up.
+        found = cls._value2member_map_.get(value) if isinstance(value, str) else None
+        if found is not None:
+            return found
         if not isinstance(value, str):
             raise WrongType(cls._what(), value, f"one of {', '.join(m.value for m in cls)}")
         text = value.strip().lower().replace("_", "-")
@@ -157,6 +178,8 @@ _STATUS_LABELS = {
 
 
 _VERSION_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+#: Parsed versions by text: a provider offers a few dozen, read again on every row.
+_PARSED: Dict[str, Version] = {}
 
 
 @attrs.frozen(order=False)
@@ -178,6 +201,9 @@ class Version:
             return text
         if not isinstance(text, str):
             raise WrongType("version", text, "a string like 'E.1505.2'")
+        known = _PARSED.get(text)
+        if known is not None:
+            return known
         m = _VERSION_RE.match(text.strip())
         if not m:
             raise MalformedVersion(
@@ -186,7 +212,12 @@ class Version:
                 "without leading zeros)",
                 text,
             )
-        return cls(m.group(1), int(m.group(2)), int(m.group(3)))
+        parsed = cls(m.group(1), int(m.group(2)), int(m.group(3)))
+        if cls is Version:
+            if len(_PARSED) >= 4096:  # bounded: text from outside cannot grow it without end
+                _PARSED.clear()
+            _PARSED[text] = parsed
+        return parsed
 
     def __str__(self) -> str:
         return f"{self.line}.{self.release}.{self.pack}"
@@ -215,6 +246,52 @@ class Version:
     def __ge__(self, other: object) -> bool:
         a, b = self._key(other)
         return a >= b
+
+
+@attrs.frozen
+class Refusal:
+    """Why a rule refuses: the rule's ID, a message for the contact, and what to do instead."""
+
+    rule: str
+    message: str
+    suggestion: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}"
+
+
+@attrs.frozen
+class Advisory:
+    """A warning that does not refuse the request (R8's maintenance, R14's tasks).
+
+    The one warning type of the library: :func:`~siteupdates.domain.evaluate`,
+    a submit and the planner all give these, and a stored request keeps them.
+    ``str()`` gives ``"R14: message"``; :meth:`parse` reads that form back.
+    """
+
+    rule: str
+    message: str
+
+    @classmethod
+    def parse(cls, value: object) -> Advisory:
+        """An Advisory from itself or from its text ``"RULE: message"``."""
+        if isinstance(value, Advisory):
+            return value
+        if not isinstance(value, str):
+            raise WrongType("warning", value, "an Advisory or a text 'RULE: message'")
+        rule, sep, message = value.partition(": ")
+        if sep and rule and " " not in rule:
+            return cls(rule, message)
+        return cls("", value)
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}" if self.rule else self.message
+
+
+def _advisories(values: Iterable[object]) -> Tuple[Advisory, ...]:
+    if isinstance(values, str):
+        raise WrongType("warnings", values, "a collection of warnings, not one string")
+    return tuple(dict.fromkeys(Advisory.parse(v) for v in values))
 
 
 def _version_set(values: Iterable[object]) -> FrozenSet[Version]:
@@ -278,6 +355,10 @@ def _status(value: object) -> Status:
     return Status.parse(value)  # type: ignore[no-any-return]
 
 
+def _status_or_none(value: object) -> Optional[Status]:
+    return None if value is None else _status(value)
+
+
 def _version(value: object) -> Version:
     return Version.parse(value)
 
@@ -288,10 +369,6 @@ def _version_or_none(value: object) -> Optional[Version]:
 
 def _aware(value: object) -> datetime:
     return require_aware("time", value)
-
-
-def _str_tuple(values: Iterable[str]) -> Tuple[str, ...]:
-    return tuple(str(v) for v in values)
 
 
 def _str_set(values: Iterable[str]) -> FrozenSet[str]:
@@ -381,10 +458,14 @@ class Tenant:
     #: How often the stored tenant was written; a write checks it (not part of equality).
     revision: int = attrs.field(default=0, eq=False)
 
-    def site(self, kind: SiteKind) -> Optional[Site]:
-        """The tenant's site of ``kind``, or None when it has none (R3)."""
+    def site(self, kind: SiteKind | str) -> Optional[Site]:
+        """The tenant's site of ``kind`` (a SiteKind or its name), or None when it has none (R3).
+
+        An unknown name raises UnknownName listing the kinds.
+        """
+        wanted = _kind(kind)
         for s in self.sites:
-            if s.kind is kind:
+            if s.kind is wanted:
                 return s
         return None
 
@@ -432,7 +513,9 @@ class UpdateRequest:
     ``group_plan_id`` links the requests of one group update (R10); ``automatic``
     marks the provider's weekly automatic update (R8). ``booking`` names the
     provider booking a request fills (``cloud-week:2015-02-08``); the store keeps
-    one request per tenant and booking.
+    one request per tenant and booking. ``resume_status`` is, while the request
+    is Pending Input, the status an answer returns it to (the lifecycle keeps the
+    provider's date meanwhile when that status has one).
     """
 
     id: str
@@ -447,13 +530,14 @@ class UpdateRequest:
     status: Status = attrs.field(default=Status.TO_BE_SCHEDULED, converter=_status)
     scheduled_for: Optional[datetime] = attrs.field(default=None, converter=_aware_or_none)
     revision: int = 1
-    warnings: Tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    warnings: Tuple[Advisory, ...] = attrs.field(default=(), converter=_advisories)
     reason: Optional[str] = None
     superseded_by: Optional[str] = None
     idempotency_key: Optional[str] = None
     group_plan_id: Optional[str] = None
     automatic: bool = False
     booking: Optional[str] = None
+    resume_status: Optional[Status] = attrs.field(default=None, converter=_status_or_none)
 
     @property
     def short_id(self) -> str:
@@ -469,6 +553,42 @@ class UpdateRequest:
     def effective_date(self) -> datetime:
         """The date every view shows: the provider's date once set, else the preferred one."""
         return self.scheduled_for if self.scheduled_for is not None else self.preferred_start
+
+
+_V = TypeVar("_V")
+
+
+def _replacer(cls: Type[_V]) -> Callable[..., _V]:
+    """A copy of a frozen attrs value with some fields replaced, without the converters.
+
+    Generated once per class: one line per field, as attrs' own ``__init__``.
+    """
+    names = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
+    lines = ["def replace(inst, **changes):", "    new = _new(cls)"]
+    lines += [f"    _set(new, {n!r}, inst.{n})" for n in names]
+    lines += ["    for name, value in changes.items():", "        _set(new, name, value)"]
+    lines += ["    return new"]
+    scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
+    exec("\n".join(lines), scope)
+    return scope["replace"]  # type: ignore[no-any-return]
+
+
+_replace_request = _replacer(UpdateRequest)
+_REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(UpdateRequest))
+
+
+def replace(request: UpdateRequest, **changes: Any) -> UpdateRequest:
+    """``request`` with ``changes``, for values the caller has validated already.
+
+    The fields kept are not converted again (they were when the request was
+    built); the changed ones are stored as given, so give them in their
+    converted form (a :class:`Status`, an aware UTC datetime). Private to the
+    lifecycle and the storages; everyone else uses :func:`attrs.evolve`.
+    """
+    unknown = changes.keys() - _REQUEST_FIELDS
+    if unknown:
+        raise TypeError(f"UpdateRequest has no field {sorted(unknown)[0]!r}")
+    return _replace_request(request, **changes)
 
 
 def tenants_by_id(tenants: Iterable[Tenant]) -> Mapping[str, Tenant]:

@@ -5,15 +5,20 @@ deterministic: the same input gives the same plan.
 
 The model:
 
-* **Slots.** Each occurrence of each weekly window is cut into back-to-back
-  slots of ``slot_length`` from the window's opening; a slot must end by the
-  window's close. Windows follow the wall clock across DST (see
-  :mod:`siteupdates.domain.windows`).
+* **Slots.** Each occurrence of each window (weekly, or by a recurrence rule)
+  is cut into back-to-back slots of ``slot_length`` from the window's opening;
+  a slot must end by the window's close. Windows follow the wall clock across
+  DST (see :mod:`siteupdates.domain.windows`).
 * **Capacity.** A slot holds at most ``capacity`` updates at once. A group
   update (R10) counts one per member tenant. Capacity "per hour" is capacity per
   slot with one-hour slots.
-* **Blackouts.** A slot that overlaps a provider-wide blackout is closed to all;
-  one that overlaps a tenant's blackout is closed to that tenant.
+* **Blackouts.** A slot that overlaps a provider-wide blackout of all work is
+  closed to all; one that overlaps a blackout with a narrower scope is closed to
+  the demands it covers: of the kinds of work it blocks (version updates, DB
+  refreshes), for everyone, a group's tenants or one tenant.
+* **Holds.** A demand may carry holds, each an instant before which it may not
+  start and the rule that says so: the soak after staging, the advance-notice
+  tier, a contact's deferral. Slots before a hold are passed over, named.
 * **Tenants.** A tenant runs one update at a time: a slot in which it already
   has an update (planned, or scheduled before) is closed to it. A group update
   needs a slot in which every member is free.
@@ -32,21 +37,35 @@ from __future__ import annotations
 
 import bisect
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import attrs
 
 from siteupdates.errors import InvalidInput
 
+from .model import Advisory
 from .policies import overlapping_tasks
 from .timeutil import local_fields, require_aware
 from .views import format_clock, format_day
-from .windows import Blackout, WeeklyWindow, resolve_local
+from .windows import ALL_WORK, Blackout, WeeklyWindow, Window, WorkKind, resolve_local
 
 __all__ = [
+    "TAKEN",
     "Candidate",
     "Demand",
     "Explanation",
+    "Hold",
     "Occupied",
     "Placement",
     "Plan",
@@ -55,11 +74,33 @@ __all__ = [
 ]
 
 
+def _hold_until(value: object) -> datetime:
+    return require_aware("hold", value)
+
+
+@attrs.frozen
+class Hold:
+    """A demand may not start before ``until``; ``why`` names the rule (soak, notice tier).
+
+    With ``after``, the hold also runs until ``gap`` after the end of the slot the
+    demand ``after`` gets in the same plan (staging, then production after a soak):
+    ``after`` must come earlier in the queue.
+    """
+
+    until: datetime = attrs.field(converter=_hold_until)
+    why: str = ""
+    after: Optional[str] = None
+    gap: timedelta = timedelta(0)
+
+
 @attrs.frozen
 class Demand:
     """One request to place: its tenants (several for a group update), earliest start.
 
     ``zone`` is the requester's, used to explain; ``label`` names it in explanations.
+    ``kinds`` are the kinds of work it does (a scoped blackout blocks only some),
+    ``groups`` the groups of its tenants (for group-scoped blackouts) and ``holds``
+    the rules that keep it from starting before a later instant.
     """
 
     id: str
@@ -67,6 +108,18 @@ class Demand:
     earliest: datetime
     zone: str = "UTC"
     label: str = ""
+    kinds: FrozenSet[WorkKind] = ALL_WORK
+    groups: Tuple[str, ...] = ()
+    holds: Tuple[Hold, ...] = ()
+
+    @property
+    def not_before(self) -> datetime:
+        """The earliest start once the holds are counted."""
+        t = self.earliest
+        for h in self.holds:
+            if h.until > t:
+                t = h.until
+        return t
 
     @property
     def weight(self) -> int:
@@ -93,7 +146,7 @@ class Placement:
     end: Optional[datetime]
     position: int
     reason: Optional[str] = None
-    warnings: Tuple[str, ...] = ()
+    warnings: Tuple[Advisory, ...] = ()
 
     @property
     def placed(self) -> bool:
@@ -103,20 +156,35 @@ class Placement:
 
 @attrs.frozen
 class Candidate:
-    """A slot a demand passed over, and why."""
+    """A slot a demand passed over, and why.
+
+    ``cause`` is ``blackout`` (the provider's), ``tenant-blackout`` (the tenant's
+    or its group's), ``hold`` (staging must complete and soak first), ``busy``
+    (the tenant has an update then) or ``capacity``; ``ahead`` the requests in
+    the way.
+    """
 
     start: datetime
     end: datetime
     why: str
     ahead: Tuple[str, ...] = ()
+    cause: str = ""
+
+
+#: What a contact reads for a slot passed over because of tenants they cannot see.
+TAKEN = "taken by earlier requests"
 
 
 @attrs.frozen
 class Explanation:
-    """Why a demand got its slot: its queue position and every earlier slot passed over."""
+    """Why a demand got its slot: its queue position and every earlier slot passed over.
+
+    ``position`` is the place in the queue, first come first served; None for a
+    request that is no longer in the queue (already booked).
+    """
 
     id: str
-    position: int
+    position: Optional[int]
     preferred: datetime
     placement: Placement
     passed_over: Tuple[Candidate, ...]
@@ -147,11 +215,10 @@ def expand_blackouts(
                 s = (local_start - timedelta(days=1)).replace(year=local_start.year + shift)
                 e = (local_end - timedelta(days=1)).replace(year=local_end.year + shift)
             out.append(
-                Blackout(
-                    b.name, resolve_local(s, b.zone), resolve_local(e, b.zone), b.tenant_id,
-                    False, b.zone,
+                attrs.evolve(
+                    b, start=resolve_local(s, b.zone), end=resolve_local(e, b.zone), yearly=False
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -211,19 +278,28 @@ class Plan:
     _demands: List[Demand]
     _occupants: List[List[int]]
     _provider_closed: Dict[int, str]
-    _tenant_blackouts: Dict[str, _Intervals]
+    _scoped: Dict[Tuple[str, str, WorkKind], _Intervals]
     _capacity: int
     _first: List[int]
     _chosen: List[int]
-    windows: Tuple[WeeklyWindow, ...]
+    _held: Dict[int, List[Tuple[datetime, str]]]
+    windows: Tuple[Window, ...]
 
     def passed_over_count(self, demand_id: str) -> int:
         """How many earlier slots ``demand_id`` passed over (cheap; no explanation built)."""
         me = self._index[demand_id]
         return self._chosen[me] - self._first[me]
 
-    def explain(self, demand_id: str) -> Explanation:
-        """Why ``demand_id`` got its slot: every earlier candidate, in order, and why not."""
+    def explain(
+        self, demand_id: str, *, sees: Optional[Callable[[str], bool]] = None
+    ) -> Explanation:
+        """Why ``demand_id`` got its slot: every earlier candidate, in order, and why not.
+
+        With ``sees`` (whether the reader may see a tenant, R22) the explanation is
+        the one a contact reads: a slot passed over because of tenants the reader
+        cannot see says only "taken by earlier requests", with no request named
+        and nothing counted.
+        """
         if demand_id not in self._index:
             raise InvalidInput(f"no request {demand_id!r} in this plan", demand_id)
         me = self._index[demand_id]
@@ -234,7 +310,10 @@ class Plan:
         passed: List[Candidate] = []
         for i in range(first, last):
             s, e = self.slots[i]
-            passed.append(Candidate(s, e, *self._why(i, d, me)))
+            cause, why, ahead = self._why(i, d, me)
+            if sees is not None:
+                why, ahead = self._for_reader(i, me, cause, why, ahead, sees)
+            passed.append(Candidate(s, e, why, ahead, cause))
         zone = d.zone
 
         def when(t: Optional[datetime]) -> str:
@@ -249,9 +328,12 @@ class Plan:
             if not inside:
                 shown = ", ".join(str(w) for w in self.windows)
                 lines.append(f"  {when(d.earliest)} is outside every window ({shown})")
+        for until, why in sorted(self._held.get(me, ())):
+            if until > d.earliest:
+                lines.append(f"  not before {when(until)}: {why}")
         for c in passed:
-            ahead = f": {', '.join(c.ahead)}" if c.ahead else ""
-            lines.append(f"  passed over {when(c.start)}: {c.why}{ahead}")
+            listed = f": {', '.join(c.ahead)}" if c.ahead else ""
+            lines.append(f"  passed over {when(c.start)}: {c.why}{listed}")
         if p.start is not None:
             lines.append(f"  placed at {when(p.start)} until {when(p.end)}")
             if p.start != d.earliest:
@@ -263,27 +345,60 @@ class Plan:
         lines.extend(f"  warning {w}" for w in p.warnings)
         return Explanation(d.id, p.position, d.earliest, p, tuple(passed), tuple(lines))
 
-    def _why(self, i: int, d: Demand, me: int) -> Tuple[str, Tuple[str, ...]]:
-        if i in self._provider_closed:
-            return f"blackout {self._provider_closed[i]}", ()
+    def _why(self, i: int, d: Demand, me: int) -> Tuple[str, str, Tuple[str, ...]]:
         s, e = self.slots[i]
-        for t in d.tenants:
-            ivs = self._tenant_blackouts.get(t)
+        holds = [h for h in self._held.get(me, ()) if s < h[0]]
+        if holds:
+            return "hold", max(holds)[1], ()
+        if i in self._provider_closed:
+            return "blackout", f"blackout {self._provider_closed[i]}", ()
+        for key in _scope_keys(d):
+            ivs = self._scoped.get(key)
             hit = ivs.hit(s, e) if ivs else None
             if hit:
-                return f"blackout {hit[1]} for {t}", ()
+                return (
+                    ("blackout" if key[0] == "*" else "tenant-blackout"),
+                    f"blackout {hit[1]}",
+                    (),
+                )
         # Occupants are demand indexes, or -(k + 1) for the k-th update booked before.
         ahead = [self._occupant(k) for k in self._occupants[i] if k < me]
         busy = sorted({rid for rid, ts in ahead if set(ts) & set(d.tenants)})
         if busy:
-            return "the tenant (or a group member) is not yet free", tuple(busy)
+            return "busy", "the tenant (or a group member) is not yet free", tuple(busy)
         used = sum(len(ts) for _, ts in ahead)
         if used + d.weight > self._capacity:
             return (
+                "capacity",
                 f"capacity full ({used} of {self._capacity} taken by requests ahead)",
                 tuple(rid for rid, _ in ahead),
             )
-        return "not free", ()  # pragma: no cover - the planner would have placed it here
+        return "", "not free", ()  # pragma: no cover - the planner would have placed it here
+
+    def _for_reader(
+        self,
+        i: int,
+        me: int,
+        cause: str,
+        why: str,
+        ahead: Tuple[str, ...],
+        sees: Callable[[str], bool],
+    ) -> Tuple[str, Tuple[str, ...]]:
+        """``why`` and ``ahead`` as a reader who sees only some tenants may read them."""
+        d = self._demands[me]
+        if cause in ("blackout", "hold"):
+            return why, ()  # the provider's own closing, or the request's own staging
+        if cause == "tenant-blackout":  # its tenant's, or its group's (R10)
+            return (why, ()) if all(sees(t) for t in d.tenants) else (TAKEN, ())
+        if cause == "busy":
+            mine = [
+                rid
+                for rid, ts in (self._occupant(k) for k in self._occupants[i] if k < me)
+                if set(ts) & set(d.tenants) and all(sees(t) for t in ts)
+            ]
+            if mine and all(sees(t) for t in d.tenants):
+                return "your tenant already has an update then", tuple(sorted(mine))
+        return TAKEN, ()
 
     def _occupant(self, k: int) -> Tuple[str, Tuple[str, ...]]:
         if k >= 0:
@@ -299,8 +414,23 @@ def _as_list(held: Any) -> List[int]:
     return [held] if held.__class__ is int else list(held)
 
 
+def _scope_keys(d: Demand) -> List[Tuple[str, str, WorkKind]]:
+    """The keys of the scoped blackouts that may cover ``d``: everyone, its tenants, groups."""
+    kinds = sorted(d.kinds, key=lambda k: k.value, reverse=True)
+    whom = [("*", ""), *(("t", t) for t in d.tenants), *(("g", g) for g in d.groups)]
+    return [(a, b, k) for a, b in whom for k in kinds]
+
+
+def _blackout_key(b: Blackout) -> Tuple[str, str]:
+    if b.tenant_id is not None:
+        return "t", b.tenant_id
+    if b.group_id is not None:
+        return "g", b.group_id
+    return "*", ""
+
+
 def _slots(
-    windows: Sequence[WeeklyWindow], start: datetime, horizon: datetime, length: timedelta
+    windows: Sequence[Window], start: datetime, horizon: datetime, length: timedelta
 ) -> List[Tuple[datetime, datetime]]:
     found = set()
     for w in windows:
@@ -318,7 +448,7 @@ def _slots(
 def plan(
     demands: Sequence[Demand],
     *,
-    windows: Sequence[WeeklyWindow],
+    windows: Sequence[Window],
     capacity: int,
     slot_length: timedelta,
     horizon: datetime,
@@ -332,7 +462,8 @@ def plan(
     ``start`` is when planning may begin (default: the earliest preferred start);
     ``horizon`` is where it stops; a demand that finds no slot before it is not
     placed, with the reason. ``tasks`` maps tenant IDs to their scheduled tasks, for
-    R14 warnings.
+    R14 warnings. A demand's holds move its search past them; its earlier slots
+    are still explained.
     """
     if capacity < 1:
         raise InvalidInput(f"capacity must be at least 1, not {capacity}", capacity)
@@ -353,12 +484,20 @@ def plan(
 
     span_end = slots[-1][1] if slots else horizon
     expanded = expand_blackouts(blackouts, begin, span_end)
-    provider = _Intervals((b.start, b.end, b.name) for b in expanded if b.tenant_id is None)
-    per_tenant: Dict[str, List[Tuple[datetime, datetime, str]]] = {}
+    # Provider-wide blackouts of all work close slots for everyone (the union-find
+    # skips them); any narrower scope is looked up per demand by its keys.
+    everyone = [b for b in expanded if b.kinds == ALL_WORK and _blackout_key(b)[0] == "*"]
+    provider = _Intervals((b.start, b.end, f"{b.name} ({b.scope})") for b in everyone)
+    per_key: Dict[Tuple[str, str, WorkKind], List[Tuple[datetime, datetime, str]]] = {}
     for b in expanded:
-        if b.tenant_id is not None:
-            per_tenant.setdefault(b.tenant_id, []).append((b.start, b.end, b.name))
-    tenant_ivs = {t: _Intervals(v) for t, v in per_tenant.items()}
+        if b.kinds == ALL_WORK and _blackout_key(b)[0] == "*":
+            continue
+        who = _blackout_key(b)
+        for kind in b.kinds:
+            per_key.setdefault((*who, kind), []).append((b.start, b.end, f"{b.name} ({b.scope})"))
+    scoped = {key: _Intervals(v) for key, v in per_key.items()}
+    tenant_keyed = {key[1] for key in scoped if key[0] == "t"}
+    general = any(key[0] != "t" for key in scoped)
 
     used = [0] * n
     occupants: List[List[int]] = [[] for _ in range(n)]
@@ -388,16 +527,33 @@ def plan(
             i += 1
 
     placements: Dict[str, Placement] = {}
+    hold_log: Dict[int, List[Tuple[datetime, str]]] = {}
     firsts: List[int] = []
     chosen: List[int] = []
     find = nxt.find
     for order, d in enumerate(ds):
         weight = len(d.tenants)
         members = d.tenants
-        # Only the tenants with blackouts of their own need the interval look-up.
-        own = [tenant_ivs[t] for t in members if t in tenant_ivs]
+        # Only demands that a scoped blackout may cover need the interval look-up.
+        own: List[_Intervals] = []
+        if general:
+            own = [scoped[k] for k in _scope_keys(d) if k in scoped]
+        else:
+            for t in members:
+                if t in tenant_keyed:
+                    own = [scoped[k] for k in _scope_keys(d) if k in scoped]
+                    break
         i = bisect.bisect_left(slot_starts, d.earliest)
         firsts.append(i)
+        if d.holds:
+            resolved = []
+            for h in d.holds:
+                resolved.append((h.until, h.why))
+                ahead = placements.get(h.after) if h.after is not None else None
+                if ahead is not None and ahead.end is not None:
+                    resolved.append((ahead.end + h.gap, h.why))
+            hold_log[order] = resolved
+            i = bisect.bisect_left(slot_starts, max(resolved)[0])
         reason: Optional[str] = None
         if weight > capacity:
             reason = f"needs {weight} places at once (one per tenant) but a slot holds {capacity}"
@@ -451,10 +607,10 @@ def plan(
         if used[i] >= capacity:
             nxt.close(i)
         chosen.append(i)
-        warnings: Tuple[str, ...] = ()
+        warnings: Tuple[Advisory, ...] = ()
         if tasks:
             names = [
-                f"R14: scheduled task {k.name!r} of {t} would run during the update"
+                Advisory("R14", f"scheduled task {k.name!r} of {t} would run during the update")
                 for t in d.tenants
                 for k in overlapping_tasks(tasks.get(t, ()), s, e - s)  # type: ignore[arg-type]
             ]
@@ -469,16 +625,27 @@ def plan(
         demands=ds,
         occupants=occupants,
         provider_closed=closed,
-        tenant_blackouts=tenant_ivs,
+        scoped=scoped,
         capacity=capacity,
         first=firsts,
         chosen=chosen,
+        held=hold_log,
         windows=tuple(windows),
         existing=existing,
     )
 
 
-def weekly_window_start(window: WeeklyWindow, week_of: date) -> Tuple[datetime, datetime]:
-    """The occurrence of ``window`` in the week (Monday to Sunday) containing ``week_of``."""
+def weekly_window_start(window: Window, week_of: date) -> Tuple[datetime, datetime]:
+    """The occurrence of ``window`` in the week (Monday to Sunday) containing ``week_of``.
+
+    A recurring window that has no occurrence opening that week (a monthly one)
+    gives its next occurrence after the week's Monday.
+    """
     monday = week_of - timedelta(days=week_of.weekday())
-    return window.on(monday + timedelta(days=window.weekday))
+    if isinstance(window, WeeklyWindow):
+        return window.on(monday + timedelta(days=window.weekday))
+    after = resolve_local(datetime.combine(monday, datetime.min.time()), window.zone)
+    for opens, closes in window.occurrences(after):
+        if opens >= after:
+            return opens, closes
+    raise InvalidInput(f"window {window} has no occurrence after {monday}", window)

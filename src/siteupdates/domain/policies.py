@@ -14,13 +14,22 @@ from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
+from siteupdates.errors import (
+    AccessDenied,
+    InvalidInput,
+    RequestRefused,
+    SiteUpdatesError,
+    UnknownName,
+    WrongType,
+)
 
 from .lifecycle import OPEN, WAITING, allowed_events
 from .lifecycle import Event as _Event
 from .model import (
+    Advisory,
     Catalog,
     Contact,
+    Refusal,
     ScheduledTask,
     SiteKind,
     Status,
@@ -28,46 +37,46 @@ from .model import (
     Tenant,
     UpdateRequest,
     Version,
-    _target,
     _version_or_none,
 )
 from .preset import ProviderPreset
 from .timeutil import Ambiguity, local_fields, to_instant
+from .views import format_clock, format_day
 from .windows import resolve_local
 
 __all__ = [
+    "CUTOFF",
     "DEFAULT_POLICIES",
+    "NOT_OVERRIDABLE",
+    "REFRESH_INTERVAL",
     "Advisory",
     "Decision",
+    "Override",
     "Policy",
     "PolicyContext",
     "Refusal",
     "RequestDraft",
+    "apply_override",
     "check_submission",
     "evaluate",
     "may_cancel",
     "may_delete",
+    "may_move",
     "overlapping_tasks",
     "queue_order",
+    "refresh_preset",
     "superseded_by",
+    "target_refusals",
 ]
 
-
-@attrs.frozen
-class Refusal:
-    """Why a rule refuses: the rule's ID, a message for the contact, and what to do instead."""
-
-    rule: str
-    message: str
-    suggestion: Optional[str] = None
-
-
-@attrs.frozen
-class Advisory:
-    """A warning that does not refuse the request (R8's maintenance, R14's tasks)."""
-
-    rule: str
-    message: str
+#: The rule ID of the contact's reschedule cut-off (a provider setting, not in the SPEC).
+CUTOFF = "CUTOFF"
+#: The rule ID of the refresh interval limits (a provider setting, off by default).
+REFRESH_INTERVAL = "REFRESH-INTERVAL"
+#: Rules a provider can never override: access (R22) and the structural rules, without
+#: which there is no request to run (R1, R2, R3, R4, R6, R12) or which the store
+#: itself enforces (R17, one open version update per site).
+NOT_OVERRIDABLE = frozenset({"R1", "R2", "R3", "R4", "R6", "R12", "R17", "R22"})
 
 
 @attrs.frozen
@@ -96,21 +105,106 @@ class Decision:
         return Decision(self.refusals + other.refusals, self.warnings + other.warnings)
 
 
+def target_refusals(
+    kind: SiteKind, version: Optional[object], db_refresh: Optional[bool]
+) -> Tuple[Refusal, ...]:
+    """Why a site kind that is no target (``sandbox``, ``production``) cannot be asked for.
+
+    R2 for a version update of the sandbox alone, R1 for a refresh asked as
+    ``sandbox`` or a version update of production without its sandbox, R4 for a
+    refresh of production.
+    """
+    pair = Target.PRODUCTION_SANDBOX.value
+    if kind is SiteKind.SANDBOX:
+        if version is not None:
+            return (
+                Refusal(
+                    "R2",
+                    "no version update targets the sandbox alone: it runs production's "
+                    f"version; choose {pair}",
+                    suggestion=pair,
+                ),
+            )
+        return (
+            Refusal(
+                "R1",
+                f"the sandbox is asked for through {pair}: choose {pair} with DB refresh only "
+                "to copy production's data into it",
+                suggestion=pair,
+            ),
+        )
+    found = []
+    if version is not None or not db_refresh:
+        found.append(
+            Refusal(
+                "R1",
+                f"production is always updated together with its sandbox; choose {pair}",
+                suggestion=pair,
+            )
+        )
+    if db_refresh:
+        found.append(
+            Refusal(
+                "R4",
+                "production is the source of every DB refresh and is never refreshed; "
+                f"choose the site to copy its data into ({pair} for the sandbox, staging "
+                "or preview)",
+            )
+        )
+    return tuple(found)
+
+
+def _draft_target(value: object) -> Target:
+    try:
+        return Target.parse(value)  # type: ignore[no-any-return]
+    except UnknownName as unknown:
+        try:
+            kind = SiteKind.parse(value)
+        except UnknownName:
+            raise unknown from None  # a typo (``prod``) stays bad input
+        return kind  # type: ignore[no-any-return]  # refused by RequestDraft, below
+
+
+def _refresh_flag(value: object) -> Optional[bool]:
+    if value is None or isinstance(value, bool):
+        return value
+    raise WrongType("db_refresh", value, "True (yes), False (no) or None (not given)")
+
+
 @attrs.frozen
 class RequestDraft:
     """What a contact asks for, before it becomes a request.
 
     ``local_start`` is a naive wall-clock time read in ``zone`` (the contact's
     zone when None, then the provider's default). ``version`` None means DB refresh only.
+    ``db_refresh`` is yes (True), no (False) or not given (None): not given takes
+    the plan's preset, yes for a cloud tenant's production/sandbox request (R9).
+
+    A site kind that is no target refuses at once, with every rule it breaks
+    (:func:`target_refusals`: R1, R2, R4): a RequestRefused, like every refusal.
+    An unknown word (``prod``) is an UnknownName, bad input.
     """
 
     tenant_id: str
-    target: Target = attrs.field(converter=_target)
+    target: Target = attrs.field(converter=_draft_target)
     version: Optional[Version] = attrs.field(default=None, converter=_version_or_none)
-    db_refresh: bool = False
+    db_refresh: Optional[bool] = attrs.field(default=None, converter=_refresh_flag)
     local_start: Optional[datetime] = None
     zone: Optional[str] = None
     ambiguity: Ambiguity = Ambiguity.EARLIER
+
+    def __attrs_post_init__(self) -> None:
+        kind: object = self.target
+        if isinstance(kind, SiteKind):
+            raise RequestRefused(target_refusals(kind, self.version, self.db_refresh))
+
+
+def refresh_preset(tenant: Tenant, target: Target, preset: ProviderPreset) -> bool:
+    """DB refresh when not given: yes for a production/sandbox request under R9, else no."""
+    return (
+        preset.rules_for(tenant.plan).production_refresh_only
+        and target is Target.PRODUCTION_SANDBOX
+    )
 
 
 @attrs.frozen
@@ -127,6 +221,12 @@ class PolicyContext:
     zone: str = "UTC"
     start: Optional[datetime] = None
     start_error: Optional[str] = None
+    open_refreshes: Tuple[UpdateRequest, ...] = ()
+
+    @property
+    def db_refresh(self) -> bool:
+        """Whether the request refreshes a database (the draft's value, preset resolved)."""
+        return bool(self.draft.db_refresh)
 
     @classmethod
     def build(
@@ -139,8 +239,16 @@ class PolicyContext:
         preset: ProviderPreset,
         now: datetime,
         open_requests: Iterable[UpdateRequest] = (),
+        open_refreshes: Iterable[UpdateRequest] = (),
     ) -> PolicyContext:
-        """Resolve the requester's zone and the preferred start instant (R12)."""
+        """Resolve the requester's zone, the preferred start instant (R12) and DB refresh.
+
+        A DB refresh not given (None) becomes the plan's preset (R9).
+        ``open_refreshes`` are the tenant's open DB refreshes of the site the
+        draft refreshes (read only when a refresh interval applies).
+        """
+        if draft.db_refresh is None:
+            draft = attrs.evolve(draft, db_refresh=refresh_preset(tenant, draft.target, preset))
         zone = draft.zone or contact.zone or preset.default_zone
         start: Optional[datetime] = None
         error: Optional[str] = None
@@ -162,6 +270,7 @@ class PolicyContext:
             zone=zone,
             start=start,
             start_error=error,
+            open_refreshes=tuple(r for r in open_refreshes if r.tenant_id == tenant.id),
         )
 
 
@@ -206,7 +315,7 @@ def r3_site_exists(ctx: PolicyContext) -> Decision:
     """A request for a site kind the tenant does not have is refused."""
     target = ctx.draft.target
     needed = {target.main_site}
-    if ctx.draft.db_refresh:
+    if ctx.db_refresh:
         needed.add(target.refresh_site)
     missing = sorted(k.value for k in needed if k not in ctx.tenant.kinds)
     if not missing:
@@ -221,7 +330,7 @@ def r3_site_exists(ctx: PolicyContext) -> Decision:
 @policy("R4")
 def r4_refresh_copies_production(ctx: PolicyContext) -> Decision:
     """A DB refresh copies production's data; production itself is never refreshed."""
-    if not ctx.draft.db_refresh:
+    if not ctx.db_refresh:
         return Decision.ok()
     if SiteKind.PRODUCTION not in ctx.tenant.kinds:
         return Decision.refuse(
@@ -253,7 +362,7 @@ def r5_latest_pack_only(ctx: PolicyContext) -> Decision:
 @policy("R6")
 def r6_asks_for_something(ctx: PolicyContext) -> Decision:
     """DB refresh only needs DB refresh = yes; a request must ask for something."""
-    if ctx.draft.version is None and not ctx.draft.db_refresh:
+    if ctx.draft.version is None and not ctx.db_refresh:
         return Decision.refuse(
             "R6",
             "DB refresh only needs DB refresh set to yes; choose a version or set DB refresh",
@@ -285,7 +394,7 @@ def r7_offered_and_not_older(ctx: PolicyContext) -> Decision:
             f"{ctx.draft.target.main_site.value} already runs {site.version}, "
             f"newer than {v}; choose {site.version} or later",
         )
-    if v == site.version and not ctx.draft.db_refresh:
+    if v == site.version and not ctx.db_refresh:
         return Decision.refuse(
             "R7",
             f"{ctx.draft.target.main_site.value} already runs {v}; "
@@ -321,7 +430,7 @@ def r9_cloud_production_refresh_only(ctx: PolicyContext) -> Decision:
     d = ctx.draft
     if not rules.production_refresh_only or d.target is not Target.PRODUCTION_SANDBOX:
         return Decision.ok()
-    if d.version is not None or not d.db_refresh:
+    if d.version is not None or not ctx.db_refresh:
         return Decision.refuse(
             "R9",
             f"{ctx.tenant.name} is on the {ctx.tenant.plan.value} plan and updated to the "
@@ -399,6 +508,68 @@ def r14_scheduled_tasks(ctx: PolicyContext) -> Decision:
             )
             for t in hits
         )
+    )
+
+
+# -- Refresh limits -----------------------------------------------------------------
+
+
+def _span(every: timedelta) -> str:
+    days, rest = divmod(every, timedelta(days=1))
+    if not rest and days >= 3:
+        return f"{days} days"
+    hours = every / timedelta(hours=1)
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+
+
+def _when(instant: datetime, zone: str) -> str:
+    return f"{format_day(instant, zone)} {format_clock(instant, zone)}"
+
+
+@policy(REFRESH_INTERVAL)
+def refresh_interval(ctx: PolicyContext) -> Decision:
+    """A site is refreshed at most once per the provider's interval for its kind.
+
+    Off unless the preset sets an interval for the kind (``refresh_intervals``).
+    The preferred start must lie at least the interval after the site's last
+    refresh and away from every open refresh of the same site; the refusal names
+    the last refresh and the first date allowed.
+    """
+    if not ctx.db_refresh or ctx.start is None:
+        return Decision.ok()
+    kind = ctx.draft.target.refresh_site
+    every = ctx.preset.refresh_intervals.get(kind)
+    if every is None:
+        return Decision.ok()
+    start = ctx.start
+    site = ctx.tenant.site(kind)
+    last = site.refreshed_at if site is not None else None
+    planned = sorted(
+        (r.effective_date, r)
+        for r in ctx.open_refreshes
+        if r.db_refresh and r.target.refresh_site is kind
+    )
+    clashes = [f"last refreshed {_when(last, ctx.zone)}"] if last and start < last + every else []
+    clashes += [
+        f"request {r.short_id} refreshes it {_when(when, ctx.zone)}"
+        for when, r in planned
+        if abs(start - when) < every
+    ]
+    if not clashes:
+        return Decision.ok()
+    first = max(start, last + every) if last else start
+    moved = True
+    while moved:  # past every planned refresh that is too close
+        moved = False
+        for when, _ in planned:
+            if abs(first - when) < every:
+                first, moved = when + every, True
+    return Decision.refuse(
+        REFRESH_INTERVAL,
+        f"the {kind.value} of {ctx.tenant.name} is refreshed at most once every "
+        f"{_span(every)} ({'; '.join(clashes)}); the first date allowed is "
+        f"{_when(first, ctx.zone)} ({ctx.zone})",
+        suggestion=local_fields(first, ctx.zone).strftime("%Y-%m-%d %H:%M"),
     )
 
 
@@ -498,6 +669,83 @@ def may_delete(request: UpdateRequest) -> Decision:
     )
 
 
+def may_move(request: UpdateRequest, now: datetime, cutoff: timedelta, zone: str) -> Decision:
+    """The contact's reschedule: allowed until ``cutoff`` before the scheduled start.
+
+    A To Be Scheduled request has no scheduled start and may be moved any time; a
+    Scheduled one until ``cutoff`` before its date (``CUTOFF`` after that: only
+    the provider moves it then, R13). Other statuses are the lifecycle's to refuse.
+    """
+    when = request.scheduled_for
+    if request.status is not Status.SCHEDULED or when is None or now <= when - cutoff:
+        return Decision.ok()
+    return Decision.refuse(
+        CUTOFF,
+        f"request {request.short_id} is scheduled for {_when(when, zone)}; its preferred start "
+        f"may be moved until {_span(cutoff)} before ({_when(when - cutoff, zone)}); "
+        "ask the provider to move it",
+    )
+
+
+def _rule_ids(values: object) -> Tuple[str, ...]:
+    if isinstance(values, str):
+        values = values.split(",")
+    if not isinstance(values, Iterable):
+        raise WrongType("rules", values, "rule IDs such as ('R5', 'R9')")
+    found = []
+    for v in values:
+        if not isinstance(v, str) or not v.strip():
+            raise WrongType("rule", v, "a rule ID such as 'R5'")
+        found.append(v.strip().upper())
+    return tuple(dict.fromkeys(found))
+
+
+@attrs.frozen
+class Override:
+    """A provider's exception to rules that refuse a request: which rules, why, by whom.
+
+    Rules in :data:`NOT_OVERRIDABLE` (R22 and the structural ones) stay refused.
+    """
+
+    rules: Tuple[str, ...] = attrs.field(converter=_rule_ids)
+    reason: str = attrs.field()
+    by: str = "provider"
+
+    @reason.validator
+    def _check(self, _: object, value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("an override needs a reason (kept in the history)", value)
+        if not self.rules:
+            raise InvalidInput("an override names at least one rule, such as R5", self.rules)
+
+
+def apply_override(decision: Decision, override: Override) -> Tuple[Decision, Tuple[Refusal, ...]]:
+    """The decision once ``override`` is applied, and the refusals it overrode.
+
+    Raises RequestRefused with every refusal left (a rule of
+    :data:`NOT_OVERRIDABLE` stays, saying so), and InvalidInput when the override
+    names a rule that does not refuse the request: an override is exact.
+    """
+    left = []
+    for r in decision.refusals:
+        if r.rule not in override.rules:
+            left.append(r)
+        elif r.rule in NOT_OVERRIDABLE:
+            left.append(attrs.evolve(r, message=f"{r.message} ({r.rule} cannot be overridden)"))
+    if left:
+        raise RequestRefused(left)
+    refused = {r.rule for r in decision.refusals}
+    extra = [rule for rule in override.rules if rule not in refused]
+    if extra:
+        raise InvalidInput(
+            f"{', '.join(extra)} do{'es' if len(extra) == 1 else ''} not refuse this request; "
+            "override only the rules that refuse it"
+            + (f" ({', '.join(sorted(refused))})" if refused else " (none does)"),
+            extra,
+        )
+    return Decision((), decision.warnings), decision.refusals
+
+
 def queue_order(requests: Iterable[UpdateRequest]) -> Tuple[UpdateRequest, ...]:
     """R13: the provider's queue, first come first served (submission time, then ID)."""
     return tuple(
@@ -521,6 +769,7 @@ DEFAULT_POLICIES: Tuple[Policy, ...] = (
     r10_groups_update_together,
     r12_start_in_requester_zone,
     r14_scheduled_tasks,
+    refresh_interval,
     r17_newer_version_supersedes,
 )
 
@@ -542,12 +791,20 @@ def evaluate(ctx: PolicyContext, policies: Sequence[Policy] = DEFAULT_POLICIES) 
 
 
 def check_submission(
-    ctx: PolicyContext, policies: Sequence[Policy] = DEFAULT_POLICIES
+    ctx: PolicyContext,
+    policies: Sequence[Policy] = DEFAULT_POLICIES,
+    override: Optional[Override] = None,
 ) -> Decision:
-    """Like :func:`evaluate` but raise: AccessDenied for R22, RequestRefused for the rest."""
+    """Like :func:`evaluate` but raise: AccessDenied for R22, RequestRefused for the rest.
+
+    With a provider's ``override``, the rules it names are accepted
+    (:func:`apply_override`); R22 never is.
+    """
     decision = evaluate(ctx, policies)
     if decision.refusals and decision.refusals[0].rule == "R22":
         raise AccessDenied(decision.refusals[0].message)
+    if override is not None:
+        return apply_override(decision, override)[0]
     if decision.refusals:
         raise RequestRefused(decision.refusals)
     return decision

@@ -12,10 +12,23 @@
 from __future__ import annotations
 
 from . import codec
-from .base import CLAIM_WHERE, Cursor, SqlReads, SqlStorage, SqlUnit, run_migrations
+from .base import (
+    CLAIM_DUE_WHERE,
+    CLAIM_EXPIRED_WHERE,
+    CLAIM_ORDER,
+    CLAIM_WHERE,
+    Cursor,
+    SqlReads,
+    SqlStorage,
+    SqlUnit,
+    run_migrations,
+)
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, POSTGRES, SQLITE, Dialect, Migration
 
 __all__ = [
+    "CLAIM_DUE_WHERE",
+    "CLAIM_EXPIRED_WHERE",
+    "CLAIM_ORDER",
     "CLAIM_WHERE",
     "MIGRATIONS",
     "OPEN_STATUSES_SQL",

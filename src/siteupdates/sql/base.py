@@ -17,8 +17,8 @@ from __future__ import annotations
 import abc
 import json
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 import attrs
 
@@ -40,6 +40,7 @@ from siteupdates.ports import (
     Claim,
     Fence,
     Lease,
+    OutboxEvent,
     OutboxItem,
     OutboxState,
     Page,
@@ -53,7 +54,18 @@ from siteupdates.ports import (
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, Dialect
 
-__all__ = ["CLAIM_WHERE", "Cursor", "SqlReads", "SqlStorage", "SqlUnit", "run_migrations"]
+__all__ = [
+    "CLAIM_DUE_WHERE",
+    "CLAIM_EXPIRED_WHERE",
+    "CLAIM_ORDER",
+    "CLAIM_WHERE",
+    "OUTBOX_DUE",
+    "Cursor",
+    "SqlReads",
+    "SqlStorage",
+    "SqlUnit",
+    "run_migrations",
+]
 
 
 class Cursor(abc.ABC):
@@ -105,12 +117,38 @@ _INSERT_OUTBOX = (
     f"VALUES ({', '.join(':' + c for c in codec.OUTBOX_COLUMNS)})"
 )
 _TENANT_COLUMNS = "id, name, plan, group_id, tasks, revision"
-#: Claimable rows (see Storage.claim), through the ``requests_due`` index.
-CLAIM_WHERE = (
-    "(status = 'scheduled' AND scheduled_for <= :now "
-    " AND (lease_expires IS NULL OR lease_expires < :now)) OR "
-    "(status IN ('not-started', 'in-progress') AND lease_expires < :now)"
+#: Claimable rows come in two parts, each read through its own partial index in
+#: claim order, so a claim reads a few index entries whatever the backlog (an OR
+#: of the two keeps databases off both indexes and sorts every due row).
+#: First, requests whose worker's lease expired (their work had begun), through
+#: ``requests_claim_expired``:
+CLAIM_EXPIRED_WHERE = "status IN ('not-started', 'in-progress') AND lease_expires < :now"
+#: then due Scheduled requests that no live lease holds, through ``requests_claim_due``
+#: (whose key is the claim order):
+CLAIM_DUE_WHERE = (
+    "status = 'scheduled' AND scheduled_for <= :now "
+    "AND (lease_expires IS NULL OR lease_expires < :now)"
 )
+#: Outbox items a deliverer may claim: pending, due, and held by no live lease.
+OUTBOX_DUE = (
+    "state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
+    "AND (lease_expires IS NULL OR lease_expires < :now)"
+)
+_SETTLE_OUTBOX = (
+    "UPDATE outbox SET state = :state, attempts = :attempts, "
+    "next_attempt_at = :next_attempt_at, last_error = :last_error, "
+    "delivered_at = :delivered_at, lease_owner = NULL, lease_expires = NULL "
+    "WHERE id = :id AND state = 'pending' AND lease_owner = :lease_owner AND claims = :claims"
+)
+_LOG_OUTBOX = (
+    "INSERT INTO outbox_log (outbox_id, seq, at, event, by_whom, detail) "
+    "SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :by, :detail "
+    "FROM outbox_log WHERE outbox_id = :id"
+)
+#: The order within each part (see Storage.claim).
+CLAIM_ORDER = "scheduled_for, requested_at, id"
+#: Every claimable row, as one condition: for reading, not for claiming.
+CLAIM_WHERE = f"({CLAIM_DUE_WHERE}) OR ({CLAIM_EXPIRED_WHERE})"
 #: Which unique index guards which invariant, for the message of a ConflictError.
 #: PostgreSQL names the index; SQLite names its columns.
 _INVARIANTS = {
@@ -124,7 +162,10 @@ _INVARIANTS = {
 class SqlReads(Reads):
     """The reads of :class:`~siteupdates.ports.Reads`, written once over :meth:`_fetch`."""
 
-    #: Appended to reads that a unit must lock (``FOR UPDATE``); empty outside units.
+    #: Appended to a unit's read of one request (``FOR UPDATE``); empty outside units.
+    #: Only that read locks: tenant-wide decisions are serialised by the unit's named
+    #: lock (``Unit.lock``) and guarded by unique indexes and revisions, so units
+    #: never hold row locks in an order that could deadlock.
     _lock_rows: str = ""
 
     @abc.abstractmethod
@@ -141,7 +182,7 @@ class SqlReads(Reads):
 
     def _tenants_where(self, where: str, params: Mapping[str, Any]) -> List[Tenant]:
         rows = self._fetch(
-            f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY id {self._lock_rows}",
+            f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY id",
             params,
         )
         if not rows:
@@ -217,15 +258,26 @@ class SqlReads(Reads):
         )
         return codec.request_from(rows[0]) if rows else None
 
-    def request_ids(self, prefix: str, *, limit: int = 2) -> List[str]:
+    def request_ids(
+        self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
+    ) -> List[str]:
         """IDs starting with ``prefix``, through the primary key (a range, not LIKE)."""
-        if not prefix:
+        if not prefix or not prefix.isascii() or not prefix.isprintable():
             return []
-        # The successor of the prefix bounds the range; IDs are ASCII.
+        if tenants is not None and not tenants:
+            return []
+        # The successor of the prefix bounds the range; printable ASCII has one.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        params: Dict[str, Any] = {"lo": prefix, "hi": upper, "limit": limit}
+        scope = ""
+        if tenants is not None:
+            marks, more = _in("t", list(tenants))
+            scope = f" AND tenant_id IN ({marks})"
+            params.update(more)
         rows = self._fetch(
-            "SELECT id FROM requests WHERE id >= :lo AND id < :hi ORDER BY id LIMIT :limit",
-            {"lo": prefix, "hi": upper, "limit": limit},
+            f"SELECT id FROM requests WHERE id >= :lo AND id < :hi{scope} ORDER BY id "
+            "LIMIT :limit",
+            params,
         )
         return [r["id"] for r in rows]
 
@@ -237,7 +289,7 @@ class SqlReads(Reads):
         exclude: Sequence[Status] = (),
         offset: int = 0,
         limit: int = 100,
-    ) -> Page:
+    ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first, through the ``requests_tenant`` index."""
         where = ["tenant_id = :tenant"]
         params: Dict[str, Any] = {"tenant": tenant_id}
@@ -263,7 +315,7 @@ class SqlReads(Reads):
         rows = self._fetch(
             "SELECT * FROM requests WHERE tenant_id = :tenant AND target = :target "
             f"AND version IS NOT NULL AND status IN ({OPEN_STATUSES_SQL}) "
-            f"ORDER BY requested_at, id {self._lock_rows}",
+            "ORDER BY requested_at, id",
             {"tenant": tenant_id, "target": target.value},
         )
         return [codec.request_from(r) for r in rows]
@@ -288,6 +340,23 @@ class SqlReads(Reads):
         )
         return [codec.request_from(r) for r in rows]
 
+    def page_in(
+        self, statuses: Sequence[Status], *, offset: int = 0, limit: int = 1000
+    ) -> Page[UpdateRequest]:
+        """One page of the queue through ``requests_queue``, and its total."""
+        if not statuses:
+            return Page((), 0, offset, limit)
+        marks, params = _in("s", [s.value for s in statuses])
+        total = self._fetch(
+            f"SELECT COUNT(*) AS n FROM requests WHERE status IN ({marks})", params
+        )
+        rows = self._fetch(
+            f"SELECT * FROM requests WHERE status IN ({marks}) "
+            "ORDER BY requested_at, id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+        return Page(tuple(codec.request_from(r) for r in rows), int(total[0]["n"]), offset, limit)
+
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
         """The request submitted with this key, or None."""
         rows = self._fetch(
@@ -306,9 +375,7 @@ class SqlReads(Reads):
     def outbox_due(self, now: datetime, *, limit: int = 100) -> List[OutboxItem]:
         """Pending items that are due, through the ``outbox_due`` index."""
         rows = self._fetch(
-            "SELECT * FROM outbox WHERE state = 'pending' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at <= :now) "
-            "ORDER BY created_at, id LIMIT :limit",
+            f"SELECT * FROM outbox WHERE {OUTBOX_DUE} ORDER BY created_at, id LIMIT :limit",
             {"now": self._ts(now), "limit": limit},
         )
         return [codec.outbox_from(r) for r in rows]
@@ -370,22 +437,30 @@ class SqlUnit(SqlReads, Unit):
 
     # -- rows ------------------------------------------------------------------------
 
+    @property
+    def _text_instants(self) -> bool:
+        """Whether the backend stores instants as the codec's text (no conversion needed)."""
+        return type(self._storage)._ts is SqlStorage._ts
+
     def _request_values(self, r: UpdateRequest) -> Dict[str, Any]:
         row = codec.request_row(r)
-        for c in ("preferred_start", "requested_at", "scheduled_for"):
-            row[c] = self._ts(getattr(r, c))
+        if not self._text_instants:
+            for c in ("preferred_start", "requested_at", "scheduled_for"):
+                row[c] = self._ts(getattr(r, c))
         return row
 
     def _history_values(self, h: HistoryEntry) -> Dict[str, Any]:
         row = codec.history_row(h)
-        for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
-            row[c] = self._ts(v)
+        if not self._text_instants:
+            for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
+                row[c] = self._ts(v)
         return row
 
     def _outbox_values(self, o: OutboxItem) -> Dict[str, Any]:
         row = codec.outbox_row(o)
-        for c in ("created_at", "next_attempt_at", "delivered_at"):
-            row[c] = self._ts(getattr(o, c))
+        if not self._text_instants:
+            for c in ("created_at", "next_attempt_at", "delivered_at", "lease_expires"):
+                row[c] = self._ts(getattr(o, c))
         return row
 
     def _site_values(self, row: Dict[str, Any]) -> Dict[str, Any]:
@@ -403,6 +478,23 @@ class SqlUnit(SqlReads, Unit):
         raise StorageError(f"cannot write request {request_id}: {exc}") from exc
 
     # -- writes ----------------------------------------------------------------------
+
+    def _insert_batch(self, requests: Sequence[UpdateRequest]) -> bool:
+        """Insert ``requests`` with one batched statement; False (nothing written) on a refusal.
+
+        Inside a savepoint: when the database refuses a row, the batch is undone
+        and the caller inserts one row at a time to name the request and the
+        invariant in its error.
+        """
+        self._x("SAVEPOINT siteupdates_batch")
+        try:
+            self._xm(_INSERT_REQUEST, [self._request_values(r) for r in requests])
+        except self._storage.integrity_error:
+            self._x("ROLLBACK TO SAVEPOINT siteupdates_batch")
+            self._x("RELEASE SAVEPOINT siteupdates_batch")
+            return False
+        self._x("RELEASE SAVEPOINT siteupdates_batch")
+        return True
 
     def put_tenants(self, tenants: Sequence[Tenant], *, check: bool) -> None:
         """Write tenants and their sites; with ``check``, only at their loaded revision."""
@@ -513,13 +605,16 @@ class SqlUnit(SqlReads, Unit):
                 raise self._conflict(exc, new.id) from None
             if done.rowcount != 1:
                 raise ConflictError(new.id, expected)
-        for r in changes.inserts:
-            try:
-                self._x(_INSERT_REQUEST, self._request_values(r))
-            except integrity as exc:
-                if r.idempotency_key is not None and "idempotency" in str(exc):
-                    raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                raise self._conflict(exc, r.id) from None
+        if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
+            pass  # one batched statement wrote them all
+        else:
+            for r in changes.inserts:
+                try:
+                    self._x(_INSERT_REQUEST, self._request_values(r))
+                except integrity as exc:
+                    if r.idempotency_key is not None and "idempotency" in str(exc):
+                        raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
+                    raise self._conflict(exc, r.id) from None
         try:
             self._xm(_INSERT_HISTORY, [self._history_values(h) for h in changes.history])
             self._xm(_INSERT_OUTBOX, [self._outbox_values(o) for o in changes.outbox])
@@ -531,6 +626,35 @@ class SqlUnit(SqlReads, Unit):
             "UPDATE requests SET lease_owner = NULL, lease_expires = NULL WHERE id = :id",
             [{"id": rid} for rid in changes.release],
         )
+        if changes.withdraw:
+            at = changes.history[-1].at if changes.history else datetime.now(timezone.utc)
+            self.withdraw_reminders(changes.withdraw, {o.id for o in changes.outbox}, at)
+
+    def withdraw_reminders(
+        self, request_ids: Sequence[str], keep: Set[str], when: datetime
+    ) -> None:
+        """End the pending reminders of ``request_ids`` (but not the new ones, ``keep``)."""
+        at = self._ts(when)
+        for rid in request_ids:
+            rows = self._fetch(
+                "SELECT id FROM outbox WHERE request_id = :rid AND kind = 'reminder' "
+                "AND state = 'pending'",
+                {"rid": rid},
+            )
+            ids = [r["id"] for r in rows if r["id"] not in keep]
+            self._xm(
+                "UPDATE outbox SET state = 'withdrawn', lease_owner = NULL, "
+                "lease_expires = NULL, last_error = :why WHERE id = :id",
+                [{"id": i, "why": "the request changed before the reminder was due"} for i in ids],
+            )
+            self._xm(
+                _LOG_OUTBOX,
+                [
+                    {"id": i, "at": at, "event": "withdrawn", "by": "siteupdates",
+                     "detail": "the request changed before the reminder was due"}
+                    for i in ids
+                ],
+            )  # fmt: skip
 
 
 class SqlStorage(SqlReads, Storage):
@@ -587,20 +711,142 @@ class SqlStorage(SqlReads, Storage):
             if done.rowcount != 1:
                 raise StorageError(f"no outbox item {item.id}")
 
+    def claim_outbox(
+        self, owner: str, now: datetime, lease_seconds: float, *, limit: int = 100
+    ) -> List[OutboxItem]:
+        """Lock due rows (SKIP LOCKED on PostgreSQL, the write lock on SQLite), lease them."""
+        expires = now + timedelta(seconds=lease_seconds)
+        with self.unit() as uow:
+            rows = uow._fetch(
+                f"SELECT * FROM outbox WHERE {OUTBOX_DUE} ORDER BY created_at, id "
+                f"LIMIT :limit {self.dialect.claim_lock}",
+                {"now": self._ts(now), "limit": limit},
+            )
+            items = [
+                attrs.evolve(
+                    codec.outbox_from(r),
+                    lease_owner=owner,
+                    lease_expires=expires,
+                    claims=int(r["claims"]) + 1,
+                )
+                for r in rows
+            ]
+            uow._xm(
+                "UPDATE outbox SET lease_owner = :owner, lease_expires = :expires, "
+                "claims = :claims WHERE id = :id",
+                [
+                    {"owner": owner, "expires": self._ts(expires), "claims": o.claims, "id": o.id}
+                    for o in items
+                ],
+            )
+        return items
+
+    def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
+        """Extend the leases still held, in one transaction."""
+        held = []
+        with self.unit() as uow:
+            for o in items:
+                done = uow._x(
+                    "UPDATE outbox SET lease_expires = :until WHERE id = :id AND "
+                    "state = 'pending' AND lease_owner = :owner AND claims = :claims",
+                    {"until": self._ts(until), "id": o.id, "owner": owner, "claims": o.claims},
+                )
+                if done.rowcount == 1:
+                    held.append(o.id)
+        return held
+
+    def settle_outbox(self, item: OutboxItem, *, event: str, by: str, at: datetime) -> bool:
+        """Write the outcome if the claim holds, and log it, in one transaction."""
+        with self.unit() as uow:
+            values = uow._outbox_values(item)
+            done = uow._x(_SETTLE_OUTBOX, values)
+            if done.rowcount != 1:
+                return False
+            uow._x(
+                _LOG_OUTBOX,
+                {"id": item.id, "at": self._ts(at), "event": event, "by": by,
+                 "detail": item.last_error},
+            )  # fmt: skip
+            return True
+
+    def requeue_outbox(
+        self, keys: Sequence[str] = (), *, dead: bool = False, by: str, at: datetime
+    ) -> List[OutboxItem]:
+        """Dead (or pending) items named by key, and every dead one with ``dead``."""
+        with self.unit() as uow:
+            rows: List[Any] = []
+            if keys:
+                marks, params = _in("k", list(keys))
+                rows += uow._fetch(
+                    f"SELECT * FROM outbox WHERE key IN ({marks}) "
+                    f"AND state IN ('dead', 'pending') {self.dialect.for_update}",
+                    params,
+                )
+            if dead:
+                rows += uow._fetch(
+                    f"SELECT * FROM outbox WHERE state = 'dead' {self.dialect.for_update}"
+                )
+            found: Dict[str, OutboxItem] = {}
+            for r in rows:
+                found.setdefault(r["id"], codec.outbox_from(r))
+            items = [
+                attrs.evolve(
+                    o,
+                    state=OutboxState.PENDING,
+                    attempts=0,
+                    next_attempt_at=at,
+                    lease_owner=None,
+                    lease_expires=None,
+                )
+                for o in sorted(found.values(), key=lambda o: (o.created_at, o.id))
+            ]
+            uow._xm(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = :at, "
+                "lease_owner = NULL, lease_expires = NULL WHERE id = :id",
+                [{"id": o.id, "at": self._ts(at)} for o in items],
+            )
+            uow._xm(
+                _LOG_OUTBOX,
+                [
+                    {"id": o.id, "at": self._ts(at), "event": "requeued", "by": by,
+                     "detail": found[o.id].last_error}
+                    for o in items
+                ],
+            )  # fmt: skip
+        return items
+
+    def outbox_log(self, outbox_id: str) -> List[OutboxEvent]:
+        """The item's log, oldest first."""
+        rows = self._fetch(
+            "SELECT * FROM outbox_log WHERE outbox_id = :id ORDER BY seq", {"id": outbox_id}
+        )
+        out = []
+        for r in rows:
+            at = codec.parse_ts(r["at"])
+            assert at is not None
+            out.append(OutboxEvent(r["outbox_id"], at, r["event"], r["by_whom"], r["detail"]))
+        return out
+
     # -- hosting workers -------------------------------------------------------------
 
     def claim(
         self, worker: str, now: datetime, lease_seconds: float, *, limit: int = 1
     ) -> List[Claim]:
-        """Choose and lock due rows, apply the lifecycle in Python, write them back."""
+        """Choose and lock claimable rows, apply the lifecycle in Python, write them back.
+
+        Expired leases first, then due requests: two index-served reads (see
+        :data:`CLAIM_EXPIRED_WHERE`), never a sort of the backlog.
+        """
         claims: List[Claim] = []
         with self.unit() as uow:
-            rows = uow._fetch(
-                f"SELECT * FROM requests WHERE {CLAIM_WHERE} "
-                f"ORDER BY scheduled_for, requested_at, id LIMIT :limit "
-                f"{self.dialect.claim_lock}",
-                {"now": self._ts(now), "limit": limit},
-            )
+            rows: List[Any] = []
+            for where in (CLAIM_EXPIRED_WHERE, CLAIM_DUE_WHERE):
+                if len(rows) < limit:
+                    rows += uow._fetch(
+                        f"SELECT * FROM requests WHERE {where} ORDER BY {CLAIM_ORDER} "
+                        f"LIMIT :limit {self.dialect.claim_lock}",
+                        {"now": self._ts(now), "limit": limit - len(rows)},
+                    )
             updates, entries = [], []
             for row in rows:
                 r = codec.request_from(row)
@@ -644,9 +890,17 @@ def run_migrations(uow: SqlUnit, stored: int) -> int:
     version its own way.
     """
     dialect = uow._storage.dialect
-    for migration in MIGRATIONS[stored:]:
-        if migration.fixup is not None:
-            migration.fixup(uow._fetch, dialect)
+    pending = MIGRATIONS[stored:]
+    # Every pending version's statements first, so that data repairs run on the
+    # newest schema and may use today's code (the codec, the domain); then the
+    # repairs in order; then the constraints they make true.
+    for migration in pending:
         for statement in migration.sql(dialect):
+            uow._x(statement)
+    for migration in pending:
+        if migration.fixup is not None:
+            migration.fixup(uow)
+    for migration in pending:
+        for statement in migration.sql_after(dialect):
             uow._x(statement)
     return len(MIGRATIONS)

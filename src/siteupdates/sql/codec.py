@@ -104,13 +104,14 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
         "status": r.status.value,
         "scheduled_for": ts(r.scheduled_for),
         "revision": r.revision,
-        "warnings": json.dumps(list(r.warnings)),
+        "warnings": json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
         "reason": r.reason,
         "superseded_by": r.superseded_by,
         "idempotency_key": r.idempotency_key,
         "group_plan_id": r.group_plan_id,
         "automatic": bool(r.automatic),
         "booking": r.booking,
+        "resume_status": None if r.resume_status is None else r.resume_status.value,
     }
 
 
@@ -131,6 +132,9 @@ REQUEST_COLUMNS: Tuple[str, ...] = tuple(
 )
 
 
+_NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
+
+
 @_decoding("request", "id")
 def request_from(row: Row) -> UpdateRequest:
     """An UpdateRequest from a row of the requests table."""
@@ -147,13 +151,14 @@ def request_from(row: Row) -> UpdateRequest:
         status=row["status"],
         scheduled_for=parse_ts(row["scheduled_for"]),
         revision=int(row["revision"]),
-        warnings=tuple(_json(row["warnings"]) or ()),
+        warnings=() if row["warnings"] in _NO_WARNINGS else tuple(_json(row["warnings"]) or ()),
         reason=row["reason"],
         superseded_by=row["superseded_by"],
         idempotency_key=row["idempotency_key"],
         group_plan_id=row["group_plan_id"],
         automatic=bool(row["automatic"]),
         booking=row["booking"],
+        resume_status=row["resume_status"],
     )
 
 
@@ -177,12 +182,13 @@ def history_row(h: HistoryEntry) -> Dict[str, Any]:
         "reason": h.reason,
         "old_date": ts(h.old_date),
         "new_date": ts(h.new_date),
+        "overrides": json.dumps(list(h.overrides)),
     }
 
 
 HISTORY_COLUMNS: Tuple[str, ...] = (
     "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
-    "reason", "old_date", "new_date",
+    "reason", "old_date", "new_date", "overrides",
 )  # fmt: skip
 
 
@@ -203,6 +209,7 @@ def history_from(row: Row) -> HistoryEntry:
         reason=row["reason"],
         old_date=parse_ts(row["old_date"]),
         new_date=parse_ts(row["new_date"]),
+        overrides=tuple(_json(row["overrides"]) or ()),
     )
 
 
@@ -220,12 +227,15 @@ def outbox_row(o: OutboxItem) -> Dict[str, Any]:
         "next_attempt_at": ts(o.next_attempt_at),
         "last_error": o.last_error,
         "delivered_at": ts(o.delivered_at),
+        "lease_owner": o.lease_owner,
+        "lease_expires": ts(o.lease_expires),
+        "claims": o.claims,
     }
 
 
 OUTBOX_COLUMNS: Tuple[str, ...] = (
     "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
-    "next_attempt_at", "last_error", "delivered_at",
+    "next_attempt_at", "last_error", "delivered_at", "lease_owner", "lease_expires", "claims",
 )  # fmt: skip
 
 
@@ -246,6 +256,9 @@ def outbox_from(row: Row) -> OutboxItem:
         next_attempt_at=parse_ts(row["next_attempt_at"]),
         last_error=row["last_error"],
         delivered_at=parse_ts(row["delivered_at"]),
+        lease_owner=row["lease_owner"],
+        lease_expires=parse_ts(row["lease_expires"]),
+        claims=int(row["claims"]),
     )
 
 

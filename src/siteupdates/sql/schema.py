@@ -15,14 +15,15 @@ that every write checks.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates.domain import OPEN, WAITING, Event, Status
-from siteupdates.domain.messages import ts
-from siteupdates.errors import ConfigurationError
+from siteupdates.domain import DATED, OPEN, WAITING, Actor, Event, UpdateRequest, apply_event
+from siteupdates.ports import ChangeSet, OutboxItem, Unit
 
 __all__ = [
     "MIGRATIONS",
@@ -68,20 +69,35 @@ POSTGRES = Dialect(
 #: The open statuses as an SQL list; constants of the lifecycle, never user input.
 OPEN_STATUSES_SQL = ", ".join(f"'{s.value}'" for s in sorted(OPEN, key=lambda s: s.value))
 
-Fixup = Callable[[Callable[[str, Mapping[str, Any]], List[Any]], Dialect], None]
+#: A data repair: runs on the migrating unit of work once every pending version's
+#: statements have run (so on the newest schema, with today's code), and before
+#: any pending version's ``after`` statements (the constraints it makes true).
+Fixup = Callable[[Unit], None]
 
 
 @attrs.frozen
 class Migration:
-    """One schema version: an optional data repair, then statements (``;``-separated)."""
+    """One schema version: statements, an optional data repair, then ``after`` statements.
+
+    Statements are ``;``-separated and written with the dialect's placeholders.
+    """
 
     statements: str
     fixup: Optional[Fixup] = None
+    after: str = ""
 
     def sql(self, dialect: Dialect) -> List[str]:
-        """The statements of this version in ``dialect``."""
-        text = self.statements.format(**dialect.types, open_statuses=OPEN_STATUSES_SQL)
-        return [s.strip() for s in text.split(";") if s.strip()]
+        """The statements that run before the repair, in ``dialect``."""
+        return _split(self.statements, dialect)
+
+    def sql_after(self, dialect: Dialect) -> List[str]:
+        """The statements that run after the repair, in ``dialect``."""
+        return _split(self.after, dialect)
+
+
+def _split(text: str, dialect: Dialect) -> List[str]:
+    filled = text.format(**dialect.types, open_statuses=OPEN_STATUSES_SQL)
+    return [s.strip() for s in filled.split(";") if s.strip()]
 
 
 _V1 = """
@@ -167,14 +183,47 @@ ALTER TABLE tenants ADD COLUMN revision {int} NOT NULL DEFAULT 0;
 -- The provider booking a request fills (a tenant's weekly automatic update).
 ALTER TABLE requests ADD COLUMN booking {text};
 CREATE UNIQUE INDEX requests_booking ON requests (tenant_id, booking)
-    WHERE booking IS NOT NULL;
+    WHERE booking IS NOT NULL
+"""
+
+_V3_AFTER = """
 -- R17: one open version update per site, whoever writes and however they race.
 CREATE UNIQUE INDEX requests_one_open_version ON requests (tenant_id, target)
     WHERE version IS NOT NULL AND status IN ({open_statuses})
 """
 
-
 _V4 = """
+-- Deliverers claim outbox items before sending: who, until when, how often (the fence).
+ALTER TABLE outbox ADD COLUMN lease_owner {text};
+ALTER TABLE outbox ADD COLUMN lease_expires {ts};
+ALTER TABLE outbox ADD COLUMN claims {int} NOT NULL DEFAULT 0;
+-- Each item's own history: delivered, failed, dead, requeued, withdrawn.
+CREATE TABLE outbox_log (
+    outbox_id {text} NOT NULL REFERENCES outbox(id),
+    seq {int} NOT NULL,
+    at {ts} NOT NULL,
+    event {text} NOT NULL,
+    by_whom {text} NOT NULL,
+    detail {text},
+    PRIMARY KEY (outbox_id, seq)
+)
+"""
+
+_V6 = """
+-- Hosting workers claim through two partial indexes: due Scheduled requests in
+-- claim order (scheduled_for, requested_at, id), and the requests in work by
+-- lease expiry (only the expired few are sorted). They replace requests_due,
+-- with which a claim sorted every due row. The leading status column makes
+-- SQLite prefer them to requests_queue.
+CREATE INDEX requests_claim_due ON requests (status, scheduled_for, requested_at, id)
+    WHERE status = 'scheduled';
+CREATE INDEX requests_claim_expired ON requests (status, lease_expires)
+    WHERE status IN ('not-started', 'in-progress');
+DROP INDEX requests_due
+"""
+
+
+_V7 = """
 -- Every change of reference data (siteupdates apply): who, when, before and after.
 CREATE TABLE audit (
     seq {int} PRIMARY KEY,
@@ -189,73 +238,133 @@ CREATE TABLE audit (
 CREATE INDEX audit_key ON audit (kind, key, seq)
 """
 
+_REPAIRER = "siteupdates upgrade"
 
-def _one_open_version_each(
-    q: Callable[[str, Mapping[str, Any]], List[Any]], dialect: Dialect
-) -> None:
-    """Supersede the duplicates that earlier versions let races write (R17).
 
-    Per site, the update that is already pulled or running stands, else the one
-    requested last; the other waiting ones become New Version Requested, with a
-    history entry, as if the survivor had superseded them.
+def _survivor(found: Sequence[UpdateRequest]) -> UpdateRequest:
+    """The one open version update of a site that stands, in R17's order.
+
+    Work already begun stands (the earliest requested, if several began);
+    otherwise the newest version of the release line asked for last.
     """
-    rows = q(
-        f"SELECT id, tenant_id, target, status, revision, requested_at FROM requests "
-        f"WHERE version IS NOT NULL AND status IN ({OPEN_STATUSES_SQL}) "
-        "ORDER BY tenant_id, target",
-        {},
-    )
-    groups: Dict[Tuple[str, str], List[Any]] = {}
+    begun = [r for r in found if r.status not in WAITING]
+    if begun:
+        return min(begun, key=lambda r: (r.requested_at, r.id))
+    line = max(found, key=lambda r: (r.requested_at, r.id)).version
+    assert line is not None
+    same = [r for r in found if r.version is not None and r.version.line == line.line]
+    return max(same, key=lambda r: (r.version, r.requested_at, r.id))
+
+
+def _one_open_version_each(uow: Unit) -> None:
+    """End the extra open version updates that earlier releases let races write (R17).
+
+    Per site one stands (:func:`_survivor`). An older waiting version of its line
+    becomes New Version Requested, as if the survivor had superseded it; anything
+    else (another line, work already begun, a newer version queued behind an
+    update under way) becomes Unable to Complete with a reason the contact can
+    read. Each gets a history entry and a notice through the outbox, as any change.
+    """
+    from siteupdates.domain.messages import messages_for
+
+    rows = uow.requests_in(tuple(OPEN), limit=10_000_000)
+    sites: Dict[Tuple[str, str], List[UpdateRequest]] = {}
     for r in rows:
-        groups.setdefault((r["tenant_id"], r["target"]), []).append(r)
-    waiting = {s.value for s in WAITING}
-    now: Any = datetime.now(timezone.utc)
-    if dialect.types["ts"] == "TEXT":
-        now = ts(now)
-    for (tenant, target), found in groups.items():
+        if r.version is not None:
+            sites.setdefault((r.tenant_id, r.target.value), []).append(r)
+    now = datetime.now(timezone.utc)
+    provider = uow.settings().get("provider") or {}
+    zone = str(provider.get("default_zone") or "UTC")
+    length = timedelta(minutes=int(provider.get("update_duration_minutes") or 120))
+    parts: List[ChangeSet] = []
+    for (tenant_id, _), found in sorted(sites.items()):
         if len(found) < 2:
             continue
-        found.sort(key=lambda r: (r["status"] not in waiting, str(r["requested_at"]), r["id"]))
-        keep = found[-1]
-        for r in found[:-1]:
-            if r["status"] not in waiting:
-                raise ConfigurationError(
-                    f"requests {r['id']} and {keep['id']} are both under way for {tenant} "
-                    f"{target}; finish or fail one, then open the storage again"
+        keep = _survivor(found)
+        tenant = uow.tenant(tenant_id)
+        for r in found:
+            if r.id == keep.id:
+                continue
+            assert r.version is not None and keep.version is not None
+            if (
+                r.status in WAITING
+                and keep.status in WAITING
+                and r.version.line == keep.version.line
+                and r.version <= keep.version
+            ):
+                event, reason = (
+                    Event.SUPERSEDE,
+                    (f"newer version {keep.version} requested in request {keep.short_id}"),
                 )
-            reason = f"newer request {keep['id']} kept when upgrading the storage (R17)"
-            revision = int(r["revision"]) + 1
-            q(
-                "UPDATE requests SET status = :status, revision = :revision, reason = :reason, "
-                "superseded_by = :keep WHERE id = :id",
-                {
-                    "status": Status.NEW_VERSION_REQUESTED.value,
-                    "revision": revision,
-                    "reason": reason,
-                    "keep": keep["id"],
-                    "id": r["id"],
-                },
+            else:
+                event, reason = (
+                    Event.FAIL,
+                    (
+                        f"request {keep.short_id} for {keep.version} is open for the same site, "
+                        "and a site has one open version update at a time; ask again once it "
+                        "has finished"
+                    ),
+                )
+            new, entry = apply_event(
+                r, event, actor=Actor.PROVIDER, by=_REPAIRER, at=now, reason=reason
             )
-            q(
-                "INSERT INTO history (request_id, seq, event, actor, by_whom, at, from_status, "
-                "to_status, reason) VALUES (:id, :seq, :event, 'provider', 'siteupdates', :at, "
-                ":from_status, :to_status, :reason)",
-                {
-                    "id": r["id"],
-                    "seq": revision,
-                    "event": Event.SUPERSEDE.value,
-                    "at": now,
-                    "from_status": r["status"],
-                    "to_status": Status.NEW_VERSION_REQUESTED.value,
-                    "reason": reason,
-                },
+            if event is Event.SUPERSEDE:
+                new = attrs.evolve(new, superseded_by=keep.id)
+            outbox: List[OutboxItem] = []
+            requester = uow.contact(r.requested_by)
+            if tenant is not None:
+                audience = [requester] if requester else uow.contacts_of(tenant_id)
+                notices, _ = messages_for(
+                    new, entry, tenant, audience, default_zone=zone,
+                    duration=length, per_recipient_keys=requester is None,
+                )  # fmt: skip
+                outbox = [
+                    OutboxItem(
+                        f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}",
+                        n.key,
+                        "notice",
+                        r.id,
+                        n.to_payload(),
+                        now,
+                    )
+                    for n in notices
+                ]
+            parts.append(
+                ChangeSet(updates=((new, r.revision),), history=(entry,), outbox=tuple(outbox))
             )
+    if parts:
+        uow.apply(ChangeSet.concat(parts))
 
+
+#: The statuses that hold a provider date, as an SQL list (constants of the lifecycle).
+_DATED_SQL = ", ".join(f"'{s.value}'" for s in sorted(DATED, key=lambda s: s.value))
+
+_V5 = (
+    """
+-- While Pending Input: the status an answer returns the request to (lifecycle).
+ALTER TABLE requests ADD COLUMN resume_status {text};
+-- Questions asked before: a request with a date returns Scheduled, one without queued.
+UPDATE requests SET resume_status = 'scheduled'
+    WHERE status = 'pending-input' AND scheduled_for IS NOT NULL;
+UPDATE requests SET resume_status = 'to-be-scheduled'
+    WHERE status = 'pending-input' AND scheduled_for IS NULL;
+-- A provider date exists exactly in the statuses that have one (the history keeps the rest).
+UPDATE requests SET scheduled_for = NULL
+    WHERE scheduled_for IS NOT NULL AND status NOT IN ('pending-input', """
+    + _DATED_SQL
+    + """);
+-- The rules a provider overrode to accept a request, in its history.
+ALTER TABLE history ADD COLUMN overrides {text} NOT NULL DEFAULT '[]'
+"""
+)
 
 #: Schema versions; entry N brings version N to N + 1.
 MIGRATIONS: Sequence[Migration] = (
     Migration(_V1),
     Migration(_V2),
-    Migration(_V3, fixup=_one_open_version_each),
+    Migration(_V3, fixup=_one_open_version_each, after=_V3_AFTER),
     Migration(_V4),
+    Migration(_V5),
+    Migration(_V6),
+    Migration(_V7),
 )

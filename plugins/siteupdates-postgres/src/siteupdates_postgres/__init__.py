@@ -8,10 +8,10 @@ layer :mod:`siteupdates.sql`: the shared schema and migrations with the
 claim of its own in one statement.
 
 A unit of work is one transaction on one pooled connection, at READ COMMITTED.
-The rows a use case reads to decide are locked (``FOR UPDATE``), writers of one
-tenant take a transaction-scoped advisory lock, and the invariants are unique
-indexes; a deadlock or serialization failure is reported as a ConflictError,
-which the use cases retry.
+The request a use case changes is read ``FOR UPDATE``, writers of one tenant
+take a transaction-scoped advisory lock, and the invariants are unique indexes;
+a deadlock or serialization failure is reported as a ConflictError, which the
+use cases retry.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ from siteupdates.errors import ConfigurationError, ConflictError, StorageError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.ports import Claim, Lease, Storage
 from siteupdates.sql import (
-    CLAIM_WHERE,
+    CLAIM_DUE_WHERE,
+    CLAIM_EXPIRED_WHERE,
+    CLAIM_ORDER,
     MIGRATIONS,
     POSTGRES,
     Cursor,
@@ -60,24 +62,39 @@ _RECLAIM = TRANSITIONS[Event.RECLAIM]
 assert _PULL.sources == {Status.SCHEDULED} and _PULL.target is _RECLAIM.target
 assert _RECLAIM.sources == {Status.NOT_STARTED, Status.IN_PROGRESS}
 
+# Two parts, each an index scan in claim order that stops after LIMIT unlocked
+# rows (SKIP LOCKED inside the scan: workers never wait on one another's row):
+# expired leases first, then due requests for what is left of the limit. The
+# update finds the picked rows by primary key (``= ANY``), not by a join whose
+# size the planner cannot know (it would hash the whole table), and reads the
+# old status and owner from the row it replaces.
 _CLAIM_SQL = f"""
-WITH picked AS (
-    SELECT id, status AS old_status, lease_owner AS old_owner FROM requests
-    WHERE {CLAIM_WHERE}
-    ORDER BY scheduled_for, requested_at, id LIMIT :limit
+WITH expired AS (
+    SELECT id, status AS old_status FROM requests
+    WHERE {CLAIM_EXPIRED_WHERE}
+    ORDER BY {CLAIM_ORDER} LIMIT :limit
     FOR UPDATE SKIP LOCKED
-), claimed AS (
+), due AS (
+    SELECT id, status AS old_status FROM requests
+    WHERE {CLAIM_DUE_WHERE}
+    ORDER BY {CLAIM_ORDER} LIMIT greatest(:limit - (SELECT count(*) FROM expired), 0)
+    FOR UPDATE SKIP LOCKED
+), picked AS (
+    SELECT * FROM expired UNION ALL SELECT * FROM due
+), updated AS (
     UPDATE requests r SET
         status = :target,
         revision = r.revision + 1,
-        reason = CASE WHEN p.old_status = :pull_from THEN r.reason
-                 ELSE 'the lease of ' || coalesce(p.old_owner, 'a worker')
+        reason = CASE WHEN r.status = :pull_from THEN r.reason
+                 ELSE 'the lease of ' || coalesce(r.lease_owner, 'a worker')
                       || ' expired; taken over (attempt ' || (r.attempts + 1) || ')' END,
         lease_owner = :worker,
         lease_expires = :expires,
         attempts = r.attempts + 1
-    FROM picked p WHERE r.id = p.id
-    RETURNING r.*, p.old_status
+    WHERE r.id = ANY (ARRAY(SELECT id FROM picked))
+    RETURNING r.*
+), claimed AS (
+    SELECT u.*, p.old_status FROM updated u JOIN picked p ON p.id = u.id
 ), logged AS (
     INSERT INTO history (request_id, seq, event, actor, by_whom, at, from_status,
                          to_status, reason, old_date, new_date)
@@ -87,7 +104,7 @@ WITH picked AS (
            CASE WHEN old_status = :pull_from THEN NULL ELSE reason END, NULL, NULL
     FROM claimed
 )
-SELECT * FROM claimed ORDER BY scheduled_for, requested_at, id
+SELECT * FROM claimed ORDER BY old_status = :pull_from, {CLAIM_ORDER}
 """
 
 

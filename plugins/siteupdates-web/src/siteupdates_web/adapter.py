@@ -1,8 +1,8 @@
 """Everything the web screens need that the ``Desk`` facade does not offer (yet).
 
 This module is the one place that reaches past the facade, through the public
-``Storage`` port (``desk.storage``), the desk's ``preset`` and its dispatcher. When the facade grows a method for one of
-these, change it here and nowhere else.
+``Storage`` port (``desk.storage``), the desk's ``preset`` and its dispatcher.
+When the facade grows a method for one of these, change it here and nowhere else.
 """
 
 from __future__ import annotations
@@ -98,10 +98,17 @@ def outbox(desk: Desk, state: Optional[str] = None) -> List[OutboxRow]:
 
 
 def retry_outbox_item(desk: Desk, item_id: str) -> Optional[OutboxRow]:
-    """Try to deliver one item now (a dead one too); None when there is no such item."""
+    """Requeue one item (a dead one too) and deliver what is due; None if there is none.
+
+    The item goes through the dispatcher's claim, so a deliverer running
+    elsewhere never sends it a second time.
+    """
     for item in desk.storage.outbox():
         if item.id == item_id:
-            return OutboxRow(desk.dispatcher().deliver(item))
+            desk.retry_outbox([item.key], by="web")
+            desk.deliver()
+            now = [o for o in desk.storage.outbox(request_id=item.request_id) if o.id == item_id]
+            return OutboxRow(now[0] if now else item)
     return None
 
 

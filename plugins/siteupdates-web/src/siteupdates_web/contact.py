@@ -47,7 +47,7 @@ class ContactScreens(Screens):
     def _contact_tenants(self, desk: Desk) -> Tuple[str, List[Tenant]]:
         cid = self.contact_id()
         try:
-            found = desk.tenants_of(cid)
+            found = list(desk.tenants_of(cid))
         except AccessDenied:
             found = []
         if not found:

@@ -72,7 +72,7 @@ class ProviderScreens(Screens):
             view = "queue"
         tenant = request.args.get("tenant", "")
         target = request.args.get("target", "")
-        rows = desk.queue() if view == "queue" else adapter.requests_in(desk, _VIEWS[view])
+        rows = list(desk.queue()) if view == "queue" else adapter.requests_in(desk, _VIEWS[view])
         if tenant:
             rows = [r for r in rows if r.tenant_id == tenant]
         if target:

@@ -1,0 +1,1 @@
+"""The benchmark suite: every figure against its baseline, in one run (python -m benchmarks)."""

@@ -1,0 +1,141 @@
+"""Start-up: installed plugins load when needed, and a read command imports little."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+
+from siteupdates.domain.messages import Notice
+from siteupdates.hookspecs import hookimpl
+from siteupdates.plugins import PluginHost
+from siteupdates.service import Desk
+from siteupdates.testing import FixedClock, sample_setup
+
+GENERAL = """
+from siteupdates.hookspecs import hookimpl
+seen = []
+
+@hookimpl
+def siteupdates_configure(settings):
+    seen.append(("configure", dict(settings)))
+
+@hookimpl
+def siteupdates_deliver_notice(notice):
+    seen.append(("notice", notice.key))
+    return True
+"""
+
+STORAGE = """
+from siteupdates.builtin.memory import MemoryStorage
+from siteupdates.hookspecs import hookimpl
+seen = []
+
+@hookimpl
+def siteupdates_configure(settings):
+    seen.append(dict(settings))
+
+@hookimpl
+def siteupdates_storage(url):
+    return MemoryStorage(url) if url.startswith("fake://") else None
+"""
+
+
+def _distribution(root: Path, name: str, module: str, source: str, entry_points: str) -> None:
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    _distribution(tmp_path, "su-general", "su_general", GENERAL,
+                  "[siteupdates]\nsu_general = su_general\n")  # fmt: skip
+    _distribution(tmp_path, "su-fakestore", "su_fakestore", STORAGE,
+                  "[siteupdates.storage]\nfake = su_fakestore\n")  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for m in ("su_general", "su_fakestore"):
+        monkeypatch.delitem(sys.modules, m, raising=False)
+    return tmp_path
+
+
+def _notice(key: str) -> Notice:
+    return Notice(key, "accepted", "r1", "d1", "dana", "dana@d1.example", "s", "b",
+                  datetime(2026, 3, 1, tzinfo=timezone.utc))  # fmt: skip
+
+
+class Mine:
+    def __init__(self) -> None:
+        self.seen: List[str] = []
+
+    @hookimpl
+    def siteupdates_deliver_notice(self, notice: Notice) -> Any:
+        self.seen.append(notice.key)
+        return None  # ask the next notifier
+
+
+def test_installed_plugins_load_on_first_need_configured_and_after_the_hosts_own(
+    installed: Path,
+) -> None:
+    mine = Mine()
+    host = PluginHost(plugins=[mine], entry_points=True)
+    host.configure({"smtp": {}})  # a built-in's table only: nothing else to check
+    desk = Desk.open("memory://", host=host, clock=FixedClock())
+    assert "su_general" not in sys.modules and "su_fakestore" not in sys.modules
+    desk.load_setup(sample_setup())
+    assert host.deliver_notice(_notice("k1"))
+    general = sys.modules["su_general"]
+    # Configured with the last settings before its first notice, and asked after
+    # the host's own notifier, as when installed plugins loaded at construction.
+    assert general.seen == [("configure", {}), ("notice", "k1")]
+    assert mine.seen == ["k1"]
+    assert "su_general" in host.names()
+    assert "su_fakestore" not in sys.modules  # a storage plugin waits for its scheme
+    desk.close()
+
+
+def test_a_storage_plugin_is_found_by_scheme_and_loads_alone(installed: Path) -> None:
+    host = PluginHost(entry_points=True)
+    desk = Desk.open("fake://one", host=host, clock=FixedClock())
+    assert desk.storage.url == "fake://one"
+    assert sys.modules["su_fakestore"].seen == [{}]  # configured like every plugin
+    assert "su_general" not in sys.modules
+    assert "fake" in host.names()
+    desk.close()
+    blocked = PluginHost(entry_points=True, blocked=["fake"])
+    with pytest.raises(Exception, match="no plugin handles"):
+        blocked.storage("fake://two")
+
+
+def test_a_table_for_an_installed_plugin_loads_it_at_once(installed: Path) -> None:
+    host = PluginHost(entry_points=True)
+    host.configure({"general": {"x": 1}})
+    assert sys.modules["su_general"].seen == [("configure", {"general": {"x": 1}})]
+
+
+def test_a_read_command_on_sqlite_imports_no_other_plugin(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with Desk.open(f"sqlite:///{db}", clock=FixedClock()) as desk:
+        desk.load_setup(sample_setup())
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from siteupdates.cli import main
+        assert main(["--db", {str(db)!r}, "list", "--as", "dana"]) == 0
+        print(" ".join(sorted(sys.modules)))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stdout.split())
+    unwanted = {"psycopg", "siteupdates_postgres", "siteupdates_ical", "importlib.metadata",
+                "smtplib", "siteupdates.domain.planner", "siteupdates.app.worker"}  # fmt: skip
+    assert not loaded & unwanted
+    assert "siteupdates.builtin.sqlite" in loaded
