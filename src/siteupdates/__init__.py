@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List
 if TYPE_CHECKING:
     from siteupdates.app.bootstrap import App, bootstrap
     from siteupdates.app.contact import Submission
+    from siteupdates.app.reference import SetupReport
     from siteupdates.domain import (
         Actor,
         Ambiguity,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from siteupdates.errors import SiteUpdatesError
     from siteupdates.hookspecs import hookimpl
     from siteupdates.plugins import PluginHost
-    from siteupdates.ports import Setup, Storage, Unit
+    from siteupdates.ports import AuditEntry, Setup, Storage, Unit
     from siteupdates.service import Desk
     from siteupdates.setupfile import load_setup, setup_from_dict
 
@@ -63,6 +64,7 @@ __version__: str
 _WHERE: Dict[str, str] = {
     **dict.fromkeys(("App", "bootstrap"), "siteupdates.app"),
     "Submission": "siteupdates.app.contact",
+    "SetupReport": "siteupdates.app.reference",
     **dict.fromkeys(
         (
             "Actor", "Ambiguity", "Catalog", "Contact", "Decision", "Event", "Group",
@@ -76,7 +78,7 @@ _WHERE: Dict[str, str] = {
     "SiteUpdatesError": "siteupdates.errors",
     "hookimpl": "siteupdates.hookspecs",
     "PluginHost": "siteupdates.plugins",
-    **dict.fromkeys(("Setup", "Storage", "Unit"), "siteupdates.ports"),
+    **dict.fromkeys(("AuditEntry", "Setup", "Storage", "Unit"), "siteupdates.ports"),
     "Desk": "siteupdates.service",
     **dict.fromkeys(("load_setup", "setup_from_dict"), "siteupdates.setupfile"),
 }  # fmt: skip
@@ -116,6 +118,7 @@ __all__ = [
     "Actor",
     "App",
     "Ambiguity",
+    "AuditEntry",
     "Catalog",
     "Contact",
     "Decision",
@@ -131,6 +134,7 @@ __all__ = [
     "Role",
     "ScheduledTask",
     "Setup",
+    "SetupReport",
     "Site",
     "SiteKind",
     "Status",

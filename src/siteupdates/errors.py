@@ -40,6 +40,10 @@ class WrongType(SiteUpdatesError, TypeError):
         self.expected = expected
 
 
+class BadCall(SiteUpdatesError, TypeError):
+    """Raised when a public method is called with a missing, extra or unknown argument."""
+
+
 class MalformedVersion(InvalidInput):
     """Raised when a version string is not of the form ``LINE.RELEASE.PACK`` (``E.1505.2``)."""
 

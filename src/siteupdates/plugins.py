@@ -93,18 +93,31 @@ def load_plugin(spec: str) -> Any:
 
     Raises ConfigurationError naming what could not be imported or found.
     """
-    module_name, _, attr = spec.partition(":")
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigurationError(f"a plugin is named MODULE or MODULE:ATTRIBUTE, not {spec!r}")
+    module_name, _, attr = spec.strip().partition(":")
+    if not module_name:
+        raise ConfigurationError(f"plugin {spec!r} names no module: expected MODULE[:ATTRIBUTE]")
     try:
         module = importlib.import_module(module_name)
-    except (ImportError, ValueError, TypeError) as exc:
-        raise ConfigurationError(f"cannot import plugin {module_name!r}: {exc}") from None
+    except Exception as exc:  # ImportError, or whatever the module raised on import
+        raise ConfigurationError(
+            f"cannot import plugin {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from None
     if not attr:
         return module
     try:
         obj = getattr(module, attr)
     except AttributeError:
         raise ConfigurationError(f"plugin module {module_name!r} has no {attr!r}") from None
-    return obj() if isinstance(obj, type) else obj
+    if not isinstance(obj, type):
+        return obj
+    try:
+        return obj()
+    except Exception as exc:
+        raise ConfigurationError(
+            f"cannot make plugin {spec!r}: {obj.__name__}() failed: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def installed_entry_points(group: str) -> List[Any]:

@@ -42,7 +42,9 @@ from siteupdates.domain import (
 )
 
 __all__ = [
+    "AUDIT_KINDS",
     "CLAIMABLE",
+    "AuditEntry",
     "ChangeSet",
     "Claim",
     "Fence",
@@ -52,6 +54,7 @@ __all__ = [
     "OutboxState",
     "Page",
     "Reads",
+    "ReferenceChange",
     "Setup",
     "Storage",
     "Unit",
@@ -207,6 +210,66 @@ class Setup:
 T = TypeVar("T")
 
 
+#: What reference data an audit entry is about.
+AUDIT_KINDS = ("tenant", "contact", "group", "catalog", "settings")
+
+
+@attrs.frozen
+class AuditEntry:
+    """One change of reference data: who made it, when, and the value before and after.
+
+    ``kind`` is one of :data:`AUDIT_KINDS`, ``key`` the ID (a version for the
+    catalog, a key for settings), ``action`` ``added``, ``changed`` or
+    ``removed``; ``before`` and ``after`` are plain JSON-able data (None when
+    the thing did not exist). ``seq`` is given by the storage, increasing.
+    """
+
+    at: datetime
+    by: str
+    kind: str
+    key: str
+    action: str
+    before: Optional[Mapping[str, Any]] = None
+    after: Optional[Mapping[str, Any]] = None
+    seq: int = 0
+
+    def describe(self) -> str:
+        """One line for people: ``changed contact dana: email a@x -> b@x``."""
+        head = f"{self.action} {self.kind} {self.key}"
+        if self.action != "changed" or self.before is None or self.after is None:
+            return head
+        parts = []
+        for field in sorted(set(self.before) | set(self.after)):
+            old, new = self.before.get(field), self.after.get(field)
+            if old != new:
+                parts.append(f"{field} {_brief(old)} -> {_brief(new)}")
+        return f"{head}: " + "; ".join(parts) if parts else head
+
+
+def _brief(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@attrs.frozen
+class ReferenceChange:
+    """What one unit writes to reference data: upserts, removals and their audit entries.
+
+    ``upsert`` holds the groups, tenants, contacts, catalog versions and
+    settings to write (an existing tenant is written only at the revision it
+    carries, else :class:`~siteupdates.errors.ConflictError`); the ``remove_*``
+    tuples name what to delete. ``audit`` is recorded in the same transaction.
+    """
+
+    upsert: Setup = attrs.field(factory=lambda: Setup())
+    remove_groups: Tuple[str, ...] = ()
+    remove_tenants: Tuple[str, ...] = ()
+    remove_contacts: Tuple[str, ...] = ()
+    remove_versions: Tuple[str, ...] = ()
+    remove_settings: Tuple[str, ...] = ()
+    audit: Tuple[AuditEntry, ...] = ()
+
+
 @attrs.frozen
 class Page(Generic[T]):
     """A slice of a list that can grow: ``items`` and the total count before slicing.
@@ -269,6 +332,16 @@ class Reads(abc.ABC):
     @abc.abstractmethod
     def catalog(self) -> Catalog:
         """The versions on offer."""
+
+    def groups(self) -> List[Group]:
+        """Every group, ordered by ID (optional; needed by ``siteupdates apply``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list groups")
+
+    def audit(
+        self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
+    ) -> List[AuditEntry]:
+        """The changes of reference data, newest first (optional; none by default)."""
+        return []
 
     def tenants_in_group(self, group_id: str) -> List[Tenant]:
         """The tenants linked to ``group_id``, ordered by ID (optional)."""
@@ -376,6 +449,13 @@ class Unit(Reads):
     @abc.abstractmethod
     def apply(self, changes: ChangeSet) -> None:
         """Write ``changes`` in this transaction (see :meth:`Storage.apply` for the checks)."""
+
+    def change_reference(self, change: ReferenceChange) -> None:
+        """Write a change of reference data and its audit entries in this transaction.
+
+        Optional for storages written before it; ``siteupdates apply`` needs it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot change reference data")
 
     def lock(self, name: str) -> None:
         """Hold the named lock until the unit ends (one writer per tenant, say).

@@ -28,11 +28,14 @@ from typing import (
     Union,
 )
 
-from siteupdates.app import App, bootstrap
+from siteupdates import checks
+from siteupdates.app import App, bootstrap, reference
 from siteupdates.app import contact as contact_cases
 from siteupdates.app import provider as provider_cases
 from siteupdates.app.bootstrap import merge_settings, reminder_ladder
+from siteupdates.app.boundary import checked, optional, required_text
 from siteupdates.app.contact import Submission
+from siteupdates.app.reference import SetupReport
 from siteupdates.domain import (
     TERMINAL,
     Ambiguity,
@@ -49,8 +52,9 @@ from siteupdates.domain import (
     UpdateRequest,
 )
 from siteupdates.domain.timeutil import require_aware
+from siteupdates.errors import InvalidInput
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import OutboxItem, Page, Setup, Storage
+from siteupdates.ports import AuditEntry, OutboxItem, Page, Setup, Storage
 from siteupdates.setupfile import load_setup, stored_preset
 
 if TYPE_CHECKING:
@@ -63,7 +67,7 @@ if TYPE_CHECKING:
 # The planner, the outbox and the executors load with the first method that needs
 # them (see _scheduling and friends), so a command that only reads does not pay.
 
-__all__ = ["Desk", "Submission", "is_open"]
+__all__ = ["Desk", "SetupReport", "Submission", "is_open"]
 
 
 class Desk:
@@ -75,6 +79,7 @@ class Desk:
     with :data:`~siteupdates.presets.CAMPUS_HOSTING`.
     """
 
+    @checked
     def __init__(
         self,
         storage: Storage,
@@ -93,6 +98,7 @@ class Desk:
         self._plugin_settings = dict(plugin_settings or {})
 
     @classmethod
+    @checked
     def open(
         cls,
         url: str,
@@ -117,6 +123,7 @@ class Desk:
         )  # fmt: skip
 
     @classmethod
+    @checked
     def from_setup(
         cls,
         setup: Union[str, Path, Mapping[str, Any], Setup],
@@ -178,23 +185,63 @@ class Desk:
 
     # -- setup --------------------------------------------------------------------
 
-    def load_setup(self, setup: Union[Setup, str, Path, Mapping[str, Any]]) -> None:
-        """Store the provider's reference data; its preset applies unless one was given."""
+    @checked
+    def load_setup(
+        self, setup: Union[Setup, str, Path, Mapping[str, Any]], *, by: str = "siteupdates"
+    ) -> SetupReport:
+        """Add the provider's reference data over what is stored (nothing is removed); audited.
+
+        :meth:`apply_setup` makes the storage equal to the setup instead.
+        """
+        return self._store_setup(setup, by=by, replace=False, dry_run=False)
+
+    @checked
+    def apply_setup(
+        self,
+        setup: Union[Setup, str, Path, Mapping[str, Any]],
+        *,
+        by: str = "provider",
+        dry_run: bool = False,
+    ) -> SetupReport:
+        """Make the stored reference data equal to ``setup``; every change is audited.
+
+        Removed contacts lose access at once, withdrawn versions are no longer
+        offered, removing a tenant with open requests is refused (nothing is
+        written); see :mod:`siteupdates.app.reference`. ``dry_run`` reports the
+        difference and writes nothing.
+        """
+        return self._store_setup(setup, by=by, replace=True, dry_run=dry_run)
+
+    def _store_setup(
+        self, setup: Union[Setup, str, Path, Mapping[str, Any]], *, by: str, replace: bool,
+        dry_run: bool,
+    ) -> SetupReport:  # fmt: skip
         loaded = load_setup(setup)
         if "plugins" in loaded.settings:
             # Checked before anything is stored: a table a plugin refuses stores nothing.
             self.app.host.configure(
                 merge_settings(loaded.settings["plugins"], self._plugin_settings)
             )
-        self.app.retry(lambda: self.app.storage.save_setup(loaded))
-        self.app.reminders = reminder_ladder(self.app.storage.settings())
-        if not self._preset_given:
-            found = stored_preset(loaded.settings)
+        # One unit of work (App.run retries it while it loses races).
+        report = reference.apply_setup(self.app, loaded, by=by, replace=replace, dry_run=dry_run)
+        if not dry_run:
+            self.app.reminders = reminder_ladder(self.app.storage.settings())
+        if not self._preset_given and not dry_run:
+            found = stored_preset(self.app.storage.settings())
             if found is not None:
                 self.app.preset = found
+        return report
+
+    @checked
+    def audit(
+        self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
+    ) -> List[AuditEntry]:
+        """The recorded changes of reference data, newest first (``kind``: tenant, ...)."""
+        return self.app.storage.audit(kind=kind, key=key, limit=limit)
 
     # -- contact side -----------------------------------------------------------------
 
+    @checked
     def tenants_of(self, contact_id: str, *, offset: int = 0, limit: int = 1000) -> Page[Tenant]:
         """The tenants a contact may choose among (R22), by ID.
 
@@ -203,10 +250,12 @@ class Desk:
         """
         return contact_cases.tenants_of(self.app, contact_id, offset=offset, limit=limit)
 
+    @checked
     def evaluate(self, contact_id: str, draft: RequestDraft) -> Decision:
         """Every refusal and warning a submit of ``draft`` would get, without submitting."""
         return contact_cases.try_submit(self.app, contact_id, draft)
 
+    @checked
     def submit(
         self,
         contact_id: str,
@@ -230,6 +279,7 @@ class Desk:
             zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
         )  # fmt: skip
 
+    @checked
     def move(
         self,
         contact_id: str,
@@ -249,6 +299,7 @@ class Desk:
             self.app, contact_id, request_id, at=at, zone=zone, ambiguity=ambiguity
         )
 
+    @checked
     def explain_to(
         self, contact_id: str, request_id: str, *, horizon: Optional[datetime] = None
     ) -> Explanation:
@@ -259,6 +310,7 @@ class Desk:
         """
         return contact_cases.explain_to(self.app, contact_id, request_id, horizon=horizon)
 
+    @checked
     def submit_many(
         self,
         contact_id: str,
@@ -271,18 +323,22 @@ class Desk:
 
         return submit_many(self.app, contact_id, drafts, idempotency_keys=idempotency_keys)
 
+    @checked
     def cancel(self, contact_id: str, request_id: str) -> UpdateRequest:
         """Cancel a To Be Scheduled or Scheduled request (R16)."""
         return contact_cases.cancel(self.app, contact_id, request_id)
 
+    @checked
     def delete(self, contact_id: str, request_id: str) -> UpdateRequest:
         """Delete a completed request from the contact's view; its history stays (R18)."""
         return contact_cases.delete(self.app, contact_id, request_id)
 
+    @checked
     def answer(self, contact_id: str, request_id: str, text: str) -> UpdateRequest:
         """Answer the provider's question on a Pending Input request."""
         return contact_cases.answer(self.app, contact_id, request_id, text)
 
+    @checked
     def requests(
         self,
         contact_id: str,
@@ -298,24 +354,30 @@ class Desk:
             limit=limit,
         )  # fmt: skip
 
+    @checked
     def resolve_id_for(self, contact_id: str, prefix: str) -> str:
         """Contact side: the ID of one of the contact's requests by a prefix (R22)."""
         return contact_cases.resolve_id(self.app, contact_id, prefix)
 
+    @checked
     def request(self, contact_id: str, request_id: str) -> UpdateRequest:
         """One request, if the contact may see it."""
         return contact_cases.request(self.app, contact_id, request_id)
 
+    @checked
     def overview(self, contact_id: str, tenant_id: str) -> Overview:
         """The overview of a tenant in the contact's zone (R11, R21)."""
         return contact_cases.tenant_overview(self.app, contact_id, tenant_id)
 
     # -- provider side ------------------------------------------------------------------
 
+    @checked
     def queue(self, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
         """The To Be Scheduled requests, first come first served (R13), one page."""
         return provider_cases.queue(self.app, offset=offset, limit=limit)
 
+    # An empty reason reaches the use case, which says that an override needs one.
+    @checked(reason=checks.text)
     def override(
         self,
         contact_id: str,
@@ -346,18 +408,22 @@ class Desk:
             override=Override(tuple(rules), reason, by),
         )  # fmt: skip
 
+    @checked
     def find(self, request_id: str) -> UpdateRequest:
         """Provider side: any request by ID, deleted ones included; NotFound otherwise."""
         return provider_cases.find(self.app, request_id)
 
+    @checked
     def resolve_id(self, prefix: str) -> str:
         """The one request ID starting with ``prefix`` (people read shortened IDs)."""
         return provider_cases.resolve_id(self.app, prefix)
 
+    @checked
     def tenant(self, tenant_id: str) -> Tenant:
         """Provider side: a tenant by ID; NotFound otherwise."""
         return provider_cases.tenant(self.app, tenant_id)
 
+    @checked
     def history(self, request_id: str) -> List[HistoryEntry]:
         """A request's full history (kept after deletion, R18)."""
         return provider_cases.history(self.app, request_id)
@@ -365,6 +431,19 @@ class Desk:
     def _act(self, request_id: str, event: Event, by: str, **kw: Any) -> UpdateRequest:
         return provider_cases.act(self.app, request_id, event, by=by, **kw)
 
+    def _future(self, when: datetime, allow_past: bool) -> datetime:
+        """``when``, unless it has passed and the provider did not say it may."""
+        when = require_aware("when", when)
+        now = self.now()
+        if when < now and not allow_past:
+            raise InvalidInput(
+                f"{when.isoformat()} is in the past (now {now.isoformat()}); a date that has "
+                "passed is refused unless allow_past=True (--allow-past) records it anyway",
+                when,
+            )
+        return when
+
+    @checked(reason=optional(required_text))
     def schedule(
         self,
         request_id: str,
@@ -372,58 +451,79 @@ class Desk:
         *,
         by: str = "provider",
         reason: Optional[str] = None,
+        allow_past: bool = False,
     ) -> UpdateRequest:
         """Confirm a date by hand; the contact is told (R20).
 
         This is the provider's override of the plan (R13): ``reason`` says why,
-        and stays in the request's history.
+        and stays in the request's history. A date in the past is refused unless
+        ``allow_past``.
         """
         return self._act(
-            request_id, Event.SCHEDULE, by, date=require_aware("when", when), reason=reason
+            request_id, Event.SCHEDULE, by, date=self._future(when, allow_past), reason=reason
         )
 
+    @checked
     def reschedule(
-        self, request_id: str, when: datetime, reason: str, *, by: str = "provider"
+        self,
+        request_id: str,
+        when: datetime,
+        reason: str,
+        *,
+        by: str = "provider",
+        allow_past: bool = False,
     ) -> UpdateRequest:
-        """Move a scheduled date, with a reason; the contact is told (R13, R20)."""
+        """Move a scheduled date, with a reason; the contact is told (R13, R20).
+
+        A date in the past is refused unless ``allow_past``.
+        """
         return self._act(
-            request_id, Event.RESCHEDULE, by, reason=reason, date=require_aware("when", when)
+            request_id, Event.RESCHEDULE, by, reason=reason, date=self._future(when, allow_past)
         )
 
+    @checked
     def pull(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
         """Take a scheduled request from the queue: Not Started."""
         return self._act(request_id, Event.PULL, by)
 
+    @checked
     def start(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
         """Begin the update: In Progress, the site is offline."""
         return self._act(request_id, Event.START, by)
 
+    @checked
     def complete(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
         """Finish the update; the tenant's sites take the new version or refresh date."""
         return self._act(request_id, Event.COMPLETE, by)
 
+    @checked
     def ask_input(self, request_id: str, question: str, *, by: str = "provider") -> UpdateRequest:
         """Ask the contact a question: Pending Input (R20)."""
         return self._act(request_id, Event.ASK_INPUT, by, reason=question)
 
+    @checked
     def defer(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
         """Put a request on hold until further notice."""
         return self._act(request_id, Event.DEFER, by, reason=reason)
 
+    @checked
     def resume(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
         """Take a deferred request back into the queue."""
         return self._act(request_id, Event.RESUME, by)
 
+    @checked
     def fail(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
         """Give up on a request: Unable to Complete, and the contact is told why (R20)."""
         return self._act(request_id, Event.FAIL, by, reason=reason)
 
+    @checked
     def supersede(self, request_id: str, newer_id: str, *, by: str = "provider") -> UpdateRequest:
         """Mark a request New Version Requested in favour of ``newer_id`` (R17)."""
         return provider_cases.supersede(self.app, request_id, newer_id, by=by)
 
     # -- scheduling -----------------------------------------------------------------------
 
+    @checked
     def plan_queue(
         self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
     ) -> PlanRun:
@@ -432,12 +532,14 @@ class Desk:
 
         return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
 
+    @checked
     def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
         """Provider side: why a request has, or would get, its date, with every detail."""
         from siteupdates.app import scheduling
 
         return scheduling.explain(self.app, request_id, horizon=horizon)
 
+    @checked
     def group_update(
         self,
         group_id: str,
@@ -455,12 +557,14 @@ class Desk:
             self.app, group_id, target, version, earliest=earliest, horizon=horizon, by=by
         )
 
+    @checked
     def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
         """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
         from siteupdates.app import scheduling
 
         return scheduling.cloud_week(self.app, week_of, by=by)
 
+    @checked
     def submit_staged(
         self,
         contact_id: str,
@@ -478,12 +582,14 @@ class Desk:
             self.app, contact_id, tenant_id, version, at=at, zone=zone, soak=soak
         )
 
+    @checked
     def approve(self, contact_id: str, request_id: str) -> UpdateRequest:
         """The contact lets a staged production update go ahead (staging completed)."""
         from siteupdates.app import scheduling
 
         return scheduling.confirm_stage(self.app, contact_id, request_id, approve=True)
 
+    @checked(reason=optional(required_text))
     def decline(
         self, contact_id: str, request_id: str, reason: Optional[str] = None
     ) -> UpdateRequest:
@@ -494,12 +600,14 @@ class Desk:
             self.app, contact_id, request_id, approve=False, reason=reason
         )
 
+    @checked
     def advance_stages(self, *, by: str = "planner") -> Tuple[UpdateRequest, ...]:
         """Release production whose staging failed; auto-approve soaked ones (a setting)."""
         from siteupdates.app import scheduling
 
         return scheduling.advance_stages(self.app, by=by)
 
+    @checked
     def postpone(
         self,
         contact_id: str,
@@ -534,6 +642,7 @@ class Desk:
 
     # -- outbox ---------------------------------------------------------------------
 
+    @checked(options="siteupdates.app.outbox:Dispatcher")
     def dispatcher(self, **options: Any) -> Dispatcher:
         """A dispatcher for this desk's outbox: :class:`~siteupdates.app.outbox.Dispatcher`."""
         app = self.app
@@ -541,10 +650,12 @@ class Desk:
 
         return Dispatcher(app.storage, app.host, clock=app.clock, **options)
 
+    @checked(options="siteupdates.app.outbox:Dispatcher")
     def deliver(self, **options: Any) -> DeliveryReport:
         """Deliver every due outbox item once; see :meth:`Dispatcher.run_once`."""
         return self.dispatcher(**options).run_once()
 
+    @checked
     def retry_outbox(
         self, keys: Sequence[str] = (), *, dead: bool = False, by: str = "provider"
     ) -> List[OutboxItem]:
@@ -596,12 +707,14 @@ class Desk:
 
         return executors.execute(self.app, ticket, runbook, **kw)
 
+    @checked
     def run_status(self, request_id: str) -> Tuple[executors.Run, Optional[str]]:
         """A request's current run and what its engine says of it."""
         from siteupdates.app import executors
 
         return executors.status(self.app, request_id)
 
+    @checked
     def cancel_run(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
         """Stop a request's run in its engine and here; later reports are refused."""
         from siteupdates.app import executors

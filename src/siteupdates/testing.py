@@ -54,7 +54,16 @@ from siteupdates.errors import (
     TemporaryDeliveryError,
 )
 from siteupdates.notices import CalendarEntry, DeliveryAttempt, Notice
-from siteupdates.ports import ChangeSet, Lease, OutboxItem, OutboxState, Setup, Storage
+from siteupdates.ports import (
+    AuditEntry,
+    ChangeSet,
+    Lease,
+    OutboxItem,
+    OutboxState,
+    ReferenceChange,
+    Setup,
+    Storage,
+)
 
 __all__ = [
     "FixedClock",
@@ -245,6 +254,52 @@ class StorageContract:
         assert loaded.group("state-x") == setup.groups[0]
         assert loaded.catalog() == setup.catalog
         assert loaded.settings() == {"preset": {"name": "test"}}
+
+    def test_a_reference_change_upserts_removes_and_audits_in_one_unit(
+        self, loaded: Storage
+    ) -> None:
+        setup = sample_setup()
+        d2 = next(t for t in loaded.tenants() if t.id == "d2")
+        renamed = attrs.evolve(d2, name="Renamed District")
+        entry = AuditEntry(T0, "ops", "tenant", "d2", "changed", {"name": d2.name},
+                           {"name": "Renamed District"})  # fmt: skip
+        gone = AuditEntry(T0, "ops", "contact", "sam", "removed", {"email": "x"}, None)
+        with loaded.unit() as uow:
+            uow.change_reference(
+                ReferenceChange(
+                    upsert=Setup(tenants=(renamed,), catalog=Catalog.of("E.1509.0")),
+                    remove_contacts=("sam",),
+                    remove_versions=("E.1418.2",),
+                    remove_groups=("state-x",),
+                    audit=(entry, gone),
+                )
+            )
+        assert loaded.contact("sam") is None and loaded.contact("dana") is not None
+        t = loaded.tenant("d2")
+        assert t is not None and t.name == "Renamed District" and t.revision == d2.revision + 1
+        versions = {str(v) for v in loaded.catalog().versions}
+        assert "E.1509.0" in versions and "E.1418.2" not in versions
+        assert loaded.groups() == []
+        found = loaded.audit()
+        assert [(e.kind, e.key, e.action) for e in found] == [
+            ("contact", "sam", "removed"), ("tenant", "d2", "changed")]  # fmt: skip
+        assert found[1].before == {"name": d2.name} and found[1].by == "ops"
+        assert found[0].seq > found[1].seq and found[1].at == T0
+        assert loaded.audit(kind="tenant") == [found[1]]
+        assert len(setup.contacts) == 2
+
+    def test_a_stale_tenant_in_a_reference_change_writes_nothing(self, loaded: Storage) -> None:
+        d2 = next(t for t in loaded.tenants() if t.id == "d2")
+        stale = attrs.evolve(d2, name="Stale", revision=d2.revision + 5)
+        entry = AuditEntry(T0, "ops", "tenant", "d2", "changed", None, None)
+        with pytest.raises(ConflictError), loaded.unit() as uow:
+            uow.change_reference(
+                ReferenceChange(
+                    upsert=Setup(tenants=(stale,)), remove_contacts=("sam",), audit=(entry,)
+                )
+            )
+        assert loaded.contact("sam") is not None and loaded.audit() == []
+        assert loaded.tenant("d2") == d2
 
     def test_saving_a_setup_again_replaces_sites(self, loaded: Storage) -> None:
         d2 = sample_setup().tenants[1]
@@ -630,9 +685,13 @@ def _race_submitter(
             barrier.wait(timeout=60)
             try:
                 sub = desk.submit(
-                    "dana", "d1", "staging", version, at=datetime(2026, 3, 7, 22),
+                    "dana",
+                    "d1",
+                    "staging",
+                    version,
+                    at=datetime(2026, 3, 7, 22),
                     idempotency_key=f"race-{index}-{n}",
-                )  # fmt: skip
+                )
                 outcome = "superseded" if sub.superseded else "accepted"
             except RequestRefused as exc:
                 outcome = "refused " + ",".join(exc.rules)
@@ -659,9 +718,12 @@ def _race_inserter(
     try:
         for n in range(rounds):
             r = make_request(
-                id=f"race-{n}-{index}", version="E.1505.2", db_refresh=False, target="preview",
+                id=f"race-{n}-{index}",
+                version="E.1505.2",
+                db_refresh=False,
+                target="preview",
                 tenant_id="d1",
-            )  # fmt: skip
+            )
             barrier.wait(timeout=60)
             try:
                 desk.storage.apply(submit_changes(r, key=f"race-{n}-{index}"))
@@ -855,9 +917,10 @@ class RaceContract:
         self, race_url: str, race_desk: Any
     ) -> None:
         found = _run_race(
-            _race_cloud_week, lambda i: (race_url, self.race_plugins, i, RACE_ROUNDS),
+            _race_cloud_week,
+            lambda i: (race_url, self.race_plugins, i, RACE_ROUNDS),
             RACE_ROUNDS,
-        )  # fmt: skip
+        )
         by_round: Dict[int, List[str]] = {}
         for n, made in found:
             by_round.setdefault(n, []).extend(made)

@@ -85,7 +85,15 @@ def test_the_schema_covers_every_command_of_the_parser() -> None:
 
 
 def test_every_commands_json_matches_the_schema_shipped_in_the_package(cli: Cli) -> None:
-    assert cli("init", str(SETUP))["tenants"] == 4
+    first = cli("init", str(SETUP))
+    assert first["tenants"] == 4 and first["dry_run"] is False and first["changes"]
+    again = cli("apply", str(SETUP), "--dry-run")
+    assert again["dry_run"] is True and again["changes"] == []
+    assert cli("apply", str(SETUP), "--by", "ops")["changes"] == []
+    audit: Any = cli("audit", "--kind", "tenant", "--limit", "2")
+    assert len(audit) == 2 and {e["kind"] for e in audit} == {"tenant"}
+    assert audit[0]["action"] == "added" and audit[0]["before"] is None
+    assert audit[0]["zone"] == "America/Chicago" and audit[0]["at"].endswith("-06:00")
     tenants = cli("tenants", "--as", "sam")
     assert [t["id"] for t in tenants["items"]] == ["aspen", "birch", "cedar"]
     assert tenants["total"] == 3 and tenants["items"][0]["group"] == "state-mn"

@@ -18,6 +18,7 @@ from siteupdates.errors import (
     NotFound,
     RequestRefused,
     TransitionNotAllowed,
+    WrongType,
 )
 from siteupdates.hookspecs import hookimpl
 from siteupdates.notices import DeliveryAttempt, Notice
@@ -330,8 +331,10 @@ def test_r22_a_contact_finds_only_their_own_requests_by_a_prefix(desk: Desk) -> 
     with pytest.raises(AccessDenied) as missing:
         desk.resolve_id_for("dana", "ffffffffffff")
     assert str(theirs.value) == str(missing.value)
-    for hostile in ("\U0010ffff", "abc\x00d", "ab%", "\udcff", "", 5):
+    for hostile in ("\U0010ffff", "abc\x00d", "ab%", "\udcff", ""):
         with pytest.raises(InvalidInput):
-            desk.resolve_id(hostile)  # type: ignore[arg-type]
+            desk.resolve_id(hostile)
+    with pytest.raises(WrongType):  # the typed boundary: a wrong type is WrongType
+        desk.resolve_id(5)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
         desk.resolve_id("abc")  # too short to look up as a prefix

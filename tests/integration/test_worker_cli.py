@@ -40,7 +40,7 @@ def _seed(db: Path) -> str:
     desk.load_setup(sample_setup())
     local = (datetime.now(UTC) + timedelta(days=2)).replace(tzinfo=None, microsecond=0)
     rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=local).request.id
-    desk.schedule(rid, datetime.now(UTC) - timedelta(minutes=1))
+    desk.schedule(rid, datetime.now(UTC) - timedelta(minutes=1), allow_past=True)
     desk.close()
     return rid
 

@@ -207,7 +207,8 @@ def submit(
         # sees that attempt's request (at READ COMMITTED, not before).
         uow.lock(f"tenant:{tenant_id}")
         if idempotency_key is not None:
-            earlier = uow.by_idempotency_key(who.id, idempotency_key)
+            # Scoped to the contact and the tenant: R22 holds for a replayed key too.
+            earlier = _replay(uow, who, tenant_id, idempotency_key)
             if earlier is not None:
                 return Submission(earlier, earlier.warnings, replayed=True)
         tenant = tenant_for(uow, who, tenant_id)
@@ -265,9 +266,28 @@ def submit(
     except DuplicateKey:
         # The same key at the same moment from another process: its request stands.
         assert idempotency_key is not None
-        earlier = app.reads.by_idempotency_key(contact_id, idempotency_key)
+        who = contact(app.reads, contact_id)
+        earlier = _replay(app.reads, who, tenant_id, idempotency_key)
         assert earlier is not None
         return Submission(earlier, earlier.warnings, replayed=True)
+
+
+def _replay(reads: Reads, who: Contact, tenant_id: str, key: str) -> Optional[UpdateRequest]:
+    """The request ``who`` submitted for ``tenant_id`` with ``key``, or None.
+
+    A key is scoped to the contact and the tenant: one used for another tenant
+    is refused without saying anything about that tenant's request (R22).
+    """
+    earlier = reads.by_idempotency_key(who.id, key)
+    if earlier is None:
+        return None
+    if earlier.tenant_id != tenant_id or not who.sees(earlier.tenant_id):
+        raise InvalidInput(
+            f"idempotency key {key!r} was used by you for another request; "
+            "choose a new key for this one",
+            key,
+        )
+    return earlier
 
 
 def _naive(at: object) -> None:

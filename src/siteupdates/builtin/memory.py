@@ -30,6 +30,7 @@ from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageEr
 from siteupdates.hookspecs import hookimpl
 from siteupdates.leases import claim_one, is_claimable
 from siteupdates.ports import (
+    AuditEntry,
     ChangeSet,
     Claim,
     Fence,
@@ -38,6 +39,7 @@ from siteupdates.ports import (
     OutboxItem,
     OutboxState,
     Page,
+    ReferenceChange,
     Setup,
     Storage,
     Unit,
@@ -68,6 +70,18 @@ class _MemoryUnit(Unit):
 
     def contact(self, contact_id: str) -> Optional[Contact]:
         return self._s.contact(contact_id)
+
+    def groups(self) -> List[Group]:
+        return self._s.groups()
+
+    def audit(
+        self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
+    ) -> List[AuditEntry]:
+        return self._s.audit(kind=kind, key=key, limit=limit)
+
+    def change_reference(self, change: ReferenceChange) -> None:
+        """Write it (the unit restores everything if anything fails later)."""
+        self._s._change_reference(change)
 
     def contacts(self) -> List[Contact]:
         return self._s.contacts()
@@ -128,6 +142,7 @@ class MemoryStorage(Storage):
         self.url = url
         self._lock = threading.RLock()
         self._settings: Dict[str, Any] = {}
+        self._audit: List[AuditEntry] = []
         self._groups: Dict[str, Group] = {}
         self._tenants: Dict[str, Tenant] = {}
         self._contacts: Dict[str, Contact] = {}
@@ -154,6 +169,47 @@ class MemoryStorage(Storage):
             if setup.catalog.versions:
                 self._catalog = Catalog(self._catalog.versions | setup.catalog.versions)
             self._settings.update(setup.settings)
+
+    def _change_reference(self, change: ReferenceChange) -> None:
+        with self._lock:
+            up = change.upsert
+            for t in up.tenants:
+                stored = self._tenants.get(t.id)
+                if stored is not None and stored.revision != t.revision:
+                    raise ConflictError(
+                        t.id, t.revision, message=f"tenant {t.id} was changed by someone else"
+                    )
+            self.save_setup(up)
+            for key in change.remove_contacts:
+                self._contacts.pop(key, None)
+            for key in change.remove_tenants:
+                self._tenants.pop(key, None)
+            for key in change.remove_groups:
+                self._groups.pop(key, None)
+            gone = set(change.remove_versions)
+            self._catalog = Catalog(v for v in self._catalog.versions if str(v) not in gone)
+            for key in change.remove_settings:
+                self._settings.pop(key, None)
+            first = len(self._audit) + 1
+            self._audit = self._audit + [
+                attrs.evolve(e, seq=i) for i, e in enumerate(change.audit, start=first)
+            ]
+
+    def groups(self) -> List[Group]:
+        """Every group by ID."""
+        with self._lock:
+            return [self._groups[k] for k in sorted(self._groups)]
+
+    def audit(
+        self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
+    ) -> List[AuditEntry]:
+        """The changes of reference data, newest first."""
+        with self._lock:
+            found = [
+                e for e in reversed(self._audit)
+                if (kind is None or e.kind == kind) and (key is None or e.key == key)
+            ]  # fmt: skip
+        return found[:limit]
 
     def settings(self) -> Dict[str, Any]:
         """The stored settings."""
@@ -241,8 +297,8 @@ class MemoryStorage(Storage):
             return list(self._history.get(request_id, ()))
 
     _STATE = (
-        "_settings", "_groups", "_tenants", "_contacts", "_catalog", "_requests", "_keys",
-        "_history", "_outbox", "_outbox_keys", "_leases", "_outbox_log",
+        "_settings", "_audit", "_groups", "_tenants", "_contacts", "_catalog", "_requests",
+        "_keys", "_history", "_outbox", "_outbox_keys", "_leases", "_outbox_log",
     )  # fmt: skip
 
     @contextmanager

@@ -143,7 +143,11 @@ class SmtpNotifier:
         from_name: Optional[str] = None,
         cafile: Optional[str] = None,
     ) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(str(url))
+            port = parts.port
+        except ValueError as exc:  # "Invalid IPv6 URL", a port out of range
+            raise ConfigurationError(f"malformed SMTP URL: {exc}") from None
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ConfigurationError(
                 "SMTP URL must look like smtp://host[:port]?from=sender@example.org "
@@ -156,7 +160,7 @@ class SmtpNotifier:
         if not sender or "@" not in sender:
             raise ConfigurationError("the SMTP URL needs ?from=sender@example.org")
         self.host = parts.hostname
-        self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        self.port = port or (465 if parts.scheme == "smtps" else 25)
         self.tls = parts.scheme == "smtps"
         self.starttls = query.get("starttls", ["0"])[0] in ("1", "true", "yes")
         self.user: Optional[str] = unquote(parts.username) if parts.username else None

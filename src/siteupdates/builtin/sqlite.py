@@ -75,6 +75,7 @@ class SqliteStorage(SqlStorage):
         self._db.row_factory = sqlite3.Row
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._refuse_foreign(path)
             self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
             self._db.execute(f"PRAGMA synchronous = {sync}")
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -85,6 +86,15 @@ class SqliteStorage(SqlStorage):
 
     def __repr__(self) -> str:
         return f"SqliteStorage({self.url!r})"
+
+    def _refuse_foreign(self, path: str) -> None:
+        """Refuse, before changing anything, a SQLite file another program made."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if version == 0 and tables:
+            raise StorageError(f"it holds {tables} tables or indexes of another program")
 
     # -- plumbing ----------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 Exit status: 0 done; 1 refused by a rule or not allowed in the request's status;
 2 bad input or usage; 3 unknown or not yours (R22); 4 changed by someone else
-(conflict, try again); 5 setup or storage problem. Errors print one line on
-standard error, never a traceback; with ``--json`` that line is a JSON object
-with the rule IDs of a refusal (:func:`.render.error_json`).
+(conflict, try again); 5 setup or storage problem; 70 an error siteupdates did
+not foresee (a bug: please report it). Errors print one line on standard error,
+never a traceback (``SITEUPDATES_DEBUG=1`` shows the traceback of a status 70);
+with ``--json`` that line is a JSON object with the rule IDs of a refusal
+(:func:`.render.error_json`).
 
 The package is split by what changes together: :mod:`.parser` (the grammar),
 :mod:`.commands` (one function per command, each calling the desk),
@@ -24,6 +26,7 @@ else:  # pragma: no cover - exercised on older Pythons
     import tomli as tomllib
 from typing import Any, Dict, List, Optional, Sequence
 
+from siteupdates import checks
 from siteupdates.errors import (
     AccessDenied,
     ConfigurationError,
@@ -37,7 +40,7 @@ from siteupdates.errors import (
 from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
-from .inputs import EXIT, instant
+from .inputs import EXIT, check_arguments, instant, one_line
 from .parser import _Parser, build_parser
 from .render import Out, error_json
 
@@ -49,6 +52,7 @@ def plugin_settings(a: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     found: Dict[str, Dict[str, Any]] = {}
     smtp = a.smtp or os.environ.get("SITEUPDATES_SMTP_URL")
     if smtp:
+        checks.text("the SMTP URL", smtp, limit=4096)
         found.setdefault("smtp", {})["url"] = smtp
     for item in a.settings:
         name_key, sep, value = item.partition("=")
@@ -75,6 +79,7 @@ def open_desk(a: argparse.Namespace) -> Desk:
     url = url or os.environ.get("SITEUPDATES_URL") or "sqlite:///siteupdates.db"
     now_text = a.now or os.environ.get("SITEUPDATES_NOW")
     fixed = instant(now_text) if now_text else None
+    checks.text("the storage URL", url, limit=4096)
     extra: List[object] = [load_plugin(spec) for spec in a.plugin]
     host = PluginHost(plugins=extra, entry_points=True)
     overrides = plugin_settings(a)
@@ -87,10 +92,10 @@ def open_desk(a: argparse.Namespace) -> Desk:
     desk = Desk.open(
         url, host=host, clock=(lambda: fixed) if fixed else None, plugin_settings=overrides
     )
-    if a.command != "init" and not desk.storage.tenants():
+    if a.command not in ("init", "apply") and not desk.storage.tenants():
         desk.close()
         raise ConfigurationError(
-            f"{url.split('://')[0]} storage has no setup yet; run: siteupdates init SETUP.toml"
+            f"{url.split('://')[0]} storage has no setup yet; run: siteupdates apply SETUP.toml"
         )
     return desk
 
@@ -107,21 +112,24 @@ def _exit_code(exc: SiteUpdatesError) -> int:
     return EXIT["usage"]
 
 
+def _say(message: str) -> None:
+    print(one_line(message), file=sys.stderr)
+
+
 def _report(exc: SiteUpdatesError, code: int, as_json: bool) -> int:
     """Print ``exc`` as one line on standard error (JSON with ``--json``); return ``code``."""
     if as_json:
         print(json.dumps(error_json(exc, code), sort_keys=True), file=sys.stderr)
     elif isinstance(exc, RequestRefused) and exc.refusals:
         # One line, every refusal: scripts read one line, people see every reason.
-        print("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals),
-              file=sys.stderr)  # fmt: skip
+        _say("refused: " + "; ".join(f"{r.rule}: {r.message}" for r in exc.refusals))
     else:
-        print(f"siteupdates: {exc}", file=sys.stderr)
+        _say(f"siteupdates: {exc}")
     return code
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status (usage errors exit through argparse)."""
     args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # Usage errors are found while parsing: they follow --json wherever it stands.
@@ -134,6 +142,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _Parser.json_errors = False
     out = Out(a.json)
     try:
+        check_arguments(a)
         desk = open_desk(a)
         try:
             return int(a.func(desk, a, out))
@@ -143,6 +152,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _report(exc, _exit_code(exc), a.json)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a disk, a socket or a file outside siteupdates' control
+        _say(f"siteupdates: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        return EXIT["setup"]
+    except Exception as exc:
+        if os.environ.get("SITEUPDATES_DEBUG"):
+            raise
+        _say(
+            f"siteupdates: internal error {type(exc).__name__}: {exc} (a bug; please report "
+            "it with the output of SITEUPDATES_DEBUG=1 siteupdates ...)"
+        )
+        return EXIT["internal"]
 
 
 if __name__ == "__main__":  # pragma: no cover

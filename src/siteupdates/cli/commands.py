@@ -18,6 +18,7 @@ from typing import Callable, Iterator, List, Optional
 
 import attrs
 
+from siteupdates import checks
 from siteupdates.domain import Tenant, UpdateRequest
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import ConfigurationError, InvalidInput, StaleReport
@@ -28,6 +29,7 @@ from siteupdates.setupfile import load_setup
 from .inputs import EXIT, local_time
 from .render import (
     Out,
+    audit_json,
     error_json,
     explanation_json,
     history_json,
@@ -66,21 +68,52 @@ def _contact_zone(desk: Desk, contact_id: str) -> str:
     return (c.zone if c else None) or desk.preset.default_zone
 
 
-def cmd_init(desk: Desk, a: argparse.Namespace, out: Out) -> int:
-    """The ``init`` command."""
+def cmd_apply(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``apply`` command (and its other name, ``init``)."""
     setup = load_setup(a.file)
-    desk.load_setup(setup)
+    report = desk.apply_setup(setup, by=a.by or _operator(), dry_run=a.dry_run)
     counts = {
         "tenants": len(setup.tenants),
         "contacts": len(setup.contacts),
         "groups": len(setup.groups),
         "versions": len(setup.catalog.versions),
     }
-    out.emit(
-        {**counts, "storage": desk.storage.url},
-        f"loaded {a.file} into {desk.storage.url}: "
-        + ", ".join(f"{v} {k}" for k, v in counts.items()),
+    head = (
+        f"{'checked' if a.dry_run else 'applied'} {a.file} "
+        f"{'against' if a.dry_run else 'to'} {desk.storage.url}: "
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
     )
+    zone = desk.preset.default_zone
+    data = {
+        **counts,
+        "storage": desk.storage.url,
+        "dry_run": a.dry_run,
+        "changes": [audit_json(c, zone) for c in report.changes],
+    }
+    out.emit(data, f"{head}\n{report.render()}")
+    return 0
+
+
+def _operator() -> str:
+    """Who runs the command, for the audit: $USER, else the login name, else "provider"."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except Exception:  # no user database in a container
+        name = ""
+    return name if name and checks.bad_character(name) is None else "provider"
+
+
+def cmd_audit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``audit`` command."""
+    entries = desk.audit(kind=a.kind, key=a.key, limit=a.limit)
+    zone = desk.preset.default_zone
+    rows = [
+        {"seq": str(e.seq), "at": when(e.at, zone), "by": e.by, "change": e.describe()}
+        for e in entries
+    ]
+    out.emit([audit_json(e, zone) for e in entries], table(rows))
     return 0
 
 
@@ -338,9 +371,14 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
                 raise InvalidInput(
                     "schedule REQUEST needs --at; without REQUEST it plans the queue"
                 )
-            r = desk.schedule(a.request, _providerwhen(desk, a), by=by, reason=a.reason)
+            r = desk.schedule(
+                a.request, _providerwhen(desk, a), by=by, reason=a.reason,
+                allow_past=a.allow_past,
+            )  # fmt: skip
         elif action == "reschedule":
-            r = desk.reschedule(a.request, _providerwhen(desk, a), a.reason, by=by)
+            r = desk.reschedule(
+                a.request, _providerwhen(desk, a), a.reason, by=by, allow_past=a.allow_past
+            )
         elif action in ("ask_input", "defer", "fail"):
             r = getattr(desk, action)(a.request, a.text, by=by)
         else:

@@ -180,8 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
             help="which of a time that occurs twice at fall-back (default: earlier)",
         )
 
-    sp = add("init", commands.cmd_init, "load a provider setup (TOML) into the storage")
-    sp.add_argument("file", help="setup file, see docs/setup.md")
+    for name in ("apply", "init"):
+        sp = add(name, commands.cmd_apply, "make the stored reference data equal to a setup "
+                 "file (TOML); init is another name for apply")  # fmt: skip
+        sp.add_argument("file", help="setup file, see docs/setup.md")
+        sp.add_argument("--dry-run", action="store_true", help="print the changes, store none")
+        sp.add_argument("--by", default=None, help="who applies it (kept in the audit)")
+
+    sp = add("audit", commands.cmd_audit, "provider: every change of reference data, newest first")
+    sp.add_argument("--kind", choices=["tenant", "contact", "group", "catalog", "settings"])
+    sp.add_argument("--key", help="one tenant, contact, group, version or setting")
+    sp.add_argument("--limit", type=int, default=50)
 
     sp = add("tenants", commands.cmd_tenants, "list the tenants a contact may act on")
     who(sp)
@@ -313,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("text", metavar=text)
         if action in ("schedule", "reschedule"):
             when(sp, required=action == "reschedule")
+            sp.add_argument(
+                "--allow-past", action="store_true", help="accept a date that has passed"
+            )
         if action == "reschedule":
             sp.add_argument("--reason", help="the provider's: told to the contact (R13)")
             sp.add_argument(

@@ -21,7 +21,7 @@ from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRe
 from siteupdates.domain.timeutil import to_local
 from siteupdates.domain.views import Overview, format_clock, format_day
 from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
-from siteupdates.ports import OutboxItem, Page
+from siteupdates.ports import AuditEntry, OutboxItem, Page
 
 if TYPE_CHECKING:  # the planner loads only for the commands that plan
     from siteupdates.domain.planner import Explanation
@@ -30,6 +30,7 @@ __all__ = [
     "SHORT_ID",
     "Out",
     "advisory_json",
+    "audit_json",
     "error_json",
     "explanation_json",
     "history_json",
@@ -126,6 +127,21 @@ def request_json(r: UpdateRequest, zone: str) -> Dict[str, Any]:
         "superseded_by": r.superseded_by,
         "automatic": r.automatic,
         "group_plan_id": r.group_plan_id,
+    }
+
+
+def audit_json(e: AuditEntry, zone: str) -> Dict[str, Any]:
+    """One change of reference data as JSON data, its instant in ``zone``."""
+    return {
+        "seq": e.seq,
+        "at": instant(e.at, zone),
+        "zone": zone,
+        "by": e.by,
+        "kind": e.kind,
+        "key": e.key,
+        "action": e.action,
+        "before": None if e.before is None else dict(e.before),
+        "after": None if e.after is None else dict(e.after),
     }
 
 

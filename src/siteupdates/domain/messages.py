@@ -16,6 +16,7 @@ new keys and the old one is withdrawn.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -58,13 +59,23 @@ def ts(value: Optional[datetime]) -> Optional[str]:
     )
 
 
+_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}")
+
+
 def parse_ts(value: Any) -> Optional[datetime]:
-    """ISO text (or a datetime) back to an aware UTC datetime, or None."""
+    """Stored text (or a driver's datetime) back to an aware UTC datetime, or None.
+
+    Text is read strictly: the fixed form :func:`ts` writes (four-digit year,
+    offset required); anything else is a ValueError naming what was found.
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
-    return datetime.fromisoformat(str(value)).astimezone(_UTC)
+    text = str(value)
+    if not _TS.fullmatch(text):
+        raise ValueError(f"stored instant {text[:40]!r} is not YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM")
+    return datetime.fromisoformat(text).astimezone(_UTC)
 
 
 #: The events a contact is told about, and the kind of notice each makes (R20).

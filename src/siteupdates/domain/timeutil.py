@@ -143,8 +143,17 @@ def to_instant(
         return u_first
     if u_first.astimezone(tz).replace(tzinfo=None) != local:
         start, end = _gap_bounds(local, tz)
+        if end - start >= timedelta(days=1) or start.date() != end.date():
+            # A whole day or more skipped (Apia, 2011-12-30): say so, with both dates.
+            raise NonexistentLocalTime(
+                f"{_stamp(local)} does not exist in {zone}: clocks jump from {_stamp(start)} "
+                f"to {_stamp(end)}; choose a time before {_stamp(start)} or from {_stamp(end)}",
+                local,
+                start,
+                end,
+            )
         raise NonexistentLocalTime(
-            f"{local:%Y-%m-%d %H:%M} does not exist in {zone}: clocks jump from "
+            f"{_stamp(local)} does not exist in {zone}: clocks jump from "
             f"{start:%H:%M} to {end:%H:%M} that day; choose a time before {start:%H:%M} "
             f"or from {end:%H:%M}",
             local,
@@ -155,11 +164,18 @@ def to_instant(
         off1 = first.utcoffset()
         off2 = second.utcoffset()
         raise AmbiguousLocalTime(
-            f"{local:%Y-%m-%d %H:%M} occurs twice in {zone} (UTC offset {_fmt_off(off1)} "
+            f"{_stamp(local)} occurs twice in {zone} (UTC offset {_fmt_off(off1)} "
             f"then {_fmt_off(off2)}); choose ambiguity='earlier' or 'later'",
             local,
         )
     return u_first if rule is Ambiguity.EARLIER else u_second
+
+
+def _stamp(value: datetime) -> str:
+    """``YYYY-MM-DD HH:MM`` with a four-digit year (strftime's %Y drops the zeros of 999)."""
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
+    )
 
 
 def _fmt_off(off: timedelta | None) -> str:

@@ -35,6 +35,7 @@ from siteupdates.domain import (
 from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.leases import claim_one
 from siteupdates.ports import (
+    AuditEntry,
     ChangeSet,
     Claim,
     Fence,
@@ -44,6 +45,7 @@ from siteupdates.ports import (
     OutboxState,
     Page,
     Reads,
+    ReferenceChange,
     Setup,
     Storage,
     Unit,
@@ -214,6 +216,27 @@ class SqlReads(Reads):
         """The group, or None."""
         rows = self._fetch("SELECT * FROM groups WHERE id = :id", {"id": group_id})
         return Group(rows[0]["id"], rows[0]["name"], rows[0]["kind"]) if rows else None
+
+    def groups(self) -> List[Group]:
+        """Every group by ID."""
+        rows = self._fetch("SELECT * FROM groups ORDER BY id")
+        return [Group(r["id"], r["name"], r["kind"]) for r in rows]
+
+    def audit(
+        self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
+    ) -> List[AuditEntry]:
+        """The changes of reference data, newest first, through ``audit_key``."""
+        where: List[str] = []
+        params: Dict[str, Any] = {"limit": limit}
+        if kind is not None:
+            where.append("kind = :kind")
+            params["kind"] = kind
+        if key is not None:
+            where.append("key = :key")
+            params["key"] = key
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        rows = self._fetch(f"SELECT * FROM audit {clause} ORDER BY seq DESC LIMIT :limit", params)
+        return [codec.audit_from(r) for r in rows]
 
     def contact(self, contact_id: str) -> Optional[Contact]:
         """The contact, or None."""
@@ -530,6 +553,35 @@ class SqlUnit(SqlReads, Unit):
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [{"k": k, "v": json.dumps(v)} for k, v in setup.settings.items()],
         )
+
+    def change_reference(self, change: ReferenceChange) -> None:
+        """Upserts, removals and audit entries of reference data, in this transaction."""
+        up = change.upsert
+        stored = {t.id for t in up.tenants if self.tenant(t.id) is not None}
+        self.save_setup(attrs.evolve(up, tenants=tuple(t for t in up.tenants
+                                                       if t.id not in stored)))  # fmt: skip
+        self.put_tenants([t for t in up.tenants if t.id in stored], check=True)
+        for table, column, keys in (
+            ("contacts", "id", change.remove_contacts),
+            ("sites", "tenant_id", change.remove_tenants),
+            ("tenants", "id", change.remove_tenants),
+            ("groups", "id", change.remove_groups),
+            ("catalog", "version", change.remove_versions),
+            ("settings", "key", change.remove_settings),
+        ):
+            self._xm(f"DELETE FROM {table} WHERE {column} = :k", [{"k": k} for k in keys])
+        if change.audit:
+            top = self._fetch("SELECT coalesce(max(seq), 0) AS n FROM audit")[0]["n"]
+            rows = []
+            for i, entry in enumerate(change.audit, start=int(top) + 1):
+                row = codec.audit_row(attrs.evolve(entry, seq=i))
+                row["at"] = self._ts(entry.at)
+                rows.append(row)
+            self._xm(
+                f"INSERT INTO audit ({', '.join(codec.AUDIT_COLUMNS)}) "
+                f"VALUES ({', '.join(':' + c for c in codec.AUDIT_COLUMNS)})",
+                rows,
+            )
 
     def apply(self, changes: ChangeSet) -> None:
         """Write the change set; fences and revisions are checked first."""

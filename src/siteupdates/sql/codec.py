@@ -8,9 +8,10 @@ Structured fields travel as JSON.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, time, timezone
-from typing import Any, Dict, Iterable, List, Protocol, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Protocol, Tuple, TypeVar
 
 from siteupdates.domain import (
     Actor,
@@ -25,13 +26,17 @@ from siteupdates.domain import (
     Version,
 )
 from siteupdates.domain.messages import parse_ts, ts
-from siteupdates.ports import OutboxItem, OutboxState
+from siteupdates.errors import StorageError
+from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
 
 __all__ = [
+    "AUDIT_COLUMNS",
     "HISTORY_COLUMNS",
     "OUTBOX_COLUMNS",
     "REQUEST_COLUMNS",
     "Row",
+    "audit_from",
+    "audit_row",
     "contact_from",
     "contact_row",
     "history_from",
@@ -47,6 +52,35 @@ __all__ = [
 ]
 
 UTC = timezone.utc
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _decoding(what: str, key: str) -> Callable[[F], F]:
+    """Report a row that cannot be decoded as a StorageError naming it, never a raw error.
+
+    A damaged row stops the read that meets it, not the views of other tenants.
+    """
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(row: Any, *args: Any) -> Any:
+            try:
+                return fn(row, *args)
+            except StorageError:
+                raise
+            except Exception as exc:
+                try:
+                    name = row[key]
+                except Exception:
+                    name = "?"
+                raise StorageError(
+                    f"stored {what} {name} cannot be read ({type(exc).__name__}: {exc}); "
+                    "repair or remove that row"
+                ) from None
+
+        return run  # type: ignore[return-value]
+
+    return wrap
 
 
 class Row(Protocol):
@@ -102,6 +136,7 @@ REQUEST_COLUMNS: Tuple[str, ...] = tuple(
 _NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
 
 
+@_decoding("request", "id")
 def request_from(row: Row) -> UpdateRequest:
     """An UpdateRequest from a row of the requests table."""
     return UpdateRequest(
@@ -159,6 +194,7 @@ HISTORY_COLUMNS: Tuple[str, ...] = (
 )  # fmt: skip
 
 
+@_decoding("history entry of request", "request_id")
 def history_from(row: Row) -> HistoryEntry:
     """A HistoryEntry from a row of the history table."""
     at = parse_ts(row["at"])
@@ -206,6 +242,7 @@ OUTBOX_COLUMNS: Tuple[str, ...] = (
 )  # fmt: skip
 
 
+@_decoding("outbox item", "id")
 def outbox_from(row: Row) -> OutboxItem:
     """An OutboxItem from a row of the outbox table."""
     created = parse_ts(row["created_at"])
@@ -262,6 +299,7 @@ def tenant_rows(t: Tenant) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     return row, sites
 
 
+@_decoding("tenant", "id")
 def tenant_from(row: Row, sites: Iterable[Row]) -> Tenant:
     """A Tenant from its row and its sites' rows."""
     return Tenant(
@@ -305,6 +343,7 @@ def contact_row(c: Contact) -> Dict[str, Any]:
     }
 
 
+@_decoding("contact", "id")
 def contact_from(row: Row) -> Contact:
     """A Contact from its row."""
     return Contact(
@@ -314,4 +353,40 @@ def contact_from(row: Row) -> Contact:
         role=row["role"],
         tenants=frozenset(_json(row["tenants"])),
         zone=row["zone"],
+    )
+
+
+AUDIT_COLUMNS: Tuple[str, ...] = (
+    "seq", "at", "by_whom", "kind", "key", "action", "before", "after",
+)  # fmt: skip
+
+
+def audit_row(a: AuditEntry) -> Dict[str, Any]:
+    """The columns of the audit table (before and after as JSON)."""
+    return {
+        "seq": a.seq,
+        "at": ts(a.at),
+        "by_whom": a.by,
+        "kind": a.kind,
+        "key": a.key,
+        "action": a.action,
+        "before": None if a.before is None else json.dumps(a.before, sort_keys=True),
+        "after": None if a.after is None else json.dumps(a.after, sort_keys=True),
+    }
+
+
+@_decoding("audit entry", "seq")
+def audit_from(row: Row) -> AuditEntry:
+    """An AuditEntry from a row of the audit table."""
+    at = parse_ts(row["at"])
+    assert at is not None
+    return AuditEntry(
+        at=at,
+        by=row["by_whom"],
+        kind=row["kind"],
+        key=row["key"],
+        action=row["action"],
+        before=_json(row["before"]),
+        after=_json(row["after"]),
+        seq=int(row["seq"]),
     )

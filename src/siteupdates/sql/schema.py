@@ -225,6 +225,21 @@ DROP INDEX requests_due
 """
 
 
+_V7 = """
+-- Every change of reference data (siteupdates apply): who, when, before and after.
+CREATE TABLE audit (
+    seq {int} PRIMARY KEY,
+    at {ts} NOT NULL,
+    by_whom {text} NOT NULL,
+    kind {text} NOT NULL,
+    key {text} NOT NULL,
+    action {text} NOT NULL,
+    before {text},
+    after {text}
+);
+CREATE INDEX audit_key ON audit (kind, key, seq)
+"""
+
 _REPAIRER = "siteupdates upgrade"
 
 
@@ -353,4 +368,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V4),
     Migration(_V5),
     Migration(_V6),
+    Migration(_V7),
 )

@@ -17,6 +17,7 @@ use cases retry.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -140,9 +141,12 @@ class PostgresStorage(SqlStorage):
     dialect = POSTGRES
 
     def __init__(self, url: str) -> None:
-        self.url = redact(url)
-        self._password = urlsplit(url).password
-        conninfo, ours = _split(url)
+        try:
+            self.url = redact(url)
+            self._password = urlsplit(url).password
+            conninfo, ours = _split(url)
+        except ValueError as exc:
+            raise ConfigurationError(f"malformed PostgreSQL URL: {exc}") from None
         self.schema = ours.get("schema", "public")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", self.schema):
             raise ConfigurationError(
@@ -155,6 +159,10 @@ class PostgresStorage(SqlStorage):
             raise ConfigurationError(
                 f"pool_min, pool_max and connect_timeout are numbers: {exc}"
             ) from None
+        if not (0 < lo <= 1000 and 0 < hi <= 1000 and 0 < timeout <= 3600):
+            raise ConfigurationError(
+                "pool_min and pool_max are 1 to 1000, connect_timeout 0 to 3600 seconds"
+            )
         self._pool = ConnectionPool(
             conninfo,
             min_size=lo,
@@ -165,6 +173,10 @@ class PostgresStorage(SqlStorage):
             name="siteupdates",
             timeout=timeout,
         )
+        # The pool logs every failed attempt; the error below says it once.
+        pool_log = logging.getLogger("psycopg.pool")
+        level = pool_log.level
+        pool_log.setLevel(logging.CRITICAL)
         try:
             self._pool.open(wait=True, timeout=timeout)
             self._migrate()
@@ -175,6 +187,8 @@ class PostgresStorage(SqlStorage):
             raise ConfigurationError(
                 f"cannot open PostgreSQL storage {self.url}: {self._scrub(exc)}"
             ) from None
+        finally:
+            pool_log.setLevel(level)
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self.url!r}, schema={self.schema!r})"

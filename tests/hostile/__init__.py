@@ -1,0 +1,1 @@
+"""Hostile input: a census script and property-based fuzzing of every boundary."""
