@@ -42,7 +42,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.domain.scheduling_settings",
         ),
     ),
-    "errors": ("siteupdates.errors", ("siteupdates.errors",)),
+    "errors": ("siteupdates.errors", ("siteupdates.errors", "siteupdates.checks")),
     "ports": (
         "Ports: storage, plugins and setup files",
         (
@@ -72,6 +72,8 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.app.changes",
             "siteupdates.app.executors",
             "siteupdates.app.bulk",
+            "siteupdates.app.reference",
+            "siteupdates.app.boundary",
         ),
     ),
     "sql": (

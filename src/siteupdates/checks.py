@@ -51,11 +51,13 @@ __all__ = [
 ]
 
 UTC = timezone.utc
-#: The first and last day an instant or date may fall on.
+#: The first day an instant or date may fall on.
 FIRST_DAY = date(1900, 1, 1)
+#: The last day an instant or date may fall on.
 LAST_DAY = date(2999, 12, 31)
-#: The longest identifier and the longest free text.
+#: The longest identifier, in characters.
 MAX_ID = 200
+#: The longest free text (a reason, a question, an answer), in characters.
 MAX_TEXT = 2000
 
 _FIRST = datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=UTC)

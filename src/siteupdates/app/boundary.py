@@ -30,6 +30,8 @@ from siteupdates.ports import AUDIT_KINDS, Setup, Storage
 
 __all__ = ["PARAMETERS", "Check", "checked", "optional", "required_text"]
 
+#: A check of one argument: given its name and value, the value converted, or a
+#: SiteUpdatesError naming the argument.
 Check = Callable[[str, Any], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 

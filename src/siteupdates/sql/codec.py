@@ -356,6 +356,7 @@ def contact_from(row: Row) -> Contact:
     )
 
 
+#: The columns of the audit table (changes of reference data), in insert order.
 AUDIT_COLUMNS: Tuple[str, ...] = (
     "seq", "at", "by_whom", "kind", "key", "action", "before", "after",
 )  # fmt: skip
