@@ -977,18 +977,22 @@ class NotifierContract:
 
     @pytest.fixture
     def notifier(self) -> Any:
+        """Override: the notifier plugin under test."""
         raise NotImplementedError("provide a notifier fixture")
 
     @pytest.fixture
     def received(self) -> Callable[[], List[Received]]:
+        """Override: a function that lists what the notifier's channel received."""
         raise NotImplementedError("provide a received fixture")
 
     @pytest.fixture
     def permanent_failure(self) -> Optional[Callable[[], AbstractContextManager[Any]]]:
+        """Override: a context in which the channel fails permanently (None: it cannot)."""
         return None
 
     @pytest.fixture
     def temporary_failure(self) -> Optional[Callable[[], AbstractContextManager[Any]]]:
+        """Override: a context in which the channel fails for now (None: it cannot)."""
         return None
 
     @staticmethod
@@ -1134,10 +1138,12 @@ class CalendarContract:
 
     @pytest.fixture
     def calendar(self) -> Any:
+        """Override: the calendar plugin under test."""
         raise NotImplementedError("provide a calendar fixture")
 
     @pytest.fixture
     def published(self) -> Callable[[], List[Published]]:
+        """Override: a function that reads back what the calendar publishes."""
         raise NotImplementedError("provide a published fixture")
 
     def expected_summary(self, summary: str) -> str:
