@@ -827,6 +827,51 @@ def _race_move_or_plan(
         desk.close()
 
 
+def _reference_of_round(n: int) -> Setup:
+    """The reference data process 1 stores in round ``n``: d1's preview and Dana's zone flip."""
+    base = sample_setup()
+    d1 = base.tenants[0]
+    sites = d1.sites + ((Site("preview", "E.1418.2", T0),) if n % 2 == 0 else ())
+    zone = "Europe/Berlin" if n % 2 == 0 else "America/Chicago"
+    return Setup(
+        tenants=(attrs.evolve(d1, sites=sites),),
+        contacts=(attrs.evolve(base.contacts[0], zone=zone),),
+    )
+
+
+def _race_reference(
+    url: str, plugins: Tuple[str, ...], index: int, rounds: int, barrier: Any, results: Any
+) -> None:
+    """Process 0 submits round after round on one desk; process 1 changes the reference data.
+
+    Each round process 1 adds or removes d1's preview site and moves Dana's zone;
+    process 0's next submits must see the change: a preview refresh accepted
+    or refused (R3), and the request's zone the contact's new one.
+    """
+    from siteupdates.errors import RequestRefused
+
+    desk = _open_desk(url, plugins)
+    try:
+        for n in range(rounds):
+            barrier.wait(timeout=60)
+            if index == 1:
+                desk.load_setup(_reference_of_round(n))
+                results.put((n, None, None))
+            barrier.wait(timeout=60)
+            if index == 0:
+                at = datetime(2026, 3, 7, 22)
+                zone = desk.submit("dana", "d1", "staging", None, db_refresh=True, at=at)
+                try:
+                    desk.submit("dana", "d1", "preview", None, db_refresh=True, at=at)
+                    preview = "accepted"
+                except RequestRefused as exc:
+                    preview = "refused " + ",".join(exc.rules)
+                results.put((n, preview, zone.request.zone))
+            barrier.wait(timeout=60)
+    finally:
+        desk.close()
+
+
 def _run_race(target: Callable[..., None], args: Callable[[int], Tuple[Any, ...]],
               rounds: int) -> List[Any]:  # fmt: skip
     import multiprocessing
@@ -884,6 +929,20 @@ class RaceContract:
         assert "conflict" not in outcomes
         assert set(outcomes) <= {"accepted", "superseded", "refused R17"}
         assert sum(1 for _, o, _ in found if o in ("accepted", "superseded")) >= RACE_ROUNDS
+
+    def test_reference_data_another_process_changes_is_seen_by_the_next_submit(
+        self, race_url: str, race_desk: Any
+    ) -> None:
+        rounds = RACE_ROUNDS // 2
+        found = _run_race(
+            _race_reference, lambda i: (race_url, self.race_plugins, i, rounds), rounds
+        )
+        seen = sorted((n, p, z) for n, p, z in found if p is not None)
+        assert seen == [
+            (n, "accepted", "Europe/Berlin") if n % 2 == 0
+            else (n, "refused R3", "America/Chicago")
+            for n in range(rounds)
+        ]  # fmt: skip
 
     def test_the_store_refuses_a_second_open_version_update_without_any_lock(
         self, race_url: str, race_desk: Any

@@ -192,3 +192,46 @@ def test_a_claim_reads_each_part_through_its_index_without_sorting_the_backlog(
     due = plan[plan.index("CTE due") :]
     due = due[: due.index("CTE picked")] if "CTE picked" in due else due
     assert "Sort" not in due, plan
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE contacts SET zone = 'Europe/Berlin' WHERE id = 'dana'",
+        "DELETE FROM catalog WHERE version = 'E.1505.2'",
+        "UPDATE sites SET version = 'E.1450.4' WHERE tenant_id = 'd1' AND kind = 'staging'",
+        "TRUNCATE catalog",
+    ],
+)
+def test_reference_changed_by_another_program_is_seen_by_the_next_submit(
+    pg_base: str, pg_schema: str, pg_url: str, change: str
+) -> None:
+    """Another connection's raw SQL bumps ``reference_version`` by trigger, whoever writes."""
+    from siteupdates import Desk
+    from siteupdates.errors import RequestRefused
+    from siteupdates.plugins import load_plugin
+    from siteupdates.testing import FixedClock, sample_setup
+
+    at = datetime(2026, 3, 7, 22)
+    desk = Desk.open(pg_url, plugins=[load_plugin("siteupdates_postgres")], clock=FixedClock())
+    try:
+        desk.load_setup(sample_setup())
+        desk.submit("dana", "d1", "staging", None, db_refresh=True, at=at)  # copies decoded
+        with psycopg.connect(pg_base, autocommit=True) as other:  # no search_path set
+            other.execute(change.replace(" catalog", f" {pg_schema}.catalog")
+                          .replace("contacts ", f"{pg_schema}.contacts ")
+                          .replace("sites ", f"{pg_schema}.sites "))  # fmt: skip
+        if "zone" in change:
+            sub = desk.submit("dana", "d1", "staging", None, db_refresh=True, at=at)
+            assert sub.request.zone == "Europe/Berlin"
+        elif "sites" in change:
+            # Staging now runs E.1450.4: asking for the older E.1418.2 is refused (R7).
+            with pytest.raises(RequestRefused) as refused:
+                desk.submit("dana", "d1", "staging", "E.1418.2", at=at)
+            assert "R7" in refused.value.rules
+        else:
+            with pytest.raises(RequestRefused) as refused:
+                desk.submit("dana", "d1", "production/sandbox", "E.1505.2", at=at)
+            assert "R7" in refused.value.rules
+    finally:
+        desk.close()

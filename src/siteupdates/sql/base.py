@@ -52,7 +52,7 @@ from siteupdates.ports import (
 )
 
 from . import codec
-from .schema import MIGRATIONS, OPEN_STATUSES_SQL, Dialect
+from .schema import MIGRATIONS, OPEN_STATUSES_SQL, REFERENCE_COUNTED, Dialect
 
 __all__ = [
     "CLAIM_DUE_WHERE",
@@ -157,6 +157,21 @@ _INVARIANTS = {
     ("requests_booking", "requests.tenant_id, requests.booking"): "another request holds "
     "this booking already",
 }
+
+
+@attrs.define
+class _Reference:
+    """Reference rows decoded once, valid while ``reference_version`` reads ``version``.
+
+    Triggers bump the counter in every transaction that writes contacts,
+    tenants, sites or the catalog, so the rows of one counter value are the
+    rows any read would find at that value.
+    """
+
+    version: int
+    contacts: Dict[str, Contact] = attrs.field(factory=dict)
+    tenants: Dict[str, Tenant] = attrs.field(factory=dict)
+    catalog: Optional[Catalog] = None
 
 
 class SqlReads(Reads):
@@ -409,12 +424,96 @@ class SqlReads(Reads):
 
 
 class SqlUnit(SqlReads, Unit):
-    """A unit of work on one open transaction of a :class:`SqlStorage`."""
+    """A unit of work on one open transaction of a :class:`SqlStorage`.
+
+    Its reads of a contact, a tenant and the catalog come from the storage's
+    decoded copies when ``reference_version`` (read once, in this transaction)
+    still holds the value they were read at; what it reads anew is offered to
+    the storage when the transaction commits, never before.
+    """
 
     def __init__(self, storage: SqlStorage, cursor: Cursor) -> None:
         self._storage = storage
         self._cur = cursor
         self._lock_rows = storage.dialect.for_update
+        #: The shared copies valid in this transaction (None: counter not read yet).
+        self._seen: Optional[_Reference] = None
+        #: What this transaction decoded, at the counter it read.
+        self._fresh: Optional[_Reference] = None
+        #: Off once the unit writes reference data (it reads its own writes).
+        self._cached = storage.dialect.name in REFERENCE_COUNTED
+
+    def _reference(self) -> Optional[_Reference]:
+        """The copies valid in this transaction (counter read on first use); None when off."""
+        if not self._cached:
+            return None
+        if self._fresh is None:
+            n = int(self._fetch("SELECT n FROM reference_version")[0]["n"])
+            shared = self._storage._shared_reference
+            self._seen = shared if shared is not None and shared.version == n else None
+            self._fresh = _Reference(n)
+        return self._fresh
+
+    def _uncached(self) -> None:
+        """Reference data is written in this unit: read it from the tables from now on."""
+        self._cached = False
+        self._fresh = self._seen = None
+
+    def contact(self, contact_id: str) -> Optional[Contact]:
+        """The contact, or None (decoded copy while the reference counter holds)."""
+        ref = self._reference()
+        if ref is None:
+            return super().contact(contact_id)
+        found = ref.contacts.get(contact_id)
+        if found is None and self._seen is not None:
+            found = self._seen.contacts.get(contact_id)
+        if found is None:
+            found = super().contact(contact_id)
+            if found is not None:
+                ref.contacts[contact_id] = found
+        return found
+
+    def tenant(self, tenant_id: str) -> Optional[Tenant]:
+        """The tenant, or None (decoded copy while the reference counter holds)."""
+        ref = self._reference()
+        if ref is None:
+            return super().tenant(tenant_id)
+        found = ref.tenants.get(tenant_id)
+        if found is None and self._seen is not None:
+            found = self._seen.tenants.get(tenant_id)
+        if found is None:
+            found = super().tenant(tenant_id)
+            if found is not None:
+                ref.tenants[tenant_id] = found
+        return found
+
+    def catalog(self) -> Catalog:
+        """The catalog (decoded copy while the reference counter holds)."""
+        ref = self._reference()
+        if ref is None:
+            return super().catalog()
+        found = ref.catalog
+        if found is None and self._seen is not None:
+            found = self._seen.catalog
+        if found is None:
+            found = ref.catalog = super().catalog()
+        return found
+
+    def _publish(self) -> None:
+        """After commit: offer what this unit decoded to the storage's copies."""
+        fresh = self._fresh
+        if fresh is None or not self._cached:
+            return
+        shared = self._storage._shared_reference
+        if shared is not None and shared.version == fresh.version:
+            shared.contacts.update(fresh.contacts)
+            shared.tenants.update(fresh.tenants)
+            if fresh.catalog is not None:
+                shared.catalog = fresh.catalog
+        elif fresh.contacts or fresh.tenants or fresh.catalog is not None:
+            # Another counter value: these copies replace the older (or newer) ones;
+            # a unit that reads another value reads anew, so either is safe.
+            self._storage._shared_reference = fresh
 
     def _x(self, sql: str, params: Mapping[str, Any] = {}) -> Any:
         return self._cur.execute(self._storage._sql(sql), params)
@@ -434,6 +533,10 @@ class SqlUnit(SqlReads, Unit):
         """Take the dialect's named transaction lock (none on SQLite: units run one at a time)."""
         if self._storage.dialect.lock is not None:
             self._fetch(self._storage.dialect.lock, {"name": f"siteupdates:{name}"})
+            # Reads after the lock see what committed before it (READ COMMITTED): the
+            # reference counter is read again rather than trusted from before the wait.
+            if self._fresh is not None:
+                self._fresh = self._seen = None
 
     # -- rows ------------------------------------------------------------------------
 
@@ -498,6 +601,7 @@ class SqlUnit(SqlReads, Unit):
 
     def put_tenants(self, tenants: Sequence[Tenant], *, check: bool) -> None:
         """Write tenants and their sites; with ``check``, only at their loaded revision."""
+        self._uncached()
         rows = [codec.tenant_rows(t) for t in tenants]
         if check:
             for t in tenants:
@@ -531,6 +635,7 @@ class SqlUnit(SqlReads, Unit):
 
     def save_setup(self, setup: Setup) -> None:
         """Write the reference data with batched statements."""
+        self._uncached()
         self._xm(
             "INSERT INTO groups (id, name, kind) VALUES (:id, :name, :kind) "
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind",
@@ -556,6 +661,7 @@ class SqlUnit(SqlReads, Unit):
 
     def change_reference(self, change: ReferenceChange) -> None:
         """Upserts, removals and audit entries of reference data, in this transaction."""
+        self._uncached()
         up = change.upsert
         stored = {t.id for t in up.tenants if self.tenant(t.id) is not None}
         self.save_setup(attrs.evolve(up, tenants=tuple(t for t in up.tenants
@@ -664,6 +770,8 @@ class SqlStorage(SqlReads, Storage):
     dialect: Dialect
     #: The driver's integrity error, raised on a unique or key violation.
     integrity_error: Tuple[Type[BaseException], ...] = ()
+    #: Contacts, tenants and the catalog as committed units decoded them (see SqlUnit).
+    _shared_reference: Optional[_Reference] = None
 
     # -- what a backend supplies ---------------------------------------------------
 
@@ -692,7 +800,9 @@ class SqlStorage(SqlReads, Storage):
     def unit(self) -> Iterator[SqlUnit]:
         """One transaction; SQLite starts it with ``BEGIN IMMEDIATE``, PostgreSQL locks rows."""
         with self._write() as cur:
-            yield SqlUnit(self, cur)
+            uow = SqlUnit(self, cur)
+            yield uow
+        uow._publish()  # committed: what it decoded is what the counter names
 
     def save_setup(self, setup: Setup) -> None:
         """Write the reference data in one transaction."""
@@ -890,6 +1000,7 @@ def run_migrations(uow: SqlUnit, stored: int) -> int:
     version its own way.
     """
     dialect = uow._storage.dialect
+    uow._uncached()  # the counter's table may not exist yet, and repairs write
     pending = MIGRATIONS[stored:]
     # Every pending version's statements first, so that data repairs run on the
     # newest schema and may use today's code (the codec, the domain); then the

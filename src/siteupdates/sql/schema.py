@@ -29,6 +29,8 @@ __all__ = [
     "MIGRATIONS",
     "OPEN_STATUSES_SQL",
     "POSTGRES",
+    "REFERENCE_COUNTED",
+    "REFERENCE_TABLES",
     "SQLITE",
     "Dialect",
     "Migration",
@@ -87,10 +89,13 @@ class Migration:
     statements: str
     fixup: Optional[Fixup] = None
     after: str = ""
+    #: Statements one dialect runs as written, after ``statements`` (trigger bodies
+    #: hold ``;``, so they cannot be split like the rest), by :attr:`Dialect.name`.
+    verbatim: Mapping[str, Tuple[str, ...]] = attrs.field(factory=dict)
 
     def sql(self, dialect: Dialect) -> List[str]:
         """The statements that run before the repair, in ``dialect``."""
-        return _split(self.statements, dialect)
+        return _split(self.statements, dialect) + list(self.verbatim.get(dialect.name, ()))
 
     def sql_after(self, dialect: Dialect) -> List[str]:
         """The statements that run after the repair, in ``dialect``."""
@@ -240,6 +245,45 @@ CREATE TABLE audit (
 CREATE INDEX audit_key ON audit (kind, key, seq)
 """
 
+_V8 = """
+-- One counter of every change of the reference data a submit reads (contacts,
+-- tenants, sites, catalog), bumped by triggers in the writing transaction, so a
+-- process may keep those rows in memory while the counter it read stays the same.
+CREATE TABLE reference_version (n {int} NOT NULL);
+INSERT INTO reference_version (n) VALUES (0)
+"""
+
+#: The tables whose every change bumps ``reference_version``.
+REFERENCE_TABLES: Tuple[str, ...] = ("contacts", "tenants", "sites", "catalog")
+
+
+def _sqlite_bumps() -> Tuple[str, ...]:
+    return tuple(
+        f"CREATE TRIGGER reference_{table}_{op.lower()} AFTER {op} ON {table} "
+        "BEGIN UPDATE reference_version SET n = n + 1; END"
+        for table in REFERENCE_TABLES
+        for op in ("INSERT", "UPDATE", "DELETE")
+    )
+
+
+# BEFORE and per statement: a writer takes the counter's row lock before any row
+# lock of the statement, so two writers of reference data always lock in the same
+# order (no deadlock between them). The function's search_path is the schema's,
+# whoever writes.
+_POSTGRES_BUMPS = (
+    "CREATE FUNCTION reference_bump() RETURNS trigger LANGUAGE plpgsql "
+    "SET search_path FROM CURRENT AS $$ BEGIN "
+    "UPDATE reference_version SET n = n + 1; RETURN NULL; END $$",
+    *(
+        f"CREATE TRIGGER reference_{table} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE PROCEDURE reference_bump()"
+        for table in REFERENCE_TABLES
+    ),
+)
+
+#: The dialects whose schema keeps ``reference_version`` (their storages may cache).
+REFERENCE_COUNTED = frozenset({SQLITE.name, POSTGRES.name})
+
 _REPAIRER = "siteupdates upgrade"
 
 
@@ -369,4 +413,5 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(_V5),
     Migration(_V6),
     Migration(_V7),
+    Migration(_V8, verbatim={SQLITE.name: _sqlite_bumps(), POSTGRES.name: _POSTGRES_BUMPS}),
 )
