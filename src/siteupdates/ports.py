@@ -188,6 +188,8 @@ class ChangeSet:
     @classmethod
     def concat(cls, sets: Sequence[ChangeSet]) -> ChangeSet:
         """Many change sets as one, in linear time (``a + b + c ...`` copies each time)."""
+        if len(sets) == 1 and type(sets[0]) is cls:
+            return sets[0]
         return cls(
             *(
                 tuple(item for cs in sets for item in getattr(cs, field.name))

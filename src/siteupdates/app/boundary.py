@@ -20,7 +20,7 @@ import functools
 import inspect
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar, Union, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, overload
 
 from siteupdates import checks
 from siteupdates.domain import Ambiguity, ProviderPreset, RequestDraft, Target, Version
@@ -262,8 +262,40 @@ def checked(
                 found.append(inspect.signature(target) if target is not None else None)
             return found[0]
 
+        # Binding through inspect costs more than most checks: a call that names
+        # known parameters only (no **options) is bound here, in signature order;
+        # anything else (missing, unknown, repeated) goes to Signature.bind and its
+        # message.
+        params = list(sig.parameters.values())
+        plain = not var_kw and all(
+            p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params
+        )
+        positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
+        required = frozenset(p.name for p in params if p.default is p.empty)
+        order = tuple(p.name for p in params)
+
+        def fast(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bool:
+            if len(args) > len(positional):
+                return False
+            given = dict(zip(positional, args))
+            if len(args) and not kwargs.keys().isdisjoint(given):
+                return False
+            given.update(kwargs)
+            if len(given) != len(args) + len(kwargs) or not required <= given.keys():
+                return False
+            if not given.keys() <= sig.parameters.keys():
+                return False
+            for key in order:
+                if key in given:
+                    rule = table.get(key)
+                    if rule is not None:
+                        rule(key, given[key])
+            return True
+
         @functools.wraps(method)
         def run(*args: Any, **kwargs: Any) -> Any:
+            if plain and fast(args, kwargs):
+                return method(*args, **kwargs)
             try:
                 bound = sig.bind(*args, **kwargs)
             except TypeError as exc:

@@ -51,12 +51,10 @@ def ts(value: Optional[datetime]) -> Optional[str]:
     """A UTC instant as fixed-width ISO text (text order is time order), or None."""
     if value is None:
         return None
-    # Zero-padded by hand: strftime("%Y") drops the padding of years below 1000.
-    u = value.astimezone(_UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
-        f"{u.second:02d}.{u.microsecond:06d}+00:00"
-    )
+    # isoformat pads the year to four digits (strftime("%Y") does not, below 1000);
+    # the library's own instants are UTC already and skip the conversion.
+    u = value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    return u.isoformat(timespec="microseconds")
 
 
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}")
@@ -118,7 +116,8 @@ class Notice:
 
     def to_payload(self) -> Dict[str, Any]:
         """The notice as JSON-safe data for the outbox."""
-        d = attrs.asdict(self)
+        # Every field is flat, so this is attrs.asdict without its recursion.
+        d = {name: getattr(self, name) for name in _NOTICE_FIELDS}
         d["created_at"] = ts(self.created_at)
         return d
 
@@ -129,6 +128,9 @@ class Notice:
         d = {k: v for k, v in payload.items() if k in names}
         d["created_at"] = parse_ts(d["created_at"])
         return cls(**d)
+
+
+_NOTICE_FIELDS = tuple(f.name for f in attrs.fields(Notice))
 
 
 @attrs.frozen

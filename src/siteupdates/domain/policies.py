@@ -10,7 +10,7 @@ answer reveals nothing about a tenant the contact cannot see.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -94,6 +94,8 @@ class Decision:
     @classmethod
     def ok(cls, *warnings: Advisory) -> Decision:
         """An allowed decision, with optional warnings."""
+        if not warnings and cls is Decision:
+            return _ALLOWED  # most checks pass without a word: one shared value
         return cls((), tuple(warnings))
 
     @classmethod
@@ -103,6 +105,9 @@ class Decision:
 
     def __add__(self, other: Decision) -> Decision:
         return Decision(self.refusals + other.refusals, self.warnings + other.warnings)
+
+
+_ALLOWED = Decision()
 
 
 def target_refusals(
@@ -782,12 +787,15 @@ def evaluate(ctx: PolicyContext, policies: Sequence[Policy] = DEFAULT_POLICIES) 
     access = r22_contact_sees_tenant(ctx)
     if not access.allowed:
         return access
-    result = Decision()
+    refusals: List[Refusal] = []
+    warnings: List[Advisory] = []
     for p in policies:
         if p is r22_contact_sees_tenant:
             continue
-        result = result + p(ctx)
-    return result
+        found = p(ctx)
+        refusals += found.refusals
+        warnings += found.warnings
+    return Decision(tuple(refusals), tuple(warnings))
 
 
 def check_submission(

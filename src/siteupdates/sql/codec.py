@@ -183,7 +183,7 @@ def history_row(h: HistoryEntry) -> Dict[str, Any]:
         "reason": h.reason,
         "old_date": ts(h.old_date),
         "new_date": ts(h.new_date),
-        "overrides": json.dumps(list(h.overrides)),
+        "overrides": json.dumps(list(h.overrides)) if h.overrides else "[]",
     }
 
 
