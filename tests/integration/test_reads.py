@@ -42,11 +42,29 @@ def test_r17_a_submit_sends_the_same_statements_with_500_open_requests_as_with_n
                 plans.append(detail)
         desk.close()
     assert counts[0] == counts[1]
-    # Reads: contact, tenant, its sites, catalog, the site's open update; then 3 inserts.
-    assert counts[0] == 8
+    # Reads: the reference counter, contact, tenant, its sites, catalog, the site's open
+    # update; then 3 inserts.
+    assert counts[0] == 9
     # Every read of the requests table goes through an index, never a scan of the table.
     assert plans and not [p for p in plans if "SCAN requests" in p and "INDEX" not in p]
     assert all("requests_one_open_version" in p for p in plans)
+
+
+def test_a_second_submit_reads_the_reference_counter_instead_of_the_reference_rows(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(f"sqlite:///{tmp_path / 'again.db'}")
+    storage.save_setup(sample_setup())
+    desk = Desk(storage, clock=FixedClock())
+    _statements(desk, storage, "E.1450.4")
+    again = _statements(desk, storage, "E.1505.2")
+    desk.close()
+    reads = [s for s in again if s.upper().startswith("SELECT")]
+    assert reads[0] == "SELECT n FROM reference_version"
+    tables = ("contacts", "tenants", "sites", "catalog")
+    assert not [s for s in reads if any(t in s for t in tables)]
+    # The counter and the site's open version update (R17 reads it, never cached).
+    assert len(reads) == 2 and "requests" in reads[1]
 
 
 def test_a_claim_reads_two_partial_indexes_and_sorts_nothing(tmp_path: Path) -> None:
