@@ -20,7 +20,6 @@ URLs follow SQLAlchemy: ``sqlite:///relative.db``, ``sqlite:////absolute/path.db
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 import time
@@ -109,6 +108,8 @@ class SqliteStorage(SqlStorage):
                 locked = "locked" in str(exc) or "busy" in str(exc)
                 if not locked or time.monotonic() > deadline:
                     raise StorageError(f"SQLite error on {self.url}: {exc}") from exc
+                import random  # only when busy: a read that never waits does not load it
+
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
 
