@@ -4,7 +4,6 @@ read, provider overrides, refresh limits, answers, one shape for every refusal."
 from __future__ import annotations
 
 import re
-
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
