@@ -302,6 +302,7 @@ def _bases(rid: str) -> List[List[Any]]:
         ["start", slot("id")],
         ["complete", slot("id")],
         ["ask", rid, slot("text")],
+        ["answered", rid, slot("text")],
         ["defer", rid, slot("text")],
         ["resume", slot("id")],
         ["fail", rid, slot("text")],
