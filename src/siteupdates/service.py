@@ -505,6 +505,19 @@ class Desk:
         return self._act(request_id, Event.ASK_INPUT, by, reason=question)
 
     @checked
+    def mark_answered(self, request_id: str, note: str, *, by: str = "provider") -> UpdateRequest:
+        """Record that the contact answered the provider's question another way.
+
+        The provider asked through a notice (R20) and heard back by phone, say:
+        ``note`` says how, and stays in the history. The request leaves Pending
+        Input for the status it was asked in (To Be Scheduled, or Scheduled with
+        its date), as with :meth:`answer`, and the outbox gets what the contact's
+        own answer puts there. TransitionNotAllowed unless the request is
+        Pending Input; InvalidInput for an empty note.
+        """
+        return provider_cases.mark_answered(self.app, request_id, note, by=by)
+
+    @checked
     def defer(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
         """Put a request on hold until further notice."""
         return self._act(request_id, Event.DEFER, by, reason=reason)

@@ -203,6 +203,7 @@ PARAMETERS: Dict[str, Check] = {
     "idempotency_key": optional(_key),
     "text": required_text,
     "question": required_text,
+    "note": required_text,
     "reason": required_text,
     "offset": _count(0, 1_000_000_000),
     "limit": _count(1, 100_000),

@@ -28,7 +28,6 @@ from siteupdates.domain import (
     Overview,
     Policy,
     PolicyContext,
-    Refusal,
     RequestDraft,
     Status,
     Tenant,
@@ -395,19 +394,10 @@ def _act(
     def use_case(uow: Unit) -> UpdateRequest:
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
-        from . import scheduling
+        if event is Event.ANSWER:
+            from . import scheduling
 
-        if event is Event.ANSWER and scheduling.stage_link(current) is not None:
-            # A staged production update waits at its gate, not on a question.
-            raise RequestRefused(
-                [
-                    Refusal(
-                        "staging",
-                        f"request {current.short_id} waits for its staging update: "
-                        "approve it (once staging has completed) or decline it",
-                    )
-                ]
-            )
+            scheduling.refuse_answer_at_gate(current, Actor.CONTACT)
         new, cs = changes.transition(
             app, uow, current, event, actor=Actor.CONTACT, by=who.id, reason=reason, known=[who]
         )

@@ -378,7 +378,7 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
             r = desk.reschedule(
                 a.request, _providerwhen(desk, a), a.reason, by=by, allow_past=a.allow_past
             )
-        elif action in ("ask_input", "defer", "fail"):
+        elif action in ("ask_input", "mark_answered", "defer", "fail"):
             r = getattr(desk, action)(a.request, a.text, by=by)
         else:
             r = getattr(desk, action)(a.request, by=by)

@@ -438,6 +438,13 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     provider("start", "start", "begin the update (In Progress)")
     provider("complete", "complete", "finish the update (Completed)")
     provider("ask", "ask_input", "ask the contact a question (Pending Input)", "QUESTION")
+    provider(
+        "answered",
+        "mark_answered",
+        "record the answer to a question the contact gave another way, e.g. by phone "
+        "(back to the status it was asked in)",
+        "NOTE",
+    )
     provider("defer", "defer", "put on hold (Deferred)", "REASON")
     provider("resume", "resume", "take a deferred request back into the queue")
     provider("fail", "fail", "give up, telling the contact why (Unable to Complete)", "REASON")
