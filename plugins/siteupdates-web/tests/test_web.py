@@ -433,6 +433,35 @@ def test_a_pending_input_request_can_be_answered(client: FlaskClient, desk: Desk
     assert desk.find(rid).status is Status.TO_BE_SCHEDULED
 
 
+def test_a_staged_production_at_its_gate_is_not_answered_in_words_and_says_why(
+    client: FlaskClient, desk: Desk
+) -> None:
+    made = desk.submit_staged("dana", "maple", "E.1505.2", at=datetime(2015, 2, 10, 22))
+    desk.plan_queue()
+    prod = made.production.id
+    assert desk.find(prod).status is Status.PENDING_INPUT
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{prod}/answer",
+        data={"csrf_token": token(client), "answer": "go ahead"},
+    )
+    # The refusal in words on the page, not a server error.
+    assert resp.status_code == 400 and "waits for its staging update" in resp.text
+    assert desk.find(prod).status is Status.PENDING_INPUT
+
+
+def test_an_answer_of_two_lines_is_refused_in_words(client: FlaskClient, desk: Desk) -> None:
+    rid = dana_request(desk)
+    desk.ask_input(rid, "Which term?")
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/answer",
+        data={"csrf_token": token(client), "answer": "Fall\nterm"},
+    )
+    assert resp.status_code == 400 and "cannot be sent" in resp.text
+    assert desk.find(rid).status is Status.PENDING_INPUT
+
+
 # -- provider ---------------------------------------------------------------------------------
 
 
