@@ -91,7 +91,7 @@ def open_desk(a: argparse.Namespace) -> Desk:
     desk = Desk.open(
         url, host=host, clock=(lambda: fixed) if fixed else None, plugin_settings=overrides
     )
-    if a.command not in ("init", "apply") and not desk.storage.tenants():
+    if a.command not in ("init", "apply") and not desk.storage.has_tenants():
         desk.close()
         raise ConfigurationError(
             f"{url.split('://')[0]} storage has no setup yet; run: siteupdates apply SETUP.toml"
