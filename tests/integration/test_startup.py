@@ -140,7 +140,8 @@ def test_a_read_command_on_sqlite_imports_no_other_plugin(tmp_path: Path) -> Non
                 # Issue 13: what a read needs neither parses the preset nor plans nor
                 # logs nor writes; each of these once cost a read command milliseconds.
                 "siteupdates.setupfile", "siteupdates.domain.preset",
-                "siteupdates.domain.windows", "siteupdates.domain.messages",
+                "siteupdates.domain.policies", "siteupdates.domain.windows",
+                "siteupdates.domain.messages",
                 "siteupdates.domain.scheduling_settings", "dateutil", "logging", "uuid",
                 "shutil", "pathlib", "tomllib", "difflib"}  # fmt: skip
     assert sorted(loaded & unwanted) == []
