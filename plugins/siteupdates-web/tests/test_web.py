@@ -433,13 +433,18 @@ def test_a_pending_input_request_can_be_answered(client: FlaskClient, desk: Desk
     assert desk.find(rid).status is Status.TO_BE_SCHEDULED
 
 
+def staged_at_its_gate(desk: Desk) -> str:
+    """A staged production update, planned: Pending Input at its gate, waiting for approval."""
+    made = desk.submit_staged("dana", "maple", "E.1505.2", at=datetime(2015, 2, 10, 22))
+    desk.plan_queue()
+    assert desk.find(made.production.id).status is Status.PENDING_INPUT
+    return made.production.id
+
+
 def test_a_staged_production_at_its_gate_is_not_answered_in_words_and_says_why(
     client: FlaskClient, desk: Desk
 ) -> None:
-    made = desk.submit_staged("dana", "maple", "E.1505.2", at=datetime(2015, 2, 10, 22))
-    desk.plan_queue()
-    prod = made.production.id
-    assert desk.find(prod).status is Status.PENDING_INPUT
+    prod = staged_at_its_gate(desk)
     sign_in(client, contact="dana")
     resp = client.post(
         PREFIX + f"/t/maple/requests/{prod}/answer",
@@ -661,10 +666,7 @@ def test_a_double_submit_of_mark_answered_makes_one_history_entry(
 def test_staged_production_at_its_gate_is_not_marked_answered(
     client: FlaskClient, desk: Desk
 ) -> None:
-    made = desk.submit_staged("dana", "maple", "E.1505.2", at=datetime(2015, 2, 10, 22))
-    desk.plan_queue()
-    prod = made.production.id
-    assert desk.find(prod).status is Status.PENDING_INPUT
+    prod = staged_at_its_gate(desk)
     sign_in(client, staff="ops")
     resp = client.post(
         PREFIX + f"/provider/requests/{prod}/answered",
