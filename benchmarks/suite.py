@@ -107,7 +107,26 @@ def med(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 
 
+def startup_env() -> Dict[str, str]:
+    """The environment of start-up figures: no SITEUPDATES_* settings, and bytecode caches on.
+
+    An installed package has its modules compiled (pip compiles them; the first
+    run writes them for a source checkout), as the baseline's attrs and pluggy
+    have. With PYTHONDONTWRITEBYTECODE set (as on some CI machines), a source
+    checkout would compile every module of the library on every run while the
+    baseline reads its caches: a figure of the machine, not of the library.
+    """
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SITEUPDATES_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
+
+
 def wall_of(cmd: List[str], env: Optional[Dict[str, str]] = None) -> Callable[[], float]:
+    """Wall seconds of one run of ``cmd`` (in :func:`startup_env` unless ``env`` is given)."""
+    env = startup_env() if env is None else env
+
     def run() -> float:
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, env=env)
@@ -241,7 +260,7 @@ def fig_cli(rounds: int, work: Path) -> Figure:
     small_db(db)
     script = Path(py).parent / "siteupdates"
     cli = [str(script)] if script.exists() else [py, "-m", "siteupdates.cli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SITEUPDATES_")}
+    env = startup_env()
     sides = {
         "base": wall_of([py, "-c", "import attrs, pluggy, sqlite3"], env),
         "lib": wall_of([*cli, "--db", str(db), "list", "--as", "ops", "--tenant", "t00000"],

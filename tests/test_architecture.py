@@ -16,6 +16,7 @@ PACKAGE = "siteupdates"
 #: Lower layers never import higher ones; a module may import its own layer.
 LAYERS: Dict[str, int] = {
     "siteupdates.errors": 0,
+    "siteupdates.logs": 0,
     "siteupdates.checks": 1,
     "siteupdates.domain": 1,
     "siteupdates.ports": 2,

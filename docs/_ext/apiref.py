@@ -54,6 +54,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.notices",
             "siteupdates.leases",
             "siteupdates.registry",
+            "siteupdates.logs",
         ),
     ),
     "app": (

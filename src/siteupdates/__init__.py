@@ -12,7 +12,6 @@ version is read from the installed metadata when asked for.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING:
@@ -110,9 +109,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> List[str]:
     return sorted(set(globals()) | set(__all__))
 
-
-# A library adds only a NullHandler: the host (or the command line) decides where logs go.
-logging.getLogger("siteupdates").addHandler(logging.NullHandler())
 
 __all__ = [
     "Actor",

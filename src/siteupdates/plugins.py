@@ -28,25 +28,23 @@ Installed plugins load when first needed (``entry_points=True``):
 from __future__ import annotations
 
 import importlib
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pluggy
 
 from siteupdates import hookspecs
-from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
-from siteupdates.domain.messages import CalendarEntry, Notice
-from siteupdates.domain.policies import DEFAULT_POLICIES
-from siteupdates.domain.windows import Blackout
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import DeliveryAttempt
 from siteupdates.ports import Fence, Storage
 from siteupdates.registry import PolicyRegistry
 
 if TYPE_CHECKING:
     from siteupdates.app.executors import Run
+    from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
+    from siteupdates.domain.messages import CalendarEntry, Notice
+    from siteupdates.domain.windows import Blackout
+    from siteupdates.notices import DeliveryAttempt
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -65,7 +63,6 @@ STORAGE_ENTRY_POINT_GROUP = "siteupdates.storage"
 #: Setting tables the built-in plugins read; any other table may be an installed plugin's.
 BUILTIN_TABLES = frozenset({"smtp"})
 
-logger = logging.getLogger("siteupdates.plugins")
 
 #: Built-in plugins: (name, "module:attribute") of a class to instantiate.
 DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
@@ -158,10 +155,8 @@ class PluginHost:
         for name, spec in DEFAULT_PLUGINS:
             if not self.pm.is_blocked(name):
                 self.pm.register(load_plugin(spec), name=name)
-        for policy in DEFAULT_POLICIES:
-            name = f"siteupdates.policy.{policy.name}"
-            if not self.pm.is_blocked(name):
-                self.pm.register(BuiltinPolicy(policy), name=name)
+        #: The built-in rules are registered on first need (see _builtin_policies).
+        self._rules_pending = True
         self.entry_points = entry_points
         #: The ``siteupdates`` entry points are still to load.
         self._pending = entry_points
@@ -188,8 +183,27 @@ class PluginHost:
 
     def names(self) -> List[str]:
         """The names of the registered plugins (installed ones included)."""
+        self._builtin_policies()
         self.load_entry_points()
         return sorted(n for n, p in self.pm.list_name_plugin() if p is not None)
+
+    def _builtin_policies(self) -> None:
+        """Register one plugin per built-in rule, unless blocked, once.
+
+        Only now: the rules import the policies and the planner's settings, which
+        a command that only reads never needs. Blocking a rule's name before this
+        keeps it out, as it did when they registered at construction; the order
+        they are asked in does not matter (:meth:`policies` sorts them).
+        """
+        if not self._rules_pending:
+            return
+        self._rules_pending = False
+        from siteupdates.domain.policies import DEFAULT_POLICIES
+
+        for policy in DEFAULT_POLICIES:
+            name = f"siteupdates.policy.{policy.name}"
+            if not self.pm.is_blocked(name):
+                self.pm.register(BuiltinPolicy(policy), name=name)
 
     def load_entry_points(self) -> None:
         """Load the ``siteupdates`` entry-point plugins now, if asked for and not yet done.
@@ -314,12 +328,19 @@ class PluginHost:
             self.load_entry_points()
         self._settings = settings
         if extra:  # only then: the names of installed plugins cost loading them
+            from siteupdates.logs import logger
+
             for name in sorted(extra - self.setting_names()):
-                logger.warning("settings [plugins.%s] name no loaded plugin; ignored", name)
+                logger("siteupdates.plugins").warning(
+                    "settings [plugins.%s] name no loaded plugin; ignored", name
+                )
         self.pm.hook.siteupdates_configure(settings=settings)
 
     def policies(self) -> Tuple[Policy, ...]:
         """Every registered policy, built-in ones first."""
+        from siteupdates.domain.policies import DEFAULT_POLICIES
+
+        self._builtin_policies()
         self.load_entry_points()
         registry = PolicyRegistry()
         self.pm.hook.siteupdates_register_policies(registry=registry)
@@ -331,6 +352,8 @@ class PluginHost:
 
     def deliver_notice(self, notice: Notice, attempt: Optional[DeliveryAttempt] = None) -> bool:
         """Ask the notifiers to deliver ``notice``; True when one did."""
+        from siteupdates.notices import DeliveryAttempt
+
         self.load_entry_points()
         attempt = attempt or DeliveryAttempt(notice.key)
         return bool(self.pm.hook.siteupdates_deliver_notice(notice=notice, attempt=attempt))

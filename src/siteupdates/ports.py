@@ -319,6 +319,13 @@ class Reads(abc.ABC):
     def tenants(self) -> List[Tenant]:
         """Every tenant, ordered by ID."""
 
+    def has_tenants(self) -> bool:
+        """Whether any tenant is stored (a setup was applied).
+
+        The default reads them all; a storage overrides it with a cheaper look.
+        """
+        return bool(self.tenants())
+
     @abc.abstractmethod
     def group(self, group_id: str) -> Optional[Group]:
         """The group with ``group_id``, or None."""

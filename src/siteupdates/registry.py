@@ -8,10 +8,12 @@ manager that calls them.
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import TYPE_CHECKING, Dict, Tuple
 
-from siteupdates.domain import Policy
 from siteupdates.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from siteupdates.domain import Policy
 
 __all__ = ["PolicyRegistry"]
 
@@ -24,6 +26,8 @@ class PolicyRegistry:
 
     def register(self, policy: Policy) -> None:
         """Add ``policy``; its ``name`` must be unique."""
+        from siteupdates.domain.policies import Policy
+
         if not isinstance(policy, Policy):
             raise ConfigurationError(
                 f"register() takes a siteupdates.domain.Policy, not {type(policy).__name__}"

@@ -14,7 +14,6 @@ see exists.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -36,33 +35,24 @@ from siteupdates.app.bootstrap import merge_settings, reminder_ladder
 from siteupdates.app.boundary import checked, optional, required_text
 from siteupdates.app.contact import Submission
 from siteupdates.app.reference import SetupReport
-from siteupdates.domain import (
-    TERMINAL,
-    Ambiguity,
-    Decision,
-    Event,
-    HistoryEntry,
-    Override,
-    Overview,
-    Policy,
-    ProviderPreset,
-    RequestDraft,
-    Status,
-    Tenant,
-    UpdateRequest,
-)
-from siteupdates.domain.timeutil import require_aware
+from siteupdates.domain.lifecycle import TERMINAL, Event, HistoryEntry
+from siteupdates.domain.model import Status, Tenant, UpdateRequest
+from siteupdates.domain.timeutil import Ambiguity, require_aware
 from siteupdates.errors import InvalidInput
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import AuditEntry, OutboxItem, Page, Setup, Storage
-from siteupdates.setupfile import load_setup, stored_preset
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from siteupdates.app import executors
     from siteupdates.app.bulk import BulkResult
     from siteupdates.app.outbox import DeliveryReport, Dispatcher
     from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
     from siteupdates.domain.planner import Explanation
+    from siteupdates.domain.policies import Decision, Policy, RequestDraft
+    from siteupdates.domain.preset import ProviderPreset
+    from siteupdates.domain.views import Overview
 
 # The planner, the outbox and the executors load with the first method that needs
 # them (see _scheduling and friends), so a command that only reads does not pay.
@@ -137,6 +127,8 @@ class Desk:
         becomes the stored preset, so later ``Desk.open(url)`` and the command
         line plan the same way.
         """
+        from siteupdates.setupfile import load_setup
+
         loaded = load_setup(setup)
         desk = cls.open(url, **options)
         desk.load_setup(loaded)
@@ -158,6 +150,11 @@ class Desk:
     def preset(self) -> ProviderPreset:
         """The provider preset the desk plans with."""
         return self.app.preset
+
+    @property
+    def default_zone(self) -> str:
+        """The provider's zone, for readers without one (``preset.default_zone``, read cheaply)."""
+        return self.app.default_zone
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -216,6 +213,8 @@ class Desk:
         self, setup: Union[Setup, str, Path, Mapping[str, Any]], *, by: str, replace: bool,
         dry_run: bool,
     ) -> SetupReport:  # fmt: skip
+        from siteupdates.setupfile import load_setup
+
         loaded = load_setup(setup)
         if "plugins" in loaded.settings:
             # Checked before anything is stored: a table a plugin refuses stores nothing.
@@ -227,6 +226,8 @@ class Desk:
         if not dry_run:
             self.app.reminders = reminder_ladder(self.app.storage.settings())
         if not self._preset_given and not dry_run:
+            from siteupdates.setupfile import stored_preset
+
             found = stored_preset(self.app.storage.settings())
             if found is not None:
                 self.app.preset = found
@@ -402,6 +403,8 @@ class Desk:
         rules (R1, R2, R3, R4, R6, R12, R17) cannot be overridden. See
         :func:`siteupdates.app.contact.submit` and ``docs/rules.md``.
         """
+        from siteupdates.domain.policies import Override
+
         return contact_cases.submit(
             self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
             zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
@@ -500,6 +503,19 @@ class Desk:
     def ask_input(self, request_id: str, question: str, *, by: str = "provider") -> UpdateRequest:
         """Ask the contact a question: Pending Input (R20)."""
         return self._act(request_id, Event.ASK_INPUT, by, reason=question)
+
+    @checked
+    def mark_answered(self, request_id: str, note: str, *, by: str = "provider") -> UpdateRequest:
+        """Record that the contact answered the provider's question another way.
+
+        The provider asked through a notice (R20) and heard back by phone, say:
+        ``note`` says how, and stays in the history. The request leaves Pending
+        Input for the status it was asked in (To Be Scheduled, or Scheduled with
+        its date), as with :meth:`answer`, and the outbox gets what the contact's
+        own answer puts there. TransitionNotAllowed unless the request is
+        Pending Input; InvalidInput for an empty note.
+        """
+        return provider_cases.mark_answered(self.app, request_id, note, by=by)
 
     @checked
     def defer(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
@@ -630,6 +646,9 @@ class Desk:
         horizon: Optional[datetime] = None,
     ) -> WhatIf:
         """Plan the queue under a changed setup (a preset or a setup file); store nothing."""
+        from siteupdates.domain.preset import ProviderPreset
+        from siteupdates.setupfile import load_setup, stored_preset
+
         preset = (
             setup
             if isinstance(setup, ProviderPreset)

@@ -255,6 +255,11 @@ class StorageContract:
         assert loaded.catalog() == setup.catalog
         assert loaded.settings() == {"preset": {"name": "test"}}
 
+    def test_has_tenants_says_whether_a_setup_is_stored(self, storage: Storage) -> None:
+        assert storage.has_tenants() is False
+        storage.save_setup(sample_setup())
+        assert storage.has_tenants() is True
+
     def test_a_reference_change_upserts_removes_and_audits_in_one_unit(
         self, loaded: Storage
     ) -> None:

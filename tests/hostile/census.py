@@ -302,6 +302,7 @@ def _bases(rid: str) -> List[List[Any]]:
         ["start", slot("id")],
         ["complete", slot("id")],
         ["ask", rid, slot("text")],
+        ["answered", rid, slot("text")],
         ["defer", rid, slot("text")],
         ["resume", slot("id")],
         ["fail", rid, slot("text")],
@@ -850,6 +851,7 @@ def _api_calls(rid: str) -> List[Tuple[str, Dict[str, Any]]]:
         ("start", {"request_id": rid, "by": "p"}),
         ("complete", {"request_id": rid, "by": "p"}),
         ("ask_input", {"request_id": rid, "question": "q", "by": "p"}),
+        ("mark_answered", {"request_id": rid, "note": "n", "by": "p"}),
         ("defer", {"request_id": rid, "reason": "r", "by": "p"}),
         ("resume", {"request_id": rid, "by": "p"}),
         ("fail", {"request_id": rid, "reason": "r", "by": "p"}),
@@ -973,7 +975,7 @@ def _acceptable(name: str, value: Any) -> bool:
         return True
     if name == "version" and value is None:
         return True
-    if name in ("by", "reason", "question", "text") and isinstance(value, str):
+    if name in ("by", "reason", "question", "text", "note") and isinstance(value, str):
         return bool(value.strip()) and "\n" not in value and "\x00" not in value
     if name in ("when", "earliest", "horizon") and isinstance(value, datetime):
         return value.tzinfo is not None

@@ -75,7 +75,9 @@ def _right(name: str, value: Any) -> bool:
     """A drawn value that happens to be right for the parameter."""
     if name in ("contact_id", "tenant_id", "request_id", "group_id", "by", "prefix"):
         return isinstance(value, str)
-    return name in ("text", "question", "reason", "idempotency_key") and isinstance(value, str)
+    return name in ("text", "question", "reason", "note", "idempotency_key") and isinstance(
+        value, str
+    )
 
 
 @pytest.mark.parametrize(("method", "kwargs"), CALLS, ids=[m for m, _ in CALLS])

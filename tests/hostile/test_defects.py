@@ -12,8 +12,7 @@ import pytest
 
 from siteupdates import checks
 from siteupdates.cli import EXIT
-from siteupdates.domain.messages import parse_ts, ts
-from siteupdates.domain.timeutil import to_instant
+from siteupdates.domain.timeutil import parse_ts, to_instant, ts
 from siteupdates.errors import (
     AccessDenied,
     ConfigurationError,

@@ -174,3 +174,39 @@ def test_a_district_contact_need_not_name_their_only_tenant(
     assert code == 0 and "Maple Grove District" in out
     code, _, err = run(capsys, db, "list", "--as", "sam")
     assert code == EXIT["usage"] and "aspen, birch, cedar" in err and "maple" not in err
+
+
+def test_r20_the_provider_marks_a_question_answered_and_every_refusal_is_one_line(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    code, out, _ = run(
+        capsys, db, "--json", "submit", "--as", "dana", "--tenant", "maple", "--target",
+        "staging", "--refresh-only", "--refresh", "--at", "2015-02-10 22:00",
+    )  # fmt: skip
+    rid = json.loads(out)["id"]
+    refusals = [
+        (["answered", rid, "by phone"], EXIT["refused"], "it is To Be Scheduled"),
+        (["answered", rid, " "], EXIT["usage"], "note is empty"),
+        (["answered", rid, "two\nlines"], EXIT["usage"], "a line break"),
+        (["answered", "0" * 32, "by phone"], EXIT["access"], "no request"),
+        (["answered", rid], EXIT["usage"], "NOTE"),
+    ]
+    for args, want, needle in refusals:
+        got, _, err = run(capsys, db, *args)
+        lines = [x for x in err.splitlines() if x.strip()]
+        assert (got, len(lines)) == (want, 1), err
+        assert needle in lines[0] and "Traceback" not in err
+    assert run(capsys, db, "ask", rid, "Which term's data?")[0] == 0
+    code, out, err = run(
+        capsys, db, "answered", rid[:8], "Dana phoned: the fall term", "--by", "ops"
+    )
+    assert code == 0, err
+    assert out.strip() == f"request {rid} is To Be Scheduled (Feb. 10, 2015 10:00 PM CST)"
+    code, out, _ = run(capsys, db, "--json", "show", rid)
+    last = json.loads(out)["history"][-1]
+    assert [last[k] for k in ("event", "actor", "by", "from", "to")] == [
+        "answer", "provider", "ops", "pending-input", "to-be-scheduled"
+    ]  # fmt: skip
+    assert last["reason"] == "Dana phoned: the fall term"
+    got, _, err = run(capsys, db, "answered", rid, "again")  # no longer Pending Input
+    assert got == EXIT["refused"] and len(err.splitlines()) == 1

@@ -141,6 +141,13 @@ def test_every_commands_json_matches_the_schema_shipped_in_the_package(cli: Cli)
     answered = cli("answer", "--as", "dana", a["id"], "yes")
     assert answered["status"] == "scheduled"  # back where it was asked, with its date
     assert answered["scheduled_for"] == "2015-02-15T04:00:00-06:00"
+    cli("ask", a["id"], "May we keep the sandbox offline longer?")
+    # R20: the contact answered by phone; the provider records it, same return, same date.
+    marked = cli("answered", a["id"][:10], "Dana phoned: yes", "--by", "ops")
+    assert marked["status"] == "scheduled" and marked["scheduled_for"] == answered["scheduled_for"]
+    assert marked["revision"] == answered["revision"] + 2
+    stale = cli.fails(EXIT["refused"], "answered", a["id"], "again")
+    assert stale["type"] == "TransitionNotAllowed" and stale["rules"] == ["R15"]
     assert cli("defer", c["id"], "waiting for the state")["scheduled_for"] is None
     assert cli("resume", c["id"])["status"] == "to-be-scheduled"
     for step in ("pull", "start", "complete"):

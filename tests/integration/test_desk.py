@@ -9,6 +9,7 @@ from typing import List
 import pytest
 
 from siteupdates.app import changes
+from siteupdates.app import provider as provider_cases
 from siteupdates.domain import Actor, Catalog, Event, Status
 from siteupdates.errors import (
     AccessDenied,
@@ -177,6 +178,74 @@ def test_r20_input_needed_and_unable_to_complete_carry_the_question_and_reason(
     bodies = {n.kind: n.body for n in notifier.delivered}
     assert "Which sandbox copy" in bodies["input-needed"]
     assert "failed twice" in bodies["unable-to-complete"]
+
+
+def test_r20_the_provider_records_an_answer_given_by_phone_and_the_request_is_queued_again(
+    desk: Desk,
+) -> None:
+    rid = submit(desk)
+    desk.ask_input(rid, "Which sandbox copy should we keep?", by="ops")
+    back = desk.mark_answered(rid, "Dana phoned: keep the newest copy", by="ops")
+    assert back.status is Status.TO_BE_SCHEDULED and back.resume_status is None
+    assert desk.find(rid) == back
+    last = desk.history(rid)[-1]
+    assert (last.event, last.actor, last.by) == (Event.ANSWER, Actor.PROVIDER, "ops")
+    assert (last.from_status, last.to_status) == (Status.PENDING_INPUT, Status.TO_BE_SCHEDULED)
+    assert last.reason == "Dana phoned: keep the newest copy"
+    # The contact's view shows it back in the queue.
+    [shown] = desk.requests("dana", "d1").items
+    assert shown.status is Status.TO_BE_SCHEDULED
+
+
+def test_r15_a_question_marked_answered_returns_a_scheduled_request_with_its_date(
+    desk: Desk,
+) -> None:
+    rid = submit(desk)
+    slot = datetime(2026, 3, 8, 10, tzinfo=UTC)
+    desk.schedule(rid, slot)
+    desk.ask_input(rid, "May we take the sandbox offline too?")
+    back = desk.mark_answered(rid, "yes, said on the phone")
+    assert back.status is Status.SCHEDULED and back.scheduled_for == slot
+
+
+def test_r20_marking_answered_tells_the_contact_what_their_own_answer_tells_them(
+    desk: Desk, notifier: RecordingNotifier
+) -> None:
+    theirs, ours = submit(desk), submit(desk, target="staging")
+    for rid in (theirs, ours):
+        desk.ask_input(rid, "Which copy?")
+    desk.deliver()
+    told = len(notifier.delivered)
+    before = {rid: kinds(desk, rid) for rid in (theirs, ours)}
+    desk.answer("dana", theirs, "the newest")
+    desk.mark_answered(ours, "the newest, by phone")
+    added = {rid: kinds(desk, rid)[len(before[rid]) :] for rid in (theirs, ours)}
+    assert added[ours] == added[theirs]
+    desk.deliver()
+    assert notifier.delivered[told:] == []  # an answer tells no one, whoever records it
+
+
+def test_marking_answered_is_refused_unless_pending_input_and_needs_a_note(desk: Desk) -> None:
+    rid = submit(desk)
+    with pytest.raises(TransitionNotAllowed) as err:
+        desk.mark_answered(rid, "by phone")
+    assert "it is To Be Scheduled" in str(err.value) and err.value.rules == ("R15",)
+    desk.ask_input(rid, "Which copy?")
+    for empty in ("", "   "):
+        with pytest.raises(InvalidInput, match="note is empty"):
+            desk.mark_answered(rid, empty)
+    # Past the facade, the lifecycle refuses an empty note all the same.
+    with pytest.raises(InvalidInput, match="answer needs a reason"):
+        provider_cases.mark_answered(desk.app, rid, " ")
+    with pytest.raises(NotFound):
+        desk.mark_answered("no-such-request", "by phone")
+    assert desk.find(rid).status is Status.PENDING_INPUT
+    assert [h.event for h in desk.history(rid)] == [Event.SUBMIT, Event.ASK_INPUT]
+    desk.mark_answered(rid, "by phone")
+    with pytest.raises(TransitionNotAllowed):  # a second time: no longer Pending Input
+        desk.mark_answered(rid, "by phone")
+    assert [h.event for h in desk.history(rid)][-1] == Event.ANSWER
+    assert len(desk.history(rid)) == 3
 
 
 def test_provider_actions_name_what_is_wrong(desk: Desk) -> None:

@@ -108,6 +108,21 @@ def test_a_failed_staging_releases_production_and_tells_the_contact(
     assert told[-1].kind == "cancelled" and "Unable to Complete" in told[-1].body
 
 
+def test_the_gate_is_not_a_question_neither_side_may_answer_it(
+    staged: Desk, clock: FixedClock
+) -> None:
+    made = staged.submit_staged("dana", "d1", "E.1505.2", at=datetime(2026, 3, 7, 9))
+    staged.plan_queue(horizon=clock.now + timedelta(days=60))
+    prod = made.production.id
+    with pytest.raises(RequestRefused, match="approve it") as contact:
+        staged.answer("dana", prod, "go ahead")
+    with pytest.raises(RequestRefused, match="the contact approves it") as provider:
+        staged.mark_answered(prod, "Dana said go ahead on the phone", by="ops")
+    assert contact.value.rules == provider.value.rules == ("staging",)
+    assert staged.find(prod).status is Status.PENDING_INPUT
+    assert [h.event for h in staged.history(prod)][-1] is Event.ASK_INPUT
+
+
 def test_the_contact_may_decline_production_after_staging(staged: Desk, clock: FixedClock) -> None:
     made = staged.submit_staged("dana", "d1", "E.1505.2", at=datetime(2026, 3, 7, 9))
     staged.plan_queue(horizon=clock.now + timedelta(days=60))

@@ -334,3 +334,44 @@ def test_pages_read_well_on_a_phone(browser: Any, server: LiveServer, shots: Lis
     )
     assert unlabeled == []
     shoot(page, shots, "17-phone-request-form", "Request an Update on a phone")
+
+
+def test_the_provider_asks_then_marks_the_answer_given_by_phone(
+    browser: Any, server: LiveServer, shots: List[str]
+) -> None:
+    # Dana's own request, a staging refresh, so the test does not depend on the others.
+    dana = new_page(browser, server, who="contact=dana")
+    dana.goto(PREFIX + "/t/maple/new")
+    fill_request(dana, "Staging", "2015-02-27", "22:00")
+    dana.get_by_label("Yes", exact=True).check()
+    dana.get_by_role("button", name="Submit Request").click()
+    sync_api.expect(dana.locator(".su-notice")).to_contain_text("Your request was submitted")
+    mine = dana.locator("tbody tr", has_text="Feb. 27, 2015")
+    sync_api.expect(mine).to_have_count(1)
+    rid = mine.get_attribute("data-request")
+    assert rid
+
+    ops = new_page(browser, server, who="staff=ops")
+    ops.goto(PREFIX + f"/provider/requests/{rid}")
+    sync_api.expect(ops.get_by_role("button", name="Mark answered")).to_have_count(0)
+    ops.get_by_label("Question for the contact").fill("Which term's data should the copy hold?")
+    ops.get_by_role("button", name="Send question").click()
+    sync_api.expect(ops.locator(".su-notice")).to_contain_text("The question was sent")
+    sync_api.expect(ops.locator(".su-status")).to_have_text("Pending Input")
+    shoot(ops, shots, "18-provider-asked-a-question", "the provider asked: Pending Input")
+
+    # Dana phones in the answer; the provider records it with a note.
+    ops.get_by_label("Note: how the contact answered").fill("Dana phoned: the fall term")
+    ops.get_by_role("button", name="Mark answered").click()
+    sync_api.expect(ops.locator(".su-notice")).to_contain_text("marked answered")
+    sync_api.expect(ops.locator(".su-status")).to_have_text("To Be Scheduled")
+    sync_api.expect(ops.locator(".su-history li").last).to_contain_text(
+        "answer → To Be Scheduled by ops: Dana phoned: the fall term"
+    )
+    sync_api.expect(ops.get_by_role("button", name="Mark answered")).to_have_count(0)
+    shoot(ops, shots, "19-provider-marked-answered", "marked answered, with the phone note")
+
+    dana.goto(PREFIX + "/t/maple/requests")
+    row = dana.locator(f'tr[data-request="{rid}"]')
+    sync_api.expect(row.locator(".su-status")).to_have_text("To Be Scheduled")
+    shoot(dana, shots, "20-contact-sees-to-be-scheduled", "the contact's list: To Be Scheduled")

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from webtest_support import PREFIX, ROOT, make_app, open_desk, sign_in, token
 
-from siteupdates import Desk, Status, Target
+from siteupdates import Actor, Desk, Event, HistoryEntry, Status, Target
 from siteupdates_web import adapter, forms, mount
 
 UTC = timezone.utc
@@ -127,6 +127,7 @@ def post_routes(desk: Desk) -> List[str]:
         PREFIX + f"/t/maple/requests/{rid}/move",
         PREFIX + "/provider/plan",
         PREFIX + f"/provider/requests/{rid}/defer",
+        PREFIX + f"/provider/requests/{rid}/answered",
         PREFIX + "/provider/outbox/deliver",
         PREFIX + "/provider/outbox/x/retry",
     ]
@@ -432,6 +433,40 @@ def test_a_pending_input_request_can_be_answered(client: FlaskClient, desk: Desk
     assert desk.find(rid).status is Status.TO_BE_SCHEDULED
 
 
+def staged_at_its_gate(desk: Desk) -> str:
+    """A staged production update, planned: Pending Input at its gate, waiting for approval."""
+    made = desk.submit_staged("dana", "maple", "E.1505.2", at=datetime(2015, 2, 10, 22))
+    desk.plan_queue()
+    assert desk.find(made.production.id).status is Status.PENDING_INPUT
+    return made.production.id
+
+
+def test_a_staged_production_at_its_gate_is_not_answered_in_words_and_says_why(
+    client: FlaskClient, desk: Desk
+) -> None:
+    prod = staged_at_its_gate(desk)
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{prod}/answer",
+        data={"csrf_token": token(client), "answer": "go ahead"},
+    )
+    # The refusal in words on the page, not a server error.
+    assert resp.status_code == 400 and "waits for its staging update" in resp.text
+    assert desk.find(prod).status is Status.PENDING_INPUT
+
+
+def test_an_answer_of_two_lines_is_refused_in_words(client: FlaskClient, desk: Desk) -> None:
+    rid = dana_request(desk)
+    desk.ask_input(rid, "Which term?")
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/answer",
+        data={"csrf_token": token(client), "answer": "Fall\nterm"},
+    )
+    assert resp.status_code == 400 and "cannot be sent" in resp.text
+    assert desk.find(rid).status is Status.PENDING_INPUT
+
+
 # -- provider ---------------------------------------------------------------------------------
 
 
@@ -482,6 +517,163 @@ def test_provider_ask_defer_resume_fail(client: FlaskClient, desk: Desk) -> None
     assert fail.status_code == 303
     assert desk.find(rid).status is Status.UNABLE_TO_COMPLETE
     assert client.post(act + "nonsense", data={"csrf_token": csrf}).status_code == 404
+
+
+def asked(desk: Desk) -> str:
+    """Dana's request, on which the provider asked a question: Pending Input."""
+    rid = dana_request(desk)
+    desk.ask_input(rid, "Which term's data should the copy hold?", by="ops")
+    return rid
+
+
+def answered_entries(desk: Desk, rid: str) -> List[HistoryEntry]:
+    return [h for h in desk.history(rid) if h.event is Event.ANSWER]
+
+
+def test_r20_the_provider_marks_a_question_answered_and_the_contact_sees_it_queued(
+    app: Flask, desk: Desk
+) -> None:
+    rid = asked(desk)
+    ops = app.test_client()
+    sign_in(ops, staff="ops")
+    page = ops.get(PREFIX + f"/provider/requests/{rid}").text
+    assert f'action="{PREFIX}/provider/requests/{rid}/answered"' in page
+    assert '<label for="reason-answered">Note: how the contact answered' in page
+    resp = ops.post(
+        PREFIX + f"/provider/requests/{rid}/answered",
+        data={"csrf_token": token(ops, PREFIX + "/provider/"), "reason": "Dana phoned: fall term"},
+    )
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("?done=answered")
+    done = ops.get(resp.headers["Location"]).text
+    assert "The question is marked answered" in done and "Dana phoned: fall term" in done
+    assert "/answered" not in done  # no longer Pending Input: the form is gone
+    [entry] = answered_entries(desk, rid)
+    assert (entry.actor, entry.by, entry.reason) == (
+        Actor.PROVIDER,
+        "ops",
+        "Dana phoned: fall term",
+    )
+    dana = app.test_client()
+    sign_in(dana, contact="dana")
+    row = re.search(rf'data-request="{rid}".*?</tr>', dana.get(PREFIX + "/t/maple/requests").text,
+                    re.S)  # fmt: skip
+    assert row and "To Be Scheduled" in row.group(0)
+
+
+def test_mark_answered_is_offered_only_while_pending_input(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = dana_request(desk)
+    sign_in(client, staff="ops")
+    detail = PREFIX + f"/provider/requests/{rid}"
+    assert "/answered" not in client.get(detail).text
+    desk.ask_input(rid, "Which term?")
+    assert f"{rid}/answered" in client.get(detail).text
+
+
+def test_mark_answered_needs_a_valid_token(app: Flask, desk: Desk) -> None:
+    rid = asked(desk)
+    ops = app.test_client()
+    sign_in(ops, staff="ops")
+    sam = app.test_client()
+    sign_in(sam, contact="sam")
+    path = PREFIX + f"/provider/requests/{rid}/answered"
+    for csrf in (None, "", "forged", token(sam, PREFIX + "/t/birch/requests")):
+        form = (
+            {"reason": "by phone"} if csrf is None else {"reason": "by phone", "csrf_token": csrf}
+        )
+        resp = ops.post(path, data=form)
+        assert resp.status_code == 400, csrf
+        assert "expired or did not come from this site" in resp.text
+    assert desk.find(rid).status is Status.PENDING_INPUT and answered_entries(desk, rid) == []
+
+
+def test_r22_mark_answered_answers_404_to_a_contact_as_for_a_missing_request(
+    client: FlaskClient, desk: Desk
+) -> None:
+    # The provider routes are scoped by staff, not by tenant: the request's own
+    # contact gets exactly the 404 that a request that does not exist gets.
+    rid = asked(desk)
+    sign_in(client, contact="dana")
+    csrf = token(client)
+    form = {"csrf_token": csrf, "reason": "I answer myself"}
+    theirs = client.post(PREFIX + f"/provider/requests/{rid}/answered", data=form)
+    missing = client.post(PREFIX + "/provider/requests/no-such/answered", data=form)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_data() == missing.get_data() and rid not in theirs.text
+    assert desk.find(rid).status is Status.PENDING_INPUT and answered_entries(desk, rid) == []
+
+
+def test_mark_answered_for_an_unknown_request_is_the_pages_404(
+    client: FlaskClient, desk: Desk
+) -> None:
+    sign_in(client, staff="ops")
+    csrf = token(client, PREFIX + "/provider/")
+    resp = client.post(
+        PREFIX + "/provider/requests/no-such/answered", data={"csrf_token": csrf, "reason": "x"}
+    )
+    assert resp.status_code == 404
+    assert resp.get_data() == client.get(PREFIX + "/provider/requests/no-such").get_data()
+
+
+def test_mark_answered_without_a_note_is_422_beside_the_field(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = asked(desk)
+    sign_in(client, staff="ops")
+    csrf = token(client, PREFIX + "/provider/")
+    for note in ("", "   "):
+        resp = client.post(
+            PREFIX + f"/provider/requests/{rid}/answered",
+            data={"csrf_token": csrf, "reason": note},
+        )
+        assert resp.status_code == 422
+        form = resp.text.split(f"{rid}/answered", 1)[1].split("</form>", 1)[0]
+        assert "Say how the contact answered" in field_errors(form)["reason"]
+    assert desk.find(rid).status is Status.PENDING_INPUT and answered_entries(desk, rid) == []
+
+
+def test_mark_answered_when_not_pending_input_is_409_in_words(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = dana_request(desk)
+    sign_in(client, staff="ops")
+    resp = client.post(
+        PREFIX + f"/provider/requests/{rid}/answered",
+        data={"csrf_token": token(client, PREFIX + "/provider/"), "reason": "by phone"},
+    )
+    assert resp.status_code == 409
+    alert = re.search(r'class="su-alert" role="alert">(.*?)</div>', resp.text, re.S)
+    assert alert and "cannot answer request" in alert.group(1)
+    assert "it is To Be Scheduled" in alert.group(1)
+    assert desk.find(rid).status is Status.TO_BE_SCHEDULED and answered_entries(desk, rid) == []
+
+
+def test_a_double_submit_of_mark_answered_makes_one_history_entry(
+    client: FlaskClient, desk: Desk
+) -> None:
+    rid = asked(desk)
+    sign_in(client, staff="ops")
+    form = {"csrf_token": token(client, PREFIX + "/provider/"), "reason": "Dana phoned"}
+    path = PREFIX + f"/provider/requests/{rid}/answered"
+    first, second = client.post(path, data=form), client.post(path, data=form)
+    assert first.status_code == 303
+    assert second.status_code == 409 and "it is To Be Scheduled" in second.text
+    assert len(answered_entries(desk, rid)) == 1
+    assert len(desk.history(rid)) == 3  # submit, ask-input, answer
+
+
+def test_staged_production_at_its_gate_is_not_marked_answered(
+    client: FlaskClient, desk: Desk
+) -> None:
+    prod = staged_at_its_gate(desk)
+    sign_in(client, staff="ops")
+    resp = client.post(
+        PREFIX + f"/provider/requests/{prod}/answered",
+        data={"csrf_token": token(client, PREFIX + "/provider/"), "reason": "go ahead"},
+    )
+    assert resp.status_code == 409 and "the contact approves it" in resp.text
+    assert desk.find(prod).status is Status.PENDING_INPUT and answered_entries(desk, prod) == []
 
 
 def test_outbox_lists_delivers_and_retries(client: FlaskClient, desk: Desk) -> None:

@@ -9,22 +9,30 @@ provider preset: the one passed in, else the one stored by ``siteupdates init``
 
 from __future__ import annotations
 
-import random
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 import attrs
 
-from siteupdates.domain import Policy, ProviderPreset
-from siteupdates.domain.messages import DEFAULT_REMINDERS, parse_ladder
-from siteupdates.domain.timeutil import require_aware
-from siteupdates.errors import ConflictError
+from siteupdates.domain.timeutil import require_aware, require_zone
+from siteupdates.errors import ConflictError, SiteUpdatesError
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import Reads, Storage, Unit
-from siteupdates.presets import CAMPUS_HOSTING
-from siteupdates.setupfile import stored_preset
+
+if TYPE_CHECKING:
+    from siteupdates.domain import Policy, ProviderPreset
 
 __all__ = [
     "App",
@@ -49,6 +57,8 @@ def new_request_id() -> str:
     People read shortened IDs (the first 12 digits); the command line finds a
     request by any unambiguous prefix.
     """
+    import uuid  # here: its C part costs a read command ~5 ms to load
+
     return uuid.uuid4().hex
 
 
@@ -63,15 +73,62 @@ class App:
 
     storage: Storage
     host: PluginHost
-    preset: ProviderPreset
+    #: The provider preset; None reads it on first use from ``preset_source``.
+    _preset: Optional[ProviderPreset] = attrs.field(default=None, alias="preset")
     clock: Callable[[], datetime] = system_clock
     new_id: Callable[[], str] = new_request_id
     #: The submission policies; None asks the host on first use (installed plugins
     #: may add some, and a command that only reads never needs them).
     _policies: Optional[Tuple[Policy, ...]] = attrs.field(default=None, alias="policies")
     attempts: int = 8
-    #: The reminder ladder: how long before a scheduled start each reminder fires.
-    reminders: Tuple[timedelta, ...] = DEFAULT_REMINDERS
+    #: The reminder ladder; None is the default one (see :attr:`reminders`).
+    _reminders: Optional[Tuple[timedelta, ...]] = attrs.field(default=None, alias="reminders")
+    #: Where the preset comes from when none was given (default: the built-in one).
+    #: Asked on first use: a command that only reads never parses the stored
+    #: provider settings, nor imports the planner's windows to do so.
+    preset_source: Optional[Callable[[], ProviderPreset]] = None
+    #: The stored preset's zone, read without parsing the rest (see :attr:`default_zone`).
+    stored_zone: Optional[str] = None
+
+    @property
+    def default_zone(self) -> str:
+        """The provider's zone: times are shown in it to readers without a zone of their own.
+
+        Before the preset is parsed, the stored settings' zone is used as it is: a
+        read command needs the zone, not the planner's whole preset.
+        """
+        if self._preset is None and self.stored_zone is not None:
+            return self.stored_zone
+        return self.preset.default_zone
+
+    @property
+    def preset(self) -> ProviderPreset:
+        """The provider preset the use cases plan and judge with."""
+        if self._preset is None:
+            if self.preset_source is None:
+                from siteupdates.presets import CAMPUS_HOSTING
+
+                self._preset = CAMPUS_HOSTING
+            else:
+                self._preset = self.preset_source()
+        return self._preset
+
+    @preset.setter
+    def preset(self, value: ProviderPreset) -> None:
+        self._preset = value
+
+    @property
+    def reminders(self) -> Tuple[timedelta, ...]:
+        """The reminder ladder: how long before a scheduled start each reminder fires."""
+        if self._reminders is None:
+            from siteupdates.domain.messages import DEFAULT_REMINDERS
+
+            self._reminders = DEFAULT_REMINDERS
+        return self._reminders
+
+    @reminders.setter
+    def reminders(self, value: Tuple[timedelta, ...]) -> None:
+        self._reminders = value
 
     @property
     def policies(self) -> Tuple[Policy, ...]:
@@ -107,16 +164,22 @@ class App:
                 if attempt == self.attempts - 1:
                     raise
                 # Jittered backoff, so racing writers do not meet again in step.
+                import random  # loaded on the first lost race only
+
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def outbox_id(self) -> str:
         """A time-ordered outbox ID, so items keep their causal order under a fixed clock."""
+        import uuid
+
         return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
 
 
 def reminder_ladder(settings: Mapping[str, Any]) -> Tuple[timedelta, ...]:
     """The reminder ladder of stored settings (``[notices] reminders``), else the default."""
+    from siteupdates.domain.messages import DEFAULT_REMINDERS, parse_ladder
+
     notices = settings.get("notices") or {}
     if "reminders" not in notices:
         return DEFAULT_REMINDERS
@@ -131,6 +194,30 @@ def merge_settings(
     for name, table in extra.items():
         merged.setdefault(name, {}).update(table)
     return merged
+
+
+def _stored_zone(settings: Mapping[str, Any]) -> Optional[str]:
+    """The stored preset's zone, as parsing it would give; None when unsure (parse it all).
+
+    With no stored preset it is the built-in one's; a stored one without a zone
+    takes the built-in one's too (:func:`siteupdates.setupfile.stored_preset`).
+    """
+    from siteupdates.presets import CAMPUS_ZONE
+
+    provider = settings.get("provider")
+    if provider is None:
+        return CAMPUS_ZONE
+    if not isinstance(provider, Mapping):
+        return None
+    zone = provider.get("default_zone")
+    if zone is None:
+        return CAMPUS_ZONE
+    if not isinstance(zone, str):
+        return None
+    try:
+        return require_zone(zone)
+    except SiteUpdatesError:
+        return None
 
 
 def bootstrap(
@@ -154,13 +241,21 @@ def bootstrap(
     host = host or PluginHost(plugins=plugins, entry_points=entry_points)
     store = host.storage(storage) if isinstance(storage, str) else storage
     settings = store.settings()
-    chosen = preset or stored_preset(settings) or CAMPUS_HOSTING
+
+    def stored() -> ProviderPreset:
+        from siteupdates.presets import CAMPUS_HOSTING
+        from siteupdates.setupfile import stored_preset
+
+        return stored_preset(settings) or CAMPUS_HOSTING
+
     host.configure(merge_settings(settings.get("plugins") or {}, plugin_settings or {}))
     return App(
+        stored_zone=None if preset is not None else _stored_zone(settings),
         storage=store,
         host=host,
-        preset=chosen,
+        preset=preset,
+        preset_source=stored,
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
-        reminders=reminder_ladder(settings),
+        reminders=reminder_ladder(settings) if settings.get("notices") else None,
     )

@@ -18,15 +18,31 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from siteupdates import checks
-from siteupdates.domain import Ambiguity, ProviderPreset, RequestDraft, Target, Version
+from siteupdates.domain.model import Target, Version
+from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import BadCall, WrongType
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import AUDIT_KINDS, Setup, Storage
+
+if TYPE_CHECKING:
+    from siteupdates.domain.policies import RequestDraft
 
 __all__ = ["PARAMETERS", "Check", "checked", "optional", "required_text"]
 
@@ -71,6 +87,9 @@ def _key(name: str, value: Any) -> str:
 
 
 def _draft(name: str, value: Any) -> RequestDraft:
+    # The policies load with the first draft, not with the facade.
+    from siteupdates.domain.policies import RequestDraft
+
     if not isinstance(value, RequestDraft):
         raise WrongType(name, value, "a RequestDraft")
     checks.ident(f"{name}.tenant_id", value.tenant_id)
@@ -81,6 +100,8 @@ def _draft(name: str, value: Any) -> RequestDraft:
 
 
 def _drafts(name: str, value: Any) -> Any:
+    from siteupdates.domain.policies import RequestDraft
+
     if isinstance(value, (str, bytes, Mapping, RequestDraft)) or not hasattr(value, "__iter__"):
         raise WrongType(name, value, "a list of RequestDraft")
     return value
@@ -105,7 +126,7 @@ def _keys(name: str, value: Any) -> Any:
 def _setup(name: str, value: Any) -> Any:
     if isinstance(value, (Setup, Mapping)):
         return value
-    if isinstance(value, (str, Path)):
+    if isinstance(value, (str, os.PathLike)):
         checks.text(name, str(value), limit=4096)
         return value
     raise WrongType(name, value, "a Setup, a setup file's path or its tables")
@@ -125,9 +146,17 @@ def _clock(name: str, value: Any) -> Any:
     return value
 
 
-def _instance(kind: type, words: str) -> Check:
+def _instance(kind: Union[type, str], words: str) -> Check:
+    """An instance of ``kind`` (a class, or ``"module:Class"`` imported at the first call)."""
+
     def run(name: str, value: Any) -> Any:
-        if not isinstance(value, kind):
+        nonlocal kind
+        if isinstance(kind, str):
+            import importlib
+
+            module, _, attr = kind.partition(":")
+            kind = getattr(importlib.import_module(module), attr)
+        if not isinstance(value, kind):  # type: ignore[arg-type]
             raise WrongType(name, value, words)
         return value
 
@@ -175,6 +204,7 @@ PARAMETERS: Dict[str, Check] = {
     "idempotency_key": optional(_key),
     "text": required_text,
     "question": required_text,
+    "note": required_text,
     "reason": required_text,
     "offset": _count(0, 1_000_000_000),
     "limit": _count(1, 100_000),
@@ -205,7 +235,7 @@ PARAMETERS: Dict[str, Check] = {
     "url": lambda name, value: checks.text(name, value, limit=4096, empty=False),
     "storage": _instance(Storage, "a Storage (or use Desk.open(url))"),
     "host": optional(_instance(PluginHost, "a PluginHost")),
-    "preset": optional(_instance(ProviderPreset, "a ProviderPreset")),
+    "preset": optional(_instance("siteupdates.domain.preset:ProviderPreset", "a ProviderPreset")),
     "plugins": _plugins,
     "entry_points": checks.flag,
     "plugin_settings": optional(_tables),

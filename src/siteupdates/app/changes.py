@@ -25,7 +25,6 @@ from siteupdates.domain import (
     apply_event,
     submitted,
 )
-from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
 from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
 
 from .bootstrap import App
@@ -65,6 +64,9 @@ def outbox_items(
     reminders it arms (due at their times, see
     :func:`~siteupdates.domain.messages.reminders_for`), and the calendar change.
     """
+    # The notices' words load with the first change, not with a read command.
+    from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
+
     notices, calendar = messages_for(
         request,
         entry,

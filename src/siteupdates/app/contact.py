@@ -11,38 +11,21 @@ tenant's lock, and the store refuses a second open one whatever happens (R17).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
-from siteupdates.domain import (
+from siteupdates.domain.lifecycle import (
     BOOKED,
     OPEN,
     Actor,
-    Advisory,
-    Ambiguity,
-    Contact,
-    Decision,
     Event,
-    Override,
-    Overview,
-    Policy,
-    PolicyContext,
-    Refusal,
-    RequestDraft,
-    Status,
-    Tenant,
-    UpdateRequest,
     allowed_events,
-    apply_event,
-    check_submission,
-    evaluate,
-    may_move,
-    overview,
     submitted,
-    superseded_by,
 )
-from siteupdates.domain import policies as rules
+from siteupdates.domain.lifecycle import apply as apply_event
+from siteupdates.domain.model import Advisory, Contact, Status, Tenant, UpdateRequest
+from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
 from siteupdates.ports import ChangeSet, Page, Reads, Unit
 
@@ -50,8 +33,18 @@ from . import changes
 from .bootstrap import App
 from .provider import resolve_in
 
-if TYPE_CHECKING:  # the planner loads only for the commands that plan
+if TYPE_CHECKING:
+    # The planner loads only for the commands that plan, and the policies and the
+    # views with the first use case that judges or shows: a read needs neither.
     from siteupdates.domain.planner import Explanation
+    from siteupdates.domain.policies import (
+        Decision,
+        Override,
+        Policy,
+        PolicyContext,
+        RequestDraft,
+    )
+    from siteupdates.domain.views import Overview
 
 __all__ = [
     "Submission",
@@ -123,6 +116,8 @@ def _open_refreshes(
     app: App, reads: Reads, tenant: Tenant, draft: RequestDraft, *, but: Optional[str] = None
 ) -> List[UpdateRequest]:
     """The tenant's open refreshes of the site ``draft`` refreshes, when an interval applies."""
+    from siteupdates.domain import policies as rules
+
     refresh = draft.db_refresh
     if refresh is None:
         refresh = rules.refresh_preset(tenant, draft.target, app.preset)
@@ -144,6 +139,8 @@ def _context(
     *,
     moving: Optional[str] = None,
 ) -> PolicyContext:
+    from siteupdates.domain.policies import PolicyContext
+
     return PolicyContext.build(
         contact=who,
         tenant=tenant,
@@ -163,6 +160,8 @@ def _context(
 
 def try_submit(app: App, contact_id: str, draft: RequestDraft) -> Decision:
     """Every refusal and warning a submit of ``draft`` would get, without submitting."""
+    from siteupdates.domain.policies import evaluate
+
     who = contact(app.reads, contact_id)
     tenant = tenant_for(app.reads, who, draft.tenant_id)
     return evaluate(_context(app, app.reads, who, tenant, draft), app.policies)
@@ -196,6 +195,8 @@ def submit(
     names are accepted (never R22 or the structural ones), and the request's
     first history entry is the provider's, with the rules and the reason.
     """
+    from siteupdates.domain.policies import RequestDraft, check_submission, superseded_by
+
     _naive(at)
 
     def use_case(uow: Unit) -> Submission:
@@ -301,19 +302,23 @@ def _naive(at: object) -> None:
 
 #: The rules a move checks again: those about the time (R12, R8, R14, the refresh
 #: interval) and every plugin's. What was asked (site, version, R17) stands as accepted.
-_NOT_RECHECKED_ON_MOVE = frozenset(
-    p.name
-    for p in (
-        rules.r3_site_exists, rules.r4_refresh_copies_production, rules.r5_latest_pack_only,
-        rules.r6_asks_for_something, rules.r7_offered_and_not_older,
-        rules.r9_cloud_production_refresh_only, rules.r10_groups_update_together,
-        rules.r17_newer_version_supersedes,
-    )
-)  # fmt: skip
+def _not_rechecked_on_move() -> FrozenSet[str]:
+    from siteupdates.domain import policies as rules
+
+    return frozenset(
+        p.name
+        for p in (
+            rules.r3_site_exists, rules.r4_refresh_copies_production, rules.r5_latest_pack_only,
+            rules.r6_asks_for_something, rules.r7_offered_and_not_older,
+            rules.r9_cloud_production_refresh_only, rules.r10_groups_update_together,
+            rules.r17_newer_version_supersedes,
+        )
+    )  # fmt: skip
 
 
 def _move_policies(app: App) -> Sequence[Policy]:
-    return [p for p in app.policies if p.name not in _NOT_RECHECKED_ON_MOVE]
+    skip = _not_rechecked_on_move()
+    return [p for p in app.policies if p.name not in skip]
 
 
 def move(
@@ -337,6 +342,8 @@ def move(
     its date and waits for the next plan. The contact and the provider are told
     through the outbox.
     """
+    from siteupdates.domain.policies import RequestDraft, check_submission, may_move
+
     _naive(at)
 
     def use_case(uow: Unit) -> UpdateRequest:
@@ -395,19 +402,10 @@ def _act(
     def use_case(uow: Unit) -> UpdateRequest:
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
-        from . import scheduling
+        if event is Event.ANSWER:
+            from . import scheduling
 
-        if event is Event.ANSWER and scheduling.stage_link(current) is not None:
-            # A staged production update waits at its gate, not on a question.
-            raise RequestRefused(
-                [
-                    Refusal(
-                        "staging",
-                        f"request {current.short_id} waits for its staging update: "
-                        "approve it (once staging has completed) or decline it",
-                    )
-                ]
-            )
+            scheduling.refuse_answer_at_gate(current, Actor.CONTACT)
         new, cs = changes.transition(
             app, uow, current, event, actor=Actor.CONTACT, by=who.id, reason=reason, known=[who]
         )
@@ -471,6 +469,8 @@ def request(app: App, contact_id: str, request_id: str) -> UpdateRequest:
 
 def tenant_overview(app: App, contact_id: str, tenant_id: str) -> Overview:
     """The overview of a tenant in the contact's zone (R11, R21)."""
+    from siteupdates.domain.views import overview
+
     who = contact(app.reads, contact_id)
     tenant = tenant_for(app.reads, who, tenant_id)
     shown = app.reads.requests_for(tenant.id, statuses=tuple(BOOKED), limit=1000)

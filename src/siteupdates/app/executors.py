@@ -28,7 +28,6 @@ same reports as any other engine.
 from __future__ import annotations
 
 import enum
-import logging
 import math
 import threading
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 import attrs
 
+from siteupdates import logs
 from siteupdates.domain import (
     Event,
     HistoryEntry,
@@ -81,7 +81,7 @@ __all__ = [
     "status",
 ]
 
-logger = logging.getLogger("siteupdates.executors")
+logger = logs.logger("siteupdates.executors")
 T = TypeVar("T")
 
 #: What a run that raised anything but UpdateFailed tells the contact: an

@@ -35,7 +35,6 @@ A failing notifier never touches the request that caused the item.
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import socket
@@ -46,8 +45,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import logs
 from siteupdates.domain import Status
-from siteupdates.domain.messages import CalendarEntry, Notice, parse_ts
+from siteupdates.domain.messages import CalendarEntry, Notice
+from siteupdates.domain.timeutil import parse_ts
 from siteupdates.errors import AttemptCancelled, InvalidInput, PermanentDeliveryError
 from siteupdates.notices import DeliveryAttempt
 from siteupdates.plugins import PluginHost
@@ -55,7 +56,7 @@ from siteupdates.ports import OutboxItem, OutboxState, Storage
 
 __all__ = ["DeliveryReport", "Dispatcher", "default_owner"]
 
-logger = logging.getLogger("siteupdates.outbox")
+logger = logs.logger("siteupdates.outbox")
 
 
 @attrs.frozen

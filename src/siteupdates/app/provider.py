@@ -26,6 +26,7 @@ __all__ = [
     "find",
     "history",
     "id_text",
+    "mark_answered",
     "queue",
     "resolve_id",
     "resolve_in",
@@ -145,6 +146,31 @@ def act(
             app, uow, current, event, actor=Actor.PROVIDER, by=by, reason=reason, date=when,
             fence=fence, release=release,
         )  # fmt: skip
+        uow.apply(cs)
+        return new
+
+    return app.run(use_case)
+
+
+def mark_answered(app: App, request_id: str, note: str, *, by: str = "provider") -> UpdateRequest:
+    """Record that the contact answered the provider's question another way (by phone).
+
+    The contact's own answer, caused by the provider: ``note`` (how the question
+    was answered) is the history entry's reason, the request returns to the
+    status it was asked in, and the outbox gets what the contact's answer puts
+    there: R20 tells the contact when input is needed, not when it was given.
+    A staged production update at its gate is refused (rule ``staging``): it
+    waits for the contact's approval, not on a question.
+    """
+
+    def use_case(uow: Unit) -> UpdateRequest:
+        current = _request(uow, request_id)
+        from . import scheduling  # the planner loads only for the commands that plan
+
+        scheduling.refuse_answer_at_gate(current, Actor.PROVIDER)
+        new, cs = changes.transition(
+            app, uow, current, Event.ANSWER, actor=Actor.PROVIDER, by=by, reason=note
+        )
         uow.apply(cs)
         return new
 

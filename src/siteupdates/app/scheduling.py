@@ -121,6 +121,23 @@ def stage_link(r: UpdateRequest) -> Optional[Tuple[str, timedelta]]:
     return staging_id, timedelta(minutes=int(minutes or 0))
 
 
+def refuse_answer_at_gate(r: UpdateRequest, actor: Actor) -> None:
+    """RequestRefused (rule ``staging``) when ``r`` is staged production at its gate.
+
+    Such a request waits in Pending Input for the contact's approval, not on a
+    question: an answer, the contact's or the one the provider records, would
+    skip the gate. The refusal says to ``actor`` what moves the request instead.
+    """
+    if r.status is not Status.PENDING_INPUT or stage_link(r) is None:
+        return  # any other status: the lifecycle's own refusal names it
+    if actor is Actor.CONTACT:
+        how = "approve it (once staging has completed) or decline it"
+    else:
+        how = "the contact approves it (once staging has completed) or declines it"
+    message = f"request {r.short_id} waits for its staging update, not on a question: {how}"
+    raise RequestRefused([Refusal("staging", message)])
+
+
 def _booked(reads: Reads) -> List[UpdateRequest]:
     """Requests holding a slot: booked ones, and Pending Input ones that keep their date.
 

@@ -35,13 +35,13 @@ single writer; for workers on several machines use PostgreSQL, where claims use
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import timedelta
 from typing import Dict, Optional, Sequence, Set, Tuple
 
 import attrs
 
+from siteupdates import logs
 from siteupdates.domain import Event, Tenant, UpdateRequest
 from siteupdates.errors import ConflictError, LeaseLost, SiteUpdatesError, UpdateFailed
 from siteupdates.ports import Claim, Fence
@@ -56,7 +56,7 @@ GENERIC_REASON = (
     "the update could not be completed; the hosting team has been told and will contact you"
 )
 
-logger = logging.getLogger("siteupdates.worker")
+logger = logs.logger("siteupdates.worker")
 
 
 @attrs.define

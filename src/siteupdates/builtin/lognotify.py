@@ -10,18 +10,24 @@ being marked delivered into the void. The library itself only adds a
 
 from __future__ import annotations
 
-import logging
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from siteupdates.domain.messages import Notice
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import DeliveryAttempt
 
-logger = logging.getLogger("siteupdates.notices")
+if TYPE_CHECKING:
+    import logging
+
+    from siteupdates.domain.messages import Notice
+    from siteupdates.notices import DeliveryAttempt
+
+#: ``logging.INFO``, without importing logging for a command that sends no notice.
+INFO = 20
 
 
-def shown(log: logging.Logger, level: int = logging.INFO) -> bool:
+def shown(log: logging.Logger, level: int = INFO) -> bool:
     """Whether a record of ``level`` on ``log`` reaches a handler that is not a NullHandler."""
+    import logging
+
     if not log.isEnabledFor(level):
         return False
     current: Optional[logging.Logger] = log
@@ -43,6 +49,9 @@ class LogNotifier:
         self, notice: Notice, attempt: DeliveryAttempt
     ) -> Optional[bool]:
         """Log the notice where it is shown; decline (None) when no handler would show it."""
+        from siteupdates.logs import logger as named
+
+        logger = named("siteupdates.notices")
         if not shown(logger):
             return None
         attempt.commit()

@@ -225,6 +225,10 @@ class MemoryStorage(Storage):
         with self._lock:
             return [self._tenants[k] for k in sorted(self._tenants)]
 
+    def has_tenants(self) -> bool:
+        """Whether any tenant is stored."""
+        return bool(self._tenants)
+
     def group(self, group_id: str) -> Optional[Group]:
         """The group, or None."""
         return self._groups.get(group_id)

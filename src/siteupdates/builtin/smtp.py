@@ -42,10 +42,12 @@ if TYPE_CHECKING:
     from email.headerregistry import Address
     from email.message import EmailMessage
 
+    from siteupdates.domain.messages import Notice
+    from siteupdates.notices import DeliveryAttempt
+
 # smtplib, ssl and the email package load when a message is built or sent: a
 # command that sends nothing does not pay for them (about 10 ms).
 
-from siteupdates.domain.messages import Notice
 from siteupdates.errors import (
     AttemptCancelled,
     ConfigurationError,
@@ -54,7 +56,6 @@ from siteupdates.errors import (
     TemporaryDeliveryError,
 )
 from siteupdates.hookspecs import hookimpl
-from siteupdates.notices import DeliveryAttempt
 
 __all__ = ["SmtpNotifier", "SmtpPlugin", "classify", "message_for"]
 

@@ -20,7 +20,6 @@ URLs follow SQLAlchemy: ``sqlite:///relative.db``, ``sqlite:////absolute/path.db
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 import time
@@ -75,11 +74,15 @@ class SqliteStorage(SqlStorage):
         self._db.row_factory = sqlite3.Row
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._refuse_foreign(path)
+            version = self._refuse_foreign(path)
             self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
             self._db.execute(f"PRAGMA synchronous = {sync}")
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if version != len(MIGRATIONS):
+                # Only then the write lock: a file already up to date is opened by
+                # readers without waiting for a writer (the version is read again
+                # under the lock, in case another process migrated meanwhile).
+                self._migrate()
         except (sqlite3.DatabaseError, StorageError) as exc:
             self._db.close()
             raise ConfigurationError(f"{path!r} is not a siteupdates SQLite file: {exc}") from None
@@ -87,14 +90,20 @@ class SqliteStorage(SqlStorage):
     def __repr__(self) -> str:
         return f"SqliteStorage({self.url!r})"
 
-    def _refuse_foreign(self, path: str) -> None:
-        """Refuse, before changing anything, a SQLite file another program made."""
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _refuse_foreign(self, path: str) -> int:
+        """Refuse, before changing anything, a SQLite file another program made.
+
+        Returns the file's schema version.
+        """
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version:
+            return version
         tables = self._db.execute(
             "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
         ).fetchone()[0]
-        if version == 0 and tables:
+        if tables:
             raise StorageError(f"it holds {tables} tables or indexes of another program")
+        return version
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -109,6 +118,8 @@ class SqliteStorage(SqlStorage):
                 locked = "locked" in str(exc) or "busy" in str(exc)
                 if not locked or time.monotonic() > deadline:
                     raise StorageError(f"SQLite error on {self.url}: {exc}") from exc
+                import random  # only when busy: a read that never waits does not load it
+
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
 

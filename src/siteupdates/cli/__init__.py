@@ -19,11 +19,6 @@ import argparse
 import json
 import os
 import sys
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on older Pythons
-    import tomli as tomllib
 from typing import Any, Dict, List, Optional, Sequence
 
 from siteupdates import checks
@@ -41,7 +36,7 @@ from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
 from .inputs import EXIT, check_arguments, instant, one_line
-from .parser import _Parser, build_parser
+from .parser import _Parser, build_parser, command_word
 from .render import Out, error_json
 
 __all__ = ["EXIT", "build_parser", "main"]
@@ -67,6 +62,10 @@ def plugin_settings(a: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
 
 def _scalar(text: str) -> Any:
     """A ``--set`` value as TOML reads it (``5``, ``true``, ``"x"``), else the text itself."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on older Pythons
+        import tomli as tomllib
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -92,7 +91,7 @@ def open_desk(a: argparse.Namespace) -> Desk:
     desk = Desk.open(
         url, host=host, clock=(lambda: fixed) if fixed else None, plugin_settings=overrides
     )
-    if a.command not in ("init", "apply") and not desk.storage.tenants():
+    if a.command not in ("init", "apply") and not desk.storage.has_tenants():
         desk.close()
         raise ConfigurationError(
             f"{url.split('://')[0]} storage has no setup yet; run: siteupdates apply SETUP.toml"
@@ -131,7 +130,7 @@ def _report(exc: SiteUpdatesError, code: int, as_json: bool) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status (usage errors exit through argparse)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(command_word(args))
     # Usage errors are found while parsing: they follow --json wherever it stands.
     _Parser.json_errors = (
         "--json" in args[: args.index("--")] if "--" in args else "--json" in args

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import signal
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -24,7 +22,6 @@ from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import ConfigurationError, InvalidInput, StaleReport
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
-from siteupdates.setupfile import load_setup
 
 from .inputs import EXIT, local_time
 from .render import (
@@ -65,11 +62,13 @@ def _refresh(a: argparse.Namespace) -> Optional[bool]:
 
 def _contact_zone(desk: Desk, contact_id: str) -> str:
     c = desk.storage.contact(contact_id)
-    return (c.zone if c else None) or desk.preset.default_zone
+    return (c.zone if c else None) or desk.default_zone
 
 
 def cmd_apply(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``apply`` command (and its other name, ``init``)."""
+    from siteupdates.setupfile import load_setup
+
     setup = load_setup(a.file)
     report = desk.apply_setup(setup, by=a.by or _operator(), dry_run=a.dry_run)
     counts = {
@@ -83,7 +82,7 @@ def cmd_apply(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         f"{'against' if a.dry_run else 'to'} {desk.storage.url}: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
     )
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     data = {
         **counts,
         "storage": desk.storage.url,
@@ -108,7 +107,7 @@ def _operator() -> str:
 def cmd_audit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``audit`` command."""
     entries = desk.audit(kind=a.kind, key=a.key, limit=a.limit)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     rows = [
         {"seq": str(e.seq), "at": when(e.at, zone), "by": e.by, "change": e.describe()}
         for e in entries
@@ -295,7 +294,7 @@ def cmd_postpone(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``stages`` command."""
     moved = desk.advance_stages(by=a.by)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     out.emit(
         {"requests": [request_json(r, zone) for r in moved]},
         table([request_row(r, zone) for r in moved]),
@@ -306,7 +305,7 @@ def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``queue`` command."""
     q = desk.queue(offset=a.offset, limit=a.limit)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     text = table([request_row(r, zone) for r in q])
     if q.total > q.offset + len(q):
         text += f"\n({len(q)} of {q.total}; use --offset/--limit for more)"
@@ -319,7 +318,7 @@ def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     rid = desk.resolve_id(a.request)
     r = desk.find(rid)
     hist = desk.history(rid)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     rows = [
         {
             "seq": str(h.seq),
@@ -345,7 +344,7 @@ def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 
 def _providerwhen(desk: Desk, a: argparse.Namespace) -> datetime:
-    return to_instant(local_time(a.at), a.zone or desk.preset.default_zone, a.ambiguous)
+    return to_instant(local_time(a.at), a.zone or desk.default_zone, a.ambiguous)
 
 
 def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out], int]:
@@ -379,11 +378,11 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
             r = desk.reschedule(
                 a.request, _providerwhen(desk, a), a.reason, by=by, allow_past=a.allow_past
             )
-        elif action in ("ask_input", "defer", "fail"):
+        elif action in ("ask_input", "mark_answered", "defer", "fail"):
             r = getattr(desk, action)(a.request, a.text, by=by)
         else:
             r = getattr(desk, action)(a.request, by=by)
-        return _done(out, r, desk.preset.default_zone)
+        return _done(out, r, desk.default_zone)
 
     return run
 
@@ -391,7 +390,7 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
 def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     horizon = desk.now() + timedelta(days=a.horizon_days)
     result = desk.what_if(a.what_if, horizon=horizon)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     rows = [
         {
             "id": short_id(m.request.id),
@@ -431,7 +430,7 @@ def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         return _what_if(desk, a, out)
     horizon = desk.now() + timedelta(days=a.horizon_days)
     run = desk.plan_queue(horizon=horizon, dry_run=a.dry_run, by=a.by)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     rows = []
     data = []
     for r in run.requests:
@@ -481,7 +480,7 @@ def cmd_explain(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         zone = _contact_zone(desk, a.contact)
     else:
         e = desk.explain(desk.resolve_id(a.request), horizon=horizon)
-        zone = desk.preset.default_zone
+        zone = desk.default_zone
     out.emit(explanation_json(e, zone), e.render())
     return 0
 
@@ -514,7 +513,7 @@ def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
                             alarms=alarms)  # fmt: skip
     else:
         tenants = desk.storage.tenants()
-        zone = desk.preset.default_zone
+        zone = desk.default_zone
         requests = _requests_of(desk, tenants)
         data = provider_feed(requests, tenants, zone=zone, stamp=stamp, alarms=alarms)
     events = sum(1 for r in requests if r.scheduled_for is not None)
@@ -539,7 +538,7 @@ def cmd_group(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         a.group, a.target, a.version, earliest=earliest, by=a.by,
         horizon=desk.now() + timedelta(days=a.horizon_days),
     )  # fmt: skip
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     out.emit(
         {"requests": [request_json(r, zone) for r in made]},
         table([request_row(r, zone) for r in made]),
@@ -556,7 +555,7 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             f"malformed date {a.week_of!r}: expected YYYY-MM-DD", a.week_of
         ) from None
     made = desk.cloud_week(week, by=a.by)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     out.emit(
         {"requests": [request_json(r, zone) for r in made]},
         table([request_row(r, zone) for r in made]),
@@ -570,10 +569,14 @@ def _logs_on_stderr() -> Iterator[None]:
 
     The library only adds a NullHandler; the command line decides where logs go.
     """
+    import logging
+
+    from siteupdates.logs import logger
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
-    log = logging.getLogger("siteupdates")
+    log = logger("siteupdates")
     before = log.level
     log.addHandler(handler)
     if log.getEffectiveLevel() > logging.INFO:
@@ -588,15 +591,18 @@ def _logs_on_stderr() -> Iterator[None]:
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``worker`` command."""
     from siteupdates.app.worker import Worker  # loaded here: other commands do not need it
+    from siteupdates.logs import logger
 
     worker = Worker(desk, a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch)
     # SIGTERM: finish the update in hand, hand back what was not started, exit 0.
+    import signal
+
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     if not desk.host.performs_updates():
         print("siteupdates: warning: no plugin performs updates; claimed requests are "
               "handed back (install one, or pass --plugin)", file=sys.stderr)  # fmt: skip
     with _logs_on_stderr():
-        logging.getLogger("siteupdates.worker").info(
+        logger("siteupdates.worker").info(
             "worker %s ready: lease %g s, batch %d, polling every %g s",
             a.id, a.lease, a.batch, a.poll,
         )  # fmt: skip
@@ -616,6 +622,8 @@ def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     log_only = notifiers == ["siteupdates.notify.log"]
     with _logs_on_stderr():
         if a.loop:
+            import signal
+
             signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
             report = dispatcher.run(poll=a.poll)
         else:
@@ -653,7 +661,7 @@ def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     state = None if a.state is None else OutboxState(a.state)
     rid = None if a.request is None else desk.resolve_id(a.request)
     items = desk.storage.outbox(request_id=rid, state=state)
-    zone = desk.preset.default_zone
+    zone = desk.default_zone
     rows = [
         {
             "key": o.key,
@@ -698,7 +706,7 @@ def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         if not a.reason:
             raise InvalidInput("dispatch --cancel REQUEST needs --reason (told to the contact)")
         r = desk.cancel_run(desk.resolve_id(a.cancel), a.reason, by=a.by)
-        return _done(out, r, desk.preset.default_zone)
+        return _done(out, r, desk.default_zone)
     if not a.id:
         raise InvalidInput("dispatch needs --id NAME (or --status/--cancel REQUEST)")
     if a.local:
@@ -710,6 +718,8 @@ def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         start_within=a.start_within, max_waiting=a.max_waiting,
     )  # fmt: skip
     # SIGTERM: hand back what is claimed and not dispatched, exit 0.
+    import signal
+
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
     report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)
     data = attrs.asdict(report)
@@ -733,7 +743,7 @@ def cmd_report(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     r = done.request
     note = "" if done.applied else " (already reported; ignored)"
     out.emit(
-        {**request_json(r, desk.preset.default_zone), "applied": done.applied},
+        {**request_json(r, desk.default_zone), "applied": done.applied},
         f"request {r.id} is {r.status.label}{note}",
     )
     return 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
 
 from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRequest
@@ -269,6 +268,8 @@ def output_schema() -> Mapping[str, Any]:
     ``$defs`` holds one schema per command (``list``, ``submit``, ...) and
     ``error`` for what an error prints on standard error.
     """
+    from pathlib import Path
+
     text = (Path(__file__).parent / "schema.json").read_text(encoding="utf-8")
     data: Mapping[str, Any] = json.loads(text)
     return data

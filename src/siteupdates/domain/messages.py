@@ -16,7 +16,6 @@ new keys and the old one is withdrawn.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -26,6 +25,7 @@ from siteupdates.errors import InvalidInput
 
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
+from .timeutil import parse_ts, ts
 from .views import format_clock, format_day
 
 __all__ = [
@@ -45,35 +45,6 @@ __all__ = [
 ]
 
 _UTC = timezone.utc
-
-
-def ts(value: Optional[datetime]) -> Optional[str]:
-    """A UTC instant as fixed-width ISO text (text order is time order), or None."""
-    if value is None:
-        return None
-    # isoformat pads the year to four digits (strftime("%Y") does not, below 1000);
-    # the library's own instants are UTC already and skip the conversion.
-    u = value if value.tzinfo is _UTC else value.astimezone(_UTC)
-    return u.isoformat(timespec="microseconds")
-
-
-_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}")
-
-
-def parse_ts(value: Any) -> Optional[datetime]:
-    """Stored text (or a driver's datetime) back to an aware UTC datetime, or None.
-
-    Text is read strictly: the fixed form :func:`ts` writes (four-digit year,
-    offset required); anything else is a ValueError naming what was found.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
-    text = str(value)
-    if not _TS.fullmatch(text):
-        raise ValueError(f"stored instant {text[:40]!r} is not YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM")
-    return datetime.fromisoformat(text).astimezone(_UTC)
 
 
 #: The events a contact is told about, and the kind of notice each makes (R20).

@@ -10,7 +10,7 @@ answer reveals nothing about a tenant the contact cannot see.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -39,10 +39,11 @@ from .model import (
     Version,
     _version_or_none,
 )
-from .preset import ProviderPreset
 from .timeutil import Ambiguity, local_fields, to_instant
 from .views import format_clock, format_day
-from .windows import resolve_local
+
+if TYPE_CHECKING:
+    from .preset import ProviderPreset
 
 __all__ = [
     "CUTOFF",
@@ -482,6 +483,8 @@ def overlapping_tasks(
 ) -> Tuple[ScheduledTask, ...]:
     """The tasks that would run, or still be running, during ``[start, start + duration)``."""
     end = start + duration
+    from .windows import resolve_local
+
     hits = []
     for task in tasks:
         run = timedelta(minutes=task.duration_minutes)

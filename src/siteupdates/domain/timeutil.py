@@ -16,9 +16,10 @@ Rules, documented once here and in ``docs/time.md``:
 from __future__ import annotations
 
 import enum
+import re
 import sys
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from siteupdates.errors import (
     AmbiguousLocalTime,
@@ -38,10 +39,12 @@ __all__ = [
     "ZoneInfo",
     "get_zone",
     "local_fields",
+    "parse_ts",
     "require_aware",
     "require_zone",
     "to_instant",
     "to_local",
+    "ts",
     "utc",
 ]
 
@@ -192,3 +195,35 @@ def to_local(instant: datetime, zone: str) -> datetime:
 def local_fields(instant: datetime, zone: str) -> datetime:
     """The wall-clock reading of ``instant`` in ``zone``, as a naive datetime."""
     return to_local(instant, zone).replace(tzinfo=None)
+
+
+_UTC = timezone.utc
+
+
+def ts(value: Optional[datetime]) -> Optional[str]:
+    """A UTC instant as fixed-width ISO text (text order is time order), or None."""
+    if value is None:
+        return None
+    # isoformat pads the year to four digits (strftime("%Y") does not, below 1000);
+    # the library's own instants are UTC already and skip the conversion.
+    u = value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    return u.isoformat(timespec="microseconds")
+
+
+_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}")
+
+
+def parse_ts(value: Any) -> Optional[datetime]:
+    """Stored text (or a driver's datetime) back to an aware UTC datetime, or None.
+
+    Text is read strictly: the fixed form :func:`ts` writes (four-digit year,
+    offset required); anything else is a ValueError naming what was found.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
+    text = str(value)
+    if not _TS.fullmatch(text):
+        raise ValueError(f"stored instant {text[:40]!r} is not YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM")
+    return datetime.fromisoformat(text).astimezone(_UTC)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 import attrs
 
 from .model import SiteKind, Status, Tenant, UpdateRequest
-from .preset import ProviderPreset
 from .timeutil import to_local
+
+if TYPE_CHECKING:
+    from .preset import ProviderPreset
 
 __all__ = [
     "CURRENT",

@@ -25,7 +25,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 import attrs
-from dateutil import rrule as _rr
 
 from siteupdates.errors import InvalidInput, WrongType
 
@@ -146,7 +145,8 @@ class WeeklyWindow:
 
 
 _RR_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_FREQS: Dict[str, Any] = {"WEEKLY": _rr.WEEKLY, "MONTHLY": _rr.MONTHLY}
+#: The RRULE frequencies a recurring window accepts.
+_FREQS = ("WEEKLY", "MONTHLY")
 
 
 def _parse_date(value: object, what: str) -> date:
@@ -364,6 +364,10 @@ class RecurringWindow:
 
     def _iter_days(self, first: date) -> Iterator[date]:
         """The rule's dates from ``first`` on, in the effective range, none excluded."""
+        # dateutil loads here, on the first occurrence asked for: a program that
+        # never plans (a read command) does not import it.
+        from dateutil import rrule as _rr
+
         r = self._parsed
         anchor = self.starts_on
         # Move the rule's start close to ``first`` by whole periods, so the
@@ -390,7 +394,7 @@ class RecurringWindow:
             kw["byweekday"] = [_rr.weekday(d, n) for d, n in r.days]
         if r.freq == "MONTHLY" and anchor != self.starts_on:
             anchor = anchor.replace(day=1)
-        rule = _rr.rrule(_FREQS[r.freq], dtstart=datetime.combine(anchor, time()),
+        rule = _rr.rrule(getattr(_rr, r.freq), dtstart=datetime.combine(anchor, time()),
                          interval=r.interval, **kw)  # fmt: skip
         for dt in rule:
             day = dt.date()

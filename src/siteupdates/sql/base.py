@@ -223,6 +223,10 @@ class SqlReads(Reads):
         """Every tenant by ID."""
         return self._tenants_where("", {})
 
+    def has_tenants(self) -> bool:
+        """Whether any tenant is stored: one index look, whatever their number."""
+        return bool(self._fetch("SELECT 1 FROM tenants LIMIT 1"))
+
     def tenants_in_group(self, group_id: str) -> List[Tenant]:
         """The tenants of a group by ID."""
         return self._tenants_where("WHERE group_id = :g", {"g": group_id})

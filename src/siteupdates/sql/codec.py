@@ -25,7 +25,7 @@ from siteupdates.domain import (
     UpdateRequest,
     Version,
 )
-from siteupdates.domain.messages import parse_ts, ts
+from siteupdates.domain.timeutil import parse_ts, ts
 from siteupdates.errors import StorageError
 from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
 

@@ -16,7 +16,6 @@ that every write checks.
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -311,6 +310,8 @@ def _one_open_version_each(uow: Unit) -> None:
     update under way) becomes Unable to Complete with a reason the contact can
     read. Each gets a history entry and a notice through the outbox, as any change.
     """
+    import uuid
+
     from siteupdates.domain.messages import messages_for
 
     rows = uow.requests_in(tuple(OPEN), limit=10_000_000)

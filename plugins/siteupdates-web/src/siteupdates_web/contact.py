@@ -276,6 +276,10 @@ class ContactScreens(Screens):
                 return self._done(tenant, "answered")
             except (TransitionNotAllowed, ConflictError):
                 error = "This request no longer waits for an answer."
+            except RequestRefused as exc:  # a staged production waits for approval, not words
+                error = " ".join(r.message for r in exc.refusals) or str(exc)
+            except InvalidInput as exc:
+                error = f"The answer cannot be sent: {exc}"
         return self._request_page(desk, cid, tenant, req, error), 400
 
     def move(self, tenant_id: str, request_id: str) -> ResponseReturnValue:

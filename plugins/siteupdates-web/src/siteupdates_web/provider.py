@@ -14,8 +14,8 @@ from siteupdates.errors import (
     ConflictError,
     InvalidInput,
     NotFound,
+    RequestRefused,
     SiteUpdatesError,
-    TransitionNotAllowed,
 )
 
 from . import adapter, forms
@@ -41,11 +41,13 @@ _VIEWS = {
         Status.DELETED,
     ),
 }
-#: The actions of the request screen: event, whether it takes a date, a reason.
+#: The actions of the request screen: event, whether it takes a date, a reason (for
+#: ``answered``, the note of how the contact answered).
 _ACTIONS = {
     "schedule": (Event.SCHEDULE, True, False),
     "reschedule": (Event.RESCHEDULE, True, True),
     "ask": (Event.ASK_INPUT, False, True),
+    "answered": (Event.ANSWER, False, True),
     "defer": (Event.DEFER, False, True),
     "resume": (Event.RESUME, False, False),
     "fail": (Event.FAIL, False, True),
@@ -54,9 +56,15 @@ _DONE = {
     "schedule": "The date was confirmed; the contact will be told.",
     "reschedule": "The date was moved; the contact will be told, with the reason.",
     "ask": "The question was sent; the request is Pending Input.",
+    "answered": "The question is marked answered; the request is back where it was asked.",
     "defer": "The request is deferred until further notice.",
     "resume": "The request is back in the queue.",
     "fail": "The request is marked Unable to Complete; the contact will be told why.",
+}
+#: What an empty text field is told, by action ("" for every other action).
+_MISSING = {
+    "": "Give a reason; the contact will read it.",
+    "answered": "Say how the contact answered (by phone, say); it goes into the history.",
 }
 
 
@@ -156,7 +164,7 @@ class ProviderScreens(Screens):
         return body, status
 
     def act(self, request_id: str, action: str) -> ResponseReturnValue:
-        """Schedule, move, ask, defer, resume or fail one request."""
+        """Schedule, move, ask, mark answered, defer, resume or fail one request."""
         staff = self.staff_id()
         desk = self.desk()
         req = self._find(desk, request_id)
@@ -166,7 +174,7 @@ class ProviderScreens(Screens):
         errors: Dict[str, List[str]] = {}
         reason = request.form.get("reason", "").strip()
         if needs_reason and not reason:
-            errors.setdefault("reason", []).append("Give a reason; the contact will read it.")
+            errors.setdefault("reason", []).append(_MISSING.get(action, _MISSING[""]))
         when: Optional[datetime] = None
         if needs_date:
             zone = request.form.get("zone", "").strip() or adapter.provider_zone(desk)
@@ -190,13 +198,16 @@ class ProviderScreens(Screens):
                 desk.reschedule(req.id, when, reason, by=staff)
             elif action == "ask":
                 desk.ask_input(req.id, reason, by=staff)
+            elif action == "answered":
+                desk.mark_answered(req.id, reason, by=staff)
             elif action == "defer":
                 desk.defer(req.id, reason, by=staff)
             elif action == "resume":
                 desk.resume(req.id, by=staff)
             else:
                 desk.fail(req.id, reason, by=staff)
-        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
+        # RequestRefused: the lifecycle's refusal, or the staging gate's (not a question).
+        except (RequestRefused, ConflictError, InvalidInput) as exc:
             errors.setdefault("general", []).append(str(exc))
             return self._detail(desk, self._find(desk, req.id), errors=errors, status=409)
         return redirect(url_for(".provider_request", request_id=req.id, done=action), code=303)
