@@ -266,81 +266,111 @@ def checked(
     """
 
     def wrap(method: F) -> F:
-        sig = inspect.signature(method)
-        table: Dict[str, Check] = {}
-        var_kw = ""
-        for p in sig.parameters.values():
+        name = method.__name__
+        # The signature is read on the first call, not here: the facade has ~70
+        # methods and reading them all would cost every start of the command line
+        # ~3 ms for the one or two a run calls.
+        ready: List[_Binding] = []
+
+        @functools.wraps(method)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            b = ready[0] if ready else _ready(ready, method, rules, options)
+            if b.plain and b.fast(args, kwargs):
+                return method(*args, **kwargs)
+            try:
+                bound = b.sig.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise BadCall(f"{name}(): {exc}") from None
+            for key, value in bound.arguments.items():
+                rule = b.table.get(key)
+                if rule is not None:
+                    rule(key, value)
+                elif key == b.var_kw:
+                    _options(name, value, b.extra())
+            return method(*args, **kwargs)
+
+        # For tests: make the binding now (a method with an unchecked parameter fails).
+        run.binding = lambda: ready[0] if ready else _ready(ready, method, rules, options)  # type: ignore[attr-defined]
+        return run  # type: ignore[return-value]
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def _ready(
+    ready: List[_Binding],
+    method: Callable[..., Any],
+    rules: Mapping[str, Check],
+    options: Optional[Union[str, Callable[..., Any]]],
+) -> _Binding:
+    ready.append(_Binding(method, rules, options))
+    return ready[0]
+
+
+class _Binding:
+    """How one facade method's arguments are bound and checked (made at its first call)."""
+
+    def __init__(
+        self,
+        method: Callable[..., Any],
+        rules: Mapping[str, Check],
+        options: Optional[Union[str, Callable[..., Any]]],
+    ) -> None:
+        self.sig = inspect.signature(method)
+        self.options = options
+        self.table: Dict[str, Check] = {}
+        self.var_kw = ""
+        for p in self.sig.parameters.values():
             if p.kind is p.VAR_KEYWORD:
-                var_kw = p.name
+                self.var_kw = p.name
             if p.name in ("self", "cls") or p.kind is p.VAR_KEYWORD:
                 continue
             rule = rules.get(p.name, PARAMETERS.get(p.name))
             if rule is None:  # pragma: no cover - caught by the test of every method
                 raise AssertionError(f"{method.__qualname__}: no rule for {p.name}")
-            table[p.name] = rule
-        found: List[Optional[inspect.Signature]] = []
-        name = method.__name__
-
-        def extra() -> Optional[inspect.Signature]:
-            if not found:
-                target = options
-                if isinstance(target, str):
-                    import importlib
-
-                    module, _, attr = target.partition(":")
-                    target = getattr(importlib.import_module(module), attr)
-                found.append(inspect.signature(target) if target is not None else None)
-            return found[0]
-
+            self.table[p.name] = rule
+        self._extra: List[Optional[inspect.Signature]] = []
         # Binding through inspect costs more than most checks: a call that names
         # known parameters only (no **options) is bound here, in signature order;
         # anything else (missing, unknown, repeated) goes to Signature.bind and its
         # message.
-        params = list(sig.parameters.values())
-        plain = not var_kw and all(
+        params = list(self.sig.parameters.values())
+        self.plain = not self.var_kw and all(
             p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params
         )
-        positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
-        required = frozenset(p.name for p in params if p.default is p.empty)
-        order = tuple(p.name for p in params)
+        self.positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
+        self.required = frozenset(p.name for p in params if p.default is p.empty)
+        self.order = tuple(p.name for p in params)
 
-        def fast(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bool:
-            if len(args) > len(positional):
-                return False
-            given = dict(zip(positional, args))
-            if len(args) and not kwargs.keys().isdisjoint(given):
-                return False
-            given.update(kwargs)
-            if len(given) != len(args) + len(kwargs) or not required <= given.keys():
-                return False
-            if not given.keys() <= sig.parameters.keys():
-                return False
-            for key in order:
-                if key in given:
-                    rule = table.get(key)
-                    if rule is not None:
-                        rule(key, given[key])
-            return True
+    def extra(self) -> Optional[inspect.Signature]:
+        """The signature that receives the method's ``**options``, if any."""
+        if not self._extra:
+            target = self.options
+            if isinstance(target, str):
+                import importlib
 
-        @functools.wraps(method)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            if plain and fast(args, kwargs):
-                return method(*args, **kwargs)
-            try:
-                bound = sig.bind(*args, **kwargs)
-            except TypeError as exc:
-                raise BadCall(f"{name}(): {exc}") from None
-            for key, value in bound.arguments.items():
-                rule = table.get(key)
+                module, _, attr = target.partition(":")
+                target = getattr(importlib.import_module(module), attr)
+            self._extra.append(inspect.signature(target) if target is not None else None)
+        return self._extra[0]
+
+    def fast(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bool:
+        """Check a plain call's arguments; False when it needs Signature.bind."""
+        if len(args) > len(self.positional):
+            return False
+        given = dict(zip(self.positional, args))
+        if len(args) and not kwargs.keys().isdisjoint(given):
+            return False
+        given.update(kwargs)
+        if len(given) != len(args) + len(kwargs) or not self.required <= given.keys():
+            return False
+        if not given.keys() <= self.sig.parameters.keys():
+            return False
+        for key in self.order:
+            if key in given:
+                rule = self.table.get(key)
                 if rule is not None:
-                    rule(key, value)
-                elif key == var_kw:
-                    _options(name, value, extra())
-            return method(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return wrap(fn) if fn is not None else wrap
+                    rule(key, given[key])
+        return True
 
 
 def _options(method: str, given: Dict[str, Any], sig: Optional[inspect.Signature]) -> None:
