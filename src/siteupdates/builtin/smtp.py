@@ -34,7 +34,6 @@ import contextlib
 import os
 import re
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple
-from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
     import smtplib
@@ -144,6 +143,8 @@ class SmtpNotifier:
         from_name: Optional[str] = None,
         cafile: Optional[str] = None,
     ) -> None:
+        from urllib.parse import parse_qs, unquote, urlsplit
+
         try:
             parts = urlsplit(str(url))
             port = parts.port
