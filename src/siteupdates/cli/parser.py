@@ -241,8 +241,6 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action=_Version, help="print the installed version and exit")
     _globals(p, suppress=False)
-    common = _Parser(add_help=False)
-    _globals(common, suppress=True)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -250,7 +248,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         if command is not None and name != command:
             sub.add_parser(name, help=help, listed_only=True)
             return cast(argparse.ArgumentParser, _Unused())
-        sp = sub.add_parser(name, help=help, description=help, parents=[common])
+        sp = sub.add_parser(name, help=help, description=help)
+        _globals(sp, suppress=True)
         sp.set_defaults(func=fn)
         return sp
 
