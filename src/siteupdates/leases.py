@@ -2,13 +2,15 @@
 
 The lifecycle table decides: a due Scheduled request is pulled (``pull``); one
 whose worker's lease expired is taken over (``reclaim``). Backends only choose
-the rows, lock them, and write what this module returns.
+the rows, lock them, and write what this module returns. A holder keeps its
+leases alive with a :class:`LeaseKeeper`.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
-from typing import Optional, Tuple
+from typing import Optional, Tuple, TypeVar
 
 from siteupdates.domain import (
     TRANSITIONS,
@@ -21,7 +23,42 @@ from siteupdates.domain import (
 )
 from siteupdates.ports import Claim, Lease
 
-__all__ = ["claim_one", "is_claimable", "reclaim_reason"]
+__all__ = ["LeaseKeeper", "claim_one", "is_claimable", "reclaim_reason"]
+
+K = TypeVar("K", bound="LeaseKeeper")
+
+
+class LeaseKeeper:
+    """Renews leases on a background thread while a ``with`` block holds them.
+
+    Every third of ``lease_seconds`` (so that a renewal may fail twice before a
+    lease runs out) the thread calls :meth:`renew_round`, which a subclass fills
+    in; it returns False when nothing is left to keep. Leaving the block stops
+    the thread and waits for it. A worker's claims, a deliverer's outbox items
+    and an engine's run keep their leases this way.
+    """
+
+    def __init__(self, lease_seconds: float, name: str) -> None:
+        self.every = max(lease_seconds / 3, 0.01)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __enter__(self: K) -> K:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def renew_round(self) -> bool:
+        """Renew what is held now; False stops the renewals."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            if not self.renew_round():
+                return
 
 
 def is_claimable(request: UpdateRequest, lease_expires: Optional[datetime], now: datetime) -> bool:

@@ -58,6 +58,7 @@ from siteupdates.errors import (
     UpdateFailed,
 )
 from siteupdates.hookspecs import hookimpl
+from siteupdates.leases import LeaseKeeper
 from siteupdates.ports import Claim, Fence
 
 from . import provider
@@ -448,38 +449,26 @@ class Execution:
     reason: Optional[str] = None
 
 
-class _Heartbeat:
+class _Heartbeat(LeaseKeeper):
     """Renews a run's lease every third of its length until stopped, or until it is lost."""
 
     def __init__(self, app: App, ticket: Ticket) -> None:
         self.app = app
         self.ticket = ticket
         self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="siteupdates-run", daemon=True)
+        super().__init__(ticket.lease_seconds, "siteupdates-run")
 
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
+    def renew_round(self) -> bool:
+        """One heartbeat; False (and ``lost`` set) once the run's lease is gone."""
         t = self.ticket
-        every = max(t.lease_seconds / 3, 0.01)
-        while not self._stop.wait(every):
-            try:
-                alive = heartbeat(
-                    self.app, t.run_id, t.fencing_token, lease_seconds=t.lease_seconds
-                )
-            except SiteUpdatesError as exc:  # a storage hiccup: try again next beat
-                logger.warning("heartbeat of run %s failed: %s", t.run_id, exc)
-                continue
-            if not alive:
-                self.lost.set()
-                return
+        try:
+            alive = heartbeat(self.app, t.run_id, t.fencing_token, lease_seconds=t.lease_seconds)
+        except SiteUpdatesError as exc:  # a storage hiccup: try again next beat
+            logger.warning("heartbeat of run %s failed: %s", t.run_id, exc)
+            return True
+        if not alive:
+            self.lost.set()
+        return alive
 
 
 def generic_reason(exc: BaseException) -> str:

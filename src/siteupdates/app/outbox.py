@@ -50,6 +50,7 @@ from siteupdates.domain import Status
 from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.domain.timeutil import parse_ts
 from siteupdates.errors import AttemptCancelled, InvalidInput, PermanentDeliveryError
+from siteupdates.leases import LeaseKeeper
 from siteupdates.notices import DeliveryAttempt
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxItem, OutboxState, Storage
@@ -110,7 +111,7 @@ class _Outcome:
         self.error: Optional[BaseException] = None
 
 
-class _Leases:
+class _Leases(LeaseKeeper):
     """Renews the leases of the claimed items in hand until each is settled."""
 
     def __init__(self, dispatcher: Dispatcher, items: Sequence[OutboxItem]) -> None:
@@ -118,17 +119,8 @@ class _Leases:
         self.held: Dict[str, OutboxItem] = {o.id: o for o in items}
         self.lost: set[str] = set()
         self.attempts: Dict[str, DeliveryAttempt] = {}
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="siteupdates-outbox", daemon=True)
-
-    def __enter__(self) -> _Leases:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__(dispatcher.lease, "siteupdates-outbox")
 
     def done(self, item: OutboxItem) -> None:
         with self._lock:
@@ -148,16 +140,16 @@ class _Leases:
                         attempt.cancel("the claim on the item was lost")
         return kept
 
-    def _run(self) -> None:
-        every = max(self.d.lease / 3, 0.01)
-        while not self._stop.wait(every):
-            with self._lock:
-                items = [o for i, o in self.held.items() if i not in self.lost]
-            if items:
-                try:
-                    self.renew(items)
-                except Exception as exc:  # a storage hiccup: the next round tries again
-                    logger.warning("renewing outbox leases failed: %s", exc)
+    def renew_round(self) -> bool:
+        """Renew the leases of the items in hand that have not been lost."""
+        with self._lock:
+            items = [o for i, o in self.held.items() if i not in self.lost]
+        if items:
+            try:
+                self.renew(items)
+            except Exception as exc:  # a storage hiccup: the next round tries again
+                logger.warning("renewing outbox leases failed: %s", exc)
+        return True
 
 
 class Dispatcher:

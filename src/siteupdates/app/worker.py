@@ -44,6 +44,7 @@ import attrs
 from siteupdates import logs
 from siteupdates.domain import Event, Tenant, UpdateRequest
 from siteupdates.errors import ConflictError, LeaseLost, SiteUpdatesError, UpdateFailed
+from siteupdates.leases import LeaseKeeper
 from siteupdates.ports import Claim, Fence
 
 from . import provider
@@ -70,7 +71,7 @@ class WorkReport:
     lost: int = 0
 
 
-class _Leases:
+class _Leases(LeaseKeeper):
     """Renews the lease of every claim in hand, batch or not, until each is done.
 
     A claim waiting its turn in a batch keeps its lease like the one running; a
@@ -83,16 +84,7 @@ class _Leases:
         self.held: Dict[str, Fence] = {c.request.id: c.fence for c in claims}
         self.lost: Set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="siteupdates-lease", daemon=True)
-
-    def __enter__(self) -> _Leases:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__(lease_seconds, "siteupdates-lease")
 
     def renew(self, fence: Fence) -> bool:
         """Extend one lease now; False (and the claim marked lost) when it no longer holds."""
@@ -116,16 +108,16 @@ class _Leases:
         with self._lock:
             self.held.pop(request_id, None)
 
-    def _run(self) -> None:
-        every = max(self.lease_seconds / 3, 0.01)
-        while not self._stop.wait(every):
-            with self._lock:
-                fences = [f for rid, f in self.held.items() if rid not in self.lost]
-            for fence in fences:
-                try:
-                    self.renew(fence)
-                except SiteUpdatesError as exc:  # the next round tries again
-                    logger.warning("renewing the lease of %s failed: %s", fence.request_id, exc)
+    def renew_round(self) -> bool:
+        """Renew every lease in hand that has not been lost."""
+        with self._lock:
+            fences = [f for rid, f in self.held.items() if rid not in self.lost]
+        for fence in fences:
+            try:
+                self.renew(fence)
+            except SiteUpdatesError as exc:  # the next round tries again
+                logger.warning("renewing the lease of %s failed: %s", fence.request_id, exc)
+        return True
 
 
 class Worker:
