@@ -512,75 +512,62 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
         desk.close()
         return took
 
-    def base() -> float:
-        copy = work / "interactive-base.db"
-        shutil.copy(base_db, copy)
-        con = _open_bare(copy)
+    def bare(name: str, body: Callable[..., None]) -> Callable[[], float]:
+        """A side that sends ``body``'s statements for each submit's rows, through sqlite3."""
 
-        def run() -> None:
-            for k in range(n):
-                target = "production/sandbox" if k % 2 else "staging"
-                request, history, _ = bare_rows("t00000", target, local, chicago, "ops", T0)
-                con.execute("BEGIN IMMEDIATE")
-                con.execute(ins_r, request)
-                con.execute(ins_h, history)
-                con.execute("COMMIT")
+        def side() -> float:
+            copy = work / f"interactive-{name}.db"
+            shutil.copy(base_db, copy)
+            con = _open_bare(copy)
 
-        took = cpu(run) / n
-        con.close()
-        return took
+            def run() -> None:
+                for k in range(n):
+                    target = "production/sandbox" if k % 2 else "staging"
+                    body(con, *bare_rows("t00000", target, local, chicago, "ops", T0))
+
+            took = cpu(run) / n
+            con.close()
+            return took
+
+        return side
+
+    def base_body(con: sqlite3.Connection, request: Any, history: Any, _: Any) -> None:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute(ins_r, request)
+        con.execute(ins_h, history)
+        con.execute("COMMIT")
 
     ins_o = _insert("outbox", _OUTBOX_COLUMNS)
 
-    def same_sql() -> float:
+    def sql_body(con: sqlite3.Connection, request: Any, history: Any, notice: Any) -> None:
         """The statements a refresh-only submit sends, through sqlite3 and nothing else."""
-        copy = work / "interactive-sql.db"
-        shutil.copy(base_db, copy)
-        con = _open_bare(copy)
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("SELECT * FROM contacts WHERE id = ?", ("ops",)).fetchall()
+        con.execute("SELECT * FROM tenants WHERE id = ?", ("t00000",)).fetchall()
+        con.execute("SELECT * FROM sites WHERE tenant_id = ?", ("t00000",)).fetchall()
+        con.execute("SELECT version FROM catalog").fetchall()
+        con.execute(ins_r, request)
+        con.execute(ins_h, history)
+        con.execute(ins_o, notice)
+        con.execute("COMMIT")
 
-        def run() -> None:
-            for k in range(n):
-                target = "production/sandbox" if k % 2 else "staging"
-                request, history, notice = bare_rows("t00000", target, local, chicago, "ops", T0)
-                con.execute("BEGIN IMMEDIATE")
-                con.execute("SELECT * FROM contacts WHERE id = ?", ("ops",)).fetchall()
-                con.execute("SELECT * FROM tenants WHERE id = ?", ("t00000",)).fetchall()
-                con.execute("SELECT * FROM sites WHERE tenant_id = ?", ("t00000",)).fetchall()
-                con.execute("SELECT version FROM catalog").fetchall()
-                con.execute(ins_r, request)
-                con.execute(ins_h, history)
-                con.execute(ins_o, notice)
-                con.execute("COMMIT")
-
-        took = cpu(run) / n
-        con.close()
-        return took
-
-    def same_writes() -> float:
-        """What a submit must send with cached reference rows, through sqlite3 alone."""
-        copy = work / "interactive-writes.db"
-        shutil.copy(base_db, copy)
-        con = _open_bare(copy)
-        counted = con.execute(
+    with sqlite3.connect(base_db) as probe:
+        counted = probe.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'reference_version'"
         ).fetchone()[0]
 
-        def run() -> None:
-            for k in range(n):
-                target = "production/sandbox" if k % 2 else "staging"
-                request, history, notice = bare_rows("t00000", target, local, chicago, "ops", T0)
-                con.execute("BEGIN IMMEDIATE")
-                if counted:
-                    con.execute("SELECT n FROM reference_version").fetchall()
-                con.execute(ins_r, request)
-                con.execute(ins_h, history)
-                con.execute(ins_o, notice)
-                con.execute("COMMIT")
+    def writes_body(con: sqlite3.Connection, request: Any, history: Any, notice: Any) -> None:
+        """What a submit must send with cached reference rows, through sqlite3 alone."""
+        con.execute("BEGIN IMMEDIATE")
+        if counted:
+            con.execute("SELECT n FROM reference_version").fetchall()
+        con.execute(ins_r, request)
+        con.execute(ins_h, history)
+        con.execute(ins_o, notice)
+        con.execute("COMMIT")
 
-        took = cpu(run) / n
-        con.close()
-        return took
-
+    base, same_sql = bare("base", base_body), bare("sql", sql_body)
+    same_writes = bare("writes", writes_body)
     got = interleaved({"base": base, "lib": lib, "sql": same_sql, "writes": same_writes}, rounds)
     return [
         Figure(
