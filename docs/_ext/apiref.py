@@ -66,6 +66,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             # merge_settings, the Desk's helper), and its function bootstrap hides
             # the module's name.
             "siteupdates.app.contact",
+            "siteupdates.app.access",
             "siteupdates.app.provider",
             "siteupdates.app.scheduling",
             "siteupdates.app.worker",

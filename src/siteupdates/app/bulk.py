@@ -47,12 +47,13 @@ from siteupdates.errors import DuplicateKey, InvalidInput
 from siteupdates.ports import ChangeSet, OutboxItem, Unit
 
 from . import changes
+from .access import NO_ACCESS, contact
 from .bootstrap import App
-from .contact import Submission, contact
+from .contact import Submission
 
 __all__ = ["BulkResult", "submit_many"]
 
-_NO_ACCESS = Refusal("R22", "no such tenant among the tenants connected to you")
+_NO_ACCESS = Refusal("R22", NO_ACCESS.format(what="tenant"))
 
 
 @attrs.frozen

@@ -30,6 +30,7 @@ from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFoun
 from siteupdates.ports import ChangeSet, Page, Reads, Unit
 
 from . import changes
+from .access import NO_ACCESS, contact, request_for, tenant_for
 from .bootstrap import App
 from .provider import resolve_in
 
@@ -62,8 +63,6 @@ __all__ = [
     "try_submit",
 ]
 
-_NO_ACCESS = "no such {what} among the tenants connected to you"
-
 
 @attrs.frozen
 class Submission:
@@ -78,30 +77,6 @@ class Submission:
     superseded: Tuple[str, ...] = ()
     replayed: bool = False
     overridden: Tuple[str, ...] = ()
-
-
-def contact(reads: Reads, contact_id: str) -> Contact:
-    """The contact, or AccessDenied (the same answer as for a tenant not theirs, R22)."""
-    found = reads.contact(contact_id)
-    if found is None:
-        raise AccessDenied(f"unknown contact {contact_id!r}")
-    return found
-
-
-def tenant_for(reads: Reads, who: Contact, tenant_id: str) -> Tenant:
-    """A tenant the contact sees, or AccessDenied (R22)."""
-    tenant = reads.tenant(tenant_id) if who.sees(tenant_id) else None
-    if tenant is None:
-        raise AccessDenied(_NO_ACCESS.format(what="tenant"))
-    return tenant
-
-
-def request_for(reads: Reads, who: Contact, request_id: str) -> UpdateRequest:
-    """A request of a tenant the contact sees, not deleted, or AccessDenied (R22)."""
-    found = reads.request(request_id)
-    if found is None or not who.sees(found.tenant_id) or found.status is Status.DELETED:
-        raise AccessDenied(_NO_ACCESS.format(what="request"))
-    return found
 
 
 def tenants_of(app: App, contact_id: str, *, offset: int = 0, limit: int = 1000) -> Page[Tenant]:
@@ -202,7 +177,7 @@ def submit(
     def use_case(uow: Unit) -> Submission:
         who = contact(uow, contact_id)
         if not who.sees(tenant_id):
-            raise AccessDenied(_NO_ACCESS.format(what="tenant"))
+            raise AccessDenied(NO_ACCESS.format(what="tenant"))
         # One writer per tenant from here on: what R17 reads stays true until commit.
         # The key is looked up after the lock, so a retry racing its first attempt
         # sees that attempt's request (at READ COMMITTED, not before).
@@ -459,7 +434,7 @@ def resolve_id(app: App, contact_id: str, prefix: str) -> str:
     try:
         return resolve_in(app.reads, prefix, tenants=sorted(who.tenants))
     except NotFound:
-        raise AccessDenied(_NO_ACCESS.format(what="request")) from None
+        raise AccessDenied(NO_ACCESS.format(what="request")) from None
 
 
 def request(app: App, contact_id: str, request_id: str) -> UpdateRequest:

@@ -63,7 +63,7 @@ from siteupdates.domain.windows import Blackout, WorkKind
 from siteupdates.errors import AccessDenied, InvalidInput, NotFound, RequestRefused
 from siteupdates.ports import ChangeSet, Reads, Unit
 
-from . import changes
+from . import access, changes
 from .bootstrap import App
 
 __all__ = [
@@ -588,20 +588,6 @@ class StagedSubmission:
     superseded: Tuple[str, ...] = ()
 
 
-def _contact(reads: Reads, contact_id: str) -> Contact:
-    found = reads.contact(contact_id)
-    if found is None:
-        raise AccessDenied(f"unknown contact {contact_id!r}")
-    return found
-
-
-def _request_of(reads: Reads, who: Contact, request_id: str) -> UpdateRequest:
-    found = reads.request(request_id)
-    if found is None or not who.sees(found.tenant_id) or found.status is Status.DELETED:
-        raise AccessDenied("no such request among the tenants connected to you")
-    return found
-
-
 def submit_staged(
     app: App,
     contact_id: str,
@@ -629,7 +615,7 @@ def submit_staged(
         )
 
     def use_case(uow: Unit) -> StagedSubmission:
-        who = _contact(uow, contact_id)
+        who = access.contact(uow, contact_id)
         if not who.sees(tenant_id):
             raise AccessDenied("no such tenant among the tenants connected to you")
         uow.lock(f"tenant:{tenant_id}")
@@ -749,8 +735,8 @@ def confirm_stage(
     """
 
     def use_case(uow: Unit) -> UpdateRequest:
-        who = _contact(uow, contact_id)
-        r = _request_of(uow, who, request_id)
+        who = access.contact(uow, contact_id)
+        r = access.request_for(uow, who, request_id)
         link = stage_link(r)
         if link is None:
             raise InvalidInput(
@@ -861,8 +847,8 @@ def postpone(
             raise InvalidInput(f"skip {days!r} days: expected 1 to {most} days", days)
 
     def use_case(uow: Unit) -> UpdateRequest:
-        who = _contact(uow, contact_id)
-        r = _request_of(uow, who, request_id)
+        who = access.contact(uow, contact_id)
+        r = access.request_for(uow, who, request_id)
         uow.lock(f"tenant:{r.tenant_id}")
         if r.status is not Status.SCHEDULED or r.scheduled_for is None:
             # The table's refusal names the status and what is allowed.
