@@ -120,9 +120,15 @@ class SqliteStorage(SqlStorage):
 
         Returns the file's schema version.
         """
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version:
-            return version
+        # One statement, so one snapshot: another process creating the schema
+        # between two reads would look like a stranger's tables at version 0.
+        version, tables = self._db.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')"
+        ).fetchone()
+        if version == 0 and tables:
+            raise StorageError(f"it holds {tables} tables or indexes of another program")
+        return int(version)
         tables = self._db.execute(
             "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
         ).fetchone()[0]
