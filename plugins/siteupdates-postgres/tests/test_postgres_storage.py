@@ -5,17 +5,24 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, List
 
 import psycopg
 import pytest
+from psycopg import sql as pgsql
 
 from siteupdates.errors import ConfigurationError
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import Storage
 from siteupdates.sql import MIGRATIONS
 from siteupdates.testing import RaceContract, StorageContract
-from siteupdates_postgres import _CLAIM_SQL, PostgresStorage, _pyformat, redact
+from siteupdates_postgres import (
+    _CLAIM_ONE_SQL,
+    _CLAIM_SQL,
+    _PARAM,
+    PostgresStorage,
+    redact,
+)
 
 CTX = mp.get_context("spawn")
 
@@ -84,24 +91,37 @@ def test_a_bad_schema_name_is_refused_before_connecting() -> None:
         PostgresStorage("postgresql://x@127.0.0.1/db?schema=a;drop")
 
 
-def test_the_one_statement_claim_writes_what_the_shared_lifecycle_would(pg_url: str) -> None:
-    from datetime import datetime, timedelta, timezone
+@pytest.mark.parametrize("limit", [1, 3], ids=["claim-one statement", "claim-many statement"])
+def test_each_claim_statement_writes_what_the_shared_lifecycle_would(
+    pg_url: str, limit: int
+) -> None:
+    """A pull, then the take-over of an expired lease of work begun: as claim_one builds them."""
+    from datetime import timedelta
 
-    from siteupdates.domain import Event
-    from siteupdates.leases import reclaim_reason
+    from siteupdates.domain import Actor, Event, apply_event
+    from siteupdates.leases import claim_one
+    from siteupdates.ports import ChangeSet
     from siteupdates.testing import make_request, sample_setup, submit_changes, transition
 
     t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
     s = PostgresStorage(pg_url)
     s.save_setup(sample_setup())
-    r = make_request()
+    r = make_request(warnings=["R8: maintenance that week"], reason="asked by phone")
     s.apply(submit_changes(r))
-    _, cs = transition(r, Event.SCHEDULE, date=t0)
+    booked, cs = transition(r, Event.SCHEDULE, date=t0)
     s.apply(cs)
-    s.claim("first", t0, 10)
-    [taken] = s.claim("second", t0 + timedelta(seconds=11), 10)
-    assert taken.entry.reason == reclaim_reason("first", 2)
+    [first] = s.claim("first", t0, 10, limit=limit)
+    assert first == claim_one(booked, None, 0, "first", t0, 10)[2]
+    started, entry = apply_event(first.request, Event.START, actor=Actor.PROVIDER, by="first",
+                                 at=t0)  # fmt: skip
+    s.apply(ChangeSet(updates=((started, first.request.revision),), history=(entry,),
+                      fences=(first.fence,)))  # fmt: skip
+    later = t0 + timedelta(seconds=11)
+    [taken] = s.claim("second", later, 10, limit=limit)
+    assert taken == claim_one(started, "first", 1, "second", later, 10)[2]
+    assert taken.entry.from_status is started.status and taken.entry.event is Event.RECLAIM
     assert s.request(r.id) == taken.request and s.history(r.id)[-1] == taken.entry
+    assert s.lease(r.id) == taken.lease
     s.close()
 
 
@@ -153,8 +173,9 @@ def test_a_schema_of_release_0_1_0_migrates_forward(pg_base: str, pg_schema: str
         storage.close()
 
 
+@pytest.mark.parametrize("statement", [_CLAIM_SQL, _CLAIM_ONE_SQL], ids=["many", "one"])
 def test_a_claim_reads_each_part_through_its_index_without_sorting_the_backlog(
-    pg_url: str,
+    pg_url: str, statement: str
 ) -> None:
     storage = PostgresStorage(pg_url)
     with storage._pool.connection() as conn:
@@ -169,29 +190,35 @@ def test_a_claim_reads_each_part_through_its_index_without_sorting_the_backlog(
             "FROM generate_series(1, 6000) AS g"
         )
         conn.execute("ANALYZE requests")
+        # The generic plan, which a prepared statement keeps for every claim.
+        names: List[str] = []
+
+        def number(m: Any) -> str:
+            if m.group(1) not in names:
+                names.append(m.group(1))
+            return f"${names.index(m.group(1)) + 1}"
+
+        types = {"now": "timestamptz", "expires": "timestamptz", "limit": "integer"}
+        values = {"now": datetime.now(timezone.utc), "limit": 1, "worker": "w"}
+        values["expires"] = values["now"]
+        text = _PARAM.sub(number, statement)
+        conn.execute(f"PREPARE claim ({', '.join(types.get(n, 'text') for n in names)}) AS {text}")
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        args = ", ".join(pgsql.Literal(values[n]).as_string(conn) for n in names)
         plan = "\n".join(
-            r["QUERY PLAN"]
-            for r in conn.execute(
-                "EXPLAIN " + _pyformat(_CLAIM_SQL),
-                {
-                    "now": datetime.now(timezone.utc),
-                    "limit": 1,
-                    "worker": "w",
-                    "expires": datetime.now(timezone.utc),
-                    "target": "not-started",
-                    "pull_from": "scheduled",
-                    "pull": "pull",
-                    "reclaim": "reclaim",
-                    "actor": "provider",
-                },
-            ).fetchall()
+            r["QUERY PLAN"] for r in conn.execute(f"EXPLAIN EXECUTE claim({args})").fetchall()
         )
+        conn.execute("DEALLOCATE claim")
+        conn.execute("RESET plan_cache_mode")
     storage.close()
     assert "requests_claim_due" in plan and "requests_claim_expired" in plan, plan
-    # The due part's scan is in claim order: its LockRows/Limit sit on the index scan.
-    due = plan[plan.index("CTE due") :]
-    due = due[: due.index("CTE picked")] if "CTE picked" in due else due
-    assert "Sort" not in due, plan
+    # The due part's scan is in claim order: its LockRows/Limit sit on the index scan
+    # (a sort is only allowed in the expired part: the few whose lease ran out).
+    lines = plan.splitlines()
+    due = next(i for i, line in enumerate(lines) if "requests_claim_due" in line)
+    head = max(i for i in range(due) if "CTE due" in lines[i] or "InitPlan" in lines[i])
+    assert not any("Sort" in line for line in lines[head:due]), plan
+    assert "Seq Scan" not in plan, plan
 
 
 @pytest.mark.parametrize(

@@ -573,7 +573,29 @@ def _replacer(cls: Type[_V]) -> Callable[..., _V]:
     return scope["replace"]  # type: ignore[no-any-return]
 
 
+def _builder(cls: Type[_V]) -> Callable[..., _V]:
+    """A constructor of a frozen attrs value from all its fields in order, without the converters.
+
+    Generated once per class, like :func:`_replacer`: one line per field. Every
+    field is required (no defaults) and stored as given, so the caller passes
+    each value in its converted form.
+    """
+    names = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
+    lines = [f"def build({', '.join(names)}):", "    new = _new(cls)"]
+    lines += [f"    _set(new, {n!r}, {n})" for n in names]
+    lines += ["    return new"]
+    scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
+    exec("\n".join(lines), scope)
+    return scope["build"]  # type: ignore[no-any-return]
+
+
 _replace_request = _replacer(UpdateRequest)
+#: An UpdateRequest from its twenty fields in declaration order, already converted
+#: (a :class:`Target`, a :class:`Version` or None, aware UTC datetimes, a checked
+#: zone, a :class:`Status`, a tuple of :class:`Advisory`). Private to the storages'
+#: decoders, which convert each stored value once themselves
+#: (:func:`siteupdates.sql.codec.request_from_values`).
+_build_request = _builder(UpdateRequest)
 _REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(UpdateRequest))
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime, time, timezone
-from typing import Any, Callable, Dict, Iterable, List, Protocol, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Protocol, Sequence, Tuple, TypeVar, Union
+
+import attrs
 
 from siteupdates.domain import (
     Actor,
@@ -21,11 +23,13 @@ from siteupdates.domain import (
     ScheduledTask,
     Site,
     Status,
+    Target,
     Tenant,
     UpdateRequest,
     Version,
 )
-from siteupdates.domain.timeutil import parse_ts, ts
+from siteupdates.domain.model import _advisories, _build_request
+from siteupdates.domain.timeutil import parse_ts, require_zone, ts
 from siteupdates.errors import StorageError
 from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
 
@@ -45,6 +49,7 @@ __all__ = [
     "outbox_row",
     "parse_ts",
     "request_from",
+    "request_from_values",
     "request_row",
     "tenant_from",
     "tenant_rows",
@@ -55,7 +60,7 @@ UTC = timezone.utc
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _decoding(what: str, key: str) -> Callable[[F], F]:
+def _decoding(what: str, key: Union[str, int]) -> Callable[[F], F]:
     """Report a row that cannot be decoded as a StorageError naming it, never a raw error.
 
     A damaged row stops the read that meets it, not the views of other tenants.
@@ -134,6 +139,8 @@ REQUEST_COLUMNS: Tuple[str, ...] = tuple(
 
 
 _NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
+# request_from_values reads by position and builds in field order: both are this order.
+assert tuple(a.name for a in attrs.fields(UpdateRequest)) == REQUEST_COLUMNS
 
 
 @_decoding("request", "id")
@@ -160,6 +167,50 @@ def request_from(row: Row) -> UpdateRequest:
         automatic=bool(row["automatic"]),
         booking=row["booking"],
         resume_status=row["resume_status"],
+    )
+
+
+def _instant(value: Any) -> datetime:
+    found = parse_ts(value)
+    if found is None:
+        raise ValueError("an instant the request requires is missing")
+    return found
+
+
+@_decoding("request", 0)
+def request_from_values(row: Sequence[Any]) -> UpdateRequest:
+    """An UpdateRequest from the values of :data:`REQUEST_COLUMNS`, in that order.
+
+    The tuple-row twin of :func:`request_from` (the row may go on with more
+    columns). It converts each stored value once, with the same checks (enum
+    members, version, zone, instants, warnings), and builds the value without
+    running the class's converters a second time on what is already converted:
+    the result equals what :func:`request_from` builds from the same row, and a
+    row either cannot read is a StorageError in both.
+    """
+    warnings = row[12]
+    resume = row[19]
+    return _build_request(
+        row[0],
+        row[1],
+        Target.parse(row[2]),
+        None if row[3] is None else Version.parse(row[3]),
+        bool(row[4]),
+        _instant(row[5]),
+        require_zone(row[6]),
+        row[7],
+        _instant(row[8]),
+        Status.parse(row[9]),
+        parse_ts(row[10]),
+        int(row[11]),
+        () if warnings in _NO_WARNINGS else _advisories(tuple(_json(warnings) or ())),
+        row[13],
+        row[14],
+        row[15],
+        row[16],
+        bool(row[17]),
+        row[18],
+        None if resume is None else Status.parse(resume),
     )
 
 

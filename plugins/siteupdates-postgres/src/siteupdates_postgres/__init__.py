@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from siteupdates.domain import TRANSITIONS, Actor, Event, HistoryEntry, Status
@@ -61,13 +61,51 @@ _RECLAIM = TRANSITIONS[Event.RECLAIM]
 # The one-statement claim below relies on these rows of the lifecycle table.
 assert _PULL.sources == {Status.SCHEDULED} and _PULL.target is _RECLAIM.target
 assert _RECLAIM.sources == {Status.NOT_STARTED, Status.IN_PROGRESS}
+# Constants of the lifecycle, written into the statement as literals (fewer
+# parameters to send and adapt on every claim); plain words, never user input.
+_WORDS = {
+    "target": _PULL.target.value,
+    "pull_from": Status.SCHEDULED.value,
+    "pull": Event.PULL.value,
+    "reclaim": Event.RECLAIM.value,
+    "actor": Actor.PROVIDER.value,
+}
+assert all(re.fullmatch(r"[a-z-]+", w) for w in _WORDS.values())
+_LIT = {k: f"'{w}'" for k, w in _WORDS.items()}
+
+#: What a claim returns per request, in this order: the request's columns (as
+#: :func:`siteupdates.sql.codec.request_from_values` reads them), then its
+#: attempt count and its status before the claim.
+_CLAIM_COLUMNS = (*codec.REQUEST_COLUMNS, "attempts", "old_status")
+_ATTEMPTS, _OLD_STATUS = len(codec.REQUEST_COLUMNS), len(codec.REQUEST_COLUMNS) + 1
+
+# What both claims write: the claimed row (reading its old status and owner from
+# the row it replaces) and its history entry, from the ``claimed`` rows.
+_SET_CLAIMED = f"""
+        status = {_LIT["target"]},
+        revision = r.revision + 1,
+        reason = CASE WHEN r.status = {_LIT["pull_from"]} THEN r.reason
+                 ELSE 'the lease of ' || coalesce(r.lease_owner, 'a worker')
+                      || ' expired; taken over (attempt ' || (r.attempts + 1) || ')' END,
+        lease_owner = :worker,
+        lease_expires = :expires,
+        attempts = r.attempts + 1"""
+_LOG_CLAIMED = f"""logged AS (
+    INSERT INTO history (request_id, seq, event, actor, by_whom, at, from_status,
+                         to_status, reason, old_date, new_date)
+    SELECT id, revision,
+           CASE WHEN old_status = {_LIT["pull_from"]} THEN {_LIT["pull"]}
+                ELSE {_LIT["reclaim"]} END,
+           {_LIT["actor"]}, :worker, :now, old_status, status,
+           CASE WHEN old_status = {_LIT["pull_from"]} THEN NULL ELSE reason END, NULL, NULL
+    FROM claimed
+)"""
 
 # Two parts, each an index scan in claim order that stops after LIMIT unlocked
 # rows (SKIP LOCKED inside the scan: workers never wait on one another's row):
 # expired leases first, then due requests for what is left of the limit. The
 # update finds the picked rows by primary key (``= ANY``), not by a join whose
-# size the planner cannot know (it would hash the whole table), and reads the
-# old status and owner from the row it replaces.
+# size the planner cannot know (it would hash the whole table).
 _CLAIM_SQL = f"""
 WITH expired AS (
     SELECT id, status AS old_status FROM requests
@@ -82,29 +120,37 @@ WITH expired AS (
 ), picked AS (
     SELECT * FROM expired UNION ALL SELECT * FROM due
 ), updated AS (
-    UPDATE requests r SET
-        status = :target,
-        revision = r.revision + 1,
-        reason = CASE WHEN r.status = :pull_from THEN r.reason
-                 ELSE 'the lease of ' || coalesce(r.lease_owner, 'a worker')
-                      || ' expired; taken over (attempt ' || (r.attempts + 1) || ')' END,
-        lease_owner = :worker,
-        lease_expires = :expires,
-        attempts = r.attempts + 1
+    UPDATE requests r SET {_SET_CLAIMED}
     WHERE r.id = ANY (ARRAY(SELECT id FROM picked))
     RETURNING r.*
 ), claimed AS (
     SELECT u.*, p.old_status FROM updated u JOIN picked p ON p.id = u.id
-), logged AS (
-    INSERT INTO history (request_id, seq, event, actor, by_whom, at, from_status,
-                         to_status, reason, old_date, new_date)
-    SELECT id, revision,
-           CASE WHEN old_status = :pull_from THEN :pull ELSE :reclaim END,
-           :actor, :worker, :now, old_status, status,
-           CASE WHEN old_status = :pull_from THEN NULL ELSE reason END, NULL, NULL
-    FROM claimed
-)
-SELECT * FROM claimed ORDER BY old_status = :pull_from, {CLAIM_ORDER}
+), {_LOG_CLAIMED}
+SELECT {", ".join(_CLAIM_COLUMNS)} FROM claimed
+ORDER BY old_status = {_LIT["pull_from"]}, {CLAIM_ORDER}
+"""
+
+# The same claim of one request (a worker's usual call), with less for the
+# server to run on every claim: the two parts are scalar sub-selects, and
+# coalesce runs the due part only when no expired lease was found (each locks
+# at most one row). The picked row's ID and its status as locked travel as one
+# text array; nothing to join, count or sort. The LIMITs are constants, so the
+# planner's generic plan is the one it would make for any call.
+_CLAIM_ONE_SQL = f"""
+WITH picked AS (
+    SELECT coalesce(
+        (SELECT ARRAY[id, status] FROM requests WHERE {CLAIM_EXPIRED_WHERE}
+         ORDER BY {CLAIM_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED),
+        (SELECT ARRAY[id, status] FROM requests WHERE {CLAIM_DUE_WHERE}
+         ORDER BY {CLAIM_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED)
+    ) AS p
+), claimed AS (
+    UPDATE requests r SET {_SET_CLAIMED}
+    WHERE r.id = (SELECT p[1] FROM picked)
+    RETURNING {", ".join("r." + c for c in codec.REQUEST_COLUMNS)}, r.attempts,
+              (SELECT p[2] FROM picked) AS old_status
+), {_LOG_CLAIMED}
+SELECT {", ".join(_CLAIM_COLUMNS)} FROM claimed
 """
 
 
@@ -112,6 +158,10 @@ SELECT * FROM claimed ORDER BY old_status = :pull_from, {CLAIM_ORDER}
 def _pyformat(text: str) -> str:
     """``:name`` parameters as psycopg's ``%(name)s`` (statements repeat: cached)."""
     return _PARAM.sub(r"%(\1)s", text)
+
+
+_CLAIM_STATEMENT = _pyformat(_CLAIM_SQL)
+_CLAIM_ONE_STATEMENT = _pyformat(_CLAIM_ONE_SQL)
 
 
 def redact(url: str) -> str:
@@ -277,34 +327,36 @@ class PostgresStorage(SqlStorage):
         :func:`siteupdates.leases.reclaim_reason`, built the same way in SQL.
         """
         expires = now + timedelta(seconds=lease_seconds)
-        params = {
-            "now": now,
-            "limit": limit,
-            "worker": worker,
-            "expires": expires,
-            "target": _PULL.target.value,
-            "pull_from": Status.SCHEDULED.value,
-            "pull": Event.PULL.value,
-            "reclaim": Event.RECLAIM.value,
-            "actor": Actor.PROVIDER.value,
-        }
-        rows = self._fetch(_CLAIM_SQL, params)
+        params = {"now": now, "limit": limit, "worker": worker, "expires": expires}
+        try:
+            conn = self._pool.getconn()
+            try:
+                # Tuples in binary: no column names to decode and no timestamps to
+                # format and parse; the statement is prepared from the first call.
+                cur = conn.cursor(row_factory=tuple_row, binary=True)
+                statement = _CLAIM_ONE_STATEMENT if limit == 1 else _CLAIM_STATEMENT
+                rows = cur.execute(statement, params, prepare=True).fetchall()
+            finally:
+                self._pool.putconn(conn)
+        except psycopg.OperationalError as exc:
+            raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
         claims = []
         for row in rows:
-            request = codec.request_from(row)
-            pulled = row["old_status"] == Status.SCHEDULED.value
+            request = codec.request_from_values(row)
+            old = Status.parse(row[_OLD_STATUS])
+            pulled = old is Status.SCHEDULED
             entry = HistoryEntry(
-                request_id=request.id,
-                seq=request.revision,
-                event=Event.PULL if pulled else Event.RECLAIM,
-                actor=Actor.PROVIDER,
-                by=worker,
-                at=now,
-                from_status=Status(row["old_status"]),
-                to_status=request.status,
-                reason=None if pulled else request.reason,
+                request.id,
+                request.revision,
+                Event.PULL if pulled else Event.RECLAIM,
+                Actor.PROVIDER,
+                worker,
+                now,
+                old,
+                request.status,
+                None if pulled else request.reason,
             )
-            claims.append(Claim(request, Lease(worker, expires, int(row["attempts"])), entry))
+            claims.append(Claim(request, Lease(worker, expires, int(row[_ATTEMPTS])), entry))
         return claims
 
     def schema_version(self) -> int:
