@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, time, timezone
+from datetime import time, timezone
 from typing import Any, Callable, Dict, Iterable, List, Protocol, Tuple, TypeVar
 
 from siteupdates.domain import (
@@ -32,6 +32,7 @@ from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
 __all__ = [
     "AUDIT_COLUMNS",
     "HISTORY_COLUMNS",
+    "Instant",
     "OUTBOX_COLUMNS",
     "REQUEST_COLUMNS",
     "Row",
@@ -41,11 +42,14 @@ __all__ = [
     "contact_row",
     "history_from",
     "history_row",
+    "history_values",
     "outbox_from",
     "outbox_row",
+    "outbox_values",
     "parse_ts",
     "request_from",
     "request_row",
+    "request_values",
     "tenant_from",
     "tenant_rows",
     "ts",
@@ -89,48 +93,52 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def request_row(r: UpdateRequest) -> Dict[str, Any]:
-    """The columns of the requests table."""
-    return {
-        "id": r.id,
-        "tenant_id": r.tenant_id,
-        "target": r.target.value,
-        "version": None if r.version is None else str(r.version),
-        "db_refresh": bool(r.db_refresh),
-        "preferred_start": ts(r.preferred_start),
-        "zone": r.zone,
-        "requested_by": r.requested_by,
-        "requested_at": ts(r.requested_at),
-        "status": r.status.value,
-        "scheduled_for": ts(r.scheduled_for),
-        "revision": r.revision,
-        "warnings": json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
-        "reason": r.reason,
-        "superseded_by": r.superseded_by,
-        "idempotency_key": r.idempotency_key,
-        "group_plan_id": r.group_plan_id,
-        "automatic": bool(r.automatic),
-        "booking": r.booking,
-        "resume_status": None if r.resume_status is None else r.resume_status.value,
-    }
+#: The columns of the ``requests`` table, in the order of :func:`request_values`.
+REQUEST_COLUMNS: Tuple[str, ...] = (
+    "id", "tenant_id", "target", "version", "db_refresh", "preferred_start", "zone",
+    "requested_by", "requested_at", "status", "scheduled_for", "revision", "warnings", "reason",
+    "superseded_by", "idempotency_key", "group_plan_id", "automatic", "booking", "resume_status",
+)  # fmt: skip
+
+#: Encodes an instant for a driver: :func:`ts` (text) by default.
+Instant = Callable[[Any], Any]
 
 
-#: The columns of the ``requests`` table, in the order of :func:`request_row`.
-REQUEST_COLUMNS: Tuple[str, ...] = tuple(
-    request_row(
-        UpdateRequest(
-            "x",
-            "t",
-            "staging",
-            None,
-            True,
-            datetime(2000, 1, 1, tzinfo=UTC),
-            "UTC",
-            "c",
-            datetime(2000, 1, 1, tzinfo=UTC),
-        )
+def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
+    """The columns of the requests table in :data:`REQUEST_COLUMNS` order, for binding by place.
+
+    ``instant`` encodes the instants (:func:`ts`, or a driver's own conversion).
+    """
+    # ``_value_`` rather than ``.value``: the enum property is a Python call per read,
+    # and a submit encodes a dozen of them.
+    version, resume = r.version, r.resume_status
+    return (
+        r.id,
+        r.tenant_id,
+        r.target._value_,
+        None if version is None else str(version),
+        bool(r.db_refresh),
+        instant(r.preferred_start),
+        r.zone,
+        r.requested_by,
+        instant(r.requested_at),
+        r.status._value_,
+        instant(r.scheduled_for),
+        r.revision,
+        json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
+        r.reason,
+        r.superseded_by,
+        r.idempotency_key,
+        r.group_plan_id,
+        bool(r.automatic),
+        r.booking,
+        None if resume is None else resume._value_,
     )
-)
+
+
+def request_row(r: UpdateRequest) -> Dict[str, Any]:
+    """The columns of the requests table, by name."""
+    return dict(zip(REQUEST_COLUMNS, request_values(r)))
 
 
 _NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
@@ -169,29 +177,35 @@ def _json(value: Any) -> Any:
     return json.loads(value)
 
 
-def history_row(h: HistoryEntry) -> Dict[str, Any]:
-    """The columns of the history table."""
-    return {
-        "request_id": h.request_id,
-        "seq": h.seq,
-        "event": h.event.value,
-        "actor": h.actor.value,
-        "by_whom": h.by,
-        "at": ts(h.at),
-        "from_status": None if h.from_status is None else h.from_status.value,
-        "to_status": h.to_status.value,
-        "reason": h.reason,
-        "old_date": ts(h.old_date),
-        "new_date": ts(h.new_date),
-        "overrides": json.dumps(list(h.overrides)) if h.overrides else "[]",
-    }
-
-
-#: The columns of the ``history`` table.
+#: The columns of the ``history`` table, in the order of :func:`history_values`.
 HISTORY_COLUMNS: Tuple[str, ...] = (
     "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
     "reason", "old_date", "new_date", "overrides",
 )  # fmt: skip
+
+
+def history_values(h: HistoryEntry, instant: Instant = ts) -> Tuple[Any, ...]:
+    """The columns of the history table in :data:`HISTORY_COLUMNS` order."""
+    source = h.from_status
+    return (
+        h.request_id,
+        h.seq,
+        h.event._value_,
+        h.actor._value_,
+        h.by,
+        instant(h.at),
+        None if source is None else source._value_,
+        h.to_status._value_,
+        h.reason,
+        instant(h.old_date),
+        instant(h.new_date),
+        json.dumps(list(h.overrides)) if h.overrides else "[]",
+    )
+
+
+def history_row(h: HistoryEntry) -> Dict[str, Any]:
+    """The columns of the history table, by name."""
+    return dict(zip(HISTORY_COLUMNS, history_values(h)))
 
 
 @_decoding("history entry of request", "request_id")
@@ -215,31 +229,40 @@ def history_from(row: Row) -> HistoryEntry:
     )
 
 
-def outbox_row(o: OutboxItem) -> Dict[str, Any]:
-    """The columns of the outbox table."""
-    return {
-        "id": o.id,
-        "key": o.key,
-        "kind": o.kind,
-        "request_id": o.request_id,
-        "payload": json.dumps(dict(o.payload), sort_keys=True),
-        "created_at": ts(o.created_at),
-        "state": o.state.value,
-        "attempts": o.attempts,
-        "next_attempt_at": ts(o.next_attempt_at),
-        "last_error": o.last_error,
-        "delivered_at": ts(o.delivered_at),
-        "lease_owner": o.lease_owner,
-        "lease_expires": ts(o.lease_expires),
-        "claims": o.claims,
-    }
-
-
-#: The columns of the ``outbox`` table.
+#: The columns of the ``outbox`` table, in the order of :func:`outbox_values`.
 OUTBOX_COLUMNS: Tuple[str, ...] = (
     "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
     "next_attempt_at", "last_error", "delivered_at", "lease_owner", "lease_expires", "claims",
 )  # fmt: skip
+
+#: ``json.dumps(..., sort_keys=True)`` without building an encoder on every call.
+_payload_json = json.JSONEncoder(sort_keys=True).encode
+
+
+def outbox_values(o: OutboxItem, instant: Instant = ts) -> Tuple[Any, ...]:
+    """The columns of the outbox table in :data:`OUTBOX_COLUMNS` order."""
+    payload = o.payload
+    return (
+        o.id,
+        o.key,
+        o.kind,
+        o.request_id,
+        _payload_json(payload if type(payload) is dict else dict(payload)),
+        instant(o.created_at),
+        o.state._value_,
+        o.attempts,
+        instant(o.next_attempt_at),
+        o.last_error,
+        instant(o.delivered_at),
+        o.lease_owner,
+        instant(o.lease_expires),
+        o.claims,
+    )
+
+
+def outbox_row(o: OutboxItem) -> Dict[str, Any]:
+    """The columns of the outbox table, by name."""
+    return dict(zip(OUTBOX_COLUMNS, outbox_values(o)))
 
 
 @_decoding("outbox item", "id")
