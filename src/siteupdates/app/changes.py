@@ -67,30 +67,28 @@ def outbox_items(
     # The notices' words load with the first change, not with a read command.
     from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
 
+    preset = app.preset  # a property: read once
+    zone, duration = preset.default_zone, preset.update_duration
     notices, calendar = messages_for(
         request,
         entry,
         tenant,
         audience,
-        default_zone=app.preset.default_zone,
-        duration=app.preset.update_duration,
+        default_zone=zone,
+        duration=duration,
         per_recipient_keys=per_recipient,
     )
-    for_provider = provider_notice_for(
-        request, entry, tenant, email=app.preset.email, zone=app.preset.default_zone
-    )
+    for_provider = provider_notice_for(request, entry, tenant, email=preset.email, zone=zone)
     if for_provider is not None:
         notices.append(for_provider)
     now = app.now()
+    rid = request.id
     items = [
-        OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)
-        for n in notices
+        OutboxItem(app.outbox_id(), n.key, "notice", rid, n.to_payload(), now) for n in notices
     ]
     if calendar is not None:
         items.append(
-            OutboxItem(
-                app.outbox_id(), calendar.key, "calendar", request.id, calendar.to_payload(), now
-            )
+            OutboxItem(app.outbox_id(), calendar.key, "calendar", rid, calendar.to_payload(), now)
         )
     for reminder in reminders_for(
         request,
@@ -99,13 +97,13 @@ def outbox_items(
         audience,
         ladder=app.reminders,
         now=now,
-        default_zone=app.preset.default_zone,
-        duration=app.preset.update_duration,
+        default_zone=zone,
+        duration=duration,
         per_recipient_keys=per_recipient,
     ):
         items.append(
             OutboxItem(
-                app.outbox_id(), reminder.notice.key, "reminder", request.id,
+                app.outbox_id(), reminder.notice.key, "reminder", rid,
                 reminder.to_payload(), now, next_attempt_at=reminder.fires_at,
             )
         )  # fmt: skip

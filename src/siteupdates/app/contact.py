@@ -24,7 +24,15 @@ from siteupdates.domain.lifecycle import (
     submitted,
 )
 from siteupdates.domain.lifecycle import apply as apply_event
-from siteupdates.domain.model import Advisory, Contact, Status, Tenant, UpdateRequest
+from siteupdates.domain.model import (
+    Advisory,
+    Contact,
+    Status,
+    Tenant,
+    UpdateRequest,
+    _advisories,
+    _trusted_request,
+)
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
 from siteupdates.ports import ChangeSet, Page, Reads, Unit
@@ -91,13 +99,15 @@ def _open_refreshes(
     app: App, reads: Reads, tenant: Tenant, draft: RequestDraft, *, but: Optional[str] = None
 ) -> List[UpdateRequest]:
     """The tenant's open refreshes of the site ``draft`` refreshes, when an interval applies."""
-    from siteupdates.domain import policies as rules
-
     refresh = draft.db_refresh
     if refresh is None:
-        refresh = rules.refresh_preset(tenant, draft.target, app.preset)
+        from siteupdates.domain.policies import refresh_preset
+
+        refresh = refresh_preset(tenant, draft.target, app.preset)
+    if not refresh:
+        return []
     kind = draft.target.refresh_site
-    if not refresh or kind not in app.preset.refresh_intervals:
+    if kind not in app.preset.refresh_intervals:
         return []
     page = reads.requests_for(tenant.id, statuses=tuple(OPEN), limit=1_000_000)
     return [
@@ -188,23 +198,27 @@ def submit(
             if earlier is not None:
                 return Submission(earlier, earlier.warnings, replayed=True)
         tenant = tenant_for(uow, who, tenant_id)
-        draft = RequestDraft(
-            tenant.id, target, version, db_refresh, at, zone, Ambiguity(ambiguity)
-        )
+        rule = ambiguity if type(ambiguity) is Ambiguity else Ambiguity(ambiguity)
+        draft = RequestDraft(tenant.id, target, version, db_refresh, at, zone, rule)
         ctx = _context(app, uow, who, tenant, draft)
         decision = check_submission(ctx, app.policies, override)
-        assert ctx.start is not None
-        request = UpdateRequest(
+        start, where = ctx.start, ctx.zone
+        assert start is not None
+        # Every field is valid already, so the request is built without converters:
+        # the draft converted target and version, the context read the start in a
+        # zone it found (so a known one), the clock is checked by App.now; only
+        # warnings, which plugins give, go through the request's own conversion.
+        request = _trusted_request(
             id=app.new_id(),
             tenant_id=tenant.id,
             target=draft.target,
             version=draft.version,
             db_refresh=ctx.db_refresh,
-            preferred_start=ctx.start,
-            zone=ctx.zone,
+            preferred_start=start,
+            zone=where if type(where) is str else str(where),
             requested_by=who.id,
             requested_at=app.now(),
-            warnings=decision.warnings,
+            warnings=_advisories(decision.warnings) if decision.warnings else (),
             idempotency_key=idempotency_key,
         )
         first = submitted(request)

@@ -25,8 +25,8 @@ from siteupdates.errors import InvalidInput
 
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
-from .timeutil import parse_ts, ts
-from .views import format_clock, format_day
+from .timeutil import parse_ts, to_local, ts
+from .views import _clock, _day, format_clock
 
 __all__ = [
     "CALENDAR_ACTIONS",
@@ -87,10 +87,20 @@ class Notice:
 
     def to_payload(self) -> Dict[str, Any]:
         """The notice as JSON-safe data for the outbox."""
-        # Every field is flat, so this is attrs.asdict without its recursion.
-        d = {name: getattr(self, name) for name in _NOTICE_FIELDS}
-        d["created_at"] = ts(self.created_at)
-        return d
+        # Every field is flat, so this is attrs.asdict without its recursion (spelled
+        # out: every submit writes one; test_messages checks it against the fields).
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "request_id": self.request_id,
+            "tenant_id": self.tenant_id,
+            "contact_id": self.contact_id,
+            "email": self.email,
+            "subject": self.subject,
+            "body": self.body,
+            "created_at": ts(self.created_at),
+            "contact_name": self.contact_name,
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Notice:
@@ -133,7 +143,8 @@ class CalendarEntry:
 def _when(instant: Optional[datetime], zone: str) -> str:
     if instant is None:
         return "(no date)"
-    return f"{format_day(instant, zone)} at {format_clock(instant, zone)}"
+    local = to_local(instant, zone)  # once for both halves
+    return f"{_day(local)} at {_clock(local)}"
 
 
 def _what(request: UpdateRequest) -> str:

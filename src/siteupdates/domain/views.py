@@ -42,13 +42,21 @@ _SHOWN_SCHEDULED = frozenset({Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PR
 
 def format_day(instant: datetime, zone: str) -> str:
     """``Jan. 10, 2015``: the local date of ``instant`` in ``zone``, locale-independent."""
-    local = to_local(instant, zone)
-    return f"{_MONTHS[local.month - 1]}. {local.day}, {local.year}"
+    return _day(to_local(instant, zone))
 
 
 def format_clock(instant: datetime, zone: str) -> str:
     """``4:39 AM CST``: the local time of ``instant`` in ``zone`` with the zone's abbreviation."""
-    local = to_local(instant, zone)
+    return _clock(to_local(instant, zone))
+
+
+def _day(local: datetime) -> str:
+    """:func:`format_day` of a time already in its zone (a caller showing both converts once)."""
+    return f"{_MONTHS[local.month - 1]}. {local.day}, {local.year}"
+
+
+def _clock(local: datetime) -> str:
+    """:func:`format_clock` of a time already in its zone."""
     hour = local.hour % 12 or 12
     return f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
 
