@@ -77,6 +77,10 @@ T = TypeVar("T")
 
 def bad_character(value: str) -> Optional[str]:
     """What is wrong with ``value``'s characters, or None when nothing is."""
+    # Every character _BAD matches is unprintable (Cc, Cs, Cf): printable text, the
+    # usual case, needs no search.
+    if value.isprintable():
+        return None
     m = _BAD.search(value)
     if m is None:
         return None

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Submission",
+    "accepted_request",
     "answer",
     "cancel",
     "delete",
@@ -143,6 +144,34 @@ def _context(
     )
 
 
+def accepted_request(
+    app: App, who: Contact, ctx: PolicyContext, decision: Decision, key: Optional[str]
+) -> UpdateRequest:
+    """The new request of a draft the policies accepted under ``ctx`` (one submit or a batch).
+
+    Every field is valid already, so it is built without converters: the draft
+    converted the target and the version, the context read the start in a zone
+    it found (so a known one), the clock is checked by :meth:`App.now`; only
+    the warnings, which plugins give, go through the request's own conversion.
+    """
+    start, zone = ctx.start, ctx.zone
+    assert start is not None
+    draft = ctx.draft
+    return _trusted_request(
+        id=app.new_id(),
+        tenant_id=ctx.tenant.id,
+        target=draft.target,
+        version=draft.version,
+        db_refresh=bool(draft.db_refresh),
+        preferred_start=start,
+        zone=zone if type(zone) is str else str(zone),
+        requested_by=who.id,
+        requested_at=app.now(),
+        warnings=_advisories(decision.warnings) if decision.warnings else (),
+        idempotency_key=key,
+    )
+
+
 def try_submit(app: App, contact_id: str, draft: RequestDraft) -> Decision:
     """Every refusal and warning a submit of ``draft`` would get, without submitting."""
     from siteupdates.domain.policies import evaluate
@@ -202,25 +231,7 @@ def submit(
         draft = RequestDraft(tenant.id, target, version, db_refresh, at, zone, rule)
         ctx = _context(app, uow, who, tenant, draft)
         decision = check_submission(ctx, app.policies, override)
-        start, where = ctx.start, ctx.zone
-        assert start is not None
-        # Every field is valid already, so the request is built without converters:
-        # the draft converted target and version, the context read the start in a
-        # zone it found (so a known one), the clock is checked by App.now; only
-        # warnings, which plugins give, go through the request's own conversion.
-        request = _trusted_request(
-            id=app.new_id(),
-            tenant_id=tenant.id,
-            target=draft.target,
-            version=draft.version,
-            db_refresh=ctx.db_refresh,
-            preferred_start=start,
-            zone=where if type(where) is str else str(where),
-            requested_by=who.id,
-            requested_at=app.now(),
-            warnings=_advisories(decision.warnings) if decision.warnings else (),
-            idempotency_key=idempotency_key,
-        )
+        request = accepted_request(app, who, ctx, decision, idempotency_key)
         first = submitted(request)
         if override is not None:
             first = attrs.evolve(

@@ -211,14 +211,16 @@ def notice_for(
     if kind is None:
         return None
     zone = contact.zone or default_zone
+    short = request.short_id
     lines = [
         _greeting(contact),
         "",
-        f"{tenant.name}: {_what(request)} (request {request.short_id}).",
+        f"{tenant.name}: {_what(request)} (request {short}).",
     ]
     if kind == "accepted":
         lines.append(f"Preferred start: {_when(request.preferred_start, zone)}.")
-        lines.extend(f"Note: {w}" for w in request.warnings)
+        if request.warnings:
+            lines.extend(f"Note: {w}" for w in request.warnings)
     elif kind == "scheduled":
         lines.append(f"Scheduled for {_when(request.scheduled_for, zone)}.")
         if request.scheduled_for != request.preferred_start:
@@ -260,7 +262,7 @@ def notice_for(
         tenant_id=tenant.id,
         contact_id=contact.id,
         email=contact.email,
-        subject=f"{_SUBJECTS[kind]}: {tenant.name}, request {request.short_id}",
+        subject=f"{_SUBJECTS[kind]}: {tenant.name}, request {short}",
         body="\n".join(lines),
         created_at=entry.at,
         contact_name=contact.name,

@@ -107,7 +107,8 @@ Instant = Callable[[Any], Any]
 def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
     """The columns of the requests table in :data:`REQUEST_COLUMNS` order, for binding by place.
 
-    ``instant`` encodes the instants (:func:`ts`, or a driver's own conversion).
+    ``instant`` encodes the instants (:func:`ts`, or a driver's own conversion);
+    an empty one is None without a call.
     """
     # ``_value_`` rather than ``.value``: the enum property is a Python call per read,
     # and a submit encodes a dozen of them.
@@ -123,7 +124,7 @@ def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
         r.requested_by,
         instant(r.requested_at),
         r.status._value_,
-        instant(r.scheduled_for),
+        None if r.scheduled_for is None else instant(r.scheduled_for),
         r.revision,
         json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
         r.reason,
@@ -197,8 +198,8 @@ def history_values(h: HistoryEntry, instant: Instant = ts) -> Tuple[Any, ...]:
         None if source is None else source._value_,
         h.to_status._value_,
         h.reason,
-        instant(h.old_date),
-        instant(h.new_date),
+        None if h.old_date is None else instant(h.old_date),
+        None if h.new_date is None else instant(h.new_date),
         json.dumps(list(h.overrides)) if h.overrides else "[]",
     )
 
@@ -251,11 +252,11 @@ def outbox_values(o: OutboxItem, instant: Instant = ts) -> Tuple[Any, ...]:
         instant(o.created_at),
         o.state._value_,
         o.attempts,
-        instant(o.next_attempt_at),
+        None if o.next_attempt_at is None else instant(o.next_attempt_at),
         o.last_error,
-        instant(o.delivered_at),
+        None if o.delivered_at is None else instant(o.delivered_at),
         o.lease_owner,
-        instant(o.lease_expires),
+        None if o.lease_expires is None else instant(o.lease_expires),
         o.claims,
     )
 
