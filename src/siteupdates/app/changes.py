@@ -10,10 +10,11 @@ Every use case, the worker included, builds its writes here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     Actor,
     Contact,
@@ -25,9 +26,12 @@ from siteupdates.domain import (
     apply_event,
     submitted,
 )
-from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
+from siteupdates.ports import Reads
 
 from .bootstrap import App
+
+if TYPE_CHECKING:
+    from siteupdates.ports import ChangeSet, Fence, OutboxItem
 
 __all__ = ["booked", "completed_sites", "outbox_items", "recipients", "transition"]
 
@@ -83,12 +87,12 @@ def outbox_items(
         notices.append(for_provider)
     now = app.now()
     items = [
-        OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)
+        ports.OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)
         for n in notices
     ]
     if calendar is not None:
         items.append(
-            OutboxItem(
+            ports.OutboxItem(
                 app.outbox_id(), calendar.key, "calendar", request.id, calendar.to_payload(), now
             )
         )
@@ -104,7 +108,7 @@ def outbox_items(
         per_recipient_keys=per_recipient,
     ):
         items.append(
-            OutboxItem(
+            ports.OutboxItem(
                 app.outbox_id(), reminder.notice.key, "reminder", request.id,
                 reminder.to_payload(), now, next_attempt_at=reminder.fires_at,
             )
@@ -156,7 +160,7 @@ def transition(
         tenant = reads.tenant(request.tenant_id)
         assert tenant is not None, f"request {request.id} names no stored tenant"
     audience, per_recipient = recipients(reads, new, tenant, known)
-    return new, ChangeSet(
+    return new, ports.ChangeSet(
         updates=((new, request.revision),),
         history=(entry,),
         outbox=outbox_items(app, new, entry, tenant, audience, per_recipient),
@@ -189,7 +193,7 @@ def booked(
         request, Event.SCHEDULE, actor=Actor.PROVIDER, by=by, at=app.now(), date=date,
         reason=reason,
     )  # fmt: skip
-    return new, ChangeSet(
+    return new, ports.ChangeSet(
         inserts=(new,),
         history=(first, entry),
         outbox=outbox_items(app, new, entry, tenant, audience, per_recipient=True),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, FrozenSet, List, Optional, Sequence, Tuple, Un
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain.lifecycle import (
     BOOKED,
     OPEN,
@@ -27,7 +28,7 @@ from siteupdates.domain.lifecycle import apply as apply_event
 from siteupdates.domain.model import Advisory, Contact, Status, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
-from siteupdates.ports import ChangeSet, Page, Reads, Unit
+from siteupdates.ports import Page, Reads, Unit
 
 from . import changes
 from .access import NO_ACCESS, contact, request_for, tenant_for
@@ -217,7 +218,7 @@ def submit(
                 overrides=override.rules,
             )
         parts = [
-            ChangeSet(
+            ports.ChangeSet(
                 inserts=(request,),
                 history=(first,),
                 outbox=changes.outbox_items(app, request, first, tenant, [who], False),
@@ -231,7 +232,7 @@ def submit(
                 tenant=tenant, known=[who], superseded_by=request.id,
             )  # fmt: skip
             parts.append(cs)
-        uow.apply(ChangeSet.concat(parts))
+        uow.apply(ports.ChangeSet.concat(parts))
         return Submission(
             request, request.warnings, tuple(o.id for o in older),
             overridden=override.rules if override is not None else (),

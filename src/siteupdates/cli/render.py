@@ -20,7 +20,10 @@ from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRe
 from siteupdates.domain.timeutil import to_local
 from siteupdates.domain.views import Overview, format_clock, format_day
 from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
-from siteupdates.ports import AuditEntry, OutboxItem, Page
+from siteupdates.ports import Page
+
+if TYPE_CHECKING:
+    from siteupdates.ports import AuditEntry, OutboxItem
 
 if TYPE_CHECKING:  # the planner loads only for the commands that plan
     from siteupdates.domain.planner import Explanation
