@@ -28,6 +28,7 @@ from siteupdates.domain import (
 )
 from siteupdates.errors import InvalidInput, RequestRefused, TransitionNotAllowed
 from siteupdates.plugins import PluginHost
+from siteupdates.ports import OutboxState
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, RecordingNotifier, sample_setup
@@ -86,6 +87,10 @@ def test_staging_then_production_books_both_with_the_soak_and_waits_at_the_gate(
     _run(staged, st.id)
     approved = staged.approve("dana", prod.id)
     assert approved.status is Status.SCHEDULED and approved.scheduled_for == prod.scheduled_for
+    # One ladder of reminders at a time: the approval's, not the schedule's as well.
+    pending = {o.key.split(":")[1] for o in staged.storage.outbox(request_id=prod.id)
+               if o.kind == "reminder" and o.state is OutboxState.PENDING}  # fmt: skip
+    assert pending == {str(approved.revision)}
     events = [h.event for h in staged.history(prod.id)]
     assert events == [Event.SUBMIT, Event.SCHEDULE, Event.ASK_INPUT, Event.APPROVE]
     staged.deliver()

@@ -168,8 +168,10 @@ def transition(
         fences=(fence,) if fence is not None else (),
         release=(new.id,) if release else (),
         # Reminders live while the request is Scheduled for one date: any change
-        # from there withdraws them (a reschedule arms a new ladder above).
-        withdraw=(new.id,) if request.status is Status.SCHEDULED else (),
+        # from there withdraws them, and any change to there arms a new ladder
+        # above and withdraws what an earlier one left (staged production keeps
+        # its schedule's ladder at the gate; its approval arms the next).
+        withdraw=(new.id,) if Status.SCHEDULED in (request.status, new.status) else (),
     )
 
 
