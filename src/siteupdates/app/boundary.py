@@ -34,12 +34,12 @@ from typing import (
     overload,
 )
 
-from siteupdates import checks
+from siteupdates import checks, ports
 from siteupdates.domain.model import Target, Version
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import BadCall, WrongType
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import AUDIT_KINDS, Setup, Storage
+from siteupdates.ports import AUDIT_KINDS, Storage
 
 if TYPE_CHECKING:
     from siteupdates.domain.policies import RequestDraft
@@ -124,7 +124,7 @@ def _keys(name: str, value: Any) -> Any:
 
 
 def _setup(name: str, value: Any) -> Any:
-    if isinstance(value, (Setup, Mapping)):
+    if isinstance(value, (ports.Setup, Mapping)):
         return value
     if isinstance(value, (str, os.PathLike)):
         checks.text(name, str(value), limit=4096)

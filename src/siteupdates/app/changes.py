@@ -10,10 +10,11 @@ Every use case, the worker included, builds its writes here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     Actor,
     Contact,
@@ -25,9 +26,12 @@ from siteupdates.domain import (
     apply_event,
     submitted,
 )
-from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
+from siteupdates.ports import Reads
 
 from .bootstrap import App
+
+if TYPE_CHECKING:
+    from siteupdates.ports import ChangeSet, Fence, OutboxItem
 
 __all__ = ["booked", "completed_sites", "outbox_items", "recipients", "transition"]
 
@@ -84,11 +88,14 @@ def outbox_items(
     now = app.now()
     rid = request.id
     items = [
-        OutboxItem(app.outbox_id(), n.key, "notice", rid, n.to_payload(), now) for n in notices
+        ports.OutboxItem(app.outbox_id(), n.key, "notice", rid, n.to_payload(), now)
+        for n in notices
     ]
     if calendar is not None:
         items.append(
-            OutboxItem(app.outbox_id(), calendar.key, "calendar", rid, calendar.to_payload(), now)
+            ports.OutboxItem(
+                app.outbox_id(), calendar.key, "calendar", rid, calendar.to_payload(), now
+            )
         )
     for reminder in reminders_for(
         request,
@@ -102,7 +109,7 @@ def outbox_items(
         per_recipient_keys=per_recipient,
     ):
         items.append(
-            OutboxItem(
+            ports.OutboxItem(
                 app.outbox_id(), reminder.notice.key, "reminder", rid,
                 reminder.to_payload(), now, next_attempt_at=reminder.fires_at,
             )
@@ -154,7 +161,7 @@ def transition(
         tenant = reads.tenant(request.tenant_id)
         assert tenant is not None, f"request {request.id} names no stored tenant"
     audience, per_recipient = recipients(reads, new, tenant, known)
-    return new, ChangeSet(
+    return new, ports.ChangeSet(
         updates=((new, request.revision),),
         history=(entry,),
         outbox=outbox_items(app, new, entry, tenant, audience, per_recipient),
@@ -162,8 +169,10 @@ def transition(
         fences=(fence,) if fence is not None else (),
         release=(new.id,) if release else (),
         # Reminders live while the request is Scheduled for one date: any change
-        # from there withdraws them (a reschedule arms a new ladder above).
-        withdraw=(new.id,) if request.status is Status.SCHEDULED else (),
+        # from there withdraws them, and any change to there arms a new ladder
+        # above and withdraws what an earlier one left (staged production keeps
+        # its schedule's ladder at the gate; its approval arms the next).
+        withdraw=(new.id,) if Status.SCHEDULED in (request.status, new.status) else (),
     )
 
 
@@ -187,7 +196,7 @@ def booked(
         request, Event.SCHEDULE, actor=Actor.PROVIDER, by=by, at=app.now(), date=date,
         reason=reason,
     )  # fmt: skip
-    return new, ChangeSet(
+    return new, ports.ChangeSet(
         inserts=(new,),
         history=(first, entry),
         outbox=outbox_items(app, new, entry, tenant, audience, per_recipient=True),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, FrozenSet, List, Optional, Sequence, Tuple, Un
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain.lifecycle import (
     BOOKED,
     OPEN,
@@ -35,7 +36,7 @@ from siteupdates.domain.model import (
 )
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
-from siteupdates.ports import ChangeSet, Page, Reads, Unit
+from siteupdates.ports import Page, Reads, Unit
 
 from . import changes
 from .access import NO_ACCESS, contact, request_for, tenant_for
@@ -242,7 +243,7 @@ def submit(
                 overrides=override.rules,
             )
         parts = [
-            ChangeSet(
+            ports.ChangeSet(
                 inserts=(request,),
                 history=(first,),
                 outbox=changes.outbox_items(app, request, first, tenant, [who], False),
@@ -256,7 +257,7 @@ def submit(
                 tenant=tenant, known=[who], superseded_by=request.id,
             )  # fmt: skip
             parts.append(cs)
-        uow.apply(ChangeSet.concat(parts))
+        uow.apply(ports.ChangeSet.concat(parts))
         return Submission(
             request, request.warnings, tuple(o.id for o in older),
             overridden=override.rules if override is not None else (),

@@ -138,6 +138,21 @@ def refuse_answer_at_gate(r: UpdateRequest, actor: Actor) -> None:
     raise RequestRefused([Refusal("staging", message)])
 
 
+def _through_the_gate(
+    old: UpdateRequest, new: UpdateRequest, cs: ChangeSet
+) -> Tuple[UpdateRequest, ChangeSet]:
+    """``new``, approved at its gate, without its link to staging, and its change set.
+
+    The link is what marks Pending Input as the gate (:func:`refuse_answer_at_gate`,
+    :func:`confirm_stage`, :func:`advance_stages`); once approved, production has
+    passed it, and a question the provider asks later is a real one (R15) that
+    either side may answer, not a second gate. The history keeps the staging
+    request's ID (the gate's question names it).
+    """
+    new = attrs.evolve(new, booking=None)
+    return new, attrs.evolve(cs, updates=((new, old.revision),))
+
+
 def _booked(reads: Reads) -> List[UpdateRequest]:
     """Requests holding a slot: booked ones, and Pending Input ones that keep their date.
 
@@ -760,10 +775,10 @@ def confirm_stage(
                                     "production once staging has completed")]
             )  # fmt: skip
         date = _keep_or_replan(app, uow, r, app.now())
-        new, cs = changes.transition(
+        new, cs = _through_the_gate(r, *changes.transition(
             app, uow, r, Event.APPROVE, actor=Actor.CONTACT, by=who.id, date=date,
             reason=reason or "the contact approved production after staging", known=[who],
-        )  # fmt: skip
+        ))  # fmt: skip
         uow.apply(cs)
         return new
 
@@ -803,12 +818,12 @@ def advance_stages(app: App, *, by: str = "planner") -> Tuple[UpdateRequest, ...
                 done = _completed_at(uow, staging.id) or now
                 if now < done + link[1]:
                     return None
-                new, cs = changes.transition(
+                new, cs = _through_the_gate(r, *changes.transition(
                     app, uow, r, Event.APPROVE, actor=Actor.PROVIDER, by=by,
                     date=_keep_or_replan(app, uow, r, now),
                     reason=f"staging completed and soaked {_span(link[1])}: approved "
                     "automatically (provider setting)",
-                )  # fmt: skip
+                ))  # fmt: skip
             else:
                 return None
             uow.apply(cs)

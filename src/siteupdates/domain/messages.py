@@ -25,8 +25,7 @@ from siteupdates.errors import InvalidInput
 
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
-from .timeutil import parse_ts, to_local, ts
-from .views import _clock, _day, format_clock
+from .timeutil import _clock, _day, format_clock, parse_ts, to_local, ts
 
 __all__ = [
     "CALENDAR_ACTIONS",
@@ -362,16 +361,19 @@ def reminders_for(
     duration: Optional[timedelta] = None,
     per_recipient_keys: bool = False,
 ) -> List[Reminder]:
-    """The reminders a schedule or reschedule arms: one per rung still ahead, per recipient.
+    """The reminders ``entry`` arms: one per rung still ahead, per recipient.
 
-    Rungs already past at ``now`` (a request scheduled late) are skipped.
+    Every change that leaves a request Scheduled arms a ladder for its date: a
+    schedule, a new date (reschedule, postpone), and a return to the date the
+    request kept (an answer to a question, staged production approved, a worker
+    releasing it). Every change from Scheduled withdraws the pending ones
+    (:func:`siteupdates.app.changes.transition`), so one ladder is pending at a
+    time. Rungs already past at ``now`` (a request scheduled late) are skipped.
     """
     start = request.scheduled_for
-    if (
-        entry.event not in (Event.SCHEDULE, Event.RESCHEDULE)
-        or request.status is not Status.SCHEDULED
-        or start is None
-    ):
+    if entry.to_status is not Status.SCHEDULED or request.status is not Status.SCHEDULED:
+        return []
+    if start is None:
         return []
     rungs = [lead for lead in sorted(set(ladder), reverse=True) if start - lead > now]
     out: List[Reminder] = []

@@ -18,10 +18,22 @@ import abc
 import json
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+)
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     Catalog,
     Contact,
@@ -34,25 +46,24 @@ from siteupdates.domain import (
 )
 from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.leases import claim_one
-from siteupdates.ports import (
-    AuditEntry,
-    ChangeSet,
-    Claim,
-    Fence,
-    Lease,
-    OutboxEvent,
-    OutboxItem,
-    OutboxState,
-    Page,
-    Reads,
-    ReferenceChange,
-    Setup,
-    Storage,
-    Unit,
-)
+from siteupdates.ports import Page, Reads, Storage, Unit
 
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, REFERENCE_COUNTED, Dialect
+
+if TYPE_CHECKING:
+    from siteupdates.ports import (
+        AuditEntry,
+        ChangeSet,
+        Claim,
+        Fence,
+        Lease,
+        OutboxEvent,
+        OutboxItem,
+        OutboxState,
+        ReferenceChange,
+        Setup,
+    )
 
 __all__ = [
     "CLAIM_DUE_WHERE",
@@ -437,7 +448,7 @@ class SqlReads(Reads):
             return None
         expires = codec.parse_ts(rows[0]["lease_expires"])
         assert expires is not None
-        return Lease(rows[0]["lease_owner"], expires, int(rows[0]["attempts"]))
+        return ports.Lease(rows[0]["lease_owner"], expires, int(rows[0]["attempts"]))
 
 
 class SqlUnit(SqlReads, Unit):
@@ -924,7 +935,7 @@ class SqlStorage(SqlReads, Storage):
             items = [
                 attrs.evolve(
                     o,
-                    state=OutboxState.PENDING,
+                    state=ports.OutboxState.PENDING,
                     attempts=0,
                     next_attempt_at=at,
                     lease_owner=None,
@@ -956,7 +967,9 @@ class SqlStorage(SqlReads, Storage):
         for r in rows:
             at = codec.parse_ts(r["at"])
             assert at is not None
-            out.append(OutboxEvent(r["outbox_id"], at, r["event"], r["by_whom"], r["detail"]))
+            out.append(
+                ports.OutboxEvent(r["outbox_id"], at, r["event"], r["by_whom"], r["detail"])
+            )
         return out
 
     # -- hosting workers -------------------------------------------------------------

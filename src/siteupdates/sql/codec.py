@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import json
 from datetime import time, timezone
-from typing import Any, Callable, Dict, Iterable, List, Protocol, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Protocol, Tuple, TypeVar
 
+from siteupdates import ports
 from siteupdates.domain import (
     Actor,
     Contact,
@@ -27,7 +28,9 @@ from siteupdates.domain import (
 )
 from siteupdates.domain.timeutil import parse_ts, ts
 from siteupdates.errors import StorageError
-from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
+
+if TYPE_CHECKING:
+    from siteupdates.ports import AuditEntry, OutboxItem
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -271,14 +274,14 @@ def outbox_from(row: Row) -> OutboxItem:
     """An OutboxItem from a row of the outbox table."""
     created = parse_ts(row["created_at"])
     assert created is not None
-    return OutboxItem(
+    return ports.OutboxItem(
         id=row["id"],
         key=row["key"],
         kind=row["kind"],
         request_id=row["request_id"],
         payload=_json(row["payload"]),
         created_at=created,
-        state=OutboxState(row["state"]),
+        state=ports.OutboxState(row["state"]),
         attempts=int(row["attempts"]),
         next_attempt_at=parse_ts(row["next_attempt_at"]),
         last_error=row["last_error"],
@@ -405,7 +408,7 @@ def audit_from(row: Row) -> AuditEntry:
     """An AuditEntry from a row of the audit table."""
     at = parse_ts(row["at"])
     assert at is not None
-    return AuditEntry(
+    return ports.AuditEntry(
         at=at,
         by=row["by_whom"],
         kind=row["kind"],
