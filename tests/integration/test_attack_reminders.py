@@ -19,6 +19,7 @@ import attrs
 import psycopg
 import pytest
 
+from siteupdates.app.scheduling import stage_link
 from siteupdates.app.worker import Worker
 from siteupdates.domain import SchedulingRules, StagingRules, Status
 from siteupdates.plugins import PluginHost
@@ -116,12 +117,6 @@ def _run(desk: Desk, rid: str, *, ok: bool = True) -> None:
 # -- R20: no reminder stays pending for a request that leaves its date -----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the gate keeps the schedule's ladder pending (plan_queue merges SCHEDULE "
-    "and ASK_INPUT), and changes.transition withdraws only from or to Scheduled, so "
-    "leaving the gate (Pending Input) for Cancelled/Deferred/Unable to Complete leaves it",
-)
 @pytest.mark.parametrize("how", ["decline", "defer", "fail", "staging-failed"])
 def test_r20_production_leaving_its_gate_without_its_date_withdraws_its_reminders(
     desk: Desk, clock: FixedClock, how: str
@@ -169,7 +164,7 @@ def test_r20_approval_leaves_exactly_one_ladder_of_rungs_still_ahead(
         else:
             clock.now = MAR8 + timedelta(days=2, hours=1)
             [approved] = desk.advance_stages()
-        assert approved.status is Status.SCHEDULED and approved.booking is None
+        assert approved.status is Status.SCHEDULED and stage_link(approved) is None
         seq = approved.revision
         assert _pending(desk, prod) == sorted(
             f"{seq}:reminder-{lead}" for lead in ("72h", "24h", "1h")
@@ -267,12 +262,6 @@ def test_r20_a_batch_submit_arms_no_reminder(desk: Desk) -> None:
 # -- R13: the soak is a rule of production, not of its gate -----------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _through_the_gate clears the booking that carried the stage link, so "
-    "_demand adds no soak hold when approved production is planned again (moved "
-    "by the contact): it can run right after staging",
-)
 def test_r13_approved_production_moved_and_planned_again_still_waits_the_soak_after_staging(
     desk: Desk, clock: FixedClock
 ) -> None:
