@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates.domain.model import Catalog
-
-if TYPE_CHECKING:
-    from siteupdates.domain.lifecycle import HistoryEntry
-    from siteupdates.domain.model import Contact, Group, Tenant, UpdateRequest
+# At run time, not for the type checker alone: typing.get_type_hints and cattrs
+# resolve these classes' annotations in this module (and the names cost nothing:
+# siteupdates.ports has loaded the model and the lifecycle already).
+from siteupdates.domain.lifecycle import HistoryEntry
+from siteupdates.domain.model import Catalog, Contact, Group, Tenant, UpdateRequest
 
 
 class OutboxState(str, enum.Enum):

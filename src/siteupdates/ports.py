@@ -38,7 +38,9 @@ from typing import (
 
 import attrs
 
-from siteupdates.domain.lifecycle import CLAIMABLE, OPEN
+# At run time: typing.get_type_hints resolves the ports' annotations here.
+from siteupdates.domain.lifecycle import CLAIMABLE, OPEN, HistoryEntry
+from siteupdates.domain.model import Catalog, Contact, Group, Status, Target, Tenant, UpdateRequest
 
 if TYPE_CHECKING:
     from siteupdates._portvalues import (
@@ -52,16 +54,6 @@ if TYPE_CHECKING:
         OutboxState,
         ReferenceChange,
         Setup,
-    )
-    from siteupdates.domain import (
-        Catalog,
-        Contact,
-        Group,
-        HistoryEntry,
-        Status,
-        Target,
-        Tenant,
-        UpdateRequest,
     )
 
 __all__ = [
@@ -84,6 +76,10 @@ __all__ = [
 ]
 
 #: The names :mod:`siteupdates._portvalues` defines, loaded on the first use of one.
+#: Until then they are not in this module's namespace, so ``typing.get_type_hints``
+#: on a port method that names one (``Unit.apply``'s ``ChangeSet``) needs one of
+#: them used first (``ports.ChangeSet`` will do); the values' own annotations
+#: resolve at any time.
 _LAZY = frozenset(
     {
         "AuditEntry",
