@@ -134,12 +134,6 @@ class SqliteStorage(SqlStorage):
         if version == 0 and tables:
             raise StorageError(f"it holds {tables} tables or indexes of another program")
         return int(version)
-        tables = self._db.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-        ).fetchone()[0]
-        if tables:
-            raise StorageError(f"it holds {tables} tables or indexes of another program")
-        return version
 
     # -- plumbing ----------------------------------------------------------------
 
