@@ -20,6 +20,7 @@ LAYERS: Dict[str, int] = {
     "siteupdates.checks": 1,
     "siteupdates.domain": 1,
     "siteupdates.ports": 2,
+    "siteupdates._portvalues": 2,
     "siteupdates.hookspecs": 2,
     "siteupdates.leases": 2,
     "siteupdates.notices": 2,

@@ -100,6 +100,7 @@ DISTRIBUTIONS = {
     "siteupdates-postgres": ROOT / "plugins" / "siteupdates-postgres",
     "siteupdates-ical": ROOT / "plugins" / "siteupdates-ical",
     "siteupdates-web": ROOT / "plugins" / "siteupdates-web",
+    "siteupdates-celery": ROOT / "plugins" / "siteupdates-celery",
 }
 IN_REPOSITORY = (ROOT / "plugins").is_dir()  # not in an unpacked sdist
 
@@ -196,7 +197,7 @@ def test_the_sdists_hold_what_their_tests_and_docs_need(built: Dict[str, Path]) 
                    "examples/siteupdates-freeze/pyproject.toml", "tests/test_docs.py",
                    "tests/data/siteupdates-0.1.0.db", "src/siteupdates/py.typed"]:  # fmt: skip
         assert needed in names, needed
-    for plugin in ("siteupdates-postgres", "siteupdates-ical", "siteupdates-web"):
+    for plugin in [name for name in DISTRIBUTIONS if name != "siteupdates"]:
         with tarfile.open(built[f"{plugin}.tar.gz"]) as tar:
             names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
         for needed in ["LICENSE", "README.md", "setup.py", "PKG-INFO"]:

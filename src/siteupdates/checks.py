@@ -77,6 +77,10 @@ T = TypeVar("T")
 
 def bad_character(value: str) -> Optional[str]:
     """What is wrong with ``value``'s characters, or None when nothing is."""
+    # Every character _BAD matches is unprintable (Cc, Cs, Cf): printable text, the
+    # usual case, needs no search.
+    if value.isprintable():
+        return None
     m = _BAD.search(value)
     if m is None:
         return None
@@ -198,7 +202,7 @@ def local_time(name: str, value: Any) -> datetime:
     """A naive (wall-clock) datetime between 1900-01-01 and 2999-12-31."""
     if not isinstance(value, datetime):
         raise WrongType(name, value, "a naive datetime (a wall-clock reading)")
-    _in_range(name, value.date(), value.isoformat())
+    _in_range(name, value.date(), value)
     return value
 
 
@@ -206,7 +210,7 @@ def day(name: str, value: Any) -> date:
     """A date (not a datetime) between 1900-01-01 and 2999-12-31."""
     if isinstance(value, datetime) or not isinstance(value, date):
         raise WrongType(name, value, "a date such as date(2015, 2, 8)")
-    _in_range(name, value, value.isoformat())
+    _in_range(name, value, value)
     return value
 
 
@@ -227,9 +231,10 @@ def one_of(name: str, value: Any, accepted: Sequence[T]) -> T:
     raise InvalidInput(f"{name} {value!r} is not one of {names}", value)
 
 
-def _in_range(name: str, d: date, shown: str) -> None:
+def _in_range(name: str, d: date, given: date) -> None:
+    # ``given`` is shown only in the refusal: its isoformat is not made for every call.
     if not FIRST_DAY <= d <= LAST_DAY:
-        raise InvalidInput(f"{name} {shown} is {_out_of_range()}", d)
+        raise InvalidInput(f"{name} {given.isoformat()} is {_out_of_range()}", d)
 
 
 def _out_of_range() -> str:

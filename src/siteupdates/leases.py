@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Optional, Tuple, TypeVar
 
+from siteupdates import ports
 from siteupdates.domain import (
     TRANSITIONS,
     Actor,
@@ -21,7 +22,9 @@ from siteupdates.domain import (
     UpdateRequest,
     apply_event,
 )
-from siteupdates.ports import Claim, Lease
+
+if TYPE_CHECKING:
+    from siteupdates.ports import Claim
 
 __all__ = ["LeaseKeeper", "claim_one", "is_claimable", "reclaim_reason"]
 
@@ -101,5 +104,5 @@ def claim_one(
             at=now,
             reason=reclaim_reason(owner, attempts),
         )
-    lease = Lease(worker, now + timedelta(seconds=lease_seconds), attempts)
-    return new, entry, Claim(new, lease, entry)
+    lease = ports.Lease(worker, now + timedelta(seconds=lease_seconds), attempts)
+    return new, entry, ports.Claim(new, lease, entry)

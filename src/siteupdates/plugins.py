@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, T
 
 import pluggy
 
-from siteupdates import hookspecs
+from siteupdates import hookspecs, ports
 from siteupdates.errors import ConfigurationError
 from siteupdates.hookspecs import hookimpl
-from siteupdates.ports import Fence, Storage
+from siteupdates.ports import Storage
 from siteupdates.registry import PolicyRegistry
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
     from siteupdates.notices import DeliveryAttempt
+    from siteupdates.ports import Fence
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -391,7 +392,7 @@ class PluginHost:
     ) -> Optional[bool]:
         """Ask the updater plugin to do ``request``; None when no plugin performs updates."""
         self.load_entry_points()
-        fence = fence or Fence(request.id, "-", 0)
+        fence = fence or ports.Fence(request.id, "-", 0)
         result = self.pm.hook.siteupdates_perform_update(
             request=request, tenant=tenant, fence=fence
         )

@@ -40,7 +40,7 @@ from siteupdates.domain.model import Status, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import Ambiguity, require_aware
 from siteupdates.errors import InvalidInput
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import AuditEntry, OutboxItem, Page, Setup, Storage
+from siteupdates.ports import Page, Storage
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from siteupdates.domain.policies import Decision, Policy, RequestDraft
     from siteupdates.domain.preset import ProviderPreset
     from siteupdates.domain.views import Overview
+    from siteupdates.ports import AuditEntry, OutboxItem, Setup
 
 # The planner, the outbox and the executors load with the first method that needs
 # them (see _scheduling and friends), so a command that only reads does not pay.

@@ -150,6 +150,51 @@ def test_moving_the_date_rearms_the_ladder_and_cancelling_withdraws_it() -> None
     assert "reminder" not in [n.kind for n in notifier.delivered]
 
 
+def _pending_reminders(desk: Desk, rid: str) -> List[str]:
+    """The keys (without the request ID) of the request's reminders still to send."""
+    return [o.key.split(":", 1)[1] for o in desk.storage.outbox(request_id=rid)
+            if o.kind == "reminder" and o.state is OutboxState.PENDING]  # fmt: skip
+
+
+@pytest.mark.parametrize("who", ["contact", "provider"])
+def test_r15_an_answer_that_returns_a_request_to_its_date_rearms_the_ladder(who: str) -> None:
+    """A question withdraws the reminders; the answer puts the date back, and them with it."""
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    notifier = RecordingNotifier()
+    desk = _desk(clock, notifier, ladder=["48h", "2h"])
+    rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
+    desk.schedule(rid, datetime(2026, 3, 8, 4, tzinfo=UTC))
+    desk.ask_input(rid, "May we restart the site's cache too?", by="ops")
+    assert _pending_reminders(desk, rid) == []
+    if who == "contact":
+        back = desk.answer("dana", rid, "yes, please")
+    else:
+        back = desk.mark_answered(rid, "Dana phoned: yes", by="ops")
+    assert back.status is Status.SCHEDULED
+    assert _pending_reminders(desk, rid) == ["4:reminder-48h", "4:reminder-2h"]
+    clock.now = datetime(2026, 3, 6, 4, tzinfo=UTC)
+    desk.deliver()
+    assert [n.key.split(":", 1)[1] for n in notifier.delivered if n.kind == "reminder"] == [
+        "4:reminder-48h"
+    ]
+
+
+def test_r13_a_postponed_request_is_reminded_of_its_new_date() -> None:
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    desk = _desk(clock, RecordingNotifier(), ladder=["48h", "2h"])
+    rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
+    desk.schedule(rid, datetime(2026, 3, 8, 4, tzinfo=UTC))
+    moved = desk.postpone("dana", rid, next_window=True)
+    assert moved.scheduled_for is not None and moved.scheduled_for > datetime(
+        2026, 3, 8, tzinfo=UTC
+    )
+    seq = moved.revision
+    assert _pending_reminders(desk, rid) == [f"{seq}:reminder-48h", f"{seq}:reminder-2h"]
+    [first] = [o for o in desk.storage.outbox(request_id=rid)
+               if o.key.endswith(f"{seq}:reminder-48h")]  # fmt: skip
+    assert first.next_attempt_at == moved.scheduled_for - timedelta(hours=48)
+
+
 def test_reminders_already_past_are_skipped_and_a_late_deliverer_sends_one_not_a_burst() -> None:
     clock = FixedClock(datetime(2026, 3, 7, 12, tzinfo=UTC))
     notifier = RecordingNotifier()

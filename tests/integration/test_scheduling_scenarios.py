@@ -28,6 +28,7 @@ from siteupdates.domain import (
 )
 from siteupdates.errors import InvalidInput, RequestRefused, TransitionNotAllowed
 from siteupdates.plugins import PluginHost
+from siteupdates.ports import OutboxState
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, RecordingNotifier, sample_setup
@@ -86,6 +87,10 @@ def test_staging_then_production_books_both_with_the_soak_and_waits_at_the_gate(
     _run(staged, st.id)
     approved = staged.approve("dana", prod.id)
     assert approved.status is Status.SCHEDULED and approved.scheduled_for == prod.scheduled_for
+    # One ladder of reminders at a time: the approval's, not the schedule's as well.
+    pending = {o.key.split(":")[1] for o in staged.storage.outbox(request_id=prod.id)
+               if o.kind == "reminder" and o.state is OutboxState.PENDING}  # fmt: skip
+    assert pending == {str(approved.revision)}
     events = [h.event for h in staged.history(prod.id)]
     assert events == [Event.SUBMIT, Event.SCHEDULE, Event.ASK_INPUT, Event.APPROVE]
     staged.deliver()
@@ -121,6 +126,42 @@ def test_the_gate_is_not_a_question_neither_side_may_answer_it(
     assert contact.value.rules == provider.value.rules == ("staging",)
     assert staged.find(prod).status is Status.PENDING_INPUT
     assert [h.event for h in staged.history(prod)][-1] is Event.ASK_INPUT
+
+
+@pytest.mark.parametrize("auto", [False, True], ids=["approved", "auto-approved"])
+def test_r15_a_question_after_the_gate_is_a_real_one_both_sides_may_answer(
+    url: str, clock: FixedClock, notifier: RecordingNotifier, auto: bool
+) -> None:
+    """Once approved, staged production has passed its gate: a later question is R15's."""
+    desk = _desk(url, clock, notifier, staging=StagingRules(auto_approve=auto))
+    made = desk.submit_staged("dana", "d1", "E.1505.2", at=datetime(2026, 3, 7, 9),
+                              soak=timedelta(days=1))  # fmt: skip
+    prod = made.production.id
+    desk.plan_queue(horizon=clock.now + timedelta(days=60))
+    clock.now = MAR8 + timedelta(minutes=5)
+    _run(desk, made.staging.id)
+    if auto:
+        clock.advance(timedelta(days=1, minutes=1))
+        [approved] = desk.advance_stages()
+    else:
+        approved = desk.approve("dana", prod)
+    assert approved.status is Status.SCHEDULED
+    date = approved.scheduled_for
+    desk.ask_input(prod, "Which hour suits you best?", by="ops")
+    # Not the gate: the planner's pass leaves the question alone, and the contact
+    # may neither approve nor decline it as if it were.
+    assert desk.advance_stages() == ()
+    for confirm in (desk.approve, desk.decline):
+        with pytest.raises(InvalidInput, match="not a production update waiting on staging"):
+            confirm("dana", prod)
+    answered = desk.answer("dana", prod, "any hour")
+    assert answered.status is Status.SCHEDULED and answered.scheduled_for == date
+    desk.ask_input(prod, "Still fine?", by="ops")
+    marked = desk.mark_answered(prod, "Dana phoned: still fine", by="ops")
+    assert marked.status is Status.SCHEDULED and marked.scheduled_for == date
+    events = [h.event for h in desk.history(prod)]
+    assert events[-4:] == [Event.ASK_INPUT, Event.ANSWER, Event.ASK_INPUT, Event.ANSWER]
+    desk.close()
 
 
 def test_the_contact_may_decline_production_after_staging(staged: Desk, clock: FixedClock) -> None:

@@ -143,7 +143,9 @@ def test_a_read_command_on_sqlite_imports_no_other_plugin(tmp_path: Path) -> Non
                 "siteupdates.domain.policies", "siteupdates.domain.windows",
                 "siteupdates.domain.messages",
                 "siteupdates.domain.scheduling_settings", "dateutil", "logging", "uuid",
-                "shutil", "pathlib", "tomllib", "difflib", "urllib.parse"}  # fmt: skip
+                "shutil", "pathlib", "tomllib", "difflib", "urllib.parse",
+                # The values that cross the storage port: ten attrs classes, ~5 ms.
+                "siteupdates._portvalues", "siteupdates.domain.views"}  # fmt: skip
     # What the baseline loads anyway is not the library's to avoid (argparse imports
     # shutil at the top on Python 3.8, say).
     bare = subprocess.run(

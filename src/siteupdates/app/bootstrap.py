@@ -9,6 +9,7 @@ provider preset: the one passed in, else the one stored by ``siteupdates init``
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import (
@@ -57,9 +58,13 @@ def new_request_id() -> str:
     People read shortened IDs (the first 12 digits); the command line finds a
     request by any unambiguous prefix.
     """
-    import uuid  # here: its C part costs a read command ~5 ms to load
-
-    return uuid.uuid4().hex
+    # uuid4().hex without the UUID object (its constructor is most of a submit's ID
+    # cost) nor the module (its C part costs a read command ~5 ms to load): the same
+    # random bits, version 4 and RFC 4122 variant set, as 32 hex digits.
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return b.hex()
 
 
 @attrs.define
@@ -171,9 +176,10 @@ class App:
 
     def outbox_id(self) -> str:
         """A time-ordered outbox ID, so items keep their causal order under a fixed clock."""
-        import uuid
-
-        return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+        # The first half of a uuid4's hex digits (version nibble included), as before.
+        b = bytearray(os.urandom(8))
+        b[6] = (b[6] & 0x0F) | 0x40
+        return f"{time.time_ns():016x}{b.hex()}"
 
 
 def reminder_ladder(settings: Mapping[str, Any]) -> Tuple[timedelta, ...]:

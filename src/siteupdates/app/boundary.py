@@ -34,12 +34,12 @@ from typing import (
     overload,
 )
 
-from siteupdates import checks
+from siteupdates import checks, ports
 from siteupdates.domain.model import Target, Version
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import BadCall, WrongType
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import AUDIT_KINDS, Setup, Storage
+from siteupdates.ports import AUDIT_KINDS, Storage
 
 if TYPE_CHECKING:
     from siteupdates.domain.policies import RequestDraft
@@ -124,7 +124,7 @@ def _keys(name: str, value: Any) -> Any:
 
 
 def _setup(name: str, value: Any) -> Any:
-    if isinstance(value, (Setup, Mapping)):
+    if isinstance(value, (ports.Setup, Mapping)):
         return value
     if isinstance(value, (str, os.PathLike)):
         checks.text(name, str(value), limit=4096)
@@ -340,6 +340,10 @@ class _Binding:
         self.positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
         self.required = frozenset(p.name for p in params if p.default is p.empty)
         self.order = tuple(p.name for p in params)
+        #: What to check for each shape of plain call seen (the number of positional
+        #: arguments and the keywords' names): (name, rule, position or -1 for a
+        #: keyword), in signature order. A facade method is called in a few shapes.
+        self._plans: Dict[Tuple[int, Tuple[str, ...]], Tuple[Tuple[str, Check, int], ...]] = {}
 
     def extra(self) -> Optional[inspect.Signature]:
         """The signature that receives the method's ``**options``, if any."""
@@ -355,6 +359,15 @@ class _Binding:
 
     def fast(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bool:
         """Check a plain call's arguments; False when it needs Signature.bind."""
+        plan = self._plans.get((len(args), tuple(kwargs)))
+        if plan is None:
+            return self._first(args, kwargs)
+        for key, rule, i in plan:
+            rule(key, args[i] if i >= 0 else kwargs[key])
+        return True
+
+    def _first(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bool:
+        """:meth:`fast` for a shape not seen yet: bind it by name, remember its plan."""
         if len(args) > len(self.positional):
             return False
         given = dict(zip(self.positional, args))
@@ -365,11 +378,16 @@ class _Binding:
             return False
         if not given.keys() <= self.sig.parameters.keys():
             return False
-        for key in self.order:
-            if key in given:
-                rule = self.table.get(key)
-                if rule is not None:
-                    rule(key, given[key])
+        at = {name: i for i, name in enumerate(self.positional[: len(args)])}
+        plan = tuple(
+            (key, rule, at.get(key, -1))
+            for key in self.order
+            if key in given and (rule := self.table.get(key)) is not None
+        )
+        if len(self._plans) < 64:  # bounded: shapes come from callers' code, not data
+            self._plans[(len(args), tuple(kwargs))] = plan
+        for key, rule, _ in plan:
+            rule(key, given[key])
         return True
 
 

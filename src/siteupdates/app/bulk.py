@@ -49,7 +49,7 @@ from siteupdates.ports import ChangeSet, OutboxItem, Unit
 from . import changes
 from .access import NO_ACCESS, contact
 from .bootstrap import App
-from .contact import Submission
+from .contact import Submission, accepted_request
 
 __all__ = ["BulkResult", "submit_many"]
 
@@ -138,20 +138,7 @@ class _Batch:
         decision = evaluate(ctx, app.policies)
         if decision.refusals:
             return BulkResult(index, draft, refusals=decision.refusals)
-        assert ctx.start is not None
-        request = UpdateRequest(
-            id=app.new_id(),
-            tenant_id=tenant.id,
-            target=draft.target,
-            version=draft.version,
-            db_refresh=ctx.db_refresh,
-            preferred_start=ctx.start,
-            zone=ctx.zone,
-            requested_by=who.id,
-            requested_at=app.now(),
-            warnings=decision.warnings,
-            idempotency_key=key,
-        )
+        request = accepted_request(app, who, ctx, decision, key)
         older = superseded_by(draft.version, draft.target, ctx.open_requests)
         if any(o.id in self.pending for o in older):
             self.flush()  # the older one must be stored before it can be superseded

@@ -10,10 +10,11 @@ Every use case, the worker included, builds its writes here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     Actor,
     Contact,
@@ -25,9 +26,12 @@ from siteupdates.domain import (
     apply_event,
     submitted,
 )
-from siteupdates.ports import ChangeSet, Fence, OutboxItem, Reads
+from siteupdates.ports import Reads
 
 from .bootstrap import App
+
+if TYPE_CHECKING:
+    from siteupdates.ports import ChangeSet, Fence, OutboxItem
 
 __all__ = ["booked", "completed_sites", "outbox_items", "recipients", "transition"]
 
@@ -67,29 +71,30 @@ def outbox_items(
     # The notices' words load with the first change, not with a read command.
     from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
 
+    preset = app.preset  # a property: read once
+    zone, duration = preset.default_zone, preset.update_duration
     notices, calendar = messages_for(
         request,
         entry,
         tenant,
         audience,
-        default_zone=app.preset.default_zone,
-        duration=app.preset.update_duration,
+        default_zone=zone,
+        duration=duration,
         per_recipient_keys=per_recipient,
     )
-    for_provider = provider_notice_for(
-        request, entry, tenant, email=app.preset.email, zone=app.preset.default_zone
-    )
+    for_provider = provider_notice_for(request, entry, tenant, email=preset.email, zone=zone)
     if for_provider is not None:
         notices.append(for_provider)
     now = app.now()
+    rid = request.id
     items = [
-        OutboxItem(app.outbox_id(), n.key, "notice", request.id, n.to_payload(), now)
+        ports.OutboxItem(app.outbox_id(), n.key, "notice", rid, n.to_payload(), now)
         for n in notices
     ]
     if calendar is not None:
         items.append(
-            OutboxItem(
-                app.outbox_id(), calendar.key, "calendar", request.id, calendar.to_payload(), now
+            ports.OutboxItem(
+                app.outbox_id(), calendar.key, "calendar", rid, calendar.to_payload(), now
             )
         )
     for reminder in reminders_for(
@@ -99,13 +104,13 @@ def outbox_items(
         audience,
         ladder=app.reminders,
         now=now,
-        default_zone=app.preset.default_zone,
-        duration=app.preset.update_duration,
+        default_zone=zone,
+        duration=duration,
         per_recipient_keys=per_recipient,
     ):
         items.append(
-            OutboxItem(
-                app.outbox_id(), reminder.notice.key, "reminder", request.id,
+            ports.OutboxItem(
+                app.outbox_id(), reminder.notice.key, "reminder", rid,
                 reminder.to_payload(), now, next_attempt_at=reminder.fires_at,
             )
         )  # fmt: skip
@@ -156,7 +161,7 @@ def transition(
         tenant = reads.tenant(request.tenant_id)
         assert tenant is not None, f"request {request.id} names no stored tenant"
     audience, per_recipient = recipients(reads, new, tenant, known)
-    return new, ChangeSet(
+    return new, ports.ChangeSet(
         updates=((new, request.revision),),
         history=(entry,),
         outbox=outbox_items(app, new, entry, tenant, audience, per_recipient),
@@ -164,8 +169,10 @@ def transition(
         fences=(fence,) if fence is not None else (),
         release=(new.id,) if release else (),
         # Reminders live while the request is Scheduled for one date: any change
-        # from there withdraws them (a reschedule arms a new ladder above).
-        withdraw=(new.id,) if request.status is Status.SCHEDULED else (),
+        # from there withdraws them, and any change to there arms a new ladder
+        # above and withdraws what an earlier one left (staged production keeps
+        # its schedule's ladder at the gate; its approval arms the next).
+        withdraw=(new.id,) if Status.SCHEDULED in (request.status, new.status) else (),
     )
 
 
@@ -189,7 +196,7 @@ def booked(
         request, Event.SCHEDULE, actor=Actor.PROVIDER, by=by, at=app.now(), date=date,
         reason=reason,
     )  # fmt: skip
-    return new, ChangeSet(
+    return new, ports.ChangeSet(
         inserts=(new,),
         history=(first, entry),
         outbox=outbox_items(app, new, entry, tenant, audience, per_recipient=True),

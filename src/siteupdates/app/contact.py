@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, FrozenSet, List, Optional, Sequence, Tuple, Un
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain.lifecycle import (
     BOOKED,
     OPEN,
@@ -24,10 +25,18 @@ from siteupdates.domain.lifecycle import (
     submitted,
 )
 from siteupdates.domain.lifecycle import apply as apply_event
-from siteupdates.domain.model import Advisory, Contact, Status, Tenant, UpdateRequest
+from siteupdates.domain.model import (
+    Advisory,
+    Contact,
+    Status,
+    Tenant,
+    UpdateRequest,
+    _advisories,
+    _trusted_request,
+)
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
-from siteupdates.ports import ChangeSet, Page, Reads, Unit
+from siteupdates.ports import Page, Reads, Unit
 
 from . import changes
 from .access import NO_ACCESS, contact, request_for, tenant_for
@@ -49,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Submission",
+    "accepted_request",
     "answer",
     "cancel",
     "delete",
@@ -91,13 +101,15 @@ def _open_refreshes(
     app: App, reads: Reads, tenant: Tenant, draft: RequestDraft, *, but: Optional[str] = None
 ) -> List[UpdateRequest]:
     """The tenant's open refreshes of the site ``draft`` refreshes, when an interval applies."""
-    from siteupdates.domain import policies as rules
-
     refresh = draft.db_refresh
     if refresh is None:
-        refresh = rules.refresh_preset(tenant, draft.target, app.preset)
+        from siteupdates.domain.policies import refresh_preset
+
+        refresh = refresh_preset(tenant, draft.target, app.preset)
+    if not refresh:
+        return []
     kind = draft.target.refresh_site
-    if not refresh or kind not in app.preset.refresh_intervals:
+    if kind not in app.preset.refresh_intervals:
         return []
     page = reads.requests_for(tenant.id, statuses=tuple(OPEN), limit=1_000_000)
     return [
@@ -130,6 +142,34 @@ def _context(
         if moving or not draft.version
         else reads.open_version_updates(tenant.id, draft.target),
         open_refreshes=_open_refreshes(app, reads, tenant, draft, but=moving),
+    )
+
+
+def accepted_request(
+    app: App, who: Contact, ctx: PolicyContext, decision: Decision, key: Optional[str]
+) -> UpdateRequest:
+    """The new request of a draft the policies accepted under ``ctx`` (one submit or a batch).
+
+    Every field is valid already, so it is built without converters: the draft
+    converted the target and the version, the context read the start in a zone
+    it found (so a known one), the clock is checked by :meth:`App.now`; only
+    the warnings, which plugins give, go through the request's own conversion.
+    """
+    start, zone = ctx.start, ctx.zone
+    assert start is not None
+    draft = ctx.draft
+    return _trusted_request(
+        id=app.new_id(),
+        tenant_id=ctx.tenant.id,
+        target=draft.target,
+        version=draft.version,
+        db_refresh=bool(draft.db_refresh),
+        preferred_start=start,
+        zone=zone if type(zone) is str else str(zone),
+        requested_by=who.id,
+        requested_at=app.now(),
+        warnings=_advisories(decision.warnings) if decision.warnings else (),
+        idempotency_key=key,
     )
 
 
@@ -188,25 +228,11 @@ def submit(
             if earlier is not None:
                 return Submission(earlier, earlier.warnings, replayed=True)
         tenant = tenant_for(uow, who, tenant_id)
-        draft = RequestDraft(
-            tenant.id, target, version, db_refresh, at, zone, Ambiguity(ambiguity)
-        )
+        rule = ambiguity if type(ambiguity) is Ambiguity else Ambiguity(ambiguity)
+        draft = RequestDraft(tenant.id, target, version, db_refresh, at, zone, rule)
         ctx = _context(app, uow, who, tenant, draft)
         decision = check_submission(ctx, app.policies, override)
-        assert ctx.start is not None
-        request = UpdateRequest(
-            id=app.new_id(),
-            tenant_id=tenant.id,
-            target=draft.target,
-            version=draft.version,
-            db_refresh=ctx.db_refresh,
-            preferred_start=ctx.start,
-            zone=ctx.zone,
-            requested_by=who.id,
-            requested_at=app.now(),
-            warnings=decision.warnings,
-            idempotency_key=idempotency_key,
-        )
+        request = accepted_request(app, who, ctx, decision, idempotency_key)
         first = submitted(request)
         if override is not None:
             first = attrs.evolve(
@@ -217,7 +243,7 @@ def submit(
                 overrides=override.rules,
             )
         parts = [
-            ChangeSet(
+            ports.ChangeSet(
                 inserts=(request,),
                 history=(first,),
                 outbox=changes.outbox_items(app, request, first, tenant, [who], False),
@@ -231,7 +257,7 @@ def submit(
                 tenant=tenant, known=[who], superseded_by=request.id,
             )  # fmt: skip
             parts.append(cs)
-        uow.apply(ChangeSet.concat(parts))
+        uow.apply(ports.ChangeSet.concat(parts))
         return Submission(
             request, request.warnings, tuple(o.id for o in older),
             overridden=override.rules if override is not None else (),

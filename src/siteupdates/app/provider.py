@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from siteupdates.domain import Actor, Event, HistoryEntry, Status, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import InvalidInput, LeaseLost, NotFound
-from siteupdates.ports import Fence, Page, Reads, Unit
+from siteupdates.ports import Page, Reads, Unit
 
 from . import changes
 from .bootstrap import App
+
+if TYPE_CHECKING:
+    from siteupdates.ports import Fence
 
 __all__ = [
     "MIN_PREFIX",

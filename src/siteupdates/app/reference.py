@@ -21,15 +21,19 @@ removed: the setup is added over what is stored, and still audited.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import OPEN, Catalog, Contact, Group, Site, Tenant
 from siteupdates.errors import ConfigurationError
-from siteupdates.ports import AuditEntry, ReferenceChange, Setup, Unit
+from siteupdates.ports import Unit
 
 from .bootstrap import App
+
+if TYPE_CHECKING:
+    from siteupdates.ports import AuditEntry, Setup
 
 __all__ = ["SetupReport", "apply_setup", "contact_data", "tenant_data"]
 
@@ -132,7 +136,7 @@ class _Diff:
             return False
         action = "added" if before is None else "removed" if after is None else "changed"
         self.entries.append(
-            AuditEntry(
+            ports.AuditEntry(
                 self.now,
                 self.by,
                 kind,
@@ -197,14 +201,14 @@ def apply_setup(
         report = SetupReport(tuple(diff.entries), applied=not dry_run)
         if dry_run or not diff.entries:
             return report
-        upsert = Setup(
+        upsert = ports.Setup(
             groups=tuple(new_groups),
             tenants=tuple(new_tenants),
             contacts=tuple(new_contacts),
             catalog=Catalog.of(*sorted(wanted - offered)),
             settings=new_settings,
         )
-        uow.change_reference(ReferenceChange(upsert=upsert, audit=report.changes, **removed))
+        uow.change_reference(ports.ReferenceChange(upsert=upsert, audit=report.changes, **removed))
         return report
 
     return app.run(use_case)

@@ -82,8 +82,12 @@ __all__ = [
     "what_if",
 ]
 
-#: The booking prefix of a production request that waits on its staging request.
+#: The booking prefix of a production request that waits on its staging request
+#: (its gate: Pending Input until approved).
 STAGE = "stage:"
+#: The booking prefix of staged production once approved: past its gate, but the
+#: soak after staging still holds if it is planned again (moved, deferred).
+STAGED = "staged:"
 
 #: The rules a provider's group update must meet for every member (R3, R5, R7, R17).
 _GROUP_RULES = (
@@ -114,10 +118,19 @@ def _label(r: UpdateRequest) -> str:
 
 
 def stage_link(r: UpdateRequest) -> Optional[Tuple[str, timedelta]]:
-    """The staging request and soak a production request waits on, or None."""
-    if r.booking is None or not r.booking.startswith(STAGE):
+    """The staging request and soak of production that has not passed its gate, or None."""
+    return _link(r, STAGE)
+
+
+def soak_link(r: UpdateRequest) -> Optional[Tuple[str, timedelta]]:
+    """The staging request and soak production waits after, approved or not, or None."""
+    return _link(r, STAGE) or _link(r, STAGED)
+
+
+def _link(r: UpdateRequest, prefix: str) -> Optional[Tuple[str, timedelta]]:
+    if r.booking is None or not r.booking.startswith(prefix):
         return None
-    staging_id, _, minutes = r.booking[len(STAGE) :].partition(":")
+    staging_id, _, minutes = r.booking[len(prefix) :].partition(":")
     return staging_id, timedelta(minutes=int(minutes or 0))
 
 
@@ -136,6 +149,22 @@ def refuse_answer_at_gate(r: UpdateRequest, actor: Actor) -> None:
         how = "the contact approves it (once staging has completed) or declines it"
     message = f"request {r.short_id} waits for its staging update, not on a question: {how}"
     raise RequestRefused([Refusal("staging", message)])
+
+
+def _through_the_gate(
+    old: UpdateRequest, new: UpdateRequest, cs: ChangeSet
+) -> Tuple[UpdateRequest, ChangeSet]:
+    """``new``, approved at its gate, marked past it, and its change set.
+
+    The gate link is what marks Pending Input as the gate (:func:`refuse_answer_at_gate`,
+    :func:`confirm_stage`, :func:`advance_stages`); once approved, production has
+    passed it, and a question the provider asks later is a real one (R15) that
+    either side may answer, not a second gate. The staging request and the soak
+    stay (:func:`soak_link`): planned again, production still waits them out.
+    """
+    assert new.booking is not None and new.booking.startswith(STAGE)
+    new = attrs.evolve(new, booking=STAGED + new.booking[len(STAGE) :])
+    return new, attrs.evolve(cs, updates=((new, old.revision),))
 
 
 def _booked(reads: Reads) -> List[UpdateRequest]:
@@ -270,7 +299,7 @@ def _demand(
             Hold(until, f"notice tier {name!r}: booked at least {_span(lead)} after it is "
                         f"announced (from {format_day(until, zone)} {format_clock(until, zone)})")
         )  # fmt: skip
-    link = stage_link(r)
+    link = soak_link(r)
     if link is not None:
         staging_id, soak = link
         why = f"soak: production waits {_span(soak)} after staging (request {staging_id[:12]})"
@@ -353,9 +382,12 @@ def plan_queue(
                     app, uow, new, Event.ASK_INPUT, actor=Actor.PROVIDER, by=by, reason=gate,
                     tenant=tenants[r.tenant_id], known=audience.get(r.requested_by, ()),
                 )  # fmt: skip
+                # Reminders are pending only while a request is Scheduled: none at the
+                # gate (the approval arms the ladder, for the rungs still ahead).
+                kept = tuple(o for o in cs.outbox if o.kind != "reminder")
                 cs = attrs.evolve(
                     cs, updates=((new, r.revision),), history=cs.history + more.history,
-                    outbox=cs.outbox + more.outbox,
+                    outbox=kept + more.outbox,
                 )  # fmt: skip
             parts.append(cs)
             stored.append(r.id)
@@ -760,10 +792,10 @@ def confirm_stage(
                                     "production once staging has completed")]
             )  # fmt: skip
         date = _keep_or_replan(app, uow, r, app.now())
-        new, cs = changes.transition(
+        new, cs = _through_the_gate(r, *changes.transition(
             app, uow, r, Event.APPROVE, actor=Actor.CONTACT, by=who.id, date=date,
             reason=reason or "the contact approved production after staging", known=[who],
-        )  # fmt: skip
+        ))  # fmt: skip
         uow.apply(cs)
         return new
 
@@ -803,12 +835,12 @@ def advance_stages(app: App, *, by: str = "planner") -> Tuple[UpdateRequest, ...
                 done = _completed_at(uow, staging.id) or now
                 if now < done + link[1]:
                     return None
-                new, cs = changes.transition(
+                new, cs = _through_the_gate(r, *changes.transition(
                     app, uow, r, Event.APPROVE, actor=Actor.PROVIDER, by=by,
                     date=_keep_or_replan(app, uow, r, now),
                     reason=f"staging completed and soaked {_span(link[1])}: approved "
                     "automatically (provider setting)",
-                )  # fmt: skip
+                ))  # fmt: skip
             else:
                 return None
             uow.apply(cs)

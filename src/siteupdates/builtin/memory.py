@@ -12,10 +12,11 @@ import copy
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     OPEN,
     Catalog,
@@ -29,21 +30,21 @@ from siteupdates.domain import (
 from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.hookspecs import hookimpl
 from siteupdates.leases import claim_one, is_claimable
-from siteupdates.ports import (
-    AuditEntry,
-    ChangeSet,
-    Claim,
-    Fence,
-    Lease,
-    OutboxEvent,
-    OutboxItem,
-    OutboxState,
-    Page,
-    ReferenceChange,
-    Setup,
-    Storage,
-    Unit,
-)
+from siteupdates.ports import Page, Storage, Unit
+
+if TYPE_CHECKING:
+    from siteupdates.ports import (
+        AuditEntry,
+        ChangeSet,
+        Claim,
+        Fence,
+        Lease,
+        OutboxEvent,
+        OutboxItem,
+        OutboxState,
+        ReferenceChange,
+        Setup,
+    )
 
 __all__ = ["MemoryStorage"]
 
@@ -388,11 +389,11 @@ class MemoryStorage(Storage):
                     if (
                         o.request_id in changes.withdraw
                         and o.kind == "reminder"
-                        and o.state is OutboxState.PENDING
+                        and o.state is ports.OutboxState.PENDING
                         and o.id not in new_ids
                     ):
                         self._outbox[o.id] = attrs.evolve(
-                            o, state=OutboxState.WITHDRAWN, last_error=why,
+                            o, state=ports.OutboxState.WITHDRAWN, last_error=why,
                             lease_owner=None, lease_expires=None,
                         )  # fmt: skip
                         self._log(o.id, at or o.created_at, "withdrawn", "siteupdates", why)
@@ -426,7 +427,7 @@ class MemoryStorage(Storage):
             due = [
                 o
                 for o in self._outbox.values()
-                if o.state is OutboxState.PENDING
+                if o.state is ports.OutboxState.PENDING
                 and (o.next_attempt_at is None or o.next_attempt_at <= now)
                 and (o.lease_expires is None or o.lease_expires < now)
             ]
@@ -456,7 +457,7 @@ class MemoryStorage(Storage):
 
     def _log(self, item_id: str, at: datetime, event: str, by: str, detail: Optional[str]) -> None:
         self._outbox_log.setdefault(item_id, []).append(
-            OutboxEvent(item_id, at, event, by, detail)
+            ports.OutboxEvent(item_id, at, event, by, detail)
         )
 
     def claim_outbox(
@@ -476,7 +477,7 @@ class MemoryStorage(Storage):
         stored = self._outbox.get(item.id)
         return (
             stored is not None
-            and stored.state is OutboxState.PENDING
+            and stored.state is ports.OutboxState.PENDING
             and stored.lease_owner == owner
             and stored.claims == item.claims
         )
@@ -507,13 +508,16 @@ class MemoryStorage(Storage):
             found = [
                 o
                 for o in self.outbox()
-                if (o.key in wanted and o.state in (OutboxState.DEAD, OutboxState.PENDING))
-                or (dead and o.state is OutboxState.DEAD)
+                if (
+                    o.key in wanted
+                    and o.state in (ports.OutboxState.DEAD, ports.OutboxState.PENDING)
+                )
+                or (dead and o.state is ports.OutboxState.DEAD)
             ]
             out = []
             for o in found:
                 new = attrs.evolve(
-                    o, state=OutboxState.PENDING, attempts=0, next_attempt_at=at,
+                    o, state=ports.OutboxState.PENDING, attempts=0, next_attempt_at=at,
                     lease_owner=None, lease_expires=None,
                 )  # fmt: skip
                 self._outbox[o.id] = new
@@ -557,7 +561,7 @@ class MemoryStorage(Storage):
         worker, expires, attempts = held
         if worker is None or expires is None:
             return None
-        return Lease(worker, expires, attempts)
+        return ports.Lease(worker, expires, attempts)
 
     def renew(self, fence: Fence, until: datetime) -> bool:
         """Extend the lease if ``fence`` holds."""

@@ -12,15 +12,14 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional
 
 import attrs
 
-from siteupdates import checks
+from siteupdates import checks, ports
 from siteupdates.domain import Tenant, UpdateRequest
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import ConfigurationError, InvalidInput, StaleReport
-from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
 
 from .inputs import EXIT, local_time
@@ -41,6 +40,9 @@ from .render import (
     tenant_json,
     when,
 )
+
+if TYPE_CHECKING:
+    pass
 
 
 def _tenant_of(desk: Desk, a: argparse.Namespace) -> str:
@@ -658,7 +660,7 @@ def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``outbox`` command."""
-    state = None if a.state is None else OutboxState(a.state)
+    state = None if a.state is None else ports.OutboxState(a.state)
     rid = None if a.request is None else desk.resolve_id(a.request)
     items = desk.storage.outbox(request_id=rid, state=state)
     zone = desk.default_zone
@@ -669,8 +671,8 @@ def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
             "state": o.state.value,
             "attempts": str(o.attempts),
             "subject": str(o.payload.get("subject") or o.payload.get("summary") or ""),
-            "next": when(o.next_attempt_at, zone) if o.state is OutboxState.PENDING else "-",
-            "error": o.last_error or "" if o.state is not OutboxState.DELIVERED else "",
+            "next": when(o.next_attempt_at, zone) if o.state is ports.OutboxState.PENDING else "-",
+            "error": o.last_error or "" if o.state is not ports.OutboxState.DELIVERED else "",
         }
         for o in items
     ]

@@ -17,10 +17,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
 
 from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRequest
-from siteupdates.domain.timeutil import to_local
-from siteupdates.domain.views import Overview, format_clock, format_day
+from siteupdates.domain.timeutil import format_clock, format_day, to_local
 from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
-from siteupdates.ports import AuditEntry, OutboxItem, Page
+from siteupdates.ports import Page
+
+if TYPE_CHECKING:
+    from siteupdates.domain.views import Overview
+    from siteupdates.ports import AuditEntry, OutboxItem
 
 if TYPE_CHECKING:  # the planner loads only for the commands that plan
     from siteupdates.domain.planner import Explanation

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
 import attrs
 
 from siteupdates.errors import InvalidInput, TransitionNotAllowed
 
-from .model import Refusal, Status, UpdateRequest, _Named, _replace_request
+from .model import Refusal, Status, UpdateRequest, _Named, _replace_request, _trusted
 from .timeutil import require_aware
 
 __all__ = [
@@ -307,13 +307,17 @@ class HistoryEntry:
     overrides: Tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
 
+_trusted_entry: Callable[..., HistoryEntry] = _trusted(HistoryEntry)
+
+
 def submitted(request: UpdateRequest) -> HistoryEntry:
     """The first history entry of a freshly built request (event SUBMIT)."""
     if request.status is not Status.TO_BE_SCHEDULED or request.revision != 1:
         raise InvalidInput(
             "a submitted request starts as To Be Scheduled at revision 1", request.status
         )
-    return HistoryEntry(
+    # Every field comes from the request, valid already: no converter to run again.
+    return _trusted_entry(
         request_id=request.id,
         seq=1,
         event=Event.SUBMIT,

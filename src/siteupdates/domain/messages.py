@@ -25,8 +25,7 @@ from siteupdates.errors import InvalidInput
 
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
-from .timeutil import parse_ts, ts
-from .views import format_clock, format_day
+from .timeutil import _clock, _day, format_clock, parse_ts, to_local, ts
 
 __all__ = [
     "CALENDAR_ACTIONS",
@@ -87,10 +86,20 @@ class Notice:
 
     def to_payload(self) -> Dict[str, Any]:
         """The notice as JSON-safe data for the outbox."""
-        # Every field is flat, so this is attrs.asdict without its recursion.
-        d = {name: getattr(self, name) for name in _NOTICE_FIELDS}
-        d["created_at"] = ts(self.created_at)
-        return d
+        # Every field is flat, so this is attrs.asdict without its recursion (spelled
+        # out: every submit writes one; test_messages checks it against the fields).
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "request_id": self.request_id,
+            "tenant_id": self.tenant_id,
+            "contact_id": self.contact_id,
+            "email": self.email,
+            "subject": self.subject,
+            "body": self.body,
+            "created_at": ts(self.created_at),
+            "contact_name": self.contact_name,
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Notice:
@@ -133,7 +142,8 @@ class CalendarEntry:
 def _when(instant: Optional[datetime], zone: str) -> str:
     if instant is None:
         return "(no date)"
-    return f"{format_day(instant, zone)} at {format_clock(instant, zone)}"
+    local = to_local(instant, zone)  # once for both halves
+    return f"{_day(local)} at {_clock(local)}"
 
 
 def _what(request: UpdateRequest) -> str:
@@ -200,14 +210,16 @@ def notice_for(
     if kind is None:
         return None
     zone = contact.zone or default_zone
+    short = request.short_id
     lines = [
         _greeting(contact),
         "",
-        f"{tenant.name}: {_what(request)} (request {request.short_id}).",
+        f"{tenant.name}: {_what(request)} (request {short}).",
     ]
     if kind == "accepted":
         lines.append(f"Preferred start: {_when(request.preferred_start, zone)}.")
-        lines.extend(f"Note: {w}" for w in request.warnings)
+        if request.warnings:
+            lines.extend(f"Note: {w}" for w in request.warnings)
     elif kind == "scheduled":
         lines.append(f"Scheduled for {_when(request.scheduled_for, zone)}.")
         if request.scheduled_for != request.preferred_start:
@@ -249,7 +261,7 @@ def notice_for(
         tenant_id=tenant.id,
         contact_id=contact.id,
         email=contact.email,
-        subject=f"{_SUBJECTS[kind]}: {tenant.name}, request {request.short_id}",
+        subject=f"{_SUBJECTS[kind]}: {tenant.name}, request {short}",
         body="\n".join(lines),
         created_at=entry.at,
         contact_name=contact.name,
@@ -349,16 +361,19 @@ def reminders_for(
     duration: Optional[timedelta] = None,
     per_recipient_keys: bool = False,
 ) -> List[Reminder]:
-    """The reminders a schedule or reschedule arms: one per rung still ahead, per recipient.
+    """The reminders ``entry`` arms: one per rung still ahead, per recipient.
 
-    Rungs already past at ``now`` (a request scheduled late) are skipped.
+    Every change that leaves a request Scheduled arms a ladder for its date: a
+    schedule, a new date (reschedule, postpone), and a return to the date the
+    request kept (an answer to a question, staged production approved, a worker
+    releasing it). Every change from Scheduled withdraws the pending ones
+    (:func:`siteupdates.app.changes.transition`), so one ladder is pending at a
+    time. Rungs already past at ``now`` (a request scheduled late) are skipped.
     """
     start = request.scheduled_for
-    if (
-        entry.event not in (Event.SCHEDULE, Event.RESCHEDULE)
-        or request.status is not Status.SCHEDULED
-        or start is None
-    ):
+    if entry.to_status is not Status.SCHEDULED or request.status is not Status.SCHEDULED:
+        return []
+    if start is None:
         return []
     rungs = [lead for lead in sorted(set(ladder), reverse=True) if start - lead > now]
     out: List[Reminder] = []

@@ -111,24 +111,34 @@ class Target(_Named):
             return "R1: production is always updated together with its sandbox"
         return ""
 
+    # The sites of each target are looked up in tables made once (below the class):
+    # the policies, the notices and the planner ask for them several times a request.
+
     @property
     def version_sites(self) -> Tuple[SiteKind, ...]:
         """The sites whose version a version update of this target changes (R1)."""
-        if self is Target.PRODUCTION_SANDBOX:
-            return (SiteKind.PRODUCTION, SiteKind.SANDBOX)
-        return (SiteKind(self.value),)
+        return _VERSION_SITES[self]
 
     @property
     def refresh_site(self) -> SiteKind:
         """The site whose database a DB refresh of this target replaces (R4)."""
-        if self is Target.PRODUCTION_SANDBOX:
-            return SiteKind.SANDBOX
-        return SiteKind(self.value)
+        return _REFRESH_SITE[self]
 
     @property
     def main_site(self) -> SiteKind:
         """The site a request for this target is shown against."""
-        return self.version_sites[0]
+        return _VERSION_SITES[self][0]
+
+
+_VERSION_SITES: Dict[Target, Tuple[SiteKind, ...]] = {
+    t: (SiteKind.PRODUCTION, SiteKind.SANDBOX)
+    if t is Target.PRODUCTION_SANDBOX
+    else (SiteKind(t.value),)
+    for t in Target
+}
+_REFRESH_SITE: Dict[Target, SiteKind] = {
+    t: SiteKind.SANDBOX if t is Target.PRODUCTION_SANDBOX else SiteKind(t.value) for t in Target
+}
 
 
 class Role(_Named):
@@ -472,7 +482,7 @@ class Tenant:
     @property
     def kinds(self) -> FrozenSet[SiteKind]:
         """The kinds of site the tenant has."""
-        return frozenset(s.kind for s in self.sites)
+        return frozenset([s.kind for s in self.sites])  # no generator: two rules ask per submit
 
 
 @attrs.frozen
@@ -573,29 +583,43 @@ def _replacer(cls: Type[_V]) -> Callable[..., _V]:
     return scope["replace"]  # type: ignore[no-any-return]
 
 
-def _builder(cls: Type[_V]) -> Callable[..., _V]:
-    """A constructor of a frozen attrs value from all its fields in order, without the converters.
+def _trusted(cls: Type[_V]) -> Callable[..., _V]:
+    """A constructor of ``cls`` that stores its arguments as given, for values already valid.
 
-    Generated once per class, like :func:`_replacer`: one line per field. Every
-    field is required (no defaults) and stored as given, so the caller passes
-    each value in its converted form.
+    Same parameters and defaults as the class's own ``__init__``, but no
+    converter runs: the caller passes each field in the form the converter
+    would have made (a Target, a UTC datetime, deduplicated Advisories). For
+    values the caller has just validated or converted itself; generated once
+    per class, like attrs' own ``__init__``.
     """
-    names = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
-    lines = [f"def build({', '.join(names)}):", "    new = _new(cls)"]
-    lines += [f"    _set(new, {n!r}, {n})" for n in names]
-    lines += ["    return new"]
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    if getattr(cls, "__attrs_post_init__", None) is not None or any(
+        a.validator is not None for a in fields
+    ):
+        raise TypeError(f"{cls.__name__} checks more than its converters: build it validated")
     scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
+    params = []
+    for a in fields:
+        if a.default is attrs.NOTHING:
+            params.append(a.name)
+            continue
+        if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{a.name}: a factory default is not supported")
+        # What the validated constructor stores for the default: the converted default.
+        scope[f"_d_{a.name}"] = a.default if a.converter is None else a.converter(a.default)
+        params.append(f"{a.name}=_d_{a.name}")
+    lines = [f"def make({', '.join(params)}):", "    new = _new(cls)"]
+    lines += [f"    _set(new, {a.name!r}, {a.name})" for a in fields]
+    lines += ["    return new"]
     exec("\n".join(lines), scope)
-    return scope["build"]  # type: ignore[no-any-return]
+    return scope["make"]  # type: ignore[no-any-return]
 
 
 _replace_request = _replacer(UpdateRequest)
-#: An UpdateRequest from its twenty fields in declaration order, already converted
-#: (a :class:`Target`, a :class:`Version` or None, aware UTC datetimes, a checked
-#: zone, a :class:`Status`, a tuple of :class:`Advisory`). Private to the storages'
-#: decoders, which convert each stored value once themselves
-#: (:func:`siteupdates.sql.codec.request_from_values`).
-_build_request = _builder(UpdateRequest)
+#: ``UpdateRequest(...)`` without its converters, for fields already in converted form
+#: (see :func:`_trusted`): the submit builds one from values its checks just made, and
+#: :func:`siteupdates.sql.codec.request_from_values` from stored values it converted.
+_trusted_request: Callable[..., UpdateRequest] = _trusted(UpdateRequest)
 _REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(UpdateRequest))
 
 

@@ -44,6 +44,10 @@ class PlanRules:
     shows_automatic_updates: bool = False
 
 
+#: The rules of a plan a preset does not mention (a frozen value, so one is shared).
+_NO_RULES = PlanRules()
+
+
 def _windows(value: Iterable[Window]) -> Tuple[Window, ...]:
     windows = tuple(value)
     if not windows or not all(isinstance(w, (WeeklyWindow, RecurringWindow)) for w in windows):
@@ -222,7 +226,8 @@ class ProviderPreset:
 
     def rules_for(self, plan: Plan) -> PlanRules:
         """The rules of ``plan``; a plan the preset does not mention has no special rules."""
-        return self.plan_rules.get(plan, PlanRules())
+        found = self.plan_rules.get(plan)
+        return _NO_RULES if found is None else found
 
     @property
     def maintenance_window(self) -> Window:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 import attrs
 
 from .model import SiteKind, Status, Tenant, UpdateRequest
-from .timeutil import to_local
+from .timeutil import format_clock, format_day
 
 if TYPE_CHECKING:
     from .preset import ProviderPreset
@@ -29,7 +29,6 @@ CURRENT = "CURRENT"
 #: The overview label of a version a confirmed request will install.
 SCHEDULED = "SCHEDULED"
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LABELS = {
     SiteKind.PRODUCTION: "Production",
     SiteKind.SANDBOX: "Sandbox",
@@ -38,19 +37,6 @@ _LABELS = {
 }
 #: Statuses whose date is confirmed and shown as SCHEDULED in the overview.
 _SHOWN_SCHEDULED = frozenset({Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS})
-
-
-def format_day(instant: datetime, zone: str) -> str:
-    """``Jan. 10, 2015``: the local date of ``instant`` in ``zone``, locale-independent."""
-    local = to_local(instant, zone)
-    return f"{_MONTHS[local.month - 1]}. {local.day}, {local.year}"
-
-
-def format_clock(instant: datetime, zone: str) -> str:
-    """``4:39 AM CST``: the local time of ``instant`` in ``zone`` with the zone's abbreviation."""
-    local = to_local(instant, zone)
-    hour = local.hour % 12 or 12
-    return f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
 
 
 @attrs.frozen

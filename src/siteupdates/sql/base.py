@@ -16,12 +16,24 @@ from __future__ import annotations
 
 import abc
 import json
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+)
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     Catalog,
     Contact,
@@ -34,25 +46,24 @@ from siteupdates.domain import (
 )
 from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.leases import claim_one
-from siteupdates.ports import (
-    AuditEntry,
-    ChangeSet,
-    Claim,
-    Fence,
-    Lease,
-    OutboxEvent,
-    OutboxItem,
-    OutboxState,
-    Page,
-    Reads,
-    ReferenceChange,
-    Setup,
-    Storage,
-    Unit,
-)
+from siteupdates.ports import Page, Reads, Storage, Unit
 
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, REFERENCE_COUNTED, Dialect
+
+if TYPE_CHECKING:
+    from siteupdates.ports import (
+        AuditEntry,
+        ChangeSet,
+        Claim,
+        Fence,
+        Lease,
+        OutboxEvent,
+        OutboxItem,
+        OutboxState,
+        ReferenceChange,
+        Setup,
+    )
 
 __all__ = [
     "CLAIM_DUE_WHERE",
@@ -116,6 +127,19 @@ _INSERT_OUTBOX = (
     f"INSERT INTO outbox ({', '.join(codec.OUTBOX_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in codec.OUTBOX_COLUMNS)})"
 )
+
+
+def _qmark(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+#: The inserts of a change set, by table: the columns, the statement with ``:name``
+#: parameters and the one with ``?`` (for drivers that bind tuples, see SqlStorage.qmark).
+_INSERTS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
+    "requests": (_REQ, _INSERT_REQUEST, _qmark("requests", _REQ)),
+    "history": (codec.HISTORY_COLUMNS, _INSERT_HISTORY, _qmark("history", codec.HISTORY_COLUMNS)),
+    "outbox": (codec.OUTBOX_COLUMNS, _INSERT_OUTBOX, _qmark("outbox", codec.OUTBOX_COLUMNS)),
+}
 _TENANT_COLUMNS = "id, name, plan, group_id, tasks, revision"
 #: Claimable rows come in two parts, each read through its own partial index in
 #: claim order, so a claim reads a few index entries whatever the backlog (an OR
@@ -424,7 +448,7 @@ class SqlReads(Reads):
             return None
         expires = codec.parse_ts(rows[0]["lease_expires"])
         assert expires is not None
-        return Lease(rows[0]["lease_owner"], expires, int(rows[0]["attempts"]))
+        return ports.Lease(rows[0]["lease_owner"], expires, int(rows[0]["attempts"]))
 
 
 class SqlUnit(SqlReads, Unit):
@@ -446,6 +470,11 @@ class SqlUnit(SqlReads, Unit):
         self._fresh: Optional[_Reference] = None
         #: Off once the unit writes reference data (it reads its own writes).
         self._cached = storage.dialect.name in REFERENCE_COUNTED
+        #: How rows encode instants: the codec's text, unless the backend converts them.
+        self._instant: codec.Instant = (
+            codec.ts if type(storage)._ts is SqlStorage._ts else storage._ts
+        )
+        self._qmark = storage.qmark
 
     def _reference(self) -> Optional[_Reference]:
         """The copies valid in this transaction (counter read on first use); None when off."""
@@ -544,31 +573,30 @@ class SqlUnit(SqlReads, Unit):
 
     # -- rows ------------------------------------------------------------------------
 
-    @property
-    def _text_instants(self) -> bool:
-        """Whether the backend stores instants as the codec's text (no conversion needed)."""
-        return type(self._storage)._ts is SqlStorage._ts
-
     def _request_values(self, r: UpdateRequest) -> Dict[str, Any]:
-        row = codec.request_row(r)
-        if not self._text_instants:
-            for c in ("preferred_start", "requested_at", "scheduled_for"):
-                row[c] = self._ts(getattr(r, c))
-        return row
+        return dict(zip(_REQ, codec.request_values(r, self._instant)))
 
     def _history_values(self, h: HistoryEntry) -> Dict[str, Any]:
-        row = codec.history_row(h)
-        if not self._text_instants:
-            for c, v in (("at", h.at), ("old_date", h.old_date), ("new_date", h.new_date)):
-                row[c] = self._ts(v)
-        return row
+        return dict(zip(codec.HISTORY_COLUMNS, codec.history_values(h, self._instant)))
 
     def _outbox_values(self, o: OutboxItem) -> Dict[str, Any]:
-        row = codec.outbox_row(o)
-        if not self._text_instants:
-            for c in ("created_at", "next_attempt_at", "delivered_at", "lease_expires"):
-                row[c] = self._ts(getattr(o, c))
-        return row
+        return dict(zip(codec.OUTBOX_COLUMNS, codec.outbox_values(o, self._instant)))
+
+    def _insert(self, table: str, rows: Sequence[Tuple[Any, ...]]) -> None:
+        """Insert ``rows`` (tuples in the codec's column order) into ``table``.
+
+        A driver that binds tuples gets them as they are, and one row through
+        ``execute``: a dict per row and ``executemany`` of one row cost a
+        submit more than the row's own binding.
+        """
+        columns, named, positional = _INSERTS[table]
+        if self._qmark:
+            if len(rows) == 1:
+                self._cur.execute(positional, rows[0])
+            elif rows:
+                self._cur.executemany(positional, rows)
+        else:
+            self._xm(named, [dict(zip(columns, row)) for row in rows])
 
     def _site_values(self, row: Dict[str, Any]) -> Dict[str, Any]:
         return {
@@ -595,7 +623,7 @@ class SqlUnit(SqlReads, Unit):
         """
         self._x("SAVEPOINT siteupdates_batch")
         try:
-            self._xm(_INSERT_REQUEST, [self._request_values(r) for r in requests])
+            self._insert("requests", [codec.request_values(r, self._instant) for r in requests])
         except self._storage.integrity_error:
             self._x("ROLLBACK TO SAVEPOINT siteupdates_batch")
             self._x("RELEASE SAVEPOINT siteupdates_batch")
@@ -715,27 +743,29 @@ class SqlUnit(SqlReads, Unit):
                 raise self._conflict(exc, new.id) from None
             if done.rowcount != 1:
                 raise ConflictError(new.id, expected)
+        instant = self._instant
         if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
             pass  # one batched statement wrote them all
         else:
             for r in changes.inserts:
                 try:
-                    self._x(_INSERT_REQUEST, self._request_values(r))
+                    self._insert("requests", (codec.request_values(r, instant),))
                 except integrity as exc:
                     if r.idempotency_key is not None and "idempotency" in str(exc):
                         raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
                     raise self._conflict(exc, r.id) from None
         try:
-            self._xm(_INSERT_HISTORY, [self._history_values(h) for h in changes.history])
-            self._xm(_INSERT_OUTBOX, [self._outbox_values(o) for o in changes.outbox])
+            self._insert("history", [codec.history_values(h, instant) for h in changes.history])
+            self._insert("outbox", [codec.outbox_values(o, instant) for o in changes.outbox])
         except integrity as exc:
             raise StorageError(f"change set refused by the database: {exc}") from exc
         if changes.tenants:
             self.put_tenants(changes.tenants, check=True)
-        self._xm(
-            "UPDATE requests SET lease_owner = NULL, lease_expires = NULL WHERE id = :id",
-            [{"id": rid} for rid in changes.release],
-        )
+        if changes.release:
+            self._xm(
+                "UPDATE requests SET lease_owner = NULL, lease_expires = NULL WHERE id = :id",
+                [{"id": rid} for rid in changes.release],
+            )
         if changes.withdraw:
             at = changes.history[-1].at if changes.history else datetime.now(timezone.utc)
             self.withdraw_reminders(changes.withdraw, {o.id for o in changes.outbox}, at)
@@ -776,6 +806,9 @@ class SqlStorage(SqlReads, Storage):
     integrity_error: Tuple[Type[BaseException], ...] = ()
     #: Contacts, tenants and the catalog as committed units decoded them (see SqlUnit).
     _shared_reference: Optional[_Reference] = None
+    #: Whether the driver binds tuples to ``?`` parameters (sqlite3): the inserts of
+    #: a change set then skip a dict per row. Named ``:name`` parameters otherwise.
+    qmark: bool = False
 
     # -- what a backend supplies ---------------------------------------------------
 
@@ -800,13 +833,9 @@ class SqlStorage(SqlReads, Storage):
 
     # -- units of work ----------------------------------------------------------------
 
-    @contextmanager
-    def unit(self) -> Iterator[SqlUnit]:
+    def unit(self) -> AbstractContextManager[SqlUnit]:
         """One transaction; SQLite starts it with ``BEGIN IMMEDIATE``, PostgreSQL locks rows."""
-        with self._write() as cur:
-            uow = SqlUnit(self, cur)
-            yield uow
-        uow._publish()  # committed: what it decoded is what the counter names
+        return _UnitScope(self)
 
     def save_setup(self, setup: Setup) -> None:
         """Write the reference data in one transaction."""
@@ -906,7 +935,7 @@ class SqlStorage(SqlReads, Storage):
             items = [
                 attrs.evolve(
                     o,
-                    state=OutboxState.PENDING,
+                    state=ports.OutboxState.PENDING,
                     attempts=0,
                     next_attempt_at=at,
                     lease_owner=None,
@@ -938,7 +967,9 @@ class SqlStorage(SqlReads, Storage):
         for r in rows:
             at = codec.parse_ts(r["at"])
             assert at is not None
-            out.append(OutboxEvent(r["outbox_id"], at, r["event"], r["by_whom"], r["detail"]))
+            out.append(
+                ports.OutboxEvent(r["outbox_id"], at, r["event"], r["by_whom"], r["detail"])
+            )
         return out
 
     # -- hosting workers -------------------------------------------------------------
@@ -994,6 +1025,30 @@ class SqlStorage(SqlReads, Storage):
                 },
             )
             return bool(done.rowcount == 1)
+
+
+class _UnitScope:
+    """The block of :meth:`SqlStorage.unit`: the backend's transaction, then the publish.
+
+    A class rather than a generator context manager: it is entered by every
+    write, and a generator's frame and ``throw`` cost more than these two calls.
+    """
+
+    __slots__ = ("_storage", "_tx", "_uow")
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+
+    def __enter__(self) -> SqlUnit:
+        tx = self._tx = self._storage._write()
+        uow = self._uow = SqlUnit(self._storage, tx.__enter__())
+        return uow
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> Optional[bool]:
+        kept = self._tx.__exit__(kind, exc, tb)
+        if kind is None or kept:
+            self._uow._publish()  # committed: what it decoded is what the counter names
+        return kept
 
 
 def run_migrations(uow: SqlUnit, stored: int) -> int:

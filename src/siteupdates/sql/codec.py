@@ -11,10 +11,23 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime, time, timezone
-from typing import Any, Callable, Dict, Iterable, List, Protocol, Sequence, Tuple, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Protocol,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import (
     Actor,
     Contact,
@@ -28,14 +41,17 @@ from siteupdates.domain import (
     UpdateRequest,
     Version,
 )
-from siteupdates.domain.model import _advisories, _build_request
+from siteupdates.domain.model import _advisories, _trusted_request
 from siteupdates.domain.timeutil import parse_ts, require_zone, ts
 from siteupdates.errors import StorageError
-from siteupdates.ports import AuditEntry, OutboxItem, OutboxState
+
+if TYPE_CHECKING:
+    from siteupdates.ports import AuditEntry, OutboxItem
 
 __all__ = [
     "AUDIT_COLUMNS",
     "HISTORY_COLUMNS",
+    "Instant",
     "OUTBOX_COLUMNS",
     "REQUEST_COLUMNS",
     "Row",
@@ -45,12 +61,15 @@ __all__ = [
     "contact_row",
     "history_from",
     "history_row",
+    "history_values",
     "outbox_from",
     "outbox_row",
+    "outbox_values",
     "parse_ts",
     "request_from",
     "request_from_values",
     "request_row",
+    "request_values",
     "tenant_from",
     "tenant_rows",
     "ts",
@@ -94,48 +113,53 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def request_row(r: UpdateRequest) -> Dict[str, Any]:
-    """The columns of the requests table."""
-    return {
-        "id": r.id,
-        "tenant_id": r.tenant_id,
-        "target": r.target.value,
-        "version": None if r.version is None else str(r.version),
-        "db_refresh": bool(r.db_refresh),
-        "preferred_start": ts(r.preferred_start),
-        "zone": r.zone,
-        "requested_by": r.requested_by,
-        "requested_at": ts(r.requested_at),
-        "status": r.status.value,
-        "scheduled_for": ts(r.scheduled_for),
-        "revision": r.revision,
-        "warnings": json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
-        "reason": r.reason,
-        "superseded_by": r.superseded_by,
-        "idempotency_key": r.idempotency_key,
-        "group_plan_id": r.group_plan_id,
-        "automatic": bool(r.automatic),
-        "booking": r.booking,
-        "resume_status": None if r.resume_status is None else r.resume_status.value,
-    }
+#: The columns of the ``requests`` table, in the order of :func:`request_values`.
+REQUEST_COLUMNS: Tuple[str, ...] = (
+    "id", "tenant_id", "target", "version", "db_refresh", "preferred_start", "zone",
+    "requested_by", "requested_at", "status", "scheduled_for", "revision", "warnings", "reason",
+    "superseded_by", "idempotency_key", "group_plan_id", "automatic", "booking", "resume_status",
+)  # fmt: skip
+
+#: Encodes an instant for a driver: :func:`ts` (text) by default.
+Instant = Callable[[Any], Any]
 
 
-#: The columns of the ``requests`` table, in the order of :func:`request_row`.
-REQUEST_COLUMNS: Tuple[str, ...] = tuple(
-    request_row(
-        UpdateRequest(
-            "x",
-            "t",
-            "staging",
-            None,
-            True,
-            datetime(2000, 1, 1, tzinfo=UTC),
-            "UTC",
-            "c",
-            datetime(2000, 1, 1, tzinfo=UTC),
-        )
+def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
+    """The columns of the requests table in :data:`REQUEST_COLUMNS` order, for binding by place.
+
+    ``instant`` encodes the instants (:func:`ts`, or a driver's own conversion);
+    an empty one is None without a call.
+    """
+    # ``_value_`` rather than ``.value``: the enum property is a Python call per read,
+    # and a submit encodes a dozen of them.
+    version, resume = r.version, r.resume_status
+    return (
+        r.id,
+        r.tenant_id,
+        r.target._value_,
+        None if version is None else str(version),
+        bool(r.db_refresh),
+        instant(r.preferred_start),
+        r.zone,
+        r.requested_by,
+        instant(r.requested_at),
+        r.status._value_,
+        None if r.scheduled_for is None else instant(r.scheduled_for),
+        r.revision,
+        json.dumps([str(w) for w in r.warnings]) if r.warnings else "[]",
+        r.reason,
+        r.superseded_by,
+        r.idempotency_key,
+        r.group_plan_id,
+        bool(r.automatic),
+        r.booking,
+        None if resume is None else resume._value_,
     )
-)
+
+
+def request_row(r: UpdateRequest) -> Dict[str, Any]:
+    """The columns of the requests table, by name."""
+    return dict(zip(REQUEST_COLUMNS, request_values(r)))
 
 
 _NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
@@ -190,7 +214,7 @@ def request_from_values(row: Sequence[Any]) -> UpdateRequest:
     """
     warnings = row[12]
     resume = row[19]
-    return _build_request(
+    return _trusted_request(
         row[0],
         row[1],
         Target.parse(row[2]),
@@ -220,29 +244,35 @@ def _json(value: Any) -> Any:
     return json.loads(value)
 
 
-def history_row(h: HistoryEntry) -> Dict[str, Any]:
-    """The columns of the history table."""
-    return {
-        "request_id": h.request_id,
-        "seq": h.seq,
-        "event": h.event.value,
-        "actor": h.actor.value,
-        "by_whom": h.by,
-        "at": ts(h.at),
-        "from_status": None if h.from_status is None else h.from_status.value,
-        "to_status": h.to_status.value,
-        "reason": h.reason,
-        "old_date": ts(h.old_date),
-        "new_date": ts(h.new_date),
-        "overrides": json.dumps(list(h.overrides)) if h.overrides else "[]",
-    }
-
-
-#: The columns of the ``history`` table.
+#: The columns of the ``history`` table, in the order of :func:`history_values`.
 HISTORY_COLUMNS: Tuple[str, ...] = (
     "request_id", "seq", "event", "actor", "by_whom", "at", "from_status", "to_status",
     "reason", "old_date", "new_date", "overrides",
 )  # fmt: skip
+
+
+def history_values(h: HistoryEntry, instant: Instant = ts) -> Tuple[Any, ...]:
+    """The columns of the history table in :data:`HISTORY_COLUMNS` order."""
+    source = h.from_status
+    return (
+        h.request_id,
+        h.seq,
+        h.event._value_,
+        h.actor._value_,
+        h.by,
+        instant(h.at),
+        None if source is None else source._value_,
+        h.to_status._value_,
+        h.reason,
+        None if h.old_date is None else instant(h.old_date),
+        None if h.new_date is None else instant(h.new_date),
+        json.dumps(list(h.overrides)) if h.overrides else "[]",
+    )
+
+
+def history_row(h: HistoryEntry) -> Dict[str, Any]:
+    """The columns of the history table, by name."""
+    return dict(zip(HISTORY_COLUMNS, history_values(h)))
 
 
 @_decoding("history entry of request", "request_id")
@@ -266,31 +296,40 @@ def history_from(row: Row) -> HistoryEntry:
     )
 
 
-def outbox_row(o: OutboxItem) -> Dict[str, Any]:
-    """The columns of the outbox table."""
-    return {
-        "id": o.id,
-        "key": o.key,
-        "kind": o.kind,
-        "request_id": o.request_id,
-        "payload": json.dumps(dict(o.payload), sort_keys=True),
-        "created_at": ts(o.created_at),
-        "state": o.state.value,
-        "attempts": o.attempts,
-        "next_attempt_at": ts(o.next_attempt_at),
-        "last_error": o.last_error,
-        "delivered_at": ts(o.delivered_at),
-        "lease_owner": o.lease_owner,
-        "lease_expires": ts(o.lease_expires),
-        "claims": o.claims,
-    }
-
-
-#: The columns of the ``outbox`` table.
+#: The columns of the ``outbox`` table, in the order of :func:`outbox_values`.
 OUTBOX_COLUMNS: Tuple[str, ...] = (
     "id", "key", "kind", "request_id", "payload", "created_at", "state", "attempts",
     "next_attempt_at", "last_error", "delivered_at", "lease_owner", "lease_expires", "claims",
 )  # fmt: skip
+
+#: ``json.dumps(..., sort_keys=True)`` without building an encoder on every call.
+_payload_json = json.JSONEncoder(sort_keys=True).encode
+
+
+def outbox_values(o: OutboxItem, instant: Instant = ts) -> Tuple[Any, ...]:
+    """The columns of the outbox table in :data:`OUTBOX_COLUMNS` order."""
+    payload = o.payload
+    return (
+        o.id,
+        o.key,
+        o.kind,
+        o.request_id,
+        _payload_json(payload if type(payload) is dict else dict(payload)),
+        instant(o.created_at),
+        o.state._value_,
+        o.attempts,
+        None if o.next_attempt_at is None else instant(o.next_attempt_at),
+        o.last_error,
+        None if o.delivered_at is None else instant(o.delivered_at),
+        o.lease_owner,
+        None if o.lease_expires is None else instant(o.lease_expires),
+        o.claims,
+    )
+
+
+def outbox_row(o: OutboxItem) -> Dict[str, Any]:
+    """The columns of the outbox table, by name."""
+    return dict(zip(OUTBOX_COLUMNS, outbox_values(o)))
 
 
 @_decoding("outbox item", "id")
@@ -298,14 +337,14 @@ def outbox_from(row: Row) -> OutboxItem:
     """An OutboxItem from a row of the outbox table."""
     created = parse_ts(row["created_at"])
     assert created is not None
-    return OutboxItem(
+    return ports.OutboxItem(
         id=row["id"],
         key=row["key"],
         kind=row["kind"],
         request_id=row["request_id"],
         payload=_json(row["payload"]),
         created_at=created,
-        state=OutboxState(row["state"]),
+        state=ports.OutboxState(row["state"]),
         attempts=int(row["attempts"]),
         next_attempt_at=parse_ts(row["next_attempt_at"]),
         last_error=row["last_error"],
@@ -432,7 +471,7 @@ def audit_from(row: Row) -> AuditEntry:
     """An AuditEntry from a row of the audit table."""
     at = parse_ts(row["at"])
     assert at is not None
-    return AuditEntry(
+    return ports.AuditEntry(
         at=at,
         by=row["by_whom"],
         kind=row["kind"],

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import ports
 from siteupdates.domain import DATED, OPEN, WAITING, Actor, Event, UpdateRequest, apply_event
-from siteupdates.ports import ChangeSet, OutboxItem, Unit
+from siteupdates.ports import Unit
+
+if TYPE_CHECKING:
+    from siteupdates.ports import ChangeSet, OutboxItem
 
 __all__ = [
     "MIGRATIONS",
@@ -366,7 +370,7 @@ def _one_open_version_each(uow: Unit) -> None:
                     duration=length, per_recipient_keys=requester is None,
                 )  # fmt: skip
                 outbox = [
-                    OutboxItem(
+                    ports.OutboxItem(
                         f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}",
                         n.key,
                         "notice",
@@ -377,10 +381,12 @@ def _one_open_version_each(uow: Unit) -> None:
                     for n in notices
                 ]
             parts.append(
-                ChangeSet(updates=((new, r.revision),), history=(entry,), outbox=tuple(outbox))
+                ports.ChangeSet(
+                    updates=((new, r.revision),), history=(entry,), outbox=tuple(outbox)
+                )
             )
     if parts:
-        uow.apply(ChangeSet.concat(parts))
+        uow.apply(ports.ChangeSet.concat(parts))
 
 
 #: The statuses that hold a provider date, as an SQL list (constants of the lifecycle).

@@ -1,0 +1,44 @@
+"""Metadata that pyproject.toml cannot state for every Python this builds on.
+
+* **Licence.** PEP 639 metadata (``License-Expression: MIT``, ``License-File:
+  LICENSE``) needs setuptools 77, which needs Python 3.9; Python 3.8's newest
+  setuptools (75.3) refuses ``license = "MIT"`` in pyproject.toml. So the licence
+  is declared here: an SPDX expression where setuptools can write one (every
+  release is built that way), the older ``License`` field on Python 3.8.
+* **Version.** A plugin is released with the siteupdates it is tested with and
+  carries its version: from the library's ``pyproject.toml`` two directories up
+  in the repository, from ``PKG-INFO`` when built from this plugin's sdist.
+
+This file is the same in every plugin distribution of the repository.
+"""
+
+import re
+from pathlib import Path
+
+import setuptools
+
+HERE = Path(__file__).resolve().parent
+
+
+def library_version() -> str:
+    """The version of siteupdates in this source tree."""
+    pkg_info = HERE / "PKG-INFO"  # an unpacked sdist
+    if pkg_info.is_file():
+        found = re.search(r"^Version: (\S+)$", pkg_info.read_text(encoding="utf-8"), re.M)
+    else:
+        library = HERE.parent.parent / "pyproject.toml"
+        text = library.read_text(encoding="utf-8") if library.is_file() else ""
+        found = re.search(r'^version = "([^"]+)"$', text, re.M)
+    if not found:
+        raise SystemExit(
+            f"{HERE.name}: build it from the siteupdates repository (its version is the "
+            "library's, read from ../../pyproject.toml) or from its sdist"
+        )
+    return found.group(1)
+
+
+if int(setuptools.__version__.split(".")[0]) >= 77:
+    licence = {"license_expression": "MIT"}
+else:
+    licence = {"license": "MIT"}
+setuptools.setup(version=library_version(), license_files=["LICENSE"], **licence)
