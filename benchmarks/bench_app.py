@@ -112,6 +112,7 @@ def build(path: Path, tenants: int, open_per_tenant: int) -> None:
 
 
 def cpu(fn: Callable[[], object]) -> float:
+    """Process CPU seconds of one call, the collector paused."""
     gc.collect()
     gc.disable()
     try:

@@ -25,7 +25,6 @@ loop of ``Desk.submit``, which is what that version offers).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import multiprocessing as mp
 import os
@@ -44,6 +43,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
+
+# One clock for every in-process figure (bench_app.py also runs on its own).
+from benchmarks.bench_app import cpu
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -79,18 +81,6 @@ class Figure:
 
 
 # -- timing helpers ---------------------------------------------------------------
-
-
-def cpu(fn: Callable[[], object]) -> float:
-    """Process CPU seconds of one call, the collector paused."""
-    gc.collect()
-    gc.disable()
-    try:
-        t = time.process_time()
-        fn()
-        return time.process_time() - t
-    finally:
-        gc.enable()
 
 
 def interleaved(sides: Dict[str, Callable[[], float]], rounds: int) -> Dict[str, List[float]]:
