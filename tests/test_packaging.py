@@ -105,6 +105,18 @@ DISTRIBUTIONS = {
 IN_REPOSITORY = (ROOT / "plugins").is_dir()  # not in an unpacked sdist
 
 
+def test_every_plugin_distribution_carries_the_same_setup_py() -> None:
+    """Each sdist builds on its own, so each holds a copy: one text, kept in step."""
+    if not IN_REPOSITORY:
+        pytest.skip("the plugins' sources are in the repository, not in this sdist")
+    copies = {
+        name: (source / "setup.py").read_text(encoding="utf-8")
+        for name, source in DISTRIBUTIONS.items()
+        if name != "siteupdates"
+    }
+    assert len(copies) >= 4 and len(set(copies.values())) == 1, sorted(copies)
+
+
 def _metadata(text: str) -> Message:
     return email.parser.Parser().parsestr(text)
 

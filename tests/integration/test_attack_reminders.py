@@ -22,6 +22,7 @@ import pytest
 from siteupdates.app.scheduling import stage_link
 from siteupdates.app.worker import Worker
 from siteupdates.domain import SchedulingRules, StagingRules, Status
+from siteupdates.errors import InvalidInput
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxState
 from siteupdates.presets import CAMPUS_HOSTING
@@ -112,6 +113,15 @@ def _run(desk: Desk, rid: str, *, ok: bool = True) -> None:
         desk.complete(rid)
     else:
         desk.fail(rid, "the staging database did not come back")
+
+
+def _approved(desk: Desk, clock: FixedClock) -> str:
+    """Staged production, planned, its staging run, approved by the contact: its ID."""
+    staging, prod = _staged(desk, clock)
+    clock.now = MAR8 + timedelta(minutes=5)
+    _run(desk, staging)
+    desk.approve("dana", prod)
+    return prod
 
 
 # -- R20: no reminder stays pending for a request that leaves its date -----------------
@@ -265,10 +275,7 @@ def test_r20_a_batch_submit_arms_no_reminder(desk: Desk) -> None:
 def test_r13_approved_production_moved_and_planned_again_still_waits_the_soak_after_staging(
     desk: Desk, clock: FixedClock
 ) -> None:
-    staging, prod = _staged(desk, clock)
-    clock.now = MAR8 + timedelta(minutes=5)
-    _run(desk, staging)
-    desk.approve("dana", prod)
+    prod = _approved(desk, clock)
     # The contact moves it to the slot right after staging (8 March 11:00 UTC).
     desk.move("dana", prod, at=datetime(2026, 3, 8, 6))
     desk.plan_queue(horizon=clock.now + timedelta(days=60))
@@ -282,11 +289,8 @@ def test_r13_approved_production_moved_and_planned_again_still_waits_the_soak_af
 def test_r15_approved_production_is_no_second_gate_and_explains_its_date(
     desk: Desk, clock: FixedClock
 ) -> None:
-    staging, prod = _staged(desk, clock)
-    clock.now = MAR8 + timedelta(minutes=5)
-    _run(desk, staging)
-    desk.approve("dana", prod)
-    with pytest.raises(Exception, match="not a production update waiting on staging"):
+    prod = _approved(desk, clock)
+    with pytest.raises(InvalidInput, match="not a production update waiting on staging"):
         desk.approve("dana", prod)
     desk.ask_input(prod, "Which cache?", by="ops")
     assert desk.mark_answered(prod, "phoned", by="ops").status is Status.SCHEDULED
