@@ -76,6 +76,7 @@ def test_the_positional_decoder_builds_what_the_validated_one_builds(
     # Equal field by field in type too: the converters would not have changed any of them.
     for a in attrs.fields(UpdateRequest):
         assert type(getattr(trusted, a.name)) is type(getattr(validated, a.name)), a.name
+        assert type(getattr(trusted, a.name)) is type(getattr(r, a.name)), a.name
     for instant in (trusted.preferred_start, trusted.requested_at, trusted.scheduled_for):
         assert instant is None or instant.tzinfo is UTC
     assert isinstance(trusted.target, Target) and isinstance(trusted.status, Status)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Dict,
     List,
     Mapping,
@@ -29,6 +30,7 @@ from typing import (
     Set,
     Tuple,
     Type,
+    TypeVar,
 )
 
 import attrs
@@ -181,6 +183,9 @@ _INVARIANTS = {
     ("requests_booking", "requests.tenant_id, requests.booking"): "another request holds "
     "this booking already",
 }
+
+
+_R = TypeVar("_R")
 
 
 @attrs.define
@@ -494,30 +499,25 @@ class SqlUnit(SqlReads, Unit):
 
     def contact(self, contact_id: str) -> Optional[Contact]:
         """The contact, or None (decoded copy while the reference counter holds)."""
-        ref = self._reference()
-        if ref is None:
-            return super().contact(contact_id)
-        found = ref.contacts.get(contact_id)
-        if found is None and self._seen is not None:
-            found = self._seen.contacts.get(contact_id)
-        if found is None:
-            found = super().contact(contact_id)
-            if found is not None:
-                ref.contacts[contact_id] = found
-        return found
+        return self._copy("contacts", contact_id, super().contact)
 
     def tenant(self, tenant_id: str) -> Optional[Tenant]:
         """The tenant, or None (decoded copy while the reference counter holds)."""
+        return self._copy("tenants", tenant_id, super().tenant)
+
+    def _copy(self, table: str, key: str, load: Callable[[str], Optional[_R]]) -> Optional[_R]:
+        """``table``'s row ``key``: this unit's copy, the shared one, else ``load``'s."""
         ref = self._reference()
         if ref is None:
-            return super().tenant(tenant_id)
-        found = ref.tenants.get(tenant_id)
+            return load(key)
+        mine: Dict[str, _R] = getattr(ref, table)
+        found = mine.get(key)
         if found is None and self._seen is not None:
-            found = self._seen.tenants.get(tenant_id)
+            found = getattr(self._seen, table).get(key)
         if found is None:
-            found = super().tenant(tenant_id)
+            found = load(key)
             if found is not None:
-                ref.tenants[tenant_id] = found
+                mine[key] = found
         return found
 
     def catalog(self) -> Catalog:

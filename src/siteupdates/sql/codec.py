@@ -169,29 +169,12 @@ assert tuple(a.name for a in attrs.fields(UpdateRequest)) == REQUEST_COLUMNS
 
 @_decoding("request", "id")
 def request_from(row: Row) -> UpdateRequest:
-    """An UpdateRequest from a row of the requests table."""
-    return UpdateRequest(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        target=row["target"],
-        version=None if row["version"] is None else Version.parse(row["version"]),
-        db_refresh=bool(row["db_refresh"]),
-        preferred_start=parse_ts(row["preferred_start"]),
-        zone=row["zone"],
-        requested_by=row["requested_by"],
-        requested_at=parse_ts(row["requested_at"]),
-        status=row["status"],
-        scheduled_for=parse_ts(row["scheduled_for"]),
-        revision=int(row["revision"]),
-        warnings=() if row["warnings"] in _NO_WARNINGS else tuple(_json(row["warnings"]) or ()),
-        reason=row["reason"],
-        superseded_by=row["superseded_by"],
-        idempotency_key=row["idempotency_key"],
-        group_plan_id=row["group_plan_id"],
-        automatic=bool(row["automatic"]),
-        booking=row["booking"],
-        resume_status=row["resume_status"],
-    )
+    """An UpdateRequest from a row of the requests table (columns by name).
+
+    One decoder for both kinds of row: the columns are read in
+    :data:`REQUEST_COLUMNS` order and decoded by :func:`request_from_values`.
+    """
+    return request_from_values([row[c] for c in REQUEST_COLUMNS])
 
 
 def _instant(value: Any) -> datetime:
@@ -205,12 +188,11 @@ def _instant(value: Any) -> datetime:
 def request_from_values(row: Sequence[Any]) -> UpdateRequest:
     """An UpdateRequest from the values of :data:`REQUEST_COLUMNS`, in that order.
 
-    The tuple-row twin of :func:`request_from` (the row may go on with more
-    columns). It converts each stored value once, with the same checks (enum
-    members, version, zone, instants, warnings), and builds the value without
-    running the class's converters a second time on what is already converted:
-    the result equals what :func:`request_from` builds from the same row, and a
-    row either cannot read is a StorageError in both.
+    The row may go on with more columns (a claim's). Each stored value is
+    converted once, with the checks of the class's converters (enum members,
+    version, zone, instants, warnings), and the value is built without running
+    those converters a second time: the result equals ``UpdateRequest(...)`` of
+    the same values, and a row that cannot be read is a StorageError naming it.
     """
     warnings = row[12]
     resume = row[19]
