@@ -276,7 +276,6 @@ class _Handle:
         return f"<{type(self).__name__} of {self._desk!r}>"
 
 
-
 class ContactDesk(_Handle, ContactAPI):
     """A contact's use cases, every one bound to the contact (R22 by construction).
 
