@@ -15,7 +15,9 @@ import jsonschema
 import pytest
 
 from siteupdates.cli import EXIT, build_parser, main
+from siteupdates.cli.generated import GROUPS
 from siteupdates.cli.render import output_schema
+from siteupdates.cli.views import SCHEMA_PATH, generate_schema
 from siteupdates.hookspecs import hookimpl
 from siteupdates.plugins import PluginHost
 from siteupdates.service import Desk
@@ -54,10 +56,11 @@ class Cli:
 
     def __call__(self, *args: str) -> Dict[str, Any]:
         code, out, err = self.raw(*args)
-        assert code == 0, err
+        assert code == 0, (args, err)
         data: Dict[str, Any] = json.loads(out)
-        validate(args[0], data)
-        self.checked.append(args[0])
+        name = command_name(args)
+        validate(name, data)
+        self.checked.append(name)
         return data
 
     def fails(self, code: int, *args: str) -> Dict[str, Any]:
@@ -71,20 +74,45 @@ class Cli:
         return error
 
 
+def command_name(args: Tuple[str, ...]) -> str:
+    """The schema's name of the command ``args`` run: ``submit``, ``provider.schedule``."""
+    words = [a for i, a in enumerate(args)
+             if not a.startswith("-") and (i == 0 or args[i - 1] != "--plugin")]  # fmt: skip
+    return f"{words[0]}.{words[1]}" if words[0] in GROUPS else words[0]
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
     return Cli(capsys, tmp_path / "json.db")
 
 
+def _choices(parser: Any) -> Dict[str, Any]:
+    return dict(next(a for a in parser._actions if isinstance(a.choices, dict)).choices)
+
+
 def test_the_schema_covers_every_command_of_the_parser() -> None:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a.choices, dict))
-    assert set(SCHEMA["x-commands"]) == set(sub.choices or {})
-    assert set(SCHEMA["x-commands"]) <= set(SCHEMA["$defs"])
+    commands = _choices(build_parser())
+    flat = set(commands) - set(GROUPS) - {"completion"}
+    assert set(SCHEMA["x-commands"]) == flat
+    grouped = {f"{g}.{name}" for g in GROUPS for name in _choices(commands[g])}
+    assert set(SCHEMA["x-use-cases"]) == grouped
+    assert set(SCHEMA["x-commands"]) | grouped <= set(SCHEMA["$defs"])
+    assert set(SCHEMA["x-arguments"]) <= grouped
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    for arguments in SCHEMA["x-arguments"].values():
+        jsonschema.Draft202012Validator.check_schema(arguments)
+
+
+def test_the_schema_file_is_the_one_the_views_and_declarations_generate() -> None:
+    shipped = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert generate_schema(shipped) == shipped, "run: python -m siteupdates.cli.views"
 
 
 def test_every_commands_json_matches_the_schema_shipped_in_the_package(cli: Cli) -> None:
+    _flat_session(cli)
+
+
+def _flat_session(cli: Cli) -> None:
     first = cli("init", str(SETUP))
     assert first["tenants"] == 4 and first["dry_run"] is False and first["changes"]
     again = cli("apply", str(SETUP), "--dry-run")
@@ -181,11 +209,6 @@ def test_every_commands_json_matches_the_schema_shipped_in_the_package(cli: Cli)
     cli.checked.append("submit-many")
     assert code == 1 and [row["accepted"] for row in many] == [True, False]
     assert many[1]["refusals"][0]["rule"] == "R22"
-    CHECKED.update(cli.checked)
-
-
-#: The commands whose JSON the tests validated (the last test checks they are all).
-CHECKED: Set[str] = set()
 
 
 class Engine:
@@ -199,6 +222,10 @@ class Engine:
 def test_staging_deferral_what_if_and_executor_commands_match_the_schema(
     cli: Cli, tmp_path: Path
 ) -> None:
+    _staging_session(cli, tmp_path)
+
+
+def _staging_session(cli: Cli, tmp_path: Path) -> Set[str]:
     cli("init", str(SETUP))
     made = cli("stage", "--as", "dana", "--version", "E.1505.2", "--at", "2015-02-10 22:00",
                "--soak-hours", "24")  # fmt: skip
@@ -236,13 +263,134 @@ def test_staging_deferral_what_if_and_executor_commands_match_the_schema(
     stale = cli.fails(EXIT["refused"], "report", rid, "7", "completed")
     assert "7" in stale["message"]
     assert cli("outbox", "retry", "--dead")["requeued"] == []
-    CHECKED.update(other.checked, cli.checked)
+    return set(other.checked)
 
 
-def test_every_command_of_the_parser_was_checked_against_the_schema() -> None:
-    if not CHECKED:
-        pytest.skip("runs after the tests that fill CHECKED")
-    assert set(SCHEMA["x-commands"]) == CHECKED
+def test_every_command_of_the_parser_was_checked_against_the_schema(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Self-sufficient: runs every session itself, whatever ran before."""
+    checked: Set[str] = set()
+    for name, session in (("flat", _flat_session), ("grouped", _grouped_session)):
+        run = Cli(capsys, tmp_path / f"{name}.db")
+        session(run)
+        checked.update(run.checked)
+    staging = Cli(capsys, tmp_path / "staging.db")
+    checked.update(_staging_session(staging, tmp_path), staging.checked)
+    assert set(SCHEMA["x-commands"]) | set(SCHEMA["x-use-cases"]) == checked
+
+
+def test_every_grouped_commands_json_matches_the_schema(cli: Cli) -> None:
+    _grouped_session(cli)
+
+
+ENGINE = f"{__name__}:Engine"
+
+
+def _grouped_session(cli: Cli) -> None:
+    """Every command of the actor groups, its JSON against the schema of its result type."""
+    c, p, o = "contact", "provider", "ops"
+    assert cli(p, "apply", str(SETUP))["applied"] is True
+    assert cli(p, "load", str(SETUP))["changes"] == []
+    assert [t["id"] for t in cli(c, "tenants", "--as", "sam")["items"]] == ["aspen", "birch",
+                                                                            "cedar"]  # fmt: skip
+    assert cli(c, "me", "--as", "dana")["zone"] == "America/Chicago"
+    assert "E.1505.2" in cli(c, "catalog", "--as", "dana")["versions"]
+    a = cli(c, "submit", "--as", "dana", "--tenant", "maple", "--target", "production/sandbox",
+            "--version", "E.1505.2", "--at", "2015-02-14 01:00")  # fmt: skip
+    assert a["warnings"][0]["rule"] == "R14" and a["replayed"] is False
+    b = cli(p, "override", "--for", "sam", "--tenant", "aspen", "--target", "staging",
+            "--version", "E.1505.2", "--rule", "R10", "--reason", "agreed", "--at",
+            "2015-02-10 22:00")  # fmt: skip
+    assert b["overridden"] == ["R10"]
+    assert cli(c, "requests", "--as", "dana", "--tenant", "maple")["total"] == 1
+    assert cli(c, "resolve-id", "--as", "dana", a["id"][:8])["id"] == a["id"]
+    assert cli(c, "request", "--as", "dana", a["id"])["id"] == a["id"]
+    assert cli(c, "overview", "--as", "dana", "--tenant", "maple")["tenant"] == "maple"
+    assert cli(c, "explain", "--as", "dana", a["id"])["position"] == 1
+    moved = cli(c, "move", "--as", "dana", a["id"], "--at", "2015-02-15 01:00")
+    assert moved["preferred_start"] == "2015-02-15T01:00:00-06:00"
+    assert cli(p, "queue")["total"] == 2
+    assert cli(p, "requests", "--tenant", "maple", "--status", "to-be-scheduled")["total"] == 1
+    assert cli(p, "tenants", "--limit", "2")["total"] == 4
+    assert cli(p, "catalog")["versions"]
+    assert cli(p, "find", a["id"])["id"] == a["id"]
+    assert cli(p, "resolve-id", a["id"][:8])["id"] == a["id"]
+    assert cli(p, "tenant", "maple")["name"]
+    assert cli(p, "history", a["id"])["history"][0]["event"]
+    assert cli(p, "explain", a["id"])["position"] == 1
+    assert isinstance(cli(p, "what-if", str(SETUP))["moves"], list)
+    assert cli(p, "plan", "--dry-run")["dry_run"] is True
+    sched = cli(p, "schedule", a["id"], "--at", "2015-02-16T10:00:00Z")
+    assert sched["status"] == "scheduled"
+    again = cli(p, "reschedule", a["id"], "--at", "2015-02-17T10:00:00Z", "--reason", "work")
+    assert again["scheduled_for"] == "2015-02-17T04:00:00-06:00"
+    cli(p, "ask-input", a["id"], "Keep the sandbox?")
+    assert cli(c, "answer", "--as", "dana", a["id"], "yes")["status"] == "scheduled"
+    cli(p, "ask-input", a["id"], "Again?")
+    assert cli(p, "answered", a["id"], "phoned")["status"] == "scheduled"
+    assert cli(p, "defer", b["id"], "waiting")["status"] == "deferred"
+    assert cli(p, "resume", b["id"])["status"] == "to-be-scheduled"
+    for step in ("pull", "start", "complete"):
+        cli(p, step, a["id"])
+    assert cli(c, "delete", "--as", "dana", a["id"])["status"] == "deleted"
+    assert cli(p, "fail", b["id"], "the state said no")["status"] == "unable-to-complete"
+    d = cli(c, "submit", "--as", "sam", "--tenant", "birch", "--target", "production/sandbox",
+            "--refresh", "--at", "2015-02-10 22:00")  # fmt: skip
+    assert d["db_refresh"] is True and d["version"] is None
+    assert cli(c, "cancel", "--as", "sam", d["id"])["status"] == "cancelled"
+    assert isinstance(cli(p, "stages")["requests"], list)
+    grouped = cli(p, "group-update", "state-mn", "--target", "staging", "--version", "E.1505.2",
+                  "--earliest", "2015-02-10T22:00:00Z")["requests"]  # fmt: skip
+    assert [r["tenant"] for r in grouped] == ["aspen"]
+    assert isinstance(cli(p, "cloud-week", "--week-of", "2015-02-09")["requests"], list)
+    assert len(cli(p, "audit", "--limit", "2")) == 2
+    assert isinstance(cli(o, "deliver", "--max-attempts", "3")["delivered"], int)
+    items = cli(p, "outbox", "--limit", "2")["items"]
+    assert cli(p, "outbox-item", items[0]["id"])["item"]["key"] == items[0]["key"]
+    assert cli(p, "retry", "--dead")["requeued"] == []
+    code, out, err = cli.raw(p, "supersede", b["id"], d["id"])
+    if code == 0:
+        validate("provider.supersede", json.loads(out))
+    else:
+        assert code == EXIT["refused"], err
+    cli.checked.append("provider.supersede")
+    # An engine takes a due update: its run, reports, heartbeat and cancel.
+    due = cli(c, "submit", "--as", "dana", "--tenant", "maple", "--target", "staging",
+              "--refresh", "--at", "2015-02-14 22:00")["id"]  # fmt: skip
+    cli(p, "schedule", due, "--at", START.isoformat(), "--allow-past")
+    assert cli("--plugin", ENGINE, o, "dispatch", "--id", "d-1")["dispatched"] == 1
+    assert cli("--plugin", ENGINE, p, "run-status", due)["run_id"] == due
+    assert cli(o, "report", due, "1", "started")["applied"] is True
+    assert cli(o, "heartbeat", due, "1", "--lease", "60")["held"] is True
+    assert cli(p, "cancel-run", due, "stopped by the provider")["status"]
+    assert isinstance(cli(o, "worker", "--id", "w1", "--until-idle", "--poll", "0.01"), dict)
+    assert cli(o, "feed", "--as", "dana")["contact"] == "dana"
+    drafts = cli.db.parent / "grouped-drafts.jsonl"
+    drafts.write_text('{"tenant": "maple", "target": "preview", "refresh": true, '
+                      '"at": "2015-02-10 22:00"}\n', encoding="utf-8")  # fmt: skip
+    code, out, err = cli.raw(c, "submit-many", "--as", "dana", str(drafts))
+    assert code in (0, EXIT["refused"]), err
+    validate("contact.submit-many", json.loads(out))
+    cli.checked.append("contact.submit-many")
+    staged = Cli(cli.capsys, cli.db.parent / "grouped-stage.db")
+    staged(p, "apply", str(SETUP))
+    made = staged(c, "stage", "--as", "dana", "--tenant", "maple", "--version", "E.1505.2", "--at",
+               "2015-02-10 22:00", "--soak-hours", "24")  # fmt: skip
+    staging, production = made["staging"]["id"], made["production"]["id"]
+    assert staged(p, "plan")["dry_run"] is False
+    assert staged(c, "postpone", "--as", "dana", staging, "--next-window")["status"] == "scheduled"
+    for step in ("pull", "start", "complete"):
+        staged(p, step, staging)
+    assert staged(c, "approve", "--as", "dana", production)["status"] == "scheduled"
+    cli.checked.extend(staged.checked)
+    other = Cli(cli.capsys, cli.db.parent / "grouped-decline.db")
+    other(p, "apply", str(SETUP))
+    gated = other(c, "stage", "--as", "dana", "--tenant", "maple", "--version", "E.1505.2",
+                  "--at", "2015-02-10 22:00")  # fmt: skip
+    other(p, "plan")
+    assert other(c, "decline", "--as", "dana", gated["production"]["id"])["status"] == "cancelled"
+    cli.checked.extend(other.checked)
 
 
 def test_errors_in_json_mode_are_json_on_stderr_with_the_rule_ids(cli: Cli) -> None:

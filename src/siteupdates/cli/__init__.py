@@ -8,9 +8,18 @@ never a traceback (``SITEUPDATES_DEBUG=1`` shows the traceback of a status 70);
 with ``--json`` that line is a JSON object with the rule IDs of a refusal
 (:func:`.render.error_json`).
 
-The package is split by what changes together: :mod:`.parser` (the grammar),
-:mod:`.commands` (one function per command, each calling the desk),
-:mod:`.render` (tables and JSON) and :mod:`.inputs` (exit statuses, date forms).
+Commands are grouped by who acts (``siteupdates contact submit``,
+``siteupdates provider schedule``, ``siteupdates ops deliver``), one per
+declared use case (:mod:`siteupdates.usecases.catalog`). The 0.2 flat names
+(``submit``, ``schedule``, ...) still work for one release; after a successful
+run they print a note on standard error naming the command that replaces them.
+
+The package is split by what changes together: :mod:`.parser` (the root grammar
+and the 0.2 commands), :mod:`.generated` (the actor groups, derived from the
+declarations), :mod:`.commands` (the 0.2 and long-running commands),
+:mod:`.views` (one view per result type: JSON, text, schema), :mod:`.render`
+(tables and JSON pieces), :mod:`.logging_setup` (where logs go) and
+:mod:`.inputs` (exit statuses, date forms).
 """
 
 from __future__ import annotations
@@ -35,8 +44,9 @@ from siteupdates.errors import (
 from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
+from . import logging_setup
 from .inputs import EXIT, check_arguments, instant, one_line
-from .parser import _Parser, build_parser, command_word
+from .parser import ALIASES, _Parser, build_parser, command_words
 from .render import Out, error_json
 
 __all__ = ["EXIT", "build_parser", "main"]
@@ -88,15 +98,44 @@ def open_desk(a: argparse.Namespace) -> Desk:
             f"--set names no loaded plugin: {', '.join(unknown)}; "
             f"plugins that take settings: {', '.join(sorted(host.setting_names()))}"
         )
+    if _reads(a):
+        _refuse_missing_file(url)
     desk = Desk.open(
         url, host=host, clock=(lambda: fixed) if fixed else None, plugin_settings=overrides
     )
-    if a.command not in ("init", "apply") and not desk.storage.has_tenants():
+    if (
+        a.command not in ("init", "apply")
+        and not getattr(a, "setup", False)
+        and not desk.storage.has_tenants()
+    ):
         desk.close()
         raise ConfigurationError(
             f"{url.split('://')[0]} storage has no setup yet; run: siteupdates apply SETUP.toml"
         )
     return desk
+
+
+def _reads(a: argparse.Namespace) -> bool:
+    """Whether the command only reads (it must never create a store)."""
+    if getattr(a, "reads", False):
+        return True
+    if a.command == "schedule":
+        return a.request is None and bool(a.dry_run or a.what_if)
+    return a.command == "dispatch" and a.status is not None
+
+
+def _refuse_missing_file(url: str) -> None:
+    """A read on a SQLite file that does not exist: say so (exit 5), create nothing."""
+    if not url.startswith("sqlite:"):
+        return
+    from siteupdates.builtin.sqlite import sqlite_path
+
+    path = sqlite_path(url)
+    if path is not None and path != ":memory:" and not os.path.exists(path):
+        raise ConfigurationError(
+            f"no SQLite file at {path!r}: a read command never creates one (a mistyped "
+            "--db?); a new store starts with: siteupdates apply SETUP.toml"
+        )
 
 
 def _exit_code(exc: SiteUpdatesError) -> int:
@@ -130,7 +169,7 @@ def _report(exc: SiteUpdatesError, code: int, as_json: bool) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status (usage errors exit through argparse)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(command_word(args))
+    parser = build_parser(*command_words(args))
     # Usage errors are found while parsing: they follow --json wherever it stands.
     _Parser.json_errors = (
         "--json" in args[: args.index("--")] if "--" in args else "--json" in args
@@ -140,13 +179,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         _Parser.json_errors = False
     out = Out(a.json)
+    logging_setup.choose(a.log_level, a.verbose)
+    if getattr(a, "no_desk", False):
+        return int(a.func(None, a, out))
     try:
         check_arguments(a)
         desk = open_desk(a)
         try:
-            return int(a.func(desk, a, out))
+            code = int(a.func(desk, a, out))
         finally:
             desk.close()
+        alias = getattr(a, "alias", None)
+        if code == 0 and alias:
+            _say(f"siteupdates: note: '{alias}' is the 0.2 name of this command, kept for one "
+                 f"release; use: siteupdates {ALIASES[alias]}")  # fmt: skip
+        return code
     except SiteUpdatesError as exc:
         return _report(exc, _exit_code(exc), a.json)
     except KeyboardInterrupt:

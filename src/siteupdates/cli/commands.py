@@ -1,7 +1,11 @@
-"""The commands: each reads its arguments, calls one use case of the desk, prints.
+"""The 0.2 flat commands and the long-running ones: each reads its arguments, runs use cases.
 
-A command never reaches below :class:`~siteupdates.Desk`'s public methods and
-the storage's read port; errors travel up as :class:`SiteUpdatesError` and
+Every use case runs through :meth:`siteupdates.Desk.call` with arguments checked
+by :meth:`~siteupdates.usecases.declare.UseCase.bind` (:func:`use`), as the
+generated actor commands (:mod:`.generated`) do. A flat command with several
+forms (``schedule`` with or without REQUEST, ``reschedule --as``, ``dispatch
+--status``) maps each form to its use case, and refuses an option the chosen
+form would ignore (exit 2). Errors travel up as :class:`SiteUpdatesError` and
 :func:`siteupdates.cli.main` turns them into one line and an exit status.
 """
 
@@ -12,15 +16,17 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Tuple
 
 import attrs
 
-from siteupdates import checks, ports
+from siteupdates import checks
 from siteupdates.domain import Tenant, UpdateRequest
 from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import ConfigurationError, InvalidInput, StaleReport
 from siteupdates.service import Desk
+from siteupdates.usecases.catalog import by_name
+from siteupdates.usecases.declare import Actor
 
 from .inputs import EXIT, local_time
 from .render import (
@@ -29,7 +35,6 @@ from .render import (
     error_json,
     explanation_json,
     history_json,
-    instant,
     outbox_json,
     overview_json,
     page_json,
@@ -40,18 +45,53 @@ from .render import (
     tenant_json,
     when,
 )
+from .views import (
+    delivery_data,
+    delivery_text,
+    history_rows,
+    outbox_table,
+    plan_data,
+    staged_data,
+    staged_text,
+    submission_data,
+    submission_text,
+    what_if_data,
+    zone_of,
+)
 
 if TYPE_CHECKING:
     pass
+
+
+def use(desk: Desk, actor: str, name: str, lead: Tuple[str, ...] = (), **values: Any) -> Any:
+    """Run the use case ``actor.name`` with ``values`` checked by its declaration."""
+    uc = by_name(Actor(actor), name)
+    return desk.call(uc, lead, uc.bind((), values))
+
+
+def _option(dest: str) -> str:
+    return {"contact": "--as", "what_if": "--what-if"}.get(dest, "--" + dest.replace("_", "-"))
+
+
+def refuse_ignored(a: argparse.Namespace, form: str, **defaults: Any) -> None:
+    """Refuse (exit 2) the options the chosen form of a command would ignore.
+
+    ``defaults`` maps each such option's ``dest`` to its value when not given.
+    """
+    given = [_option(dest) for dest, default in defaults.items()
+             if getattr(a, dest, default) != default]  # fmt: skip
+    if given:
+        raise InvalidInput(f"{form} ignores {', '.join(given)}: leave "
+                           f"{'it' if len(given) == 1 else 'them'} out")  # fmt: skip
 
 
 def _tenant_of(desk: Desk, a: argparse.Namespace) -> str:
     """``--tenant``, or the contact's only tenant (a district contact sees one)."""
     if a.tenant:
         return str(a.tenant)
-    mine = desk.tenants_of(a.contact)
+    mine = use(desk, "contact", "tenants", (a.contact,))
     if len(mine) == 1:
-        return mine[0].id
+        return str(mine[0].id)
     choices = ", ".join(t.id for t in mine) or "none"
     raise InvalidInput(f"choose --tenant among the tenants connected to you: {choices}", None)
 
@@ -63,8 +103,7 @@ def _refresh(a: argparse.Namespace) -> Optional[bool]:
 
 
 def _contact_zone(desk: Desk, contact_id: str) -> str:
-    c = desk.storage.contact(contact_id)
-    return (c.zone if c else None) or desk.default_zone
+    return zone_of(desk, (contact_id,))
 
 
 def cmd_apply(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -72,7 +111,8 @@ def cmd_apply(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     from siteupdates.setupfile import load_setup
 
     setup = load_setup(a.file)
-    report = desk.apply_setup(setup, by=a.by or _operator(), dry_run=a.dry_run)
+    report = use(desk, "provider", "apply_setup", setup=setup, by=a.by or _operator(),
+                 dry_run=a.dry_run)  # fmt: skip
     counts = {
         "tenants": len(setup.tenants),
         "contacts": len(setup.contacts),
@@ -108,7 +148,7 @@ def _operator() -> str:
 
 def cmd_audit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``audit`` command."""
-    entries = desk.audit(kind=a.kind, key=a.key, limit=a.limit)
+    entries = use(desk, "provider", "audit", kind=a.kind, key=a.key, limit=a.limit)
     zone = desk.default_zone
     rows = [
         {"seq": str(e.seq), "at": when(e.at, zone), "by": e.by, "change": e.describe()}
@@ -120,7 +160,7 @@ def cmd_audit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_tenants(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``tenants`` command."""
-    ts = desk.tenants_of(a.contact)
+    ts = use(desk, "contact", "tenants", (a.contact,))
     rows = [{"id": t.id, "name": t.name, "plan": t.plan.value} for t in ts]
     out.emit(page_json(ts, tenant_json), table(rows))
     return 0
@@ -133,38 +173,27 @@ def cmd_submit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         raise InvalidInput("choose --version VERSION, or --refresh-only (DB refresh only)", None)
     if a.reason is not None and not a.override:
         raise InvalidInput("--reason goes with --override RULE (the provider's exception)")
+    if not a.override:
+        refuse_ignored(a, "submit without --override", by="provider")
     tenant = _tenant_of(desk, a)
     when_ = local_time(a.at)
     if a.override:
         if not a.reason:
             raise InvalidInput("--override needs --reason: why the provider makes an exception")
-        sub = desk.override(
-            a.contact, tenant, a.target, version, rules=a.override, reason=a.reason, by=a.by,
+        sub = use(
+            desk, "provider", "override", contact_id=a.contact, tenant_id=tenant,
+            target=a.target, version=version, rules=tuple(a.override), reason=a.reason, by=a.by,
             db_refresh=_refresh(a), at=when_, zone=a.zone, ambiguity=a.ambiguous,
             idempotency_key=a.key,
         )  # fmt: skip
     else:
-        sub = desk.submit(
-            a.contact, tenant, a.target, version, db_refresh=_refresh(a), at=when_,
-            zone=a.zone, ambiguity=a.ambiguous, idempotency_key=a.key,
+        sub = use(
+            desk, "contact", "submit", (a.contact,), tenant_id=tenant, target=a.target,
+            version=version, db_refresh=_refresh(a), at=when_, zone=a.zone,
+            ambiguity=a.ambiguous, idempotency_key=a.key,
         )  # fmt: skip
     zone = _contact_zone(desk, a.contact)
-    r = sub.request
-    lines = [
-        f"request {r.id} {'(already submitted) ' if sub.replayed else ''}"
-        f"is {r.status.label}, preferred start {when(r.preferred_start, zone)}"
-    ]
-    if sub.overridden:
-        lines.append(f"accepted by {a.by}, overriding {', '.join(sub.overridden)}: {a.reason}")
-    lines += [f"warning {w}" for w in sub.warnings]
-    lines += [f"request {s} is now New Version Requested (R17)" for s in sub.superseded]
-    data = {
-        **request_json(sub.request, zone),
-        "replayed": sub.replayed,
-        "superseded": list(sub.superseded),
-        "overridden": list(sub.overridden),
-    }
-    out.emit(data, "\n".join(lines))
+    out.emit(submission_data(sub, zone), submission_text(sub, zone, a.by, a.reason or ""))
     return 0
 
 
@@ -173,7 +202,8 @@ def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     from .drafts import read_drafts
 
     drafts, keys = read_drafts(a.file)
-    results = desk.submit_many(a.contact, drafts, idempotency_keys=keys)
+    results = use(desk, "contact", "submit_many", (a.contact,), drafts=drafts,
+                  idempotency_keys=keys)  # fmt: skip
     zone = _contact_zone(desk, a.contact)
     rows = [
         {
@@ -211,13 +241,8 @@ def cmd_submit_many(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``list`` command."""
-    page = desk.requests(
-        a.contact,
-        _tenant_of(desk, a),
-        hide_complete=a.hide_complete,
-        offset=a.offset,
-        limit=a.limit,
-    )
+    page = use(desk, "contact", "requests", (a.contact,), tenant_id=_tenant_of(desk, a),
+               hide_complete=a.hide_complete, offset=a.offset, limit=a.limit)  # fmt: skip
     zone = _contact_zone(desk, a.contact)
     text = table([request_row(r, zone) for r in page.items])
     if page.total > len(page.items):
@@ -228,7 +253,7 @@ def cmd_list(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_overview(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``overview`` command."""
-    ov = desk.overview(a.contact, _tenant_of(desk, a))
+    ov = use(desk, "contact", "overview", (a.contact,), tenant_id=_tenant_of(desk, a))
     out.emit(overview_json(ov), ov.render())
     return 0
 
@@ -243,7 +268,7 @@ def _done(out: Out, r: UpdateRequest, zone: str) -> int:
 
 def _contact_request(desk: Desk, a: argparse.Namespace) -> str:
     """The full ID of a request the contact names by a prefix; never says what others hold."""
-    return desk.resolve_id_for(a.contact, a.request)
+    return str(use(desk, "contact", "resolve_id", (a.contact,), prefix=a.request))
 
 
 def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out], int]:
@@ -251,15 +276,14 @@ def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out],
 
     def run(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         rid = _contact_request(desk, a)
+        lead = (a.contact,)
         if action == "answer":
-            r = desk.answer(a.contact, rid, a.text)
-        elif action in ("approve", "decline"):
-            r = getattr(desk, action)(a.contact, rid)
+            r = use(desk, "contact", "answer", lead, request_id=rid, text=a.text)
         elif action == "move":
-            r = desk.move(a.contact, rid, at=local_time(a.at), zone=a.zone,
-                          ambiguity=a.ambiguous)  # fmt: skip
+            r = use(desk, "contact", "move", lead, request_id=rid, at=local_time(a.at),
+                    zone=a.zone, ambiguity=a.ambiguous)  # fmt: skip
         else:
-            r = getattr(desk, action)(a.contact, rid)
+            r = use(desk, "contact", action, lead, request_id=rid)
         return _done(out, r, _contact_zone(desk, a.contact))
 
     return run
@@ -268,34 +292,24 @@ def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out],
 def cmd_stage(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``stage`` command: staging, then production."""
     soak = None if a.soak_hours is None else timedelta(hours=a.soak_hours)
-    made = desk.submit_staged(
-        a.contact, _tenant_of(desk, a), a.version, at=local_time(a.at), zone=a.zone, soak=soak
-    )
+    made = use(desk, "contact", "submit_staged", (a.contact,), tenant_id=_tenant_of(desk, a),
+               version=a.version, at=local_time(a.at), zone=a.zone, soak=soak)  # fmt: skip
     zone = _contact_zone(desk, a.contact)
-    lines = [
-        f"staging request {made.staging.id} asks for {when(made.staging.preferred_start, zone)}",
-        f"production request {made.production.id} follows at least "
-        f"{made.soak.total_seconds() / 3600:g} hours after staging, once you approve",
-    ]
-    out.emit(
-        {"staging": request_json(made.staging, zone),
-         "production": request_json(made.production, zone),
-         "soak_hours": made.soak.total_seconds() / 3600},
-        "\n".join(lines),
-    )  # fmt: skip
+    out.emit(staged_data(made, zone), staged_text(made, zone))
     return 0
 
 
 def cmd_postpone(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``postpone`` command: a contact's limited deferral."""
     rid = _contact_request(desk, a)
-    r = desk.postpone(a.contact, rid, days=a.days, next_window=a.next_window)
+    r = use(desk, "contact", "postpone", (a.contact,), request_id=rid, days=a.days,
+            next_window=a.next_window)  # fmt: skip
     return _done(out, r, _contact_zone(desk, a.contact))
 
 
 def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``stages`` command."""
-    moved = desk.advance_stages(by=a.by)
+    moved = use(desk, "provider", "advance_stages", by=a.by)
     zone = desk.default_zone
     out.emit(
         {"requests": [request_json(r, zone) for r in moved]},
@@ -306,7 +320,7 @@ def cmd_stages(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``queue`` command."""
-    q = desk.queue(offset=a.offset, limit=a.limit)
+    q = use(desk, "provider", "queue", offset=a.offset, limit=a.limit)
     zone = desk.default_zone
     text = table([request_row(r, zone) for r in q])
     if q.total > q.offset + len(q):
@@ -317,25 +331,11 @@ def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``show`` command."""
-    rid = desk.resolve_id(a.request)
-    r = desk.find(rid)
-    hist = desk.history(rid)
+    rid = _provider_request(desk, a.request)
+    r = use(desk, "provider", "find", request_id=rid)
+    hist = use(desk, "provider", "history", request_id=rid)
     zone = desk.default_zone
-    rows = [
-        {
-            "seq": str(h.seq),
-            "event": h.event.value,
-            "by": h.by,
-            "at": when(h.at, zone),
-            "from": h.from_status.label if h.from_status else "-",
-            "to": h.to_status.label,
-            "reason": h.reason or "",
-        }
-        for h in hist
-    ]
-    for row, h in zip(rows, hist):
-        if h.overrides:
-            row["reason"] = row["reason"] or f"override of {', '.join(h.overrides)}"
+    rows = history_rows(hist, zone)
     head = table([request_row(r, zone)])
     warn = "".join(f"\nwarning {w}" for w in r.warnings)
     out.emit(
@@ -343,6 +343,11 @@ def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         f"{head}{warn}\n\n{table(rows)}",
     )
     return 0
+
+
+def _provider_request(desk: Desk, prefix: str) -> str:
+    """The full ID of the one request starting with ``prefix``."""
+    return str(use(desk, "provider", "resolve_id", prefix=prefix))
 
 
 def _providerwhen(desk: Desk, a: argparse.Namespace) -> datetime:
@@ -355,35 +360,49 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
     def run(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         by = a.by
         if action == "schedule" and a.request is None:
+            refuse_ignored(
+                a,
+                "schedule without REQUEST (planning the queue)",
+                at=None,
+                zone=None,
+                ambiguous="earlier",
+                allow_past=False,
+                reason=None,
+            )
+            if a.what_if:
+                refuse_ignored(a, "schedule --what-if (stores nothing)", dry_run=False)
             return _plan(desk, a, out)
+        if action == "schedule":
+            refuse_ignored(a, "schedule REQUEST (placing one request)", dry_run=False,
+                           horizon_days=180, what_if=None)  # fmt: skip
         if action == "reschedule" and a.contact is not None:
             if a.reason is not None or by != "provider":
                 raise InvalidInput("reschedule --as CONTACT takes no --reason or --by: "
                                    "those are the provider's")  # fmt: skip
+            refuse_ignored(a, "reschedule --as CONTACT", allow_past=False)
             return cmd_contact_action("move")(desk, a, out)
         if action == "reschedule" and a.reason is None:
             raise InvalidInput(
                 "the provider's reschedule needs --reason, told to the contact (R13); "
                 "a contact moves their own request with --as CONTACT"
             )
-        a.request = desk.resolve_id(a.request)
+        rid = _provider_request(desk, a.request)
         if action == "schedule":
             if a.at is None:
                 raise InvalidInput(
                     "schedule REQUEST needs --at; without REQUEST it plans the queue"
                 )
-            r = desk.schedule(
-                a.request, _providerwhen(desk, a), by=by, reason=a.reason,
-                allow_past=a.allow_past,
-            )  # fmt: skip
+            r = use(desk, "provider", "schedule", request_id=rid, when=_providerwhen(desk, a),
+                    by=by, reason=a.reason, allow_past=a.allow_past)  # fmt: skip
         elif action == "reschedule":
-            r = desk.reschedule(
-                a.request, _providerwhen(desk, a), a.reason, by=by, allow_past=a.allow_past
-            )
+            r = use(desk, "provider", "reschedule", request_id=rid,
+                    when=_providerwhen(desk, a), reason=a.reason, by=by,
+                    allow_past=a.allow_past)  # fmt: skip
         elif action in ("ask_input", "mark_answered", "defer", "fail"):
-            r = getattr(desk, action)(a.request, a.text, by=by)
+            text = {"ask_input": "question", "mark_answered": "note"}.get(action, "reason")
+            r = use(desk, "provider", action, request_id=rid, by=by, **{text: a.text})
         else:
-            r = getattr(desk, action)(a.request, by=by)
+            r = use(desk, "provider", action, request_id=rid, by=by)
         return _done(out, r, desk.default_zone)
 
     return run
@@ -391,38 +410,8 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
 
 def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     horizon = desk.now() + timedelta(days=a.horizon_days)
-    result = desk.what_if(a.what_if, horizon=horizon)
-    zone = desk.default_zone
-    rows = [
-        {
-            "id": short_id(m.request.id),
-            "tenant": m.request.tenant_id,
-            "status": m.request.status.label,
-            "old": when(m.old, zone) if m.old else "-",
-            "new": when(m.new, zone) if m.new else f"not placed: {m.reason}",
-            "notices": str(len(m.notices)),
-        }
-        for m in result.moves
-    ]
-    text = table(rows) if rows else "no booking would move"
-    text += (
-        f"\n(what-if: {len(result.moves)} would move, {len(result.unchanged)} would stay; "
-        "nothing stored, nothing sent)"
-    )
-    for m in result.moves:
-        for n in m.notices:
-            text += f"\n\nto {n.email}: {n.subject}\n{n.body}"
-    data = {
-        "moves": [
-            {"request": m.request.id, "short_id": short_id(m.request.id),
-             "tenant": m.request.tenant_id, "status": m.request.status.value,
-             "old": instant(m.old, zone), "new": instant(m.new, zone), "reason": m.reason,
-             "notices": [n.to_payload() for n in m.notices]}
-            for m in result.moves
-        ],
-        "unchanged": list(result.unchanged),
-        "zone": zone,
-    }  # fmt: skip
+    result = use(desk, "provider", "what_if", setup=a.what_if, horizon=horizon)
+    data, text = what_if_data(result, desk.default_zone)
     out.emit(data, text)
     return 0
 
@@ -431,46 +420,9 @@ def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     if a.what_if:
         return _what_if(desk, a, out)
     horizon = desk.now() + timedelta(days=a.horizon_days)
-    run = desk.plan_queue(horizon=horizon, dry_run=a.dry_run, by=a.by)
-    zone = desk.default_zone
-    rows = []
-    data = []
-    for r in run.requests:
-        p = run.plan.placements[r.id]
-        rows.append(
-            {
-                "position": str(p.position),
-                "id": short_id(r.id),
-                "tenant": r.tenant_id,
-                "asked": when(r.preferred_start, zone),
-                "slot": when(p.start, zone) if p.start else f"not placed: {p.reason}",
-                "stored": "yes" if r.id in run.stored else "no",
-            }
-        )
-        data.append(
-            {
-                "position": p.position,
-                "request": r.id,
-                "short_id": short_id(r.id),
-                "tenant": r.tenant_id,
-                "asked": instant(r.preferred_start, zone),
-                "start": instant(p.start, zone),
-                "end": instant(p.end, zone),
-                "reason": p.reason,
-                "stored": r.id in run.stored,
-                "warnings": [{"rule": w.rule, "message": w.message} for w in p.warnings],
-            }
-        )
-    text = table(rows)
-    if a.dry_run:
-        text += "\n(dry run: nothing stored; 'siteupdates explain ID' says why)"
-    if run.conflicts:
-        text += f"\nchanged meanwhile, not stored: {', '.join(run.conflicts)}"
-    out.emit(
-        {"plan": data, "conflicts": list(run.conflicts), "dry_run": bool(a.dry_run),
-         "zone": zone},
-        text,
-    )  # fmt: skip
+    run = use(desk, "provider", "plan_queue", horizon=horizon, dry_run=a.dry_run, by=a.by)
+    data, text = plan_data(run, desk.default_zone, a.dry_run)
+    out.emit(data, text)
     return 0
 
 
@@ -478,10 +430,12 @@ def cmd_explain(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``explain`` command: the provider's, or with ``--as`` the contact's own view."""
     horizon = desk.now() + timedelta(days=a.horizon_days)
     if a.contact is not None:
-        e = desk.explain_to(a.contact, _contact_request(desk, a), horizon=horizon)
+        e = use(desk, "contact", "explain", (a.contact,), request_id=_contact_request(desk, a),
+                horizon=horizon)  # fmt: skip
         zone = _contact_zone(desk, a.contact)
     else:
-        e = desk.explain(desk.resolve_id(a.request), horizon=horizon)
+        e = use(desk, "provider", "explain", request_id=_provider_request(desk, a.request),
+                horizon=horizon)  # fmt: skip
         zone = desk.default_zone
     out.emit(explanation_json(e, zone), e.render())
     return 0
@@ -506,15 +460,15 @@ def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         ) from None
     stamp, alarms = desk.now(), desk.app.reminders
     if a.contact is not None:
-        tenants = list(desk.tenants_of(a.contact))  # refuses an unknown contact (R22)
-        contact = desk.storage.contact(a.contact)
-        assert contact is not None
+        # refuses an unknown contact (R22)
+        tenants = list(use(desk, "contact", "tenants", (a.contact,), limit=100_000).items)
+        contact = use(desk, "contact", "me", (a.contact,))
         zone = _contact_zone(desk, a.contact)
         requests = _requests_of(desk, tenants)
         data = contact_feed(contact, requests, tenants, default_zone=zone, stamp=stamp,
                             alarms=alarms)  # fmt: skip
     else:
-        tenants = desk.storage.tenants()
+        tenants = list(use(desk, "provider", "tenants", limit=100_000).items)
         zone = desk.default_zone
         requests = _requests_of(desk, tenants)
         data = provider_feed(requests, tenants, zone=zone, stamp=stamp, alarms=alarms)
@@ -536,9 +490,9 @@ def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 def cmd_group(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``group`` command."""
     earliest = _providerwhen(desk, a)
-    made = desk.group_update(
-        a.group, a.target, a.version, earliest=earliest, by=a.by,
-        horizon=desk.now() + timedelta(days=a.horizon_days),
+    made = use(
+        desk, "provider", "group_update", group_id=a.group, target=a.target, version=a.version,
+        earliest=earliest, by=a.by, horizon=desk.now() + timedelta(days=a.horizon_days),
     )  # fmt: skip
     zone = desk.default_zone
     out.emit(
@@ -556,7 +510,7 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         raise InvalidInput(
             f"malformed date {a.week_of!r}: expected YYYY-MM-DD", a.week_of
         ) from None
-    made = desk.cloud_week(week, by=a.by)
+    made = use(desk, "provider", "cloud_week", week_of=week, by=a.by)
     zone = desk.default_zone
     out.emit(
         {"requests": [request_json(r, zone) for r in made]},
@@ -567,27 +521,18 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 @contextmanager
 def _logs_on_stderr() -> Iterator[None]:
-    """Show the library's INFO logs (notices, workers, the outbox) on standard error.
+    """Show the library's logs (notices, workers, the outbox) on standard error.
 
-    The library only adds a NullHandler; the command line decides where logs go.
+    The library only adds a NullHandler; :func:`siteupdates.cli.configure_logging`
+    (the command line's one place for it) decides where logs go and how they read.
     """
-    import logging
+    from . import logging_setup
 
-    from siteupdates.logs import logger
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    log = logger("siteupdates")
-    before = log.level
-    log.addHandler(handler)
-    if log.getEffectiveLevel() > logging.INFO:
-        log.setLevel(logging.INFO)
+    undo = logging_setup.configure_logging()
     try:
         yield
     finally:
-        log.removeHandler(handler)
-        log.setLevel(before)
+        undo()
 
 
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -614,38 +559,21 @@ def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     return 0
 
 
-def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
-    """The ``deliver`` command: one pass over the outbox, or passes until SIGTERM (``--loop``)."""
-    dispatcher = desk.dispatcher(
-        max_attempts=a.max_attempts, timeout=a.timeout, base_delay=a.base_delay,
-        batch=a.batch, lease=a.lease,
-    )  # fmt: skip
+def _deliver(desk: Desk, out: Out, loop: bool, poll: float, **values: Any) -> int:
+    """Deliver the outbox: one pass, or passes until SIGTERM; the exit status."""
+    dispatcher = use(desk, "ops", "dispatcher", **values)
     notifiers = desk.host.notifiers()
     log_only = notifiers == ["siteupdates.notify.log"]
     with _logs_on_stderr():
-        if a.loop:
+        if loop:
             import signal
 
             signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
-            report = dispatcher.run(poll=a.poll)
+            report = dispatcher.run(poll=poll)
         else:
             report = dispatcher.run_once()
-    data = {
-        "delivered": report.delivered,
-        "retried": report.retried,
-        "dead": report.dead,
-        "withdrawn": report.withdrawn,
-        "lost": report.lost,
-        "undelivered": report.undelivered,
-        "errors": list(report.errors),
-        "notifiers": notifiers,
-    }
-    text = f"delivered {report.delivered}, to retry {report.retried}, dead {report.dead}"
-    if report.withdrawn:
-        text += f", reminders withdrawn {report.withdrawn}"
-    if report.lost:
-        text += f", taken over by another deliverer {report.lost}"
-    text += "".join(f"\n  {e}" for e in report.errors)
+    data = {**delivery_data(report), "notifiers": notifiers}
+    text = delivery_text(report)
     if log_only and report.delivered:
         text += ("\nnote: no mail notifier is configured: notices went to standard error only "
                  "(pass --smtp URL, or a notifier plugin)")  # fmt: skip
@@ -658,33 +586,40 @@ def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     return 0 if not report.dead else EXIT["refused"]
 
 
+def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """The ``deliver`` command: one pass over the outbox, or passes until SIGTERM (``--loop``)."""
+    if not a.loop:
+        refuse_ignored(a, "deliver without --loop (one pass)", poll=30.0)
+    return _deliver(desk, out, a.loop, a.poll, max_attempts=a.max_attempts, timeout=a.timeout,
+                    base_delay=a.base_delay, batch=a.batch, lease=a.lease)  # fmt: skip
+
+
+def cmd_ops_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """``ops deliver``: the use case's options; ``--loop`` keeps delivering until SIGTERM."""
+    from .generated import values_of
+
+    if not a.loop:
+        refuse_ignored(a, "ops deliver without --loop (one pass)", poll=30.0)
+    values = values_of(by_name(Actor.OPS, "deliver"), a)
+    return _deliver(desk, out, a.loop, a.poll, **values)
+
+
 def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``outbox`` command."""
-    state = None if a.state is None else ports.OutboxState(a.state)
-    rid = None if a.request is None else desk.resolve_id(a.request)
-    items = desk.storage.outbox(request_id=rid, state=state)
+    rid = None if a.request is None else _provider_request(desk, a.request)
+    items = use(desk, "provider", "outbox", state=a.state, request_id=rid, limit=100_000).items
     zone = desk.default_zone
-    rows = [
-        {
-            "key": o.key,
-            "kind": o.kind,
-            "state": o.state.value,
-            "attempts": str(o.attempts),
-            "subject": str(o.payload.get("subject") or o.payload.get("summary") or ""),
-            "next": when(o.next_attempt_at, zone) if o.state is ports.OutboxState.PENDING else "-",
-            "error": o.last_error or "" if o.state is not ports.OutboxState.DELIVERED else "",
-        }
-        for o in items
-    ]
-    out.emit({"items": [outbox_json(o, zone) for o in items], "zone": zone}, table(rows))
+    out.emit({"items": [outbox_json(o, zone) for o in items], "zone": zone},
+             outbox_table(items, zone))  # fmt: skip
     return 0
 
 
 def cmd_outbox_retry(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``outbox retry`` command: requeue dead items by key, or every dead one."""
+    refuse_ignored(a, "outbox retry", request=None, state=None)
     if not a.keys and not a.dead:
         raise InvalidInput("outbox retry needs KEY... or --dead", None)
-    found = desk.retry_outbox(a.keys, dead=a.dead, by=a.by)
+    found = use(desk, "provider", "retry_outbox", keys=tuple(a.keys), dead=a.dead, by=a.by)
     missing = sorted(set(a.keys) - {o.key for o in found})
     data = {"requeued": [o.key for o in found], "missing": missing}
     text = f"requeued {len(found)}" + "".join(f"\n  {o.key}" for o in found)
@@ -696,45 +631,81 @@ def cmd_outbox_retry(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 # -- executors: dispatch and report ----------------------------------------------------
 
+_LOOP = {
+    "id": None,
+    "lease": 300.0,
+    "start_within": None,
+    "max_attempts": 3,
+    "max_waiting": None,
+    "batch": 10,
+    "poll": 5.0,
+    "until_idle": False,
+    "local": False,
+}
+
 
 def cmd_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``dispatch`` command: the due-dispatcher loop, or one run's status or cancel."""
     if a.status is not None:
-        run, said = desk.run_status(desk.resolve_id(a.status))
+        refuse_ignored(a, "dispatch --status", cancel=None, reason=None, by="provider", **_LOOP)
+        run, said = use(desk, "provider", "run_status",
+                        request_id=_provider_request(desk, a.status))  # fmt: skip
         data = {**run.ticket().to_json(), "engine_status": said}
         out.emit(data, f"run {run.idempotency_key}: {said or 'no executor can tell'}")
         return 0
     if a.cancel is not None:
+        refuse_ignored(a, "dispatch --cancel", **_LOOP)
         if not a.reason:
             raise InvalidInput("dispatch --cancel REQUEST needs --reason (told to the contact)")
-        r = desk.cancel_run(desk.resolve_id(a.cancel), a.reason, by=a.by)
+        r = use(desk, "provider", "cancel_run", request_id=_provider_request(desk, a.cancel),
+                reason=a.reason, by=a.by)  # fmt: skip
         return _done(out, r, desk.default_zone)
+    refuse_ignored(a, "dispatch (the loop)", reason=None, by="provider")
     if not a.id:
         raise InvalidInput("dispatch needs --id NAME (or --status/--cancel REQUEST)")
+    return _dispatch_loop(desk, a, out, True, dispatcher_id=a.id, lease_seconds=a.lease,
+                          max_attempts=a.max_attempts, batch=a.batch,
+                          start_within=a.start_within, max_waiting=a.max_waiting)  # fmt: skip
+
+
+def _dispatch_loop(desk: Desk, a: argparse.Namespace, out: Out, loop: bool, **values: Any) -> int:
     if a.local:
         from siteupdates.app.executors import LocalExecutor
 
         desk.host.register(LocalExecutor(desk.app), name="siteupdates.executor.local")
-    dispatcher = desk.run_dispatcher(
-        a.id, lease_seconds=a.lease, max_attempts=a.max_attempts, batch=a.batch,
-        start_within=a.start_within, max_waiting=a.max_waiting,
-    )  # fmt: skip
-    # SIGTERM: hand back what is claimed and not dispatched, exit 0.
-    import signal
+    if not loop:
+        report = use(desk, "ops", "dispatch", **values)
+    else:
+        dispatcher = use(desk, "ops", "run_dispatcher", **values)
+        # SIGTERM: hand back what is claimed and not dispatched, exit 0.
+        import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
-    report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)
+        signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+        with _logs_on_stderr():
+            report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)
     data = attrs.asdict(report)
     counts = ", ".join(f"{k} {v}" for k, v in data.items() if k != "errors")
     errors = "".join(f"\n  {e}" for e in report.errors)
-    out.emit(data, f"dispatcher {a.id}: {counts}{errors}")
+    out.emit(data, f"dispatcher {values['dispatcher_id']}: {counts}{errors}")
     return 0
+
+
+def cmd_ops_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    """``ops dispatch``: one pass (the use case), or with ``--loop`` until SIGTERM."""
+    from .generated import values_of
+
+    if not a.loop:
+        refuse_ignored(a, "ops dispatch without --loop (one pass)", poll=5.0, until_idle=False)
+    values = values_of(by_name(Actor.OPS, "dispatch"), a)
+    values.setdefault("dispatcher_id", None)
+    return _dispatch_loop(desk, a, out, a.loop, **values)
 
 
 def cmd_report(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``report`` command: an engine tells what became of a run."""
     try:
-        done = desk.report(desk.resolve_id(a.request), a.token, a.outcome, contact_reason=a.reason)
+        done = use(desk, "ops", "report", run_id=_provider_request(desk, a.request),
+                   fencing_token=a.token, outcome=a.outcome, contact_reason=a.reason)  # fmt: skip
     except StaleReport as exc:
         # Refused, not a conflict to retry: a newer attempt owns the request.
         if out.as_json:

@@ -5,18 +5,53 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    NoReturn,
+    Optional,
+    Sequence,
+    Tuple,
+    cast,
+)
 
 from siteupdates import ports
 
 from . import commands
+from .generated import GROUPS, add_group
 from .inputs import DATE_FORMS, EXIT
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["build_parser"]
+__all__ = ["ALIASES", "build_parser", "command_words", "parsers"]
+
+#: The 0.2 flat commands, kept for one release, and what replaces each.
+ALIASES: Dict[str, str] = {
+    "apply": "provider apply", "init": "provider apply", "audit": "provider audit",
+    "tenants": "contact tenants", "submit": "contact submit (provider override with --override)",
+    "submit-many": "contact submit-many", "list": "contact requests",
+    "overview": "contact overview", "cancel": "contact cancel", "delete": "contact delete",
+    "answer": "contact answer", "stage": "contact stage", "approve": "contact approve",
+    "decline": "contact decline", "postpone": "contact postpone", "stages": "provider stages",
+    "queue": "provider queue", "show": "provider find and provider history",
+    "schedule": "provider plan, provider schedule or provider what-if",
+    "reschedule": "provider reschedule (a contact: contact move)",
+    "pull": "provider pull", "start": "provider start", "complete": "provider complete",
+    "ask": "provider ask-input", "answered": "provider answered", "defer": "provider defer",
+    "resume": "provider resume", "fail": "provider fail",
+    "explain": "provider explain (a contact: contact explain)", "feed": "ops feed",
+    "group-update": "provider group-update", "cloud-week": "provider cloud-week",
+    "worker": "ops worker", "deliver": "ops deliver",
+    "outbox": "provider outbox (outbox retry: provider retry)",
+    "dispatch": "ops dispatch (--status: provider run-status; --cancel: provider cancel-run)",
+    "report": "ops report",
+}  # fmt: skip
 
 
 def _number(text: str) -> float:
@@ -125,7 +160,16 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Help)
         super().__init__(*args, **kwargs)
 
+    #: The innermost parser that parsed last (a command's own): its options are the
+    #: candidates of "did you mean" for an unrecognized option.
+    deepest: Optional[argparse.ArgumentParser] = None
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        _Parser.deepest = self
+        return super().parse_known_args(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
+        message += _did_you_mean(self, message)
         if _Parser.json_errors:
             body = {
                 "error": {
@@ -140,41 +184,72 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT["usage"], f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """``; did you mean 'submit'?`` for a mistyped command, choice or option; else ""."""
+    import difflib
+
+    chosen = re.search(r"invalid choice: '([^']*)'.*?\(choose from (.*)\)", message)
+    if chosen:
+        word = chosen.group(1)
+        candidates = [c.strip().strip("'\"") for c in chosen.group(2).split(",")]
+    else:
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        words = [w for w in (unknown.group(1).split() if unknown else []) if w.startswith("-")]
+        if not words:
+            return ""
+        word = words[0].split("=", 1)[0]
+        candidates = []
+        for p in (_Parser.deepest, parser):
+            for action in p._actions if p is not None else ():
+                candidates += [o for o in action.option_strings if o.startswith("--")]
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
 def _globals(p: argparse.ArgumentParser, suppress: bool) -> None:
     """The options every command takes, before or after its name.
 
-    On a command's own parser their defaults are suppressed, so that an option
-    given before the command keeps its value when it is not repeated after.
+    They are documented once, at the root. On a command's own parser they are
+    accepted but not shown (``siteupdates --help`` lists them), and their
+    defaults are suppressed, so that an option given before the command keeps
+    its value when it is not repeated after.
     """
 
     def d(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
 
+    def h(text: str) -> str:
+        return argparse.SUPPRESS if suppress else text
+
     p.add_argument(
-        "--db", default=d(None), help="SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)"
+        "--db",
+        default=d(None),
+        help=h("SQLite file (default: siteupdates.db, or $SITEUPDATES_URL)"),
     )
     p.add_argument(
-        "--url", default=d(None), help="storage URL, e.g. sqlite:///x.db or postgresql://..."
+        "--url", default=d(None), help=h("storage URL, e.g. sqlite:///x.db or postgresql://...")
     )
     p.add_argument(
         "--json",
         action="store_true",
         default=d(False),
-        help="print JSON for programs (keys: docs/setup.md); errors as JSON on stderr",
+        help=h("print JSON for programs (keys: docs/setup.md); errors as JSON on stderr"),
     )
     p.add_argument(
         "--smtp",
         metavar="URL",
         default=d(None),
-        help="send notices by email: smtp://host:port?from=sender@example.org "
-        "(or $SITEUPDATES_SMTP_URL)",
+        help=h(
+            "send notices by email: smtp://host:port?from=sender@example.org "
+            "(or $SITEUPDATES_SMTP_URL)"
+        ),
     )
     p.add_argument(
         "--plugin",
         action="append",
         default=d([]),
         metavar="MODULE[:ATTR]",
-        help="also load this plugin (a module, or an object or class in it); repeatable",
+        help=h("also load this plugin (a module, or an object or class in it); repeatable"),
     )
     p.add_argument(
         "--set",
@@ -182,19 +257,34 @@ def _globals(p: argparse.ArgumentParser, suppress: bool) -> None:
         action="append",
         default=d([]),
         metavar="PLUGIN.KEY=VALUE",
-        help="a plugin setting over the stored [plugins.PLUGIN] table; repeatable",
+        help=h("a plugin setting over the stored [plugins.PLUGIN] table; repeatable"),
+    )
+    p.add_argument(
+        "--log-level",
+        default=d(None),
+        metavar="LEVEL",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help=h("what the long-running commands log on stderr (default: INFO)"),
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=d(0),
+        help=h("log more: -v is --log-level DEBUG"),
     )
     p.add_argument(
         "--now",
         default=d(None),
-        help="pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW",
+        help=h("pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW"),
     )
 
 
 #: The options every command takes that are followed by a value (``--db FILE``).
-_VALUED = frozenset({"--db", "--url", "--smtp", "--plugin", "--set", "--now"})
+_VALUED = frozenset({"--db", "--url", "--smtp", "--plugin", "--set", "--now", "--log-level"})
 #: The ones that take none.
-_FLAGS = frozenset({"--json"})
+_FLAGS = frozenset({"--json", "-v", "--verbose", "-vv", "-vvv"})
 
 
 def command_word(args: Sequence[str]) -> Optional[str]:
@@ -204,7 +294,13 @@ def command_word(args: Sequence[str]) -> Optional[str]:
     (an abbreviation, ``--help``, ``--version``, no command) is None, and the whole
     grammar is built as before.
     """
+    return command_words(args)[0]
+
+
+def command_words(args: Sequence[str]) -> Tuple[Optional[str], Optional[str]]:
+    """The command and, for a group (``contact submit``), its command; None where unsure."""
     skip = False
+    found: List[str] = []
     for arg in args:
         if skip:
             skip = False
@@ -212,11 +308,14 @@ def command_word(args: Sequence[str]) -> Optional[str]:
             skip = True
         elif arg in _FLAGS or arg.split("=", 1)[0] in _VALUED:
             continue
-        elif arg.startswith("-"):
-            return None
+        elif arg.startswith("-") or arg == "--":
+            break
         else:
-            return arg
-    return None
+            found.append(arg)
+            if len(found) == 2 or found[0] not in GROUPS:
+                break
+    first = found[0] if found else None
+    return first, (found[1] if len(found) == 2 else None)
 
 
 class _Unused:
@@ -226,34 +325,154 @@ class _Unused:
         return lambda *args, **kwargs: self
 
 
-def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+def _listed(sub: Any, name: str, help: Optional[str]) -> argparse.ArgumentParser:
+    """A command listed but not built (see :func:`build_parser`)."""
+    if help is None:  # a 0.2 name: accepted, not listed in the help
+        return cast(argparse.ArgumentParser, sub.add_parser(name, listed_only=True))
+    return cast(argparse.ArgumentParser, sub.add_parser(name, help=help, listed_only=True))
+
+
+def _extras(sp: argparse.ArgumentParser, group: str, name: str) -> None:
+    """The global options on a group's command, and the arguments of its non-use-case forms."""
+    _globals(sp, suppress=True)
+    if (group, name) == ("ops", "deliver"):
+        sp.add_argument("--loop", action="store_true",
+                        help="keep delivering (reminders fire on time) until SIGTERM")  # fmt: skip
+        sp.add_argument("--poll", type=seconds, default=30.0,
+                        help="seconds between passes (--loop)")  # fmt: skip
+        sp.set_defaults(func=commands.cmd_ops_deliver, long_running=True)
+    elif (group, name) == ("ops", "dispatch"):
+        sp.add_argument("--loop", action="store_true",
+                        help="keep dispatching until SIGTERM (else one pass)")  # fmt: skip
+        sp.add_argument("--poll", type=seconds, default=5.0,
+                        help="seconds between polls when idle (--loop)")  # fmt: skip
+        sp.add_argument("--until-idle", action="store_true",
+                        help="with --loop: stop when nothing is due")  # fmt: skip
+        sp.add_argument("--local", action="store_true",
+                        help="run updates here, through the perform_update plugin")  # fmt: skip
+        sp.set_defaults(func=commands.cmd_ops_dispatch, long_running=True)
+    elif (group, name) == ("ops", "worker"):
+        _worker_arguments(sp)
+        sp.set_defaults(func=commands.cmd_worker, long_running=True)
+    elif (group, name) == ("ops", "feed"):
+        sp.add_argument(
+            "--as",
+            dest="contact",
+            metavar="CONTACT",
+            help="the contact whose feed it is: only the tenants connected to them",
+        )
+        sp.set_defaults(func=commands.cmd_feed, reads=True)
+    elif (group, name) == ("contact", "submit-many"):
+        _submit_many_arguments(sp)
+        sp.set_defaults(func=commands.cmd_submit_many)
+
+
+def _worker_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--id", required=True, help="this worker's name, kept in the history")
+    sp.add_argument("--lease", type=seconds, default=300.0, help="lease seconds (renewed)")
+    sp.add_argument("--max-attempts", type=count, default=3, help="starts before giving up")
+    sp.add_argument("--batch", type=count, default=1, help="requests claimed at a time")
+    sp.add_argument("--poll", type=seconds, default=5.0, help="seconds between polls when idle")
+    sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+
+
+def _submit_many_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--as", dest="contact", required=True, metavar="CONTACT",
+                    help="the contact acting (R22)")  # fmt: skip
+    sp.add_argument(
+        "file",
+        help="columns or keys: tenant, target, version, refresh, at, zone, ambiguous, key "
+        "(.csv with a header row; .jsonl one object a line; - reads JSON lines from stdin)",
+    )
+
+
+#: The 0.2 commands that only read (they never create a store).
+_READS = frozenset({"tenants", "list", "overview", "queue", "show", "explain", "audit", "feed",
+                    "outbox"})  # fmt: skip
+
+
+def print_completion(desk: object, a: argparse.Namespace, out: object) -> int:
+    """``completion SHELL``: the shell's completion script, generated from the whole grammar.
+
+    shtab writes it from the argparse tree (every group, command, option and
+    choice); no storage is opened.
+    """
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=a.shell))
+    return 0
+
+
+def parsers(parser: argparse.ArgumentParser) -> List[argparse.ArgumentParser]:
+    """``parser`` and every parser below it (groups, commands, ``outbox retry``)."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action.choices, dict):
+            for child in action.choices.values():
+                if isinstance(child, argparse.ArgumentParser) and hasattr(child, "_actions"):
+                    found += parsers(child)
+    return found
+
+
+def build_parser(
+    command: Optional[str] = None, subcommand: Optional[str] = None
+) -> argparse.ArgumentParser:
     """The argument parser, with ``--help`` on every command.
 
-    With ``command`` (see :func:`command_word`), only that command's grammar is
-    built; the others are listed, so usage and "invalid choice" read the same,
-    but get no arguments: a run builds one command's grammar, not forty (about
-    15 ms of every start).
+    With ``command`` (see :func:`command_words`), only that command's grammar is
+    built (for a group, only ``subcommand``'s, when given); the others are
+    listed, so usage and "invalid choice" read the same, but get no arguments: a
+    run builds one command's grammar, not sixty (about 15 ms of every start).
     """
     p = _Parser(
         prog="siteupdates",
         description="Update requests for hosted sites: submit, schedule, run, tell. "
+        "Commands are grouped by who acts: 'siteupdates contact --help', "
+        "'siteupdates provider --help', 'siteupdates ops --help'. "
         "The options below may also follow the command.",
         epilog="Exit status: 0 done, 1 refused by a rule (every refusal names its rule), "
         "2 bad input or usage, 3 unknown or not yours (R22), 4 conflict (try again), "
-        "5 setup or storage problem.",
+        "5 setup or storage problem. The 0.2 commands (submit, schedule, list, ...) still "
+        "work for this release and print a note naming the command that replaces them.",
     )
     p.add_argument("--version", action=_Version, help="print the installed version and exit")
     _globals(p, suppress=False)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        parser_class=_Parser,
+        help="a group of commands (siteupdates GROUP --help lists them)",
+    )
     sub.required = True
+    for group, help_ in GROUPS.items():
+        if command is not None and group != command:
+            _listed(sub, group, help_)
+        else:
+            add_group(
+                sub, group, subcommand if command == group else None, _listed, _extras, _Parser
+            )
+    if command is None or command == "completion":
+        cp = sub.add_parser("completion", help="print a shell completion script",
+                            description="Print the completion script of a shell; for example "
+                            "'siteupdates completion bash > ~/.local/share/bash-completion/"
+                            "completions/siteupdates'.")  # fmt: skip
+        cp.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell")
+        cp.set_defaults(func=print_completion, no_desk=True)
+    else:
+        _listed(sub, "completion", "print a shell completion script")
 
     def add(name: str, fn: Callable[..., int], help: str) -> argparse.ArgumentParser:
         if command is not None and name != command:
-            sub.add_parser(name, help=help, listed_only=True)
+            _listed(sub, name, None)
             return cast(argparse.ArgumentParser, _Unused())
-        sp = sub.add_parser(name, help=help, description=help)
+        sp = sub.add_parser(
+            name,
+            description=f"{help[:1].upper()}{help[1:]}. (The 0.2 name, "
+            f"kept for one release: use 'siteupdates {ALIASES[name]}'.)",
+            epilog="Global options (--db, --json, ...): see siteupdates --help.",
+        )
         _globals(sp, suppress=True)
-        sp.set_defaults(func=fn)
+        sp.set_defaults(func=fn, alias=name, reads=name in _READS)
         return sp
 
     def who(sp: argparse.ArgumentParser) -> None:
@@ -278,9 +497,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         sp.add_argument("--by", default=None, help="who applies it (kept in the audit)")
 
     sp = add("audit", commands.cmd_audit, "provider: every change of reference data, newest first")
-    sp.add_argument("--kind", choices=["tenant", "contact", "group", "catalog", "settings"])
+    sp.add_argument("--kind", choices=["tenant", "contact", "group", "catalog", "settings"],
+                    help="one kind of reference data")  # fmt: skip
     sp.add_argument("--key", help="one tenant, contact, group, version or setting")
-    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
 
     sp = add("tenants", commands.cmd_tenants, "list the tenants a contact may act on")
     who(sp)
@@ -332,9 +552,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     sp = add("list", commands.cmd_list, "a tenant's requests, newest first (R19)")
     who(sp)
     sp.add_argument("--tenant", help="tenant ID (default: the contact's only tenant)")
-    sp.add_argument("--hide-complete", action="store_true")
-    sp.add_argument("--offset", type=int, default=0)
-    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--hide-complete", action="store_true", help="leave out completed requests")
+    sp.add_argument("--offset", type=int, default=0, help="skip this many (default: 0)")
+    sp.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
 
     sp = add("overview", commands.cmd_overview, "a tenant's sites: current and scheduled (R21)")
     who(sp)
@@ -346,11 +566,11 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     ):
         sp = add(name, commands.cmd_contact_action(name), help_)
         who(sp)
-        sp.add_argument("request")
+        sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
     sp = add("answer", commands.cmd_contact_action("answer"), "answer a Pending Input question")
     who(sp)
-    sp.add_argument("request")
-    sp.add_argument("text")
+    sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
+    sp.add_argument("text", help="the answer")
 
     sp = add(
         "stage",
@@ -368,10 +588,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     ):
         sp = add(name, commands.cmd_contact_action(name), help_)
         who(sp)
-        sp.add_argument("request")
+        sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
     sp = add("postpone", commands.cmd_postpone, "defer a scheduled request (limited)")
     who(sp)
-    sp.add_argument("request")
+    sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
     how = sp.add_mutually_exclusive_group(required=True)
     how.add_argument("--next-window", action="store_true", help="to the next available window")
     how.add_argument("--days", type=int, help="skip this many days")
@@ -381,16 +601,16 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         commands.cmd_stages,
         "provider: release production whose staging failed, approve soaked ones (setting)",
     )
-    sp.add_argument("--by", default="planner")
+    sp.add_argument("--by", default="planner", help="who acts (kept in the history)")
 
     sp = add(
         "queue", commands.cmd_queue, "provider: the To Be Scheduled queue, first come first served"
     )
-    sp.add_argument("--offset", type=int, default=0)
-    sp.add_argument("--limit", type=int, default=1000)
+    sp.add_argument("--offset", type=int, default=0, help="skip this many (default: 0)")
+    sp.add_argument("--limit", type=int, default=1000, help="at most this many (default: 1000)")
 
     sp = add("show", commands.cmd_show, "provider: a request and its full history")
-    sp.add_argument("request")
+    sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
 
     def provider(name: str, action: str, help_: str, text: Optional[str] = None) -> None:
         sp = add(name, commands.cmd_provider_action(action), f"provider: {help_}")
@@ -406,10 +626,12 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
                 "show every booking that would move, with the notices it would send",
             )
         else:
-            sp.add_argument("request")
+            sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
         sp.add_argument("--by", default="provider", help="who acts (kept in the history)")
         if text:
-            sp.add_argument("text", metavar=text)
+            said = {"QUESTION": "the question", "NOTE": "how it was answered",
+                    "REASON": "why (told to the contact)"}  # fmt: skip
+            sp.add_argument("text", metavar=text, help=said[text])
         if action in ("schedule", "reschedule"):
             when(sp, required=action == "reschedule")
             sp.add_argument(
@@ -456,8 +678,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         commands.cmd_explain,
         "why a request has, or would get, its date (with --as CONTACT: the contact's view)",
     )
-    sp.add_argument("request")
-    sp.add_argument("--horizon-days", type=int, default=180)
+    sp.add_argument("request", help="the request's ID (any unambiguous prefix)")
+    sp.add_argument("--horizon-days", type=int, default=180,
+                    help="how far ahead to plan, in days (default: 180)")  # fmt: skip
     sp.add_argument(
         "--as",
         dest="contact",
@@ -481,24 +704,21 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     sp = add(
         "group-update", commands.cmd_group, "provider: one version update for a whole group (R10)"
     )
-    sp.add_argument("group")
-    sp.add_argument("--target", required=True)
-    sp.add_argument("--version", required=True)
-    sp.add_argument("--by", default="provider")
-    sp.add_argument("--horizon-days", type=int, default=180)
+    sp.add_argument("group", help="the group")
+    sp.add_argument("--target", required=True, help="production/sandbox, staging or preview")
+    sp.add_argument("--version", required=True, help="the version, e.g. E.1505.2")
+    sp.add_argument("--by", default="provider", help="who acts (kept in the history)")
+    sp.add_argument("--horizon-days", type=int, default=180,
+                    help="how far ahead to plan, in days (default: 180)")  # fmt: skip
     when(sp)
 
     sp = add("cloud-week", commands.cmd_cloud, "provider: book the weekly automatic updates (R8)")
     sp.add_argument("--week-of", required=True, help="a date in the week, YYYY-MM-DD")
-    sp.add_argument("--by", default="provider")
+    sp.add_argument("--by", default="provider", help="who acts (kept in the history)")
 
     sp = add("worker", commands.cmd_worker, "run a hosting worker until stopped (SIGTERM)")
-    sp.add_argument("--id", required=True, help="this worker's name, kept in the history")
-    sp.add_argument("--lease", type=seconds, default=300.0, help="lease seconds (renewed)")
-    sp.add_argument("--max-attempts", type=count, default=3)
-    sp.add_argument("--batch", type=count, default=1, help="requests claimed at a time")
-    sp.add_argument("--poll", type=seconds, default=5.0, help="seconds between polls when idle")
-    sp.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+    _worker_arguments(sp)
+    sp.set_defaults(long_running=True)
 
     sp = add(
         "deliver",
@@ -506,7 +726,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         "deliver due notices, reminders and calendar entries from the outbox "
         "(each claimed first: any number of deliverers may run)",
     )
-    sp.add_argument("--max-attempts", type=count, default=8)
+    sp.add_argument("--max-attempts", type=count, default=8,
+                    help="attempts before an item is dead (default: 8)")  # fmt: skip
     sp.add_argument("--timeout", type=seconds, default=30.0, help="seconds per delivery")
     sp.add_argument("--base-delay", type=delay, default=30.0, help="first retry delay, seconds")
     sp.add_argument("--batch", type=count, default=100, help="items claimed at a time")
@@ -519,20 +740,27 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         help="keep delivering (reminders fire on time) until SIGTERM",
     )  # fmt: skip
     sp.add_argument("--poll", type=seconds, default=30.0, help="seconds between passes (--loop)")
+    sp.set_defaults(long_running=True)
 
     _executor_commands(add)
 
     sp = add("outbox", commands.cmd_outbox, "provider: outgoing notices and their delivery state")
-    sp.add_argument("--request")
+    sp.add_argument("--request", help="only this request's items")
     if not isinstance(sp, _Unused):  # the states' enum loads the outbox values: not for others
-        sp.add_argument("--state", choices=[s.value for s in ports.OutboxState])
-    osub = sp.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=_Parser)
+        sp.add_argument("--state", choices=[s.value for s in ports.OutboxState],
+                        help="only items in this state")  # fmt: skip
+    osub = sp.add_subparsers(
+        dest="outbox_command",
+        metavar="ACTION",
+        parser_class=_Parser,
+        help="retry: requeue dead items (without: list the items)",
+    )
     rp = osub.add_parser(
         "retry",
         help="requeue dead items (by key, or every dead one with --dead)",
         description="Requeue dead outbox items: due at once, attempts reset; logged.",
     )
-    rp.set_defaults(func=commands.cmd_outbox_retry)
+    rp.set_defaults(func=commands.cmd_outbox_retry, reads=False)
     rp.add_argument(
         "keys", nargs="*", metavar="KEY", help="outbox keys (see 'outbox --state dead')"
     )

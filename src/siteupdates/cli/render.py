@@ -229,6 +229,7 @@ def explanation_json(e: Explanation, zone: str) -> Dict[str, Any]:
 def outbox_json(o: OutboxItem, zone: str) -> Dict[str, Any]:
     """An outbox item, instants in ``zone``."""
     return {
+        "id": o.id,
         "key": o.key,
         "kind": o.kind,
         "request": o.request_id,

@@ -33,8 +33,19 @@ _B = "siteupdates.app.bulk:"
 # An override's reason: an empty one reaches the use case, whose refusal says
 # that an override needs a reason (the rule's own words).
 _ANY_TEXT = Kind(lambda name, value: checks.text(name, value), {"type": "string"}, "str")
+
+
+def _statuses(name: str, value: object) -> Tuple[object, ...]:
+    # Each a Status (or its value, "to-be-scheduled"): the use case compares Status members.
+    from siteupdates.domain.model import Status
+
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(k.NAMES.check(name, value))  # refuses, naming the argument
+    return tuple(checks.one_of(f"{name}[{i}]", v, list(Status)) for i, v in enumerate(value))
+
+
 _STATUSES = Kind(
-    k.NAMES.check,
+    _statuses,
     {"type": "array", "items": {"type": "string"}},
     "Sequence[str]",
     metavar="STATUS",
