@@ -368,6 +368,61 @@ _POSITIONAL_DEFAULTS = {
 }
 
 
+def generated_commands() -> List[Tuple[str, Any]]:
+    """(group, use case) of every command the declarations give the command line."""
+    from siteupdates.cli.generated import GROUPS, use_cases
+
+    return [(group, uc) for group in GROUPS for uc in use_cases(group)]
+
+
+def slot_of(metavar: str) -> str:
+    """The hostile-value kind (``BY_KIND`` key) of a generated argument, by its metavar."""
+    return {"TIME": "date", "INSTANT": "instant", "YYYY-MM-DD": "week", "N": "num",
+            "SECONDS": "num", "HOURS": "num", "TOKEN": "num"}.get(metavar, "text")  # fmt: skip
+
+
+def plausible(param: Any, rid: str) -> str:
+    """A value of ``param`` that the use case could accept, on the template store."""
+    if param.kind.choices:
+        return str(param.kind.choices[0])
+    if param.name in ("request_id", "run_id", "newer_id", "prefix"):
+        return rid
+    by_name = {"tenant_id": "maple", "group_id": "state-mn", "contact_id": "dana",
+               "target": "staging", "version": "E.1505.2", "setup": str(SETUP),
+               "rules": "R10", "fencing_token": "1", "zone": "America/Chicago",
+               "statuses": "to-be-scheduled"}  # fmt: skip
+    if param.name in by_name:
+        return by_name[param.name]
+    return {"TIME": "2015-02-14 01:00", "INSTANT": NOW, "YYYY-MM-DD": "2015-02-09", "N": "1",
+            "SECONDS": "60", "HOURS": "24"}.get(param.kind.metavar, "staging")  # fmt: skip
+
+
+def generated_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
+    """Each generated command with each of its value slots hostile in turn (every argument given)."""
+    cases: List[Tuple[str, List[str], Dict[str, str]]] = []
+    kinds = _by_kind()
+    for group, uc in generated_commands():
+        base: List[Any] = [group, uc.command_name]
+        if group == "contact":
+            base += ["--as", ("dana", "id")]
+        for p in uc.params:
+            if p.kind.python_only:
+                continue
+            if p.kind.switch:
+                base.append(p.option)
+                continue
+            slot = (plausible(p, rid), slot_of(p.kind.metavar))
+            base += [slot] if p.option == "" else [p.option, slot]
+        for i, part in enumerate(base):
+            if not isinstance(part, tuple):
+                continue
+            for value in kinds[part[1]]:
+                argv = [x if not isinstance(x, tuple) else x[0] for x in base]
+                argv[i] = value
+                cases.append((f"{group} {uc.command_name} slot{i}", argv, {}))
+    return cases
+
+
 def cli_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
     """(label, argv after the global options, env) for every hostile invocation."""
     cases: List[Tuple[str, List[str], Dict[str, str]]] = []
@@ -441,6 +496,7 @@ def cli_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
         )
     for value in ("0999-01-04", "0001-01-08"):
         cases.append(("poison cloud-week", ["cloud-week", "--week-of", value], {}))
+    cases += generated_corpus(rid)
     for args in (
         ["--"],
         ["--json"],

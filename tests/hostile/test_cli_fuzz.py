@@ -1,7 +1,9 @@
 """Hostile command lines: never a traceback, one line on error, a documented status, no write.
 
-Hypothesis fills every value slot of every command (``census._bases``) and
-every global option with hostile text, numbers and dates, runs
+Hypothesis fills every value slot of every command (``census._bases`` for the
+0.2 names; for the actor groups, every command the use-case declarations give
+the command line, enumerated by ``census.generated_commands``) and every global
+option with hostile text, numbers and dates, runs
 ``siteupdates.cli.main`` in this process as a real process would (strict UTF-8
 on stdout), and a sample again through a real subprocess.
 """
@@ -51,6 +53,65 @@ def invocations(draw: Any, rid: str) -> List[str]:
         if "127.0.0.1:1" not in value:  # an unreachable server costs a timeout each time
             head = [option, value]
     return head + argv
+
+
+GENERATED = census.generated_commands()
+
+
+@st.composite
+def generated_invocations(draw: Any, rid: str) -> List[str]:
+    """A generated command (``contact submit``, ``ops report``, ...) with hostile values."""
+    group, uc = draw(st.sampled_from(GENERATED))
+    argv = [group, uc.command_name]
+    if group == "contact":
+        argv += ["--as", draw(st.one_of(st.just("dana"), hostile_text))]
+    for p in uc.params:
+        if p.kind.python_only or (not p.required and draw(st.booleans())):
+            continue
+        if p.kind.switch:
+            argv.append(p.option if p.default is not None or draw(st.booleans())
+                        else "--no-" + p.option[2:])  # fmt: skip
+            continue
+        hostile = BY_KIND[census.slot_of(p.kind.metavar)]
+        values = [draw(st.one_of(st.just(census.plausible(p, rid)), hostile))
+                  for _ in range(draw(st.integers(1, 2)) if p.kind.many else 1)]  # fmt: skip
+        for value in values:
+            argv += [value] if p.option == "" else [p.option, value]
+    if draw(st.booleans()):
+        argv.insert(draw(st.integers(0, len(argv))), "--json")
+    return argv
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_generated_command_lines_end_in_one_line_and_a_documented_status(
+    cli_template: Tuple[Path, str], data: st.DataObject
+) -> None:
+    template, rid = cli_template
+    argv = data.draw(generated_invocations(rid))
+    outcome, unchanged = _run_on_copy(template, argv)
+    _assert_clean(outcome, unchanged, argv)
+    assert "internal error" not in outcome.err, (argv, outcome.err)
+
+
+def test_every_generated_command_with_plausible_arguments_ends_cleanly(
+    cli_template: Tuple[Path, str],
+) -> None:
+    """Each generated command once, every argument given a plausible value."""
+    template, rid = cli_template
+    for group, uc in GENERATED:
+        argv = [group, uc.command_name] + (["--as", "dana"] if group == "contact" else [])
+        for p in uc.params:
+            if p.kind.python_only:
+                continue
+            if p.kind.switch:
+                argv.append(p.option)
+                continue
+            value = census.plausible(p, rid)
+            argv += [value] if p.option == "" else [p.option, value]
+        outcome, unchanged = _run_on_copy(template, argv)
+        _assert_clean(outcome, unchanged, argv)
+        assert "internal error" not in outcome.err, (argv, outcome.err)
 
 
 def _run_on_copy(template: Path, argv: List[str]) -> Tuple[census.Outcome, bool]:
