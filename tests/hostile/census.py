@@ -398,7 +398,7 @@ def plausible(param: Any, rid: str) -> str:
 
 
 def generated_corpus(rid: str) -> List[Tuple[str, List[str], Dict[str, str]]]:
-    """Each generated command with each of its value slots hostile in turn (every argument given)."""
+    """Each generated command, each value slot hostile in turn (every argument given)."""
     cases: List[Tuple[str, List[str], Dict[str, str]]] = []
     kinds = _by_kind()
     for group, uc in generated_commands():

@@ -112,7 +112,7 @@ def test_a_read_command_never_creates_a_store(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, args: List[str]
 ) -> None:
     missing = tmp_path / "mistyped.db"
-    code, out, err = run(capsys, "--db", str(missing), "--now", NOW, *args)
+    code, _, err = run(capsys, "--db", str(missing), "--now", NOW, *args)
     assert code == EXIT["setup"], err
     assert str(missing) in err and "never creates" in err and len(err.splitlines()) == 1
     assert not missing.exists() and list(tmp_path.iterdir()) == []
