@@ -44,7 +44,6 @@ from siteupdates.errors import (
 from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
-from . import logging_setup
 from .inputs import EXIT, check_arguments, instant, one_line
 from .parser import ALIASES, _Parser, build_parser, command_words
 from .render import Out, error_json
@@ -179,7 +178,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         _Parser.json_errors = False
     out = Out(a.json)
-    logging_setup.choose(a.log_level, a.verbose)
+    if a.log_level or a.verbose:
+        from . import logging_setup
+
+        logging_setup.choose(a.log_level, a.verbose)
     if getattr(a, "no_desk", False):
         return int(a.func(None, a, out))
     try:

@@ -28,6 +28,7 @@ from siteupdates.service import Desk
 from siteupdates.usecases.catalog import by_name
 from siteupdates.usecases.declare import Actor
 
+from .generated import zone_of
 from .inputs import EXIT, local_time
 from .render import (
     Out,
@@ -44,19 +45,6 @@ from .render import (
     table,
     tenant_json,
     when,
-)
-from .views import (
-    delivery_data,
-    delivery_text,
-    history_rows,
-    outbox_table,
-    plan_data,
-    staged_data,
-    staged_text,
-    submission_data,
-    submission_text,
-    what_if_data,
-    zone_of,
 )
 
 if TYPE_CHECKING:
@@ -168,6 +156,8 @@ def cmd_tenants(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_submit(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``submit`` command."""
+    from .views import submission_data, submission_text
+
     version = None if a.refresh_only else a.version
     if version is None and not a.refresh_only:
         raise InvalidInput("choose --version VERSION, or --refresh-only (DB refresh only)", None)
@@ -291,6 +281,8 @@ def cmd_contact_action(action: str) -> Callable[[Desk, argparse.Namespace, Out],
 
 def cmd_stage(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``stage`` command: staging, then production."""
+    from .views import staged_data, staged_text
+
     soak = None if a.soak_hours is None else timedelta(hours=a.soak_hours)
     made = use(desk, "contact", "submit_staged", (a.contact,), tenant_id=_tenant_of(desk, a),
                version=a.version, at=local_time(a.at), zone=a.zone, soak=soak)  # fmt: skip
@@ -331,6 +323,8 @@ def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``show`` command."""
+    from .views import history_rows
+
     rid = _provider_request(desk, a.request)
     r = use(desk, "provider", "find", request_id=rid)
     hist = use(desk, "provider", "history", request_id=rid)
@@ -409,6 +403,8 @@ def cmd_provider_action(action: str) -> Callable[[Desk, argparse.Namespace, Out]
 
 
 def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    from .views import what_if_data
+
     horizon = desk.now() + timedelta(days=a.horizon_days)
     result = use(desk, "provider", "what_if", setup=a.what_if, horizon=horizon)
     data, text = what_if_data(result, desk.default_zone)
@@ -417,6 +413,8 @@ def _what_if(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 
 def _plan(desk: Desk, a: argparse.Namespace, out: Out) -> int:
+    from .views import plan_data
+
     if a.what_if:
         return _what_if(desk, a, out)
     horizon = desk.now() + timedelta(days=a.horizon_days)
@@ -561,6 +559,8 @@ def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def _deliver(desk: Desk, out: Out, loop: bool, poll: float, **values: Any) -> int:
     """Deliver the outbox: one pass, or passes until SIGTERM; the exit status."""
+    from .views import delivery_data, delivery_text
+
     dispatcher = use(desk, "ops", "dispatcher", **values)
     notifiers = desk.host.notifiers()
     log_only = notifiers == ["siteupdates.notify.log"]
@@ -606,6 +606,8 @@ def cmd_ops_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``outbox`` command."""
+    from .views import outbox_table
+
     rid = None if a.request is None else _provider_request(desk, a.request)
     items = use(desk, "provider", "outbox", state=a.state, request_id=rid, limit=100_000).items
     zone = desk.default_zone

@@ -11,12 +11,13 @@ format here: :func:`configure_logging` is the seam.
 
 from __future__ import annotations
 
-import logging
 import sys
-import time
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-__all__ = ["UtcFormatter", "choose", "configure_logging", "level"]
+if TYPE_CHECKING:
+    import logging
+
+__all__ = ["choose", "configure_logging", "level", "utc_formatter"]
 
 _CHOSEN = ["INFO"]
 
@@ -31,16 +32,18 @@ def level() -> str:
     return _CHOSEN[0]
 
 
-class UtcFormatter(logging.Formatter):
-    """``2026-12-05T10:39:00.123Z INFO siteupdates.worker: message``."""
+def utc_formatter() -> logging.Formatter:
+    """``2026-12-05T10:39:00.123Z INFO siteupdates.worker: message`` (logging loads here)."""
+    import logging
+    import time
 
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    class UtcFormatter(logging.Formatter):
+        def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
+            """The record's instant in UTC, ISO 8601 with milliseconds and ``Z``."""
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            return f"{stamp}.{int(record.msecs):03d}Z"
 
-    def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
-        """The record's instant in UTC, ISO 8601 with milliseconds and ``Z``."""
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}Z"
+    return UtcFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def configure_logging(
@@ -51,13 +54,15 @@ def configure_logging(
     ``log_level`` defaults to the one chosen on the command line; ``log_format``
     is ``"text"`` (the only one so far).
     """
+    import logging
+
     from siteupdates.logs import logger
 
     if log_format != "text":  # pragma: no cover - the seam for --log-format json
         raise ValueError(f"unknown log format {log_format!r}")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(UtcFormatter())
-    wanted = getattr(logging, log_level or level())
+    handler.setFormatter(utc_formatter())
+    wanted: Any = getattr(logging, log_level or level())
     handler.setLevel(wanted)
     log = logger("siteupdates")
     before = log.level

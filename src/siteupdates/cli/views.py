@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Tuple
 
 import attrs
 
@@ -46,7 +45,12 @@ if TYPE_CHECKING:
 
 __all__ = ["VIEWS", "View", "generate_schema", "show"]
 
-SCHEMA_PATH = Path(__file__).parent / "schema.json"
+
+def schema_path() -> Any:
+    """The schema file shipped in the package (a Path; pathlib loads only here)."""
+    from pathlib import Path
+
+    return Path(__file__).parent / "schema.json"
 
 
 def _ref(name: str) -> Dict[str, Any]:
@@ -395,18 +399,6 @@ VIEWS: Dict[str, View] = {
 }
 
 
-def zone_of(desk: Desk, lead: Tuple[str, ...]) -> str:
-    """The zone instants are shown in: the contact's own, else the provider's default."""
-    if lead:
-        from siteupdates.usecases.catalog import by_name
-        from siteupdates.usecases.declare import Actor
-
-        me = by_name(Actor.CONTACT, "me")
-        zone: Optional[str] = desk.call(me, lead, me.bind((), {})).zone
-        return zone or desk.default_zone
-    return desk.default_zone
-
-
 def show(
     desk: Desk,
     uc: UseCase,
@@ -416,6 +408,8 @@ def show(
     out: Out,
 ) -> int:
     """Print ``result`` by its view; the exit status (0)."""
+    from .generated import zone_of
+
     view = VIEWS[uc.result]
     zone = zone_of(desk, lead)
     if uc.result == "PlanRun":
@@ -487,10 +481,12 @@ def generate_schema(base: Mapping[str, Any]) -> Dict[str, Any]:
 
 def write_schema() -> bool:
     """Rewrite ``schema.json`` from the views; True when it changed."""
-    before = SCHEMA_PATH.read_text(encoding="utf-8")
-    after = json.dumps(generate_schema(json.loads(before)), indent=2, ensure_ascii=False) + "\n"
+    before: str = schema_path().read_text(encoding="utf-8")
+    after: str = (
+        json.dumps(generate_schema(json.loads(before)), indent=2, ensure_ascii=False) + "\n"
+    )
     if after != before:
-        SCHEMA_PATH.write_text(after, encoding="utf-8")
+        schema_path().write_text(after, encoding="utf-8")
     return after != before
 
 
