@@ -132,7 +132,7 @@ def test_an_unforeseen_error_is_still_one_line_with_its_own_status(
     def boom(*_: Any, **__: Any) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(Desk, "queue", boom)
+    monkeypatch.setattr(Desk, "call", boom)  # the one way every command runs a use case
     err = one_line(cli(db, "queue"), EXIT["internal"])
     assert "internal error ZeroDivisionError: boom" in err and "SITEUPDATES_DEBUG" in err
 

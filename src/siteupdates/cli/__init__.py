@@ -178,7 +178,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         _Parser.json_errors = False
     out = Out(a.json)
-    if a.log_level or a.verbose:
+    if a.log_level or a.verbose or __name__ + ".logging_setup" in sys.modules:
+        # (loaded only when asked, or to reset an earlier in-process run's choice)
         from . import logging_setup
 
         logging_setup.choose(a.log_level, a.verbose)
