@@ -32,7 +32,7 @@ from siteupdates.hookspecs import hookimpl
 from siteupdates.ports import Storage
 from siteupdates.sql import MIGRATIONS, SQLITE, Cursor, SqlStorage, SqlUnit, run_migrations
 
-__all__ = ["SqliteStorage", "sqlite_path"]
+__all__ = ["SqliteStorage"]
 
 T = TypeVar("T")
 
@@ -223,12 +223,3 @@ class SqliteStoragePlugin:
     def siteupdates_storage(self, url: str) -> Optional[Storage]:
         """A SQLite storage for ``sqlite:///path.db``."""
         return SqliteStorage(url) if url.startswith("sqlite:") else None
-
-
-def sqlite_path(url: str) -> Optional[str]:
-    """The file a ``sqlite:`` URL names; None for another scheme.
-
-    The command line's read commands use it to say that a mistyped path names
-    no file, rather than creating one.
-    """
-    return _path_of(url) if url.startswith("sqlite:") else None

@@ -123,13 +123,26 @@ def _reads(a: argparse.Namespace) -> bool:
     return a.command == "dispatch" and a.status is not None
 
 
+def sqlite_file(url: str) -> Optional[str]:
+    """The file a ``sqlite:`` URL names, read as the SQLite plugin reads it; else None.
+
+    (The command line does not import the built-in plugin: built-ins load as
+    plugins do. A URL the plugin would refuse is left for it to refuse.)
+    """
+    if not url.startswith("sqlite:///"):
+        return None
+    rest = url[len("sqlite:///") :]
+    if rest.isprintable() and rest.strip() == rest and not set("?#%\\;[]@") & set(rest):
+        return rest or None
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    return (path[1:] if path.startswith("/") else path) or None
+
+
 def _refuse_missing_file(url: str) -> None:
     """A read on a SQLite file that does not exist: say so (exit 5), create nothing."""
-    if not url.startswith("sqlite:"):
-        return
-    from siteupdates.builtin.sqlite import sqlite_path
-
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     if path is not None and path != ":memory:" and not os.path.exists(path):
         raise ConfigurationError(
             f"no SQLite file at {path!r}: a read command never creates one (a mistyped "

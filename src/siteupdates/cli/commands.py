@@ -28,7 +28,6 @@ from siteupdates.service import Desk
 from siteupdates.usecases.catalog import by_name
 from siteupdates.usecases.declare import Actor
 
-from .generated import zone_of
 from .inputs import EXIT, local_time
 from .render import (
     Out,
@@ -45,6 +44,7 @@ from .render import (
     table,
     tenant_json,
     when,
+    zone_of,
 )
 
 if TYPE_CHECKING:

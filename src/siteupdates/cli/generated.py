@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .render import Out
 
-__all__ = ["GROUPS", "add_group", "nullable", "use_cases", "values_of", "zone_of"]
+__all__ = ["GROUPS", "add_group", "nullable", "use_cases", "values_of"]
 
 #: The actor groups, with their help text.
 GROUPS: Dict[str, str] = {
@@ -137,18 +137,6 @@ def values_of(uc: UseCase, a: argparse.Namespace) -> Dict[str, Any]:
         else:
             values[p.name] = parse(given) if parse and isinstance(given, str) else given
     return values
-
-
-def zone_of(desk: Desk, lead: Tuple[str, ...]) -> str:
-    """The zone instants are shown in: the contact's own, else the provider's default."""
-    if lead:
-        from siteupdates.usecases.catalog import by_name
-        from siteupdates.usecases.declare import Actor
-
-        me = by_name(Actor.CONTACT, "me")
-        zone: Optional[str] = desk.call(me, lead, me.bind((), {})).zone
-        return zone or desk.default_zone
-    return desk.default_zone
 
 
 def run_use_case(uc: UseCase) -> Callable[[Desk, argparse.Namespace, Out], int]:

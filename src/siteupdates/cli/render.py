@@ -14,7 +14,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+)
 
 from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import format_clock, format_day, to_local
@@ -24,6 +35,7 @@ from siteupdates.ports import Page
 if TYPE_CHECKING:
     from siteupdates.domain.views import Overview
     from siteupdates.ports import AuditEntry, OutboxItem
+    from siteupdates.service import Desk
 
 if TYPE_CHECKING:  # the planner loads only for the commands that plan
     from siteupdates.domain.planner import Explanation
@@ -46,6 +58,7 @@ __all__ = [
     "table",
     "tenant_json",
     "when",
+    "zone_of",
 ]
 
 T = TypeVar("T")
@@ -75,6 +88,18 @@ def when(value: Optional[datetime], zone: str) -> str:
 def instant(value: Optional[datetime], zone: str) -> Optional[str]:
     """An instant as ISO 8601 with the offset it has in ``zone`` (``null`` for none)."""
     return None if value is None else to_local(value, zone).isoformat()
+
+
+def zone_of(desk: Desk, lead: Tuple[str, ...]) -> str:
+    """The zone instants are shown in: the contact's own, else the provider's default."""
+    if lead:
+        from siteupdates.usecases.catalog import by_name
+        from siteupdates.usecases.declare import Actor
+
+        me = by_name(Actor.CONTACT, "me")
+        zone: Optional[str] = desk.call(me, lead, me.bind((), {})).zone
+        return zone or desk.default_zone
+    return desk.default_zone
 
 
 def short_id(request_id: str) -> str:

@@ -408,7 +408,7 @@ def show(
     out: Out,
 ) -> int:
     """Print ``result`` by its view; the exit status (0)."""
-    from .generated import zone_of
+    from .render import zone_of
 
     view = VIEWS[uc.result]
     zone = zone_of(desk, lead)
