@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -191,6 +191,11 @@ class Desk(LegacyDeskAPI):
     def default_zone(self) -> str:
         """The provider's zone, for readers without one (``preset.default_zone``, read cheaply)."""
         return self.app.default_zone
+
+    @property
+    def reminders(self) -> Tuple[timedelta, ...]:
+        """The reminder ladder: how long before a scheduled start each reminder fires."""
+        return self.app.reminders
 
     @property
     def clock(self) -> Callable[[], datetime]:

@@ -48,7 +48,7 @@ class ContactScreens(Screens):
     def _contact_tenants(self, desk: Desk) -> Tuple[str, List[Tenant]]:
         cid = self.contact_id()
         try:
-            found = list(desk.tenants_of(cid))
+            found = list(desk.contact(cid).tenants())
         except AccessDenied:
             found = []
         if not found:
@@ -66,7 +66,7 @@ class ContactScreens(Screens):
 
     def _request(self, desk: Desk, cid: str, tenant: Tenant, request_id: str) -> UpdateRequest:
         try:
-            req = desk.request(cid, request_id)
+            req = desk.contact(cid).request(request_id)
         except AccessDenied:
             abort(404)
         if req.tenant_id != tenant.id:
@@ -88,7 +88,7 @@ class ContactScreens(Screens):
             tenant = found[0]
         view = None
         if tenant is not None:
-            view = desk.overview(cid, tenant.id)
+            view = desk.contact(cid).overview(tenant.id)
         return render_template(
             template,
             overview=view,
@@ -136,15 +136,15 @@ class ContactScreens(Screens):
             page = max(1, int(request.args.get("page", "1")))
         except ValueError:
             page = 1
-        listing = desk.requests(
-            cid, tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        listing = desk.contact(cid).requests(
+            tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         notice = _NOTICES.get(request.args.get("notice", ""))
         shown: Optional[UpdateRequest] = None
         rid = request.args.get("rid")
         if notice and rid and request.args.get("notice") == "submitted":
             try:
-                shown = desk.request(cid, rid)
+                shown = desk.contact(cid).request(rid)
             except AccessDenied:
                 shown = None
         zone = adapter.contact_zone(desk, cid)
@@ -187,7 +187,7 @@ class ContactScreens(Screens):
         desk = self.desk()
         cid, tenant, _ = self._tenant(desk, tenant_id)
         try:
-            req = desk.request(cid, request_id)
+            req = desk.contact(cid).request(request_id)
         except AccessDenied:
             # A second click after a delete: the request is gone from the contact's view.
             if self._deleted_here(desk, tenant, request_id):
@@ -208,9 +208,9 @@ class ContactScreens(Screens):
             )
         try:
             if req.status is Status.COMPLETED:
-                desk.delete(cid, req.id)
+                desk.contact(cid).delete(req.id)
                 return self._done(tenant, "deleted")
-            desk.cancel(cid, req.id)
+            desk.contact(cid).cancel(req.id)
             return self._done(tenant, "cancelled")
         except TransitionNotAllowed:
             return self._list(tenant.id, error=_why_not(req), status=409)
@@ -224,7 +224,7 @@ class ContactScreens(Screens):
 
     def _deleted_here(self, desk: Desk, tenant: Tenant, request_id: str) -> bool:
         try:
-            found = desk.find(request_id)
+            found = desk.provider.find(request_id)
         except SiteUpdatesError:
             return False
         return found.tenant_id == tenant.id and found.status is Status.DELETED
@@ -239,7 +239,7 @@ class ContactScreens(Screens):
         self, desk: Desk, cid: str, tenant: Tenant, req: UpdateRequest, error: Optional[str]
     ) -> str:
         try:
-            why: Tuple[str, ...] = desk.explain_to(cid, req.id).lines
+            why: Tuple[str, ...] = desk.contact(cid).explain(req.id).lines
         except SiteUpdatesError:
             why = ()  # nothing to explain once a request has left the queue's reach
         return render_template(
@@ -272,7 +272,7 @@ class ContactScreens(Screens):
             error = "Write an answer first."
         else:
             try:
-                desk.answer(cid, req.id, text)
+                desk.contact(cid).answer(req.id, text)
                 return self._done(tenant, "answered")
             except (TransitionNotAllowed, ConflictError):
                 error = "This request no longer waits for an answer."
@@ -292,7 +292,7 @@ class ContactScreens(Screens):
             ambiguity = request.form.get("ambiguity", "earlier")
             if ambiguity not in ("earlier", "later"):
                 ambiguity = "earlier"
-            moved = desk.move(cid, req.id, at=at, ambiguity=ambiguity)
+            moved = desk.contact(cid).move(req.id, at=at, ambiguity=ambiguity)
         except forms.FormError as exc:
             error = exc.message
         except RequestRefused as exc:
@@ -317,7 +317,7 @@ class ContactScreens(Screens):
         requests = [r for t in found for r in adapter.requests_of(desk, t.id)]
         body = contact_feed(
             person, requests, found, default_zone=adapter.contact_zone(desk, cid),
-            stamp=desk.now(), alarms=desk.app.reminders,
+            stamp=desk.now(), alarms=desk.reminders,
         )  # fmt: skip
         resp = make_response(body)
         resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
@@ -333,7 +333,7 @@ class ContactScreens(Screens):
         cid, tenant, found = self._tenant(desk, tenant_id)
         preset = adapter.preset(desk)
         targets = forms.targets_of(tenant)
-        choices = forms.version_choices(tenant, adapter.catalog(desk), preset)
+        choices = forms.version_choices(tenant, adapter.catalog(desk, cid), preset)
         zone = adapter.contact_zone(desk, cid)
         values: Dict[str, str] = {
             "target": targets[0].value if targets else "",
@@ -409,7 +409,7 @@ class ContactScreens(Screens):
         checking = request.form.get("action") == "check" or at is None
         if checking:
             try:
-                decision = desk.evaluate(cid, draft)
+                decision = desk.contact(cid).evaluate(draft)
             except AccessDenied:
                 abort(404)
             for r in decision.refusals:
@@ -420,11 +420,10 @@ class ContactScreens(Screens):
             return _Outcome(errors, warns, checked=at is not None)
         assert at is not None
         try:
-            done = desk.submit(
-                cid,
+            done = desk.contact(cid).submit(
                 tenant.id,
-                draft.target.value,
-                version,
+                target=draft.target.value,
+                version=version,
                 db_refresh=refresh,
                 at=at,
                 ambiguity=ambiguity,
