@@ -250,10 +250,9 @@ class Desk(LegacyDeskAPI):
         line and the web plugins. Observers (metrics, traces) see each call.
         """
         fn = use_case.handler_function()
-        arguments = use_case.arguments(values)
         if not self.observers:
-            return fn(self.app, *lead, **arguments)
-        return _observed(self.observers, use_case, lead, lambda: fn(self.app, *lead, **arguments))
+            return fn(self.app, *lead, **values)
+        return _observed(self.observers, use_case, lead, lambda: fn(self.app, *lead, **values))
 
 
 Observer = Callable[[UseCase, Tuple[str, ...], Callable[[], Any]], Any]

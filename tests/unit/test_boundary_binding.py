@@ -26,8 +26,8 @@ def _outcome(call: Callable[[], object]) -> object:
 
 def _shown(values: object) -> object:
     assert isinstance(values, dict)
-    return (values["tenant_id"], values["target"], values["version"], values["db_refresh"],
-            values["at"], values["zone"])  # fmt: skip
+    return (values["tenant_id"], values["target"], values["version"], values.get("db_refresh"),
+            values["at"], values.get("zone"))  # fmt: skip
 
 
 CASES: Dict[str, Callable[[], object]] = {
