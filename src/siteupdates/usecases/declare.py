@@ -43,6 +43,11 @@ __all__ = ["REQUIRED", "Actor", "Check", "Kind", "Param", "UseCase", "resolve"]
 Check = Callable[[str, Any], Any]
 
 
+#: One argument of a call shape's plan: its name, check, position (-1: by name) and
+#: whether None leaves it at its default.
+_Step = Tuple[str, Check, int, bool]
+
+
 class _Required(enum.Enum):
     REQUIRED = "REQUIRED"
 
@@ -177,8 +182,8 @@ class UseCase:
     command: Optional[str] = None
     #: Why it has no command-line form (it takes a Python object), or "".
     python_only: str = ""
-    _plans: Dict[Tuple[int, Tuple[str, ...]], Tuple[Tuple[str, Check, int, bool], ...]] = (
-        attrs.field(factory=dict, init=False, repr=False)
+    _plans: Dict[Tuple[int, Tuple[str, ...]], Tuple[_Step, ...]] = attrs.field(
+        factory=dict, init=False, repr=False
     )
     _defaults: Dict[str, Any] = attrs.field(factory=dict, init=False, repr=False)
     _fn: List[Callable[..., Any]] = attrs.field(factory=list, init=False, repr=False)
@@ -243,7 +248,7 @@ class UseCase:
                 values[name] = value
         return values
 
-    def _plan(self, n_args: int, kwargs: Mapping[str, Any]) -> Tuple[Tuple[str, Check, int], ...]:
+    def _plan(self, n_args: int, kwargs: Mapping[str, Any]) -> Tuple[_Step, ...]:
         """What to check for a call shape (positional count and keyword names)."""
         positional = [p.name for p in self.params if p.positional]
         where = f"{self.qualname}()"
