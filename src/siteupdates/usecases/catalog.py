@@ -33,13 +33,6 @@ _B = "siteupdates.app.bulk:"
 # An override's reason: an empty one reaches the use case, whose refusal says
 # that an override needs a reason (the rule's own words).
 _ANY_TEXT = Kind(lambda name, value: checks.text(name, value), {"type": "string"}, "str")
-_STATUSES = Kind(
-    k.NAMES.check,
-    {"type": "array", "items": {"type": "string"}},
-    "Sequence[str]",
-    metavar="STATUS",
-    many=True,
-)
 
 
 def _p(name: str, kind: Kind, help: str, **kw: object) -> Param:
@@ -210,7 +203,7 @@ CATALOG: Tuple[UseCase, ...] = (
             "Requests of one tenant or of some statuses, optionally in a date range, one page.",
             (_p("tenant_id", k.ID.or_none(), "one tenant's requests", default=None,
                 flag="--tenant"),
-             _p("statuses", _STATUSES, "only these statuses (repeatable)", default=(),
+             _p("statuses", k.STATUSES, "only these statuses (repeatable)", default=(),
                 flag="--status"),
              _p("since", k.INSTANT.or_none(), "dated at or after this instant", default=None),
              _p("until", k.INSTANT.or_none(), "dated before this instant", default=None),

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from siteupdates.app.reference import SetupReport
     from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
     from siteupdates.domain.lifecycle import HistoryEntry
-    from siteupdates.domain.model import Catalog, Contact, Tenant, UpdateRequest
+    from siteupdates.domain.model import Catalog, Contact, Status, Tenant, UpdateRequest
     from siteupdates.domain.planner import Explanation
     from siteupdates.domain.policies import Decision, RequestDraft
     from siteupdates.domain.preset import ProviderPreset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -37,6 +37,9 @@ _NOTICES = {
     "deleted": "The completed request was deleted from your list.",
     "answered": "Your answer was sent; the request goes back to the provider's queue.",
     "moved": "Your preferred date was changed; the request keeps its place in the queue.",
+    "postponed": "The update was postponed; the provider will email you its new date.",
+    "approved": "Production will be updated as scheduled.",
+    "declined": "Production will not be updated; the request was released.",
 }
 
 
@@ -251,6 +254,11 @@ class ContactScreens(Screens):
             error=error,
             explanation=why,
             movable=req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED),
+            postponable=req.status is Status.SCHEDULED,
+            # Staged production waits at its gate in Pending Input, booked "stage:..."
+            # (see siteupdates.app.scheduling): the contact approves or declines it.
+            at_gate=req.status is Status.PENDING_INPUT
+            and (req.booking or "").startswith("stage:"),
             feed=feed_available(),
         )
 
@@ -281,6 +289,52 @@ class ContactScreens(Screens):
             except InvalidInput as exc:
                 error = f"The answer cannot be sent: {exc}"
         return self._request_page(desk, cid, tenant, req, error), 400
+
+    def _gate_action(
+        self, tenant_id: str, request_id: str, act: Callable[[Any, str], object], notice: str
+    ) -> ResponseReturnValue:
+        """Run one of the contact's actions on their request; the page again with why not."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        req = self._request(desk, cid, tenant, request_id)
+        try:
+            act(desk.contact(cid), req.id)
+        except RequestRefused as exc:
+            error = " ".join(r.message for r in exc.refusals) or str(exc)
+        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
+            error = f"This cannot be done now: {exc}"
+        else:
+            return self._done(tenant, notice, req.id)
+        return self._request_page(desk, cid, tenant, req, error), 400
+
+    def postpone(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Postpone a Scheduled request: to the next window, or some days (within limits)."""
+        how = request.form.get("how", "next-window")
+        days: Optional[int] = None
+        if how == "days":
+            try:
+                days = int(request.form.get("days", "").strip())
+            except ValueError:
+                days = -1  # refused by the use case's own check, in its words
+        return self._gate_action(
+            tenant_id,
+            request_id,
+            lambda me, rid: me.postpone(rid, days=days, next_window=days is None),
+            "postponed",
+        )
+
+    def approve(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Let a staged production update go ahead (staging completed)."""
+        return self._gate_action(
+            tenant_id, request_id, lambda me, rid: me.approve(rid), "approved"
+        )
+
+    def decline(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Release a staged production update after staging."""
+        reason = request.form.get("reason", "").strip() or None
+        return self._gate_action(
+            tenant_id, request_id, lambda me, rid: me.decline(rid, reason), "declined"
+        )
 
     def move(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
         """The contact's reschedule: a new preferred date, until the provider's cut-off."""
