@@ -215,13 +215,15 @@ def submit(
     _naive(at)
 
     def use_case(uow: Unit) -> Submission:
+        # One writer per tenant from here on: what R17 reads stays true until commit.
+        # Taken before the contact and the tenant are read, so an apply that changes
+        # or removes either (it takes this lock too) is wholly before or after this
+        # submit. The key is looked up after the lock, so a retry racing its first
+        # attempt sees that attempt's request (at READ COMMITTED, not before).
+        uow.lock(f"tenant:{tenant_id}")
         who = contact(uow, contact_id)
         if not who.sees(tenant_id):
             raise AccessDenied(NO_ACCESS.format(what="tenant"))
-        # One writer per tenant from here on: what R17 reads stays true until commit.
-        # The key is looked up after the lock, so a retry racing its first attempt
-        # sees that attempt's request (at READ COMMITTED, not before).
-        uow.lock(f"tenant:{tenant_id}")
         if idempotency_key is not None:
             # Scoped to the contact and the tenant: R22 holds for a replayed key too.
             earlier = _replay(uow, who, tenant_id, idempotency_key)
