@@ -110,6 +110,7 @@ INTERNAL: Dict[str, str] = {
     "siteupdates.app.bootstrap": "siteupdates.app exports its names",
     "siteupdates.builtin": "a namespace for the built-in plugins, each listed",
     "siteupdates.cli": "the command line, documented by --help and docs/setup.md",
+    "siteupdates.refusal": "a leaf below siteupdates.errors; siteupdates.domain exports Refusal",
 }
 
 

@@ -31,8 +31,7 @@ from siteupdates.domain.model import (
     Status,
     Tenant,
     UpdateRequest,
-    _advisories,
-    _trusted_request,
+    advisories,
 )
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
@@ -158,7 +157,7 @@ def accepted_request(
     start, zone = ctx.start, ctx.zone
     assert start is not None
     draft = ctx.draft
-    return _trusted_request(
+    return UpdateRequest.trusted(
         id=app.new_id(),
         tenant_id=ctx.tenant.id,
         target=draft.target,
@@ -168,7 +167,7 @@ def accepted_request(
         zone=zone if type(zone) is str else str(zone),
         requested_by=who.id,
         requested_at=app.now(),
-        warnings=_advisories(decision.warnings) if decision.warnings else (),
+        warnings=advisories(decision.warnings) if decision.warnings else (),
         idempotency_key=key,
     )
 
