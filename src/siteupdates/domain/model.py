@@ -587,10 +587,9 @@ def _replacer(cls: Type[_V]) -> Callable[..., _V]:
     lines += ["    return new"]
     scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
     exec("\n".join(lines), scope)
-    scope["replace"].__doc__ = (
-        f"A copy of a {cls.__name__} with ``changes``, stored as given (no converter runs)."
-    )
-    return scope["replace"]  # type: ignore[no-any-return]
+    fn = scope["replace"]
+    fn.__doc__ = f"A copy of a {cls.__name__} with ``changes``, stored as given (no converter)."
+    return fn  # type: ignore[no-any-return]
 
 
 def trusted_constructor(cls: Type[_V]) -> Callable[..., _V]:
@@ -622,10 +621,9 @@ def trusted_constructor(cls: Type[_V]) -> Callable[..., _V]:
     lines += [f"    _set(new, {a.name!r}, {a.name})" for a in fields]
     lines += ["    return new"]
     exec("\n".join(lines), scope)
-    scope["make"].__doc__ = (
-        f"``{cls.__name__}(...)`` for fields already in converted form: no converter runs."
-    )
-    return scope["make"]  # type: ignore[no-any-return]
+    fn = scope["make"]
+    fn.__doc__ = f"``{cls.__name__}(...)`` for fields in converted form: no converter runs."
+    return fn  # type: ignore[no-any-return]
 
 
 # Class attributes set once the class exists: staticmethods, so that neither binds
