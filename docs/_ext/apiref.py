@@ -47,6 +47,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
         "Ports: storage, plugins and setup files",
         (
             "siteupdates.ports",
+            "siteupdates.runs",
             "siteupdates.hookspecs",
             "siteupdates.plugins",
             "siteupdates.setupfile",
@@ -73,6 +74,10 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.app.outbox",
             "siteupdates.app.changes",
             "siteupdates.app.executors",
+            "siteupdates.app.reports",
+            "siteupdates.app.execution",
+            "siteupdates.app.rundispatch",
+            "siteupdates.app.polling",
             "siteupdates.app.bulk",
             "siteupdates.app.reference",
             "siteupdates.app.boundary",
