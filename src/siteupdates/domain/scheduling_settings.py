@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 import attrs
 
-from siteupdates import checks
+from siteupdates.checks import text as checked_text
 from siteupdates.errors import ConfigurationError, SiteUpdatesError
 
 from .preset import (
@@ -144,7 +144,7 @@ def _days(where: str, value: Any) -> timedelta:
 def _printable(where: str, name: Any) -> None:
     """A name of a table: one line of printable text, or an error that does not echo it."""
     try:
-        checks.text("a name", name, limit=200)
+        checked_text("a name", name, limit=200)
     except SiteUpdatesError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
 
