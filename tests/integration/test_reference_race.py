@@ -56,9 +56,10 @@ def _racer(role: str, url: str, rounds: int, barrier: Any, results: Any) -> None
             barrier.wait()
             try:
                 if role == "apply":
-                    desk.apply_setup(smaller, by="race")
+                    desk.provider.apply_setup(smaller, by="race")
                 else:
-                    desk.submit("dana", "d1", "staging", None, db_refresh=True,
+                    dana = desk.contact("dana")
+                    dana.submit("d1", target="staging", version=None, db_refresh=True,
                                 at=datetime(2030, 3, 7, 22))  # fmt: skip
                 results.put((role, "ok"))
             except SiteUpdatesError as exc:
@@ -74,9 +75,9 @@ def _reset(desk: Desk) -> int:
     orphans = 0
     if desk.storage.tenant("d1") is None:
         orphans = len(desk.storage.requests_for("d1", statuses=tuple(OPEN)).items)
-        desk.apply_setup(sample_setup(), by="reset")
+        desk.provider.apply_setup(sample_setup(), by="reset")
     for r in desk.storage.requests_for("d1", statuses=tuple(OPEN)).items:
-        desk.cancel("dana", r.id)
+        desk.contact("dana").cancel(r.id)
     return orphans
 
 
@@ -84,7 +85,7 @@ def apply_submit_race(backend: str, rounds: int = ROUNDS) -> Dict[str, Any]:
     """``rounds`` rounds of apply (removing d1) against submit (for d1): the orphans."""
     with tempfile.TemporaryDirectory() as tmp, chaos.storage_url(backend, Path(tmp)) as url:
         desk = _desk(url)
-        desk.apply_setup(sample_setup(), by="seed")
+        desk.provider.apply_setup(sample_setup(), by="seed")
         barrier, results = CTX.Barrier(3), CTX.Queue()
         procs = [
             CTX.Process(target=_racer, args=(role, url, rounds, barrier, results))

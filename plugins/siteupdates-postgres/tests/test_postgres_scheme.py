@@ -33,7 +33,7 @@ def test_a_postgres_url_opens_postgresql_through_the_entry_point(pg_url: str) ->
 
 def test_both_schemes_open_the_same_store(pg_url: str) -> None:
     with Desk.open(pg_url, host=PluginHost(entry_points=True)) as desk:
-        desk.load_setup(sample_setup())
+        desk.provider.load_setup(sample_setup())
     with Desk.open(_short(pg_url), host=PluginHost(entry_points=True)) as desk:
         assert sorted(t.id for t in desk.storage.tenants()) == ["d1", "d2", "d3"]
 
@@ -46,7 +46,7 @@ def test_each_scheme_is_blocked_by_its_own_name(pg_url: str) -> None:
 
 def test_the_command_line_takes_a_postgres_url(pg_url: str) -> None:
     with Desk.open(pg_url, host=PluginHost(entry_points=True)) as desk:
-        desk.load_setup(sample_setup())
+        desk.provider.load_setup(sample_setup())
     got = subprocess.run(
         [sys.executable, "-m", "siteupdates.cli", "--url", _short(pg_url), "--json",
          "list", "--as", "dana"],
