@@ -47,7 +47,7 @@ def test_the_contact_handle_is_bound_to_its_contact_r22(desk: Desk) -> None:
 
 def test_arguments_beyond_the_first_two_are_keyword_only(desk: Desk) -> None:
     with pytest.raises(BadCall, match="positional"):
-        desk.contact("dana").submit("d1", "staging", "E.1505.2")  # type: ignore[misc]
+        desk.contact("dana").submit("d1", "staging", "E.1505.2")  # type: ignore[call-arg]
 
 
 def test_the_static_types_are_written_from_the_current_catalog() -> None:

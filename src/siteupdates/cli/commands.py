@@ -26,7 +26,7 @@ from siteupdates.domain.timeutil import to_instant
 from siteupdates.errors import ConfigurationError, InvalidInput, StaleReport
 from siteupdates.service import Desk
 from siteupdates.usecases.catalog import by_name
-from siteupdates.usecases.declare import Actor
+from siteupdates.usecases.declare import Role
 
 from .inputs import EXIT, local_time
 from .render import (
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 def use(desk: Desk, actor: str, name: str, lead: Tuple[str, ...] = (), **values: Any) -> Any:
     """Run the use case ``actor.name`` with ``values`` checked by its declaration."""
-    uc = by_name(Actor(actor), name)
+    uc = by_name(Role(actor), name)
     return desk.call(uc, lead, uc.bind((), values))
 
 
@@ -600,7 +600,7 @@ def cmd_ops_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
     if not a.loop:
         refuse_ignored(a, "ops deliver without --loop (one pass)", poll=30.0)
-    values = values_of(by_name(Actor.OPS, "deliver"), a)
+    values = values_of(by_name(Role.OPS, "deliver"), a)
     return _deliver(desk, out, a.loop, a.poll, **values)
 
 
@@ -698,7 +698,7 @@ def cmd_ops_dispatch(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
     if not a.loop:
         refuse_ignored(a, "ops dispatch without --loop (one pass)", poll=5.0, until_idle=False)
-    values = values_of(by_name(Actor.OPS, "dispatch"), a)
+    values = values_of(by_name(Role.OPS, "dispatch"), a)
     values.setdefault("dispatcher_id", None)
     return _dispatch_loop(desk, a, out, a.loop, **values)
 

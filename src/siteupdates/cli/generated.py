@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from siteupdates.usecases.declare import Actor, Param, UseCase
+from siteupdates.usecases.declare import Param, Role, UseCase
 
 if TYPE_CHECKING:
     from siteupdates.service import Desk
@@ -50,7 +50,7 @@ def use_cases(group: str) -> Tuple[UseCase, ...]:
     """The use cases with a command in ``group``, in declaration order."""
     from siteupdates.usecases.catalog import by_actor
 
-    return tuple(uc for uc in by_actor(Actor(group)) if not uc.python_only)
+    return tuple(uc for uc in by_actor(Role(group)) if not uc.python_only)
 
 
 def nullable(p: Param) -> bool:
@@ -84,7 +84,7 @@ def _summary(uc: UseCase) -> str:
 
 def add_arguments(sp: argparse.ArgumentParser, uc: UseCase) -> None:
     """The use case's parameters as options and positional arguments of ``sp``."""
-    if uc.actor is Actor.CONTACT:
+    if uc.actor is Role.CONTACT:
         sp.add_argument(
             "--as",
             dest="contact",
@@ -145,7 +145,7 @@ def run_use_case(uc: UseCase) -> Callable[[Desk, argparse.Namespace, Out], int]:
     def run(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         from .views import show
 
-        lead: Tuple[str, ...] = (a.contact,) if uc.actor is Actor.CONTACT else ()
+        lead: Tuple[str, ...] = (a.contact,) if uc.actor is Role.CONTACT else ()
         values = uc.bind((), values_of(uc, a))
         result = desk.call(uc, lead, dict(values))
         return show(desk, uc, lead, values, result, out)

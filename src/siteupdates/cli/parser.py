@@ -145,7 +145,7 @@ class _Help(argparse.HelpFormatter):
         )
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Usage errors exit with the documented status 2, in one line (JSON with ``--json``)."""
 
     #: Set by :func:`siteupdates.cli.main` when ``--json`` is on the command line.
@@ -165,12 +165,12 @@ class _Parser(argparse.ArgumentParser):
     deepest: Optional[argparse.ArgumentParser] = None
 
     def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
-        _Parser.deepest = self
+        Parser.deepest = self
         return super().parse_known_args(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         message += _did_you_mean(self, message)
-        if _Parser.json_errors:
+        if Parser.json_errors:
             body = {
                 "error": {
                     "type": "UsageError",
@@ -199,7 +199,7 @@ def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
             return ""
         word = words[0].split("=", 1)[0]
         candidates = []
-        for p in (_Parser.deepest, parser):
+        for p in (Parser.deepest, parser):
             for action in p._actions if p is not None else ():
                 candidates += [o for o in action.option_strings if o.startswith("--")]
     found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
@@ -424,7 +424,7 @@ def build_parser(
     listed, so usage and "invalid choice" read the same, but get no arguments: a
     run builds one command's grammar, not sixty (about 15 ms of every start).
     """
-    p = _Parser(
+    p = Parser(
         prog="siteupdates",
         description="Update requests for hosted sites: submit, schedule, run, tell. "
         "Commands are grouped by who acts: 'siteupdates contact --help', "
@@ -440,7 +440,7 @@ def build_parser(
     sub = p.add_subparsers(
         dest="command",
         metavar="COMMAND",
-        parser_class=_Parser,
+        parser_class=Parser,
         help="a group of commands (siteupdates GROUP --help lists them)",
     )
     sub.required = True
@@ -449,7 +449,7 @@ def build_parser(
             _listed(sub, group, help_)
         else:
             add_group(
-                sub, group, subcommand if command == group else None, _listed, _extras, _Parser
+                sub, group, subcommand if command == group else None, _listed, _extras, Parser
             )
     if command is None or command == "completion":
         cp = sub.add_parser("completion", help="print a shell completion script",
@@ -752,7 +752,7 @@ def build_parser(
     osub = sp.add_subparsers(
         dest="outbox_command",
         metavar="ACTION",
-        parser_class=_Parser,
+        parser_class=Parser,
         help="retry: requeue dead items (without: list the items)",
     )
     rp = osub.add_parser(

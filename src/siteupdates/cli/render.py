@@ -94,9 +94,9 @@ def zone_of(desk: Desk, lead: Tuple[str, ...]) -> str:
     """The zone instants are shown in: the contact's own, else the provider's default."""
     if lead:
         from siteupdates.usecases.catalog import by_name
-        from siteupdates.usecases.declare import Actor
+        from siteupdates.usecases.declare import Role
 
-        me = by_name(Actor.CONTACT, "me")
+        me = by_name(Role.CONTACT, "me")
         zone: Optional[str] = desk.call(me, lead, me.bind((), {})).zone
         return zone or desk.default_zone
     return desk.default_zone

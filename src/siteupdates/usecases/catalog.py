@@ -16,11 +16,11 @@ from typing import Dict, Tuple
 from siteupdates import checks
 
 from . import kinds as k
-from .declare import Actor, Kind, Legacy, Param, UseCase
+from .declare import Kind, Legacy, Param, Role, UseCase
 
 __all__ = ["CATALOG", "by_actor", "by_name"]
 
-CONTACT, PROVIDER, OPS = Actor.CONTACT, Actor.PROVIDER, Actor.OPS
+CONTACT, PROVIDER, OPS = Role.CONTACT, Role.PROVIDER, Role.OPS
 
 # Handlers by module, so a line below reads "where it runs".
 _C = "siteupdates.app.contact:"
@@ -33,24 +33,6 @@ _B = "siteupdates.app.bulk:"
 # An override's reason: an empty one reaches the use case, whose refusal says
 # that an override needs a reason (the rule's own words).
 _ANY_TEXT = Kind(lambda name, value: checks.text(name, value), {"type": "string"}, "str")
-
-
-def _statuses(name: str, value: object) -> Tuple[object, ...]:
-    # Each a Status (or its value, "to-be-scheduled"): the use case compares Status members.
-    from siteupdates.domain.model import Status
-
-    if not isinstance(value, (list, tuple, set, frozenset)):
-        return tuple(k.NAMES.check(name, value))  # refuses, naming the argument
-    return tuple(checks.one_of(f"{name}[{i}]", v, list(Status)) for i, v in enumerate(value))
-
-
-_STATUSES = Kind(
-    _statuses,
-    {"type": "array", "items": {"type": "string"}},
-    "Sequence[str]",
-    metavar="STATUS",
-    many=True,
-)
 
 
 def _p(name: str, kind: Kind, help: str, **kw: object) -> Param:
@@ -119,6 +101,7 @@ _RUNS = (
        "claim nothing while this many runs wait to start", default=None),
 )  # fmt: skip
 
+#: Every use case of siteupdates, in the order the docs and the command line list them.
 CATALOG: Tuple[UseCase, ...] = (
     # -- the contact's side (R22: every one is bound to the contact) --------------------
     UseCase("tenants", CONTACT, _C + "tenants_of",
@@ -221,7 +204,7 @@ CATALOG: Tuple[UseCase, ...] = (
             "Requests of one tenant or of some statuses, optionally in a date range, one page.",
             (_p("tenant_id", k.ID.or_none(), "one tenant's requests", default=None,
                 flag="--tenant"),
-             _p("statuses", _STATUSES, "only these statuses (repeatable)", default=(),
+             _p("statuses", k.STATUSES, "only these statuses (repeatable)", default=(),
                 flag="--status"),
              _p("since", k.INSTANT.or_none(), "dated at or after this instant", default=None),
              _p("until", k.INSTANT.or_none(), "dated before this instant", default=None),
@@ -405,8 +388,8 @@ CATALOG: Tuple[UseCase, ...] = (
 )  # fmt: skip
 
 
-def _index() -> Dict[Tuple[Actor, str], UseCase]:
-    found: Dict[Tuple[Actor, str], UseCase] = {}
+def _index() -> Dict[Tuple[Role, str], UseCase]:
+    found: Dict[Tuple[Role, str], UseCase] = {}
     for uc in CATALOG:
         if (uc.actor, uc.name) in found:
             raise ValueError(f"{uc.qualname} is declared twice")
@@ -417,11 +400,11 @@ def _index() -> Dict[Tuple[Actor, str], UseCase]:
 _BY_NAME = _index()
 
 
-def by_name(actor: Actor, name: str) -> UseCase:
+def by_name(actor: Role, name: str) -> UseCase:
     """The use case ``name`` of ``actor``; KeyError when none is declared."""
     return _BY_NAME[(actor, name)]
 
 
-def by_actor(actor: Actor) -> Tuple[UseCase, ...]:
+def by_actor(actor: Role) -> Tuple[UseCase, ...]:
     """The use cases of ``actor``, in declaration order."""
     return tuple(uc for uc in CATALOG if uc.actor is actor)

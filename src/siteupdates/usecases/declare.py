@@ -36,11 +36,16 @@ import attrs
 
 from siteupdates.errors import BadCall
 
-__all__ = ["REQUIRED", "Actor", "Check", "Kind", "Param", "UseCase", "resolve"]
+__all__ = ["REQUIRED", "Check", "Kind", "Legacy", "Param", "Role", "UseCase", "resolve"]
 
 #: A check of one argument: given its name and value, the value (converted where
 #: harmless), or a SiteUpdatesError naming the argument.
 Check = Callable[[str, Any], Any]
+
+
+#: One argument of a call shape's plan: its name, check, position (-1: by name) and
+#: whether None leaves it at its default.
+_Step = Tuple[str, Check, int, bool]
 
 
 class _Required(enum.Enum):
@@ -54,8 +59,8 @@ class _Required(enum.Enum):
 REQUIRED = _Required.REQUIRED
 
 
-class Actor(str, enum.Enum):
-    """Who runs a use case: the handle it hangs on and the command group it is in."""
+class Role(str, enum.Enum):
+    """Who runs a use case (its actor): the handle it hangs on and its command group."""
 
     #: A customer's technical contact: every use case is bound to their ID (R22).
     CONTACT = "contact"
@@ -166,7 +171,7 @@ class UseCase:
     """
 
     name: str
-    actor: Actor
+    actor: Role
     handler: str
     doc: str
     params: Tuple[Param, ...] = ()
@@ -177,33 +182,23 @@ class UseCase:
     command: Optional[str] = None
     #: Why it has no command-line form (it takes a Python object), or "".
     python_only: str = ""
-    _plans: Dict[Tuple[int, Tuple[str, ...]], Tuple[Tuple[str, Check, int], ...]] = attrs.field(
+    _plans: Dict[Tuple[int, Tuple[str, ...]], Tuple[_Step, ...]] = attrs.field(
         factory=dict, init=False, repr=False
     )
     _defaults: Dict[str, Any] = attrs.field(factory=dict, init=False, repr=False)
     _fn: List[Callable[..., Any]] = attrs.field(factory=list, init=False, repr=False)
 
-    _left_out: List[str] = attrs.field(factory=list, init=False, repr=False)
-
     def __attrs_post_init__(self) -> None:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: a parameter is declared twice: {names}")
-        # Defaults pass their own check once, here (an "earlier" becomes the enum).
+        # Defaults pass their own check once, here (an "earlier" becomes the enum). A
+        # default of None is not passed on: the function's own default applies (a
+        # dispatcher's 30 s timeout, an engine's reason_of).
         self._defaults.update({
-            p.name: p.default if p.default is None else p.kind.check(p.name, p.default)
-            for p in self.params if not p.required
+            p.name: p.kind.check(p.name, p.default)
+            for p in self.params if not p.required and p.default is not None
         })  # fmt: skip
-        # A None left at its default of None is not passed on: the function's own
-        # default applies (a dispatcher's 30 s timeout, an engine's reason_of).
-        self._left_out.extend(p.name for p in self.params if p.default is None)
-
-    def arguments(self, values: Dict[str, Any]) -> Dict[str, Any]:
-        """``values`` as the handler takes them: None-at-default ones left out."""
-        for name in self._left_out:
-            if values.get(name, 0) is None:
-                del values[name]
-        return values
 
     @property
     def qualname(self) -> str:
@@ -217,8 +212,10 @@ class UseCase:
 
     def handler_function(self) -> Callable[..., Any]:
         """The function that runs the use case (imported at the first call)."""
-        if not self._fn:
-            self._fn.append(resolve(self.handler))
+        return self._fn[0] if self._fn else self._resolve()
+
+    def _resolve(self) -> Callable[..., Any]:
+        self._fn.append(resolve(self.handler))
         return self._fn[0]
 
     def param(self, name: str) -> Param:
@@ -231,21 +228,27 @@ class UseCase:
     # -- the input boundary ---------------------------------------------------------
 
     def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Dict[str, Any]:
-        """The call's arguments by name, every one checked, defaults filled in.
+        """The call's arguments by name as the handler takes them, every one checked.
 
-        A missing, unknown or repeated argument is :class:`~siteupdates.errors.BadCall`;
-        a wrong type or a value out of range the kind's error. Nothing has been
+        Defaults are filled in, except a default of None: a parameter left at
+        None is not passed (the handler's own default applies). A missing,
+        unknown or repeated argument is :class:`~siteupdates.errors.BadCall`; a
+        wrong type or a value out of range the kind's error. Nothing has been
         read or written when this raises.
         """
         plan = self._plans.get((len(args), tuple(kwargs)))
         if plan is None:
             plan = self._plan(len(args), kwargs)
-        values = dict(self._defaults)
-        for name, check, i in plan:
-            values[name] = check(name, args[i] if i >= 0 else kwargs[name])
+        values = self._defaults.copy()
+        for name, check, i, none_is_default in plan:
+            value = check(name, args[i] if i >= 0 else kwargs[name])
+            if value is None and none_is_default:
+                values.pop(name, None)
+            else:
+                values[name] = value
         return values
 
-    def _plan(self, n_args: int, kwargs: Mapping[str, Any]) -> Tuple[Tuple[str, Check, int], ...]:
+    def _plan(self, n_args: int, kwargs: Mapping[str, Any]) -> Tuple[_Step, ...]:
         """What to check for a call shape (positional count and keyword names)."""
         positional = [p.name for p in self.params if p.positional]
         where = f"{self.qualname}()"
@@ -269,7 +272,7 @@ class UseCase:
         if missing:
             raise BadCall(f"{where}: missing argument {', '.join(map(repr, missing))}")
         plan = tuple(
-            (p.name, p.kind.check, at.get(p.name, -1))
+            (p.name, p.kind.check, at.get(p.name, -1), p.default is None)
             for p in self.params
             if p.name in at or p.name in kwargs
         )

@@ -37,6 +37,7 @@ __all__ = [
     "SETUP_OR_PRESET",
     "SHORT",
     "SOAK",
+    "STATUSES",
     "TARGET",
     "TEXT",
     "TICKET",
@@ -322,6 +323,22 @@ def _outcome(name: str, value: Any) -> Any:
     checks.text(name, value, limit=32)
     return Outcome.parse(value)
 
+
+def _status(name: str, value: Any) -> Any:
+    from siteupdates.domain.model import Status
+
+    return checks.one_of(name, value, list(Status))
+
+
+_STATUS_NAMES = (
+    "to-be-scheduled", "scheduled", "not-started", "in-progress", "completed", "pending-input",
+    "deferred", "new-version-requested", "unable-to-complete", "cancelled", "deleted",
+)  # fmt: skip
+#: Request statuses (R15): a list of their names, such as ``scheduled``.
+STATUSES = Kind(_list_of(_status, "a list of statuses"),
+                {"type": "array", "items": {"type": "string", "enum": list(_STATUS_NAMES)}},
+                "Sequence[Union[Status, str]]", metavar="STATUS", many=True,
+                choices=_STATUS_NAMES)  # fmt: skip
 
 #: What an engine says of a run.
 OUTCOME = Kind(_outcome,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from siteupdates.app.reference import SetupReport
     from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
     from siteupdates.domain.lifecycle import HistoryEntry
-    from siteupdates.domain.model import Catalog, Contact, Tenant, UpdateRequest
+    from siteupdates.domain.model import Catalog, Contact, Status, Tenant, UpdateRequest
     from siteupdates.domain.planner import Explanation
     from siteupdates.domain.policies import Decision, RequestDraft
     from siteupdates.domain.preset import ProviderPreset
@@ -135,7 +135,7 @@ class ProviderAPI:
         """The To Be Scheduled requests, first come first served (R13), one page."""
         raise NotImplementedError
 
-    def requests(self, *, tenant_id: Optional[str] = ..., statuses: Sequence[str] = ..., since: Optional[datetime] = ..., until: Optional[datetime] = ..., offset: int = ..., limit: int = ...) -> Page[UpdateRequest]:
+    def requests(self, *, tenant_id: Optional[str] = ..., statuses: Sequence[Union[Status, str]] = ..., since: Optional[datetime] = ..., until: Optional[datetime] = ..., offset: int = ..., limit: int = ...) -> Page[UpdateRequest]:
         """Requests of one tenant or of some statuses, optionally in a date range, one page."""
         raise NotImplementedError
 
