@@ -14,12 +14,13 @@ declared use case (:mod:`siteupdates.usecases.catalog`). The 0.2 flat names
 (``submit``, ``schedule``, ...) still work for one release; after a successful
 run they print a note on standard error naming the command that replaces them.
 
-The package is split by what changes together: :mod:`.parser` (the root grammar
-and the 0.2 commands), :mod:`.generated` (the actor groups, derived from the
-declarations), :mod:`.commands` (the 0.2 and long-running commands),
-:mod:`.views` (one view per result type: JSON, text, schema), :mod:`.render`
-(tables and JSON pieces), :mod:`.logging_setup` (where logs go) and
-:mod:`.inputs` (exit statuses, date forms).
+The package is split by what changes together: :mod:`.parser` (the root
+grammar, global options, "did you mean"), :mod:`.flat` (the 0.2 commands'
+grammar), :mod:`.generated` (the actor groups, derived from the declarations),
+:mod:`.commands` (the 0.2 and long-running commands), :mod:`.views` (one view
+per result type: JSON, text, schema), :mod:`.render` (tables and JSON pieces),
+:mod:`.logging_setup` (where logs go) and :mod:`.inputs` (exit statuses, date
+forms).
 """
 
 from __future__ import annotations
