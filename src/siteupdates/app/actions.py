@@ -356,7 +356,7 @@ def outbox_item(app: App, item_id: str) -> Tuple[OutboxItem, List[Any]]:
     """One outbox item and its delivery log; NotFound otherwise."""
     found = app.reads.outbox_item(item_id)
     if found is None:
-        raise NotFound(f"no outbox item {item_id!r}", item_id)
+        raise NotFound("outbox item", item_id)
     return found, app.storage.outbox_log(item_id)
 
 
