@@ -716,12 +716,15 @@ def fig_scaling(rounds: int, work: Path) -> List[Figure]:
 
     none, full = bench_app.measure_submit(work, rounds=rounds)
     small, large = bench_app.measure_plan(work, rounds=max(rounds - 2, 3))
+    m_small, m_large = bench_app.measure_plan(work, max(rounds - 2, 3), "memory")
     p10k, p100k = bench_planner.measure(rounds=max(rounds - 2, 3))
     return [
         Figure("submit, tenant with 5,000 open requests", "the same submit, tenant with none",
                none * 1e3, full * 1e3, "ms CPU", "<= 1.2x", "le", 1.2),
-        Figure("plan_queue storing 8,000 queued", "storing 2,000 (linear: 4x)", small, large,
-               "s CPU", "<= 4.5x", "le", 4.5),
+        Figure("plan_queue storing 8,000 queued, SQLite", "storing 2,000 (linear: 4x)", small,
+               large, "s CPU", "<= 4.5x", "le", 4.5),
+        Figure("plan_queue storing 8,000 queued, memory://", "storing 2,000 (linear: 4x)",
+               m_small, m_large, "s CPU", "<= 4.5x", "le", 4.5),
         Figure("plan 100,000 requests (pure planner)", "plan 10,000 (n log n: ~11.5x)", p10k,
                p100k, "s CPU", "(informational: n log n 11.5, quadratic 100)", None, 0.0),
     ]  # fmt: skip
