@@ -53,9 +53,16 @@ def tenant(app: App, tenant_id: str) -> Tenant:
     return found
 
 
-def queue(app: App, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
-    """The To Be Scheduled requests, first come first served (R13), one page."""
-    return app.reads.page_in((Status.TO_BE_SCHEDULED,), offset=offset, limit=limit)
+def queue(
+    app: App, *, offset: int = 0, limit: int = 1000, after: Optional[str] = None
+) -> Page[UpdateRequest]:
+    """The To Be Scheduled requests, first come first served (R13), one page.
+
+    ``after`` (the last request ID of the page before) asks for a keyset page;
+    the page says whether ``more`` follow, and counts the queue only up to
+    :data:`~siteupdates.ports.COUNT_CAP` (see :class:`~siteupdates.ports.Page`).
+    """
+    return app.reads.page_in((Status.TO_BE_SCHEDULED,), offset=offset, limit=limit, after=after)
 
 
 def find(app: App, request_id: str) -> UpdateRequest:
