@@ -475,10 +475,13 @@ def tenant_overview(app: App, contact_id: str, tenant_id: str) -> Overview:
     who = contact(app.reads, contact_id)
     tenant = tenant_for(app.reads, who, tenant_id)
     shown = app.reads.requests_for(tenant.id, statuses=tuple(BOOKED), limit=1000)
+    # The preset only decides how a site updated automatically is marked (R11):
+    # a read command on a tenant without one does not build the preset at all.
+    auto = any(site.automatic for site in tenant.sites)
     return overview(
         tenant,
         shown.items,
-        viewer_zone=who.zone or app.preset.default_zone,
+        viewer_zone=who.zone or app.default_zone,
         now=app.now(),
-        preset=app.preset,
+        preset=app.preset if auto else None,
     )
