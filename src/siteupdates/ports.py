@@ -183,6 +183,14 @@ class Reads(abc.ABC):
     def tenants(self) -> List[Tenant]:
         """Every tenant, ordered by ID."""
 
+    def tenants_by_id(self, tenant_ids: Sequence[str]) -> List[Tenant]:
+        """The tenants with these IDs that exist, ordered by ID (optional).
+
+        SQL backends read them and their sites in two statements, however many.
+        """
+        found = (self.tenant(t) for t in sorted(set(tenant_ids)))
+        return [t for t in found if t is not None]
+
     def has_tenants(self) -> bool:
         """Whether any tenant is stored (a setup was applied).
 
@@ -254,6 +262,16 @@ class Reads(abc.ABC):
         limit: int = 100,
     ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first (``requested_at`` then ID, descending)."""
+
+    def tenant_requests(
+        self, tenant_id: str, statuses: Sequence[Status], *, limit: int = 1000
+    ) -> List[UpdateRequest]:
+        """A tenant's requests in ``statuses``, newest first, without a count (optional).
+
+        What :meth:`requests_for` lists, for a reader that shows them all and
+        needs no total (the overview): SQL backends send one statement.
+        """
+        return list(self.requests_for(tenant_id, statuses=statuses, limit=limit).items)
 
     def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
         """The open version updates of one site, oldest first (optional; R17).

@@ -51,6 +51,7 @@ def __getattr__(name: str) -> Any:
         return _zoneinfo().ZoneInfo
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "Ambiguity",
     "ZoneInfo",

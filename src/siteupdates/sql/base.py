@@ -252,6 +252,13 @@ class SqlReads(Reads):
         """Every tenant by ID."""
         return self._tenants_where("", {})
 
+    def tenants_by_id(self, tenant_ids: Sequence[str]) -> List[Tenant]:
+        """The tenants with these IDs, and their sites: two statements however many."""
+        if not tenant_ids:
+            return []
+        marks, params = _in("id", sorted(set(tenant_ids)))
+        return self._tenants_where(f"WHERE id IN ({marks})", params)
+
     def has_tenants(self) -> bool:
         """Whether any tenant is stored: one index look, whatever their number."""
         return bool(self._fetch("SELECT 1 FROM tenants LIMIT 1"))
@@ -357,6 +364,22 @@ class SqlReads(Reads):
             {**params, "limit": limit, "offset": offset},
         )
         return Page(tuple(codec.request_from(r) for r in rows), int(total), offset, limit)
+
+    def tenant_requests(
+        self, tenant_id: str, statuses: Sequence[Status], *, limit: int = 1000
+    ) -> List[UpdateRequest]:
+        """A tenant's requests in ``statuses``, newest first: one statement, no count."""
+        if not statuses:
+            return []
+        marks, named = _in("s", [s.value for s in statuses])
+        params: Dict[str, Any] = dict(named)
+        params.update({"tenant": tenant_id, "limit": limit})
+        rows = self._fetch(
+            f"SELECT * FROM requests WHERE tenant_id = :tenant AND status IN ({marks}) "
+            "ORDER BY requested_at DESC, id DESC LIMIT :limit",
+            params,
+        )
+        return [codec.request_from(r) for r in rows]
 
     def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
         """Through the partial unique index that keeps them at one (R17)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -76,27 +77,49 @@ class ContactScreens(Screens):
     # -- the gadget --------------------------------------------------------------------
 
     def _gadget(self, template: str) -> ResponseReturnValue:
+        # The gadget is on every home page a contact opens: its data comes in
+        # one batched read (siteupdates.app.contact.gadget), and a browser that
+        # asks again with the ETag it holds gets 304 when nothing on it changed.
+        from siteupdates.app.contact import Gadget, gadget
+
         desk = self.desk()
-        cid, found = self._contact_tenants(desk)
-        wanted = request.args.get("tenant")
-        tenant: Optional[Tenant] = None
-        if wanted:
-            tenant = next((t for t in found if t.id == wanted), None)
-            if tenant is None:
-                abort(404)
-        elif len(found) == 1:
-            tenant = found[0]
-        view = None
-        if tenant is not None:
-            view = desk.overview(cid, tenant.id)
-        return render_template(
-            template,
-            overview=view,
-            tenant=tenant,
-            many=len(found) > 1,
-            manage_url=url_for(".requests_of", tenant_id=(tenant or found[0]).id, _external=False),
-            labels=forms.site_label,
-        )
+        cid = self.contact_id()
+        wanted = request.args.get("tenant") or None
+        got: Optional[Gadget] = None
+        try:
+            got = gadget(desk.app, cid, wanted)
+        except AccessDenied:
+            if wanted and self._contact_tenants(desk):  # 403 for a contact with none
+                abort(404)  # R22: the same answer as for a tenant that does not exist
+        if got is None or not got.tenants:
+            abort(
+                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+            )
+        # The signed-in identity and the template are part of the tag: a tag
+        # one person's browser holds never matches another person's page.
+        etag = hashlib.sha256(f"{got.etag}|{self.identity()}|{template}".encode()).hexdigest()
+        if request.if_none_match.contains(etag[:32]):
+            resp = Response(status=304)
+        else:
+            resp = make_response(
+                render_template(
+                    template,
+                    overview=got.overview,
+                    tenant=got.tenant,
+                    many=len(got.tenants) > 1,
+                    manage_url=url_for(
+                        ".requests_of", tenant_id=(got.tenant or got.tenants[0]).id,
+                        _external=False,
+                    ),
+                    labels=forms.site_label,
+                )
+            )  # fmt: skip
+        resp.set_etag(etag[:32])
+        # Private: a shared cache must never answer one contact with another's page;
+        # no-cache: the browser asks each time, and the answer is a 304 when it can be.
+        resp.headers["Cache-Control"] = "private, no-cache"
+        resp.headers["Vary"] = "Cookie"
+        return resp
 
     def gadget_page(self) -> ResponseReturnValue:
         """The gadget on a page of its own (the home screen of the blueprint)."""
