@@ -753,7 +753,36 @@ def fig_queue(rounds: int, work: Path) -> List[Figure]:
     return figures
 
 
-# -- 10. the existing scaling figures --------------------------------------------------------
+# -- 10. the web gadget under load ----------------------------------------------------------
+
+
+def fig_gadget(rounds: int) -> List[Figure]:
+    try:
+        import importlib.util
+
+        import psycopg
+
+        for needed in ("gunicorn", "httpx"):
+            if importlib.util.find_spec(needed) is None:
+                raise ImportError(f"no {needed}")
+        psycopg.connect(PG_BASE, connect_timeout=3).close()
+    except Exception as exc:  # no server, driver, gunicorn or httpx: no figure
+        print(f"gadget: skipped ({exc})", file=sys.stderr)
+        return []
+    from benchmarks import bench_gadget
+
+    got = bench_gadget.measure(PG_BASE, rounds)
+    bare, lib = got["bare"], got["lib"]
+    base = "bare Flask route: one SELECT + the blueprint's template (gunicorn, 4 sync workers)"
+    return [
+        Figure("web gadget requests/s, 32 clients, 1,000 tenants, PostgreSQL", base,
+               med(bare["rps"]), med(lib["rps"]), "req/s", ">= 0.7x", "ge", 0.7),
+        Figure("web gadget p99 latency, same run", base, med(bare["p99"]), med(lib["p99"]),
+               "ms", "<= 2x", "le", 2.0),
+    ]  # fmt: skip
+
+
+# -- 11. the existing scaling figures --------------------------------------------------------
 
 
 def fig_scaling(rounds: int, work: Path) -> List[Figure]:
@@ -779,7 +808,7 @@ def fig_scaling(rounds: int, work: Path) -> List[Figure]:
 
 FIGURES = (
     "transition", "import", "cli", "claims", "bulk", "interactive", "decode", "notices",
-    "queue", "scaling",
+    "queue", "gadget", "scaling",
 )  # fmt: skip
 
 
@@ -837,6 +866,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 got = fig_notices(a.rounds, work)
             elif name == "queue":
                 got = fig_queue(a.rounds, work)
+            elif name == "gadget":
+                got = fig_gadget(max(a.rounds - 2, 1))
             else:
                 got = fig_scaling(a.rounds, work)
             figures.extend(got if isinstance(got, list) else [got])
