@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
-from webtest_support import PREFIX, make_app, open_desk, sign_in
+from webtest_support import PREFIX, ROOT, make_app, open_desk, sign_in
 
 from siteupdates import Desk
 
@@ -72,3 +75,60 @@ def test_a_contact_with_no_tenant_or_a_foreign_one_is_refused_as_before(desk: De
     assert client.get(PREFIX + "/?tenant=maple").status_code == 403
     sign_in(client, contact="dana")
     assert client.get(PREFIX + "/?tenant=birch").status_code == 404
+
+
+def _portal() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "portal_app_keys", ROOT / "examples" / "portal" / "app.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_portal_workers_without_a_configured_key_sign_with_one_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+    monkeypatch.setenv("PORTAL_SECRET_FILE", str(tmp_path / "portal.key"))
+    portal = str(ROOT / "examples" / "portal" / "app.py")
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('p', {portal!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "print(m.secret_key())\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    keys = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert len(keys) == 1 and len(keys.pop()) == 64  # four processes at once, one key
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "given")
+    assert _portal().secret_key() == "given"
+
+
+@pytest.mark.postgres
+def test_the_portal_opens_postgresql_from_its_url() -> None:
+    import os
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    base = os.environ.get("SITEUPDATES_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        psycopg.connect(base, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    schema = f"su_test_portal_{uuid.uuid4().hex[:8]}"
+    sep = "&" if "?" in base else "?"
+    try:
+        app = _portal().create_app(url=f"{base}{sep}schema={schema}")
+        client = app.test_client()
+        client.post("/", data={"who": "contact:dana"})
+        assert "Updated 4:39 AM CST" in client.get("/updates/").text
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
