@@ -513,6 +513,24 @@ class StorageContract:
         both = loaded.requests_in([Status.TO_BE_SCHEDULED, Status.SCHEDULED])
         assert both[0] == done
 
+    def test_tenants_are_read_by_id_and_a_tenants_requests_without_a_count(
+        self, loaded: Storage
+    ) -> None:
+        every = {t.id: t for t in loaded.tenants()}
+        assert len(every) >= 2
+        some = sorted(every)[:2]
+        assert loaded.tenants_by_id([*reversed(some), "no-such-tenant"]) == [
+            every[t] for t in some
+        ]
+        assert loaded.tenants_by_id([]) == []
+        older = make_request(requested_at=T0)
+        newer = make_request(requested_at=T0 + timedelta(minutes=1))
+        done = make_request(requested_at=T0 + timedelta(minutes=2), status=Status.COMPLETED)
+        loaded.apply(ChangeSet(inserts=(older, newer, done)))
+        listed = loaded.tenant_requests(older.tenant_id, [Status.TO_BE_SCHEDULED])
+        assert [r.id for r in listed] == [newer.id, older.id]
+        assert loaded.tenant_requests(older.tenant_id, []) == []
+
     def test_queue_pages_say_whether_more_follow_and_go_on_after_a_request(
         self, loaded: Storage
     ) -> None:

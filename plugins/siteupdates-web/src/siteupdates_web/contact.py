@@ -78,8 +78,9 @@ class ContactScreens(Screens):
 
     def _gadget(self, template: str) -> ResponseReturnValue:
         # The gadget is on every home page a contact opens: its data comes in
-        # one batched read (siteupdates.app.contact.gadget), and a browser that
-        # asks again with the ETag it holds gets 304 when nothing on it changed.
+        # one batched read (siteupdates.app.contact.gadget, called here until the
+        # Desk facade offers it), and a browser that asks again with the ETag it
+        # holds gets 304 when nothing on it changed.
         from siteupdates.app.contact import Gadget, gadget
 
         desk = self.desk()
