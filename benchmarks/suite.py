@@ -212,7 +212,7 @@ def fig_transition(rounds: int, n: int = 20_000) -> Figure:
     return Figure(
         "one status transition (apply_event)",
         "attrs frozen class + dict table + attrs.evolve + history entry",
-        med(got["base"]) * 1e6, med(got["lib"]) * 1e6, "us CPU", "<= 1.5x", "le", 1.5,
+        med(got["base"]) * 1e6, med(got["lib"]) * 1e6, "us CPU", "<= 1.3x", "le", 1.3,
     )  # fmt: skip
 
 
@@ -234,7 +234,7 @@ def fig_import(rounds: int) -> List[Figure]:
         Figure("import siteupdates", "import attrs, pluggy", base, med(got["lib"]) * 1e3,
                "ms wall", "<= 1.3x", "le", 1.3),
         Figure("from siteupdates import Desk (everything a host uses)", "import attrs, pluggy",
-               base, med(got["desk"]) * 1e3, "ms wall", "(informational)", None, 0.0),
+               base, med(got["desk"]) * 1e3, "ms wall", "<= 1.3x", "le", 1.3),
     ]  # fmt: skip
 
 
@@ -244,7 +244,7 @@ def small_db(path: Path, requests: int = 20) -> None:
     build(path, 1, requests)
 
 
-def fig_cli(rounds: int, work: Path) -> Figure:
+def fig_cli(rounds: int, work: Path) -> List[Figure]:
     py = sys.executable
     db = work / "cli.db"
     small_db(db)
@@ -253,17 +253,20 @@ def fig_cli(rounds: int, work: Path) -> Figure:
     env = startup_env()
     sides = {
         "base": wall_of([py, "-c", "import attrs, pluggy, sqlite3"], env),
-        "lib": wall_of([*cli, "--db", str(db), "list", "--as", "ops", "--tenant", "t00000"],
-                       env),
+        "list": wall_of([*cli, "--db", str(db), "list", "--as", "ops", "--tenant", "t00000"],
+                        env),
+        "overview": wall_of([*cli, "--db", str(db), "overview", "--as", "ops"], env),
     }  # fmt: skip
     for s in sides.values():
         s()
     got = interleaved(sides, max(rounds * 4, 10))
-    return Figure(
-        "one CLI read command (list) on a small SQLite file",
-        'python -c "import attrs, pluggy, sqlite3"',
-        med(got["base"]) * 1e3, med(got["lib"]) * 1e3, "ms wall", "<= 2x", "le", 2.0,
-    )  # fmt: skip
+    base = med(got["base"]) * 1e3
+    return [
+        Figure(f"one CLI read command ({name}) on a small SQLite file",
+               'python -c "import attrs, pluggy, sqlite3"', base, med(got[name]) * 1e3,
+               "ms wall", "<= 2x", "le", 2.0)
+        for name in ("list", "overview")
+    ]  # fmt: skip
 
 
 # -- 4. worker claims on PostgreSQL -----------------------------------------------------
@@ -502,6 +505,24 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
         desk.close()
         return took
 
+    def app_layer() -> float:
+        """The use case without the facade (whose per-call checks are the lead's to rewrite)."""
+        from siteupdates.app.contact import submit
+
+        copy = work / "interactive-app.db"
+        shutil.copy(base_db, copy)
+        desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=CAMPUS_HOSTING)
+        app = desk.app
+
+        def run() -> None:
+            for k in range(n):
+                submit(app, "ops", "t00000", "production/sandbox" if k % 2 else "staging", None,
+                       db_refresh=True, at=local)  # fmt: skip
+
+        took = cpu(run) / n
+        desk.close()
+        return took
+
     def bare(name: str, body: Callable[..., None]) -> Callable[[], float]:
         """A side that sends ``body``'s statements for each submit's rows, through sqlite3."""
 
@@ -558,12 +579,25 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
 
     base, same_sql = bare("base", base_body), bare("sql", sql_body)
     same_writes = bare("writes", writes_body)
-    got = interleaved({"base": base, "lib": lib, "sql": same_sql, "writes": same_writes}, rounds)
+    got = interleaved(
+        {"base": base, "lib": lib, "app": app_layer, "sql": same_sql, "writes": same_writes},
+        rounds,
+    )
     return [
         Figure(
-            "one interactive submit, SQLite WAL",
+            "one interactive submit at the app layer (app.contact.submit), SQLite WAL",
             "BEGIN IMMEDIATE; INSERT request; INSERT history; COMMIT",
-            med(got["base"]) * 1e6, med(got["lib"]) * 1e6, "us CPU", "<= 1.5x", "le", 1.5,
+            med(got["base"]) * 1e6, med(got["app"]) * 1e6, "us CPU", "<= 2.0x", "le", 2.0,
+        ),
+        Figure(
+            "one interactive submit at the app layer, against its own statements",
+            "the statements it sends (counter read + 3 inserts) through bare sqlite3",
+            med(got["writes"]) * 1e6, med(got["app"]) * 1e6, "us CPU", "<= 1.3x", "le", 1.3,
+        ),
+        Figure(
+            "one interactive submit through Desk, SQLite WAL",
+            "BEGIN IMMEDIATE; INSERT request; INSERT history; COMMIT",
+            med(got["base"]) * 1e6, med(got["lib"]) * 1e6, "us CPU", "<= 2.0x", "le", 2.0,
             "the library also reads contact, tenant (and sites) and catalog, and writes "
             "the notice to the outbox",
         ),
