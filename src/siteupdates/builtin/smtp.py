@@ -196,6 +196,7 @@ class SmtpNotifier:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._idle: List[Tuple[smtplib.SMTP, float]] = []
+        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         who = f"{self.user}:***@" if self.user else ""
@@ -233,6 +234,10 @@ class SmtpNotifier:
         """A session left by an earlier send and not idle too long, or None."""
         now = time.monotonic()
         with self._lock:
+            if self._pid != os.getpid():
+                # A forked child (a prefork server's worker): the parent's sessions
+                # are its sockets, not ours to write to or to close.
+                self._idle, self._pid = [], os.getpid()
             while self._idle:
                 smtp, since = self._idle.pop()
                 if now - since <= IDLE_SECONDS:
@@ -245,7 +250,7 @@ class SmtpNotifier:
 
     def _put_back(self, smtp: smtplib.SMTP) -> None:
         with self._lock:
-            if len(self._idle) < MAX_IDLE:
+            if len(self._idle) < MAX_IDLE and self._pid == os.getpid():
                 self._idle.append((smtp, time.monotonic()))
                 return
         _drop(smtp)
