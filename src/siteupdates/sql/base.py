@@ -244,8 +244,8 @@ class SqlReads(Reads):
         return [codec.tenant_from(r, sites.get(r["id"], [])) for r in rows]
 
     def tenant(self, tenant_id: str) -> Optional[Tenant]:
-        """The tenant, or None."""
-        found = self._tenants_where("WHERE id = :id", {"id": tenant_id})
+        """The tenant with its sites (one statement), or None."""
+        found = self.tenants_by_id([tenant_id])
         return found[0] if found else None
 
     def tenants(self) -> List[Tenant]:
