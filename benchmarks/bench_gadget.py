@@ -146,12 +146,15 @@ def measure(base: str, rounds: int, seconds: float = 20.0, clients: int = 32) ->
     schema = f"su_bench_{uuid.uuid4().hex[:8]}_web"
     sep = "&" if "?" in base else "?"
     url = f"{base}{sep}schema={schema}"
-    out: Dict[str, Dict[str, List[float]]] = {"bare": {"rps": [], "p99": []},
-                                              "lib": {"rps": [], "p99": []}}  # fmt: skip
+    out: Dict[str, Dict[str, List[float]]] = {
+        side: {"rps": [], "p99": []} for side in ("bare", "lib", "use_case")
+    }
     try:
         seed(url)
-        servers = {"bare": serve("bare_app", url), "lib": serve("lib_app", url)}
-        paths = {"bare": "/bare/gadget/fragment", "lib": "/u/gadget/fragment"}
+        servers = {"bare": serve("bare_app", url), "lib": serve("lib_app", url),
+                   "use_case": serve("use_case_app", url)}  # fmt: skip
+        paths = {"bare": "/bare/gadget/fragment", "lib": "/u/gadget/fragment",
+                 "use_case": "/g/gadget/fragment"}  # fmt: skip
         try:
             for side, (_, port) in servers.items():  # warm: every worker connected
                 load(port, paths[side], clients, 2.0)

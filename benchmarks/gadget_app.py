@@ -30,6 +30,37 @@ def lib_app() -> Flask:
     return app
 
 
+def use_case_app() -> Flask:
+    """The blueprint's template fed by ``siteupdates.app.contact.gadget`` (one read, 3 statements).
+
+    What the web plugin's route would do once the facade declares that read:
+    measured beside the route that goes through the contact's handle today.
+    """
+    from flask import render_template, url_for
+
+    from siteupdates import Desk
+    from siteupdates.app.contact import gadget
+    from siteupdates_web import forms, mount
+
+    app = Flask("bench_use_case")
+    app.secret_key = "bench"
+    desk = Desk.open(os.environ["BENCH_PG_URL"], entry_points=True)
+    mount(app, contact=lambda: request.headers.get("X-Contact"), desk=desk, url_prefix="/u")
+
+    @app.route("/g/gadget/fragment")
+    def fragment() -> Any:
+        got = gadget(desk.app, request.headers.get("X-Contact") or "")
+        return render_template(
+            "siteupdates_web/gadget.html", overview=got.overview, tenant=got.tenant,
+            many=len(got.tenants) > 1,
+            manage_url=url_for("siteupdates_web.requests_of",
+                               tenant_id=(got.tenant or got.tenants[0]).id),
+            labels=forms.site_label,
+        )  # fmt: skip
+
+    return app
+
+
 BARE_SELECT = """
 WITH c AS (SELECT zone, tenants::json->>0 AS tid FROM contacts WHERE id = %(cid)s)
 SELECT 0 AS part, t.id, t.name, s.kind, s.version, s.since, s.refreshed_at,
