@@ -101,6 +101,7 @@ _RUNS = (
        "claim nothing while this many runs wait to start", default=None),
 )  # fmt: skip
 
+#: Every use case, declared once: the handles, command line and schemas are made from it.
 CATALOG: Tuple[UseCase, ...] = (
     # -- the contact's side (R22: every one is bound to the contact) --------------------
     UseCase("tenants", CONTACT, _C + "tenants_of",
