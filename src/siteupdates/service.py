@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from siteupdates.app import executors
     from siteupdates.app.bulk import BulkResult
     from siteupdates.app.outbox import DeliveryReport, Dispatcher
-    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
+    from siteupdates.app.planning import PlanRun, WhatIf
+    from siteupdates.app.staged import StagedSubmission
     from siteupdates.domain.planner import Explanation
     from siteupdates.domain.policies import Decision, Policy, RequestDraft
     from siteupdates.domain.preset import ProviderPreset
@@ -545,16 +546,16 @@ class Desk:
         self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
     ) -> PlanRun:
         """Plan the queue first come, first served, and store it unless ``dry_run`` (R13)."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import planning
 
-        return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
+        return planning.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
 
     @checked
     def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
         """Provider side: why a request has, or would get, its date, with every detail."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import planning
 
-        return scheduling.explain(self.app, request_id, horizon=horizon)
+        return planning.explain(self.app, request_id, horizon=horizon)
 
     @checked
     def group_update(
@@ -568,18 +569,18 @@ class Desk:
         by: str = "provider",
     ) -> Tuple[UpdateRequest, ...]:
         """Plan one version update for a whole group, one request per member (R10)."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import automatic
 
-        return scheduling.group_update(
+        return automatic.group_update(
             self.app, group_id, target, version, earliest=earliest, horizon=horizon, by=by
         )
 
     @checked
     def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
         """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import automatic
 
-        return scheduling.cloud_week(self.app, week_of, by=by)
+        return automatic.cloud_week(self.app, week_of, by=by)
 
     @checked
     def submit_staged(
@@ -593,36 +594,34 @@ class Desk:
         soak: Optional[timedelta] = None,
     ) -> StagedSubmission:
         """Staging, then production at least ``soak`` later, waiting on a gate."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import staged
 
-        return scheduling.submit_staged(
+        return staged.submit_staged(
             self.app, contact_id, tenant_id, version, at=at, zone=zone, soak=soak
         )
 
     @checked
     def approve(self, contact_id: str, request_id: str) -> UpdateRequest:
         """The contact lets a staged production update go ahead (staging completed)."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import staged
 
-        return scheduling.confirm_stage(self.app, contact_id, request_id, approve=True)
+        return staged.confirm_stage(self.app, contact_id, request_id, approve=True)
 
     @checked(reason=optional(required_text))
     def decline(
         self, contact_id: str, request_id: str, reason: Optional[str] = None
     ) -> UpdateRequest:
         """The contact releases a staged production update after staging."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import staged
 
-        return scheduling.confirm_stage(
-            self.app, contact_id, request_id, approve=False, reason=reason
-        )
+        return staged.confirm_stage(self.app, contact_id, request_id, approve=False, reason=reason)
 
     @checked
     def advance_stages(self, *, by: str = "planner") -> Tuple[UpdateRequest, ...]:
         """Release production whose staging failed; auto-approve soaked ones (a setting)."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import staged
 
-        return scheduling.advance_stages(self.app, by=by)
+        return staged.advance_stages(self.app, by=by)
 
     @checked
     def postpone(
@@ -634,9 +633,9 @@ class Desk:
         next_window: bool = False,
     ) -> UpdateRequest:
         """The contact defers a Scheduled request, within the provider's limits."""
-        from siteupdates.app import scheduling
+        from siteupdates.app import deferral
 
-        return scheduling.postpone(
+        return deferral.postpone(
             self.app, contact_id, request_id, days=days, next_window=next_window
         )
 
@@ -656,9 +655,9 @@ class Desk:
             else stored_preset(load_setup(setup).settings)
         )
         assert preset is not None
-        from siteupdates.app import scheduling
+        from siteupdates.app import planning
 
-        return scheduling.what_if(self.app, preset, horizon=horizon)
+        return planning.what_if(self.app, preset, horizon=horizon)
 
     # -- outbox ---------------------------------------------------------------------
 
