@@ -11,6 +11,7 @@ from siteupdates.domain import (
     Status,
     UpdateRequest,
 )
+from siteupdates.domain.daycount import days_earlier, days_later
 from siteupdates.domain.planner import (
     Hold,
 )
@@ -69,7 +70,9 @@ def postpone(
             raise RequestRefused([Refusal("deferral", (
                 f"request {r.short_id} was deferred {len(used)} time(s) already: at most "
                 f"{rules_.per_request} per request"))])  # fmt: skip
-        recent = [h for h in used if h.at > now - rules_.period]
+        # The period is calendar days in the request's zone (docs/time.md).
+        since = days_earlier(now, rules_.period, r.zone)
+        recent = [h for h in used if h.at > since]
         if rules_.per_period is not None and len(recent) >= rules_.per_period:
             limit = (
                 f"request {r.short_id} was deferred {len(recent)} time(s) in the last "
@@ -85,7 +88,9 @@ def postpone(
             why = "deferred by the contact to the next available window"
         else:
             assert days is not None
-            after = r.scheduled_for + timedelta(days=days)
+            # Calendar days in the request's zone: the same wall time, whatever clock
+            # change lies between (docs/time.md).
+            after = days_later(r.scheduled_for, timedelta(days=days), r.zone)
             why = f"deferred by the contact by {days} day{'s' if days != 1 else ''}"
         hold = Hold(after, f"deferral: {why}")
         date = one_slot(app, uow, r, after, (hold,))

@@ -27,6 +27,7 @@ from siteupdates.domain import (
     Tenant,
     UpdateRequest,
 )
+from siteupdates.domain.daycount import days_later
 from siteupdates.domain.planner import (
     Demand,
     Hold,
@@ -220,7 +221,7 @@ def demand_of(
     tier = setup.scheduling.notice.tier_of(r.tenant_id)
     if tier is not None and r.version is not None:
         name, lead = tier
-        until = now + lead
+        until = days_later(now, lead, zone)  # calendar days in the request's zone
         held.append(
             Hold(until, f"notice tier {name!r}: booked at least {span(lead)} after it is "
                         f"announced (from {format_day(until, zone)} {format_clock(until, zone)})")
