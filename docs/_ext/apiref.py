@@ -40,6 +40,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.domain.views",
             "siteupdates.domain.messages",
             "siteupdates.domain.scheduling_settings",
+            "siteupdates.domain.daycount",
         ),
     ),
     "errors": ("siteupdates.errors", ("siteupdates.errors", "siteupdates.checks")),

@@ -393,11 +393,12 @@ def reminders_for(
         zone = contact.zone or default_zone
         # A rung written in days fires at the same wall time so many dates before,
         # on the contact's calendar; one in hours or minutes, that long before.
-        times = sorted(
-            {_fires(start, lead, zone): lead for lead in set(ladder)}.items(), key=lambda x: x[0]
-        )
+        fires: Dict[datetime, timedelta] = {}
+        for lead in sorted(set(ladder), reverse=True):  # two rungs at one time: one reminder
+            fires.setdefault(_fires(start, lead, zone), lead)
+        times = sorted(fires.items(), key=lambda x: x[0])
         rungs = [(at, lead) for at, lead in times if at > now]
-        for i, (fires, lead) in enumerate(rungs):
+        for i, (at, lead) in enumerate(rungs):
             next_at = rungs[i + 1][0] if i + 1 < len(rungs) else None
             lines = [
                 _greeting(contact),
@@ -426,7 +427,7 @@ def reminders_for(
                 created_at=entry.at,
                 contact_name=contact.name,
             )
-            out.append(Reminder(notice, fires, start, lead, next_at))
+            out.append(Reminder(notice, at, start, lead, next_at))
     out.sort(key=lambda m: m.fires_at)  # rung by rung, each in the recipients' order
     return out
 
