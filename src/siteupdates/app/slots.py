@@ -21,6 +21,7 @@ import attrs
 
 from siteupdates.domain import (
     BOOKED,
+    Event,
     ProviderPreset,
     ScheduledTask,
     Status,
@@ -46,6 +47,7 @@ from .bootstrap import App
 
 __all__ = [
     "Blackouts",
+    "completed_at",
     "STAGE",
     "STAGED",
     "demand_of",
@@ -240,11 +242,24 @@ def demand_of(
                 or staging.status not in (BOOKED | {Status.COMPLETED})
             ):
                 return None  # staging is not planned (or failed): nothing to soak after yet
-            held.append(Hold(staging.scheduled_for + setup.update_duration + soak, why))
+            # Measured from what happened: staging's completion if it completed, else
+            # the end of its slot, or now if it runs (or waits) past that end.
+            ended = staging.scheduled_for + setup.update_duration
+            if staging.status is Status.COMPLETED:
+                ended = completed_at(reads, staging.id) or ended
+            elif staging.status is not Status.SCHEDULED:
+                ended = max(ended, now)
+            held.append(Hold(ended + soak, why))
     return Demand(
         r.id, (r.tenant_id,), earliest or max(r.preferred_start, now), zone, label_of(r),
         frozenset(kinds), (tenant.group_id,) if tenant and tenant.group_id else (), tuple(held),
     )  # fmt: skip
+
+
+def completed_at(reads: Reads, request_id: str) -> Optional[datetime]:
+    """When the request last completed (its history's last ``complete``), or None."""
+    done = [h.at for h in reads.history(request_id) if h.event is Event.COMPLETE]
+    return done[-1] if done else None
 
 
 def horizon_of(app: App, horizon: Optional[datetime]) -> datetime:

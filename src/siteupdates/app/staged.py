@@ -28,13 +28,15 @@ from siteupdates.domain import (
 from siteupdates.domain import policies as rules
 from siteupdates.domain.policies import Refusal
 from siteupdates.errors import AccessDenied, InvalidInput, RequestRefused
-from siteupdates.ports import ChangeSet, Reads, Unit
+from siteupdates.ports import ChangeSet, Unit
 
 from . import access, changes
 from .bootstrap import App
 from .slots import (
     STAGE,
     STAGED,
+    completed_at,
+    local_time,
     one_slot,
     span,
     stage_link,
@@ -187,11 +189,6 @@ def submit_staged(
     return app.run(use_case)
 
 
-def _completed_at(reads: Reads, request_id: str) -> Optional[datetime]:
-    done = [h.at for h in reads.history(request_id) if h.event is Event.COMPLETE]
-    return done[-1] if done else None
-
-
 #: Staging ended without the update: its production is released.
 _STAGING_GONE = frozenset(
     {Status.UNABLE_TO_COMPLETE, Status.CANCELLED, Status.NEW_VERSION_REQUESTED, Status.DELETED}
@@ -203,6 +200,25 @@ def _keep_or_replan(app: App, uow: Unit, r: UpdateRequest, after: datetime) -> d
     if r.scheduled_for is not None and r.scheduled_for >= after:
         return r.scheduled_for
     return one_slot(app, uow, r, after, ())
+
+
+def _after_the_soak(
+    app: App, uow: Unit, r: UpdateRequest, staging: UpdateRequest, soak: timedelta, now: datetime
+) -> Tuple[datetime, str]:
+    """Production's date at approval: at least ``soak`` after staging actually completed.
+
+    Its slot stays if it lies after both now and staging's completion plus the
+    soak; else it moves to the first free slot from there, and the reason says why.
+    """
+    done = completed_at(uow, staging.id)
+    after = max(now, done + soak) if done is not None else now
+    date = _keep_or_replan(app, uow, r, after)
+    if date == r.scheduled_for or done is None:
+        return date, ""
+    return date, (
+        f"; moved to {local_time(date, r.zone)}: staging completed "
+        f"{local_time(done, r.zone)} and production waits {span(soak)} after it"
+    )
 
 
 def confirm_stage(
@@ -239,10 +255,12 @@ def confirm_stage(
                 [Refusal("staging", f"staging (request {link[0][:12]}) is {state}; approve "
                                     "production once staging has completed")]
             )  # fmt: skip
-        date = _keep_or_replan(app, uow, r, app.now())
+        now = app.now()
+        date, why = _after_the_soak(app, uow, r, staging, link[1], now)
         new, cs = _through_the_gate(r, *changes.transition(
             app, uow, r, Event.APPROVE, actor=Actor.CONTACT, by=who.id, date=date,
-            reason=reason or "the contact approved production after staging", known=[who],
+            reason=(reason or "the contact approved production after staging") + why,
+            known=[who],
         ))  # fmt: skip
         uow.apply(cs)
         return new
@@ -280,14 +298,14 @@ def advance_stages(app: App, *, by: str = "planner") -> Tuple[UpdateRequest, ...
                     reason=f"staging (request {link[0][:12]}) is {state}: production released",
                 )  # fmt: skip
             elif staging.status is Status.COMPLETED and auto:
-                done = _completed_at(uow, staging.id) or now
+                done = completed_at(uow, staging.id) or now
                 if now < done + link[1]:
                     return None
+                date, why = _after_the_soak(app, uow, r, staging, link[1], now)
                 new, cs = _through_the_gate(r, *changes.transition(
-                    app, uow, r, Event.APPROVE, actor=Actor.PROVIDER, by=by,
-                    date=_keep_or_replan(app, uow, r, now),
+                    app, uow, r, Event.APPROVE, actor=Actor.PROVIDER, by=by, date=date,
                     reason=f"staging completed and soaked {span(link[1])}: approved "
-                    "automatically (provider setting)",
+                    "automatically (provider setting)" + why,
                 ))  # fmt: skip
             else:
                 return None
