@@ -6,15 +6,16 @@ on Sunday 8 March 2026, so 7 calendar days from 1 March are 167 elapsed hours.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import attrs
 import pytest
 
-from siteupdates.domain import DeferralRules, SchedulingRules
+from siteupdates.domain import Catalog, DeferralRules, NoticeTiers, SchedulingRules
 from siteupdates.errors import RequestRefused
 from siteupdates.plugins import PluginHost
+from siteupdates.ports import Setup
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.service import Desk
 from siteupdates.setupfile import setup_from_dict
@@ -81,4 +82,31 @@ def test_r12_a_reminder_written_in_days_fires_at_the_same_wall_time_on_the_conta
     # "2d": Saturday 7 March 10:00 CST (16:00Z), 47 elapsed hours before, the instant
     # "47h" names too: one reminder, not two at once.
     assert due == {"reminder-2d": datetime(2026, 3, 7, 16, tzinfo=UTC)}
+    desk.close()
+
+
+def test_r10_a_group_update_waits_for_the_longest_notice_tier_of_its_members() -> None:
+    tiers = NoticeTiers({"normal": timedelta(days=14)}, None, {"d3": "normal"})
+    desk = _desk(FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC)), notice=tiers)
+    made = desk.group_update(
+        "state-x", "production/sandbox", "E.1505.2", earliest=datetime(2026, 3, 2, tzinfo=UTC)
+    )
+    # 14 calendar days after 1 March 06:00 CST: 15 March 06:00 CDT (11:00Z), the second
+    # slot of that Sunday; without the tier the group would go on 8 March.
+    assert {r.scheduled_for for r in made} == {datetime(2026, 3, 15, 11, tzinfo=UTC)}
+    desk.close()
+
+
+def test_r8_the_weekly_update_waits_for_the_tenants_notice_tier() -> None:
+    tiers = NoticeTiers({"long": timedelta(days=21)}, "long")
+    desk = _desk(FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC)), notice=tiers)
+    desk.storage.save_setup(Setup(catalog=Catalog.of("E.1509.0")))
+    made = desk.cloud_week(date(2026, 3, 11))
+    # The week's window (15 March) and the next (22 March 04:00 CDT) open before
+    # 22 March 06:00 CDT, 21 calendar days after the notice: 29 March it is.
+    assert {r.scheduled_for for r in made} == {datetime(2026, 3, 29, 9, tzinfo=UTC)}
+    assert {r.booking for r in made} == {"cloud-week:2026-03-23"}
+    assert all("notice tier 'long'" in (r.reason or "") for r in made)
+    assert desk.cloud_week(date(2026, 3, 11)) == ()
+    assert desk.cloud_week(date(2026, 3, 25)) == ()
     desk.close()

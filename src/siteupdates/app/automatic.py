@@ -36,6 +36,7 @@ from .bootstrap import App
 from .slots import (
     Blackouts,
     horizon_of,
+    notice_hold,
     plan_demands,
 )
 
@@ -110,9 +111,13 @@ def group_update(
         if refusals:
             # Each rule once per message; a catalog refusal is the same for every member.
             raise RequestRefused(list(dict.fromkeys(refusals)))
+        zone = app.preset.default_zone
+        # Every member's notice tier holds the one slot: the longest lead wins.
+        notice = notice_hold(app.preset, [t.id for t in members], now, zone)
         demand = Demand(
-            plan_id, tuple(t.id for t in members), max(earliest, now), app.preset.default_zone,
+            plan_id, tuple(t.id for t in members), max(earliest, now), zone,
             f"{group.name} {v}", frozenset({WorkKind.VERSION}), (group_id,),
+            (notice,) if notice is not None else (),
         )  # fmt: skip
         result = plan_demands(app, uow, [demand], until, members, blackouts)
         p = result.placements[plan_id]
@@ -157,6 +162,8 @@ def cloud_week(app: App, week_of: date, *, by: str = "provider") -> Tuple[Update
     window of the week containing ``week_of``. The booking ``cloud-week:DATE`` is
     unique per tenant in the store, so running it twice, or twice at once, books
     nothing twice; a tenant with an open version update of production keeps it.
+    A tenant whose notice tier that window does not meet is booked in the first
+    week's window that does (and keyed by that week).
     """
     window = app.preset.maintenance_window
     opens, _ = weekly_window_start(window, week_of)
@@ -182,16 +189,29 @@ def cloud_week(app: App, week_of: date, *, by: str = "provider") -> Tuple[Update
                 continue
             if any(r.status in OPEN for r in uow.open_version_updates(t.id, target)):
                 continue
+            when, key, note = opens, booking, ""
+            notice = notice_hold(app.preset, [t.id], now, window.zone)
+            if notice is not None and opens < notice.until:
+                # The tenant's notice tier: the first week whose window opens after it.
+                later = week_of
+                while when < notice.until:
+                    later += timedelta(days=7)
+                    when, _ = weekly_window_start(window, later)
+                key = f"cloud-week:{(later - timedelta(days=later.weekday())).isoformat()}"
+                note = f"; {notice.why}"
+                if uow.booking(t.id, key) is not None:
+                    continue
             if contacts is None:
                 contacts = uow.contacts()
             r = UpdateRequest(
                 id=app.new_id(), tenant_id=t.id, target=target, version=newest,
-                db_refresh=False, preferred_start=opens, zone=window.zone, requested_by=by,
-                requested_at=now, automatic=True, booking=booking,
+                db_refresh=False, preferred_start=when, zone=window.zone, requested_by=by,
+                requested_at=now, automatic=True, booking=key,
             )  # fmt: skip
             new, cs = changes.booked(
-                app, r, t, [c for c in contacts if c.sees(t.id)], by=by, date=opens,
-                reason=f"weekly automatic update in the maintenance window ({window}) (R8)",
+                app, r, t, [c for c in contacts if c.sees(t.id)], by=by, date=when,
+                reason=f"weekly automatic update in the maintenance window ({window}) (R8)"
+                + note,
             )  # fmt: skip
             made.append(new)
             parts.append(cs)

@@ -54,6 +54,7 @@ __all__ = [
     "horizon_of",
     "label_of",
     "local_time",
+    "notice_hold",
     "occupied_slots",
     "one_slot",
     "plan_demands",
@@ -220,14 +221,9 @@ def demand_of(
         kinds.add(WorkKind.REFRESH)
     held = list(holds)
     zone = r.zone
-    tier = setup.scheduling.notice.tier_of(r.tenant_id)
-    if tier is not None and r.version is not None:
-        name, lead = tier
-        until = days_later(now, lead, zone)  # calendar days in the request's zone
-        held.append(
-            Hold(until, f"notice tier {name!r}: booked at least {span(lead)} after it is "
-                        f"announced (from {format_day(until, zone)} {format_clock(until, zone)})")
-        )  # fmt: skip
+    notice = notice_hold(setup, [r.tenant_id], now, zone)
+    if notice is not None and r.version is not None:
+        held.append(notice)
     link = soak_link(r)
     if link is not None:
         staging_id, soak = link
@@ -254,6 +250,24 @@ def demand_of(
         r.id, (r.tenant_id,), earliest or max(r.preferred_start, now), zone, label_of(r),
         frozenset(kinds), (tenant.group_id,) if tenant and tenant.group_id else (), tuple(held),
     )  # fmt: skip
+
+
+def notice_hold(
+    setup: ProviderPreset, tenant_ids: Iterable[str], now: datetime, zone: str
+) -> Optional[Hold]:
+    """The advance notice a version update of these tenants needs, announced ``now``.
+
+    The longest lead among the tenants' notice tiers, counted in calendar days in
+    ``zone`` (docs/time.md); None when none of them has a tier.
+    """
+    tiers = [x for x in map(setup.scheduling.notice.tier_of, tenant_ids) if x is not None]
+    if not tiers:
+        return None
+    name, lead = max(tiers, key=lambda x: x[1])
+    until = days_later(now, lead, zone)
+    when = f"{format_day(until, zone)} {format_clock(until, zone)}"
+    return Hold(until, f"notice tier {name!r}: booked at least {span(lead)} after it is "
+                       f"announced (from {when})")  # fmt: skip
 
 
 def completed_at(reads: Reads, request_id: str) -> Optional[datetime]:
