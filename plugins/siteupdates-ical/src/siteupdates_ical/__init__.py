@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .blackouts import BlackoutCalendars, BlackoutSource
 from .caldav import CalDavSchedule, DavClient
-from .feed import contact_feed, provider_feed
+from .feed import contact_feed, departure, provider_feed
 from .plugin import configure_from_settings
 from .reading import (
     Period,
@@ -41,6 +41,7 @@ __all__ = [
     "canonical_text",
     "configure_from_settings",
     "contact_feed",
+    "departure",
     "make_event",
     "new_calendar",
     "decode_calendar",
