@@ -247,3 +247,24 @@ def test_the_public_test_suite_calendars_block_what_recurring_ical_events_expand
                     differ.append(f.name)
     assert len(files) > 150 and same > 120, (len(files), same, reported, unreadable)
     assert differ == []
+
+
+def test_explain_names_the_leap_years_only_rule_of_a_29_february_blackout(tmp_path: Path) -> None:
+    from siteupdates.plugins import PluginHost
+    from siteupdates.service import Desk
+    from siteupdates.testing import FixedClock, sample_setup
+
+    (tmp_path / "leap.ics").write_bytes(
+        ics(["UID:leap", "DTSTART;VALUE=DATE:20240229", "RRULE:FREQ=YEARLY", "SUMMARY:Audit"])
+    )
+    cals = BlackoutCalendars([BlackoutSource(str(tmp_path / "leap.ics"))], zone="America/Chicago")
+    host = PluginHost(plugins=[cals], entry_points=False)
+    # Sunday 29 February 2032: the Sunday window that day is blocked, in a leap year.
+    desk = Desk.open("memory://", host=host, clock=FixedClock(u(2032, 2, 20, 12)))
+    desk.load_setup(sample_setup())
+    rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2032, 2, 28, 22)).request.id
+    desk.plan_queue()
+    r = desk.storage.request(rid)
+    assert r is not None and r.scheduled_for == u(2032, 3, 7, 10)
+    assert "Audit (29 February: leap years only)" in desk.explain(rid).render()
+    desk.close()
