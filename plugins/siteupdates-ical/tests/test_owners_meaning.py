@@ -245,7 +245,7 @@ def test_the_public_test_suite_calendars_block_what_recurring_ical_events_expand
                     same += 1
                 else:
                     differ.append(f.name)
-    assert len(files) > 150 and same > 120, (len(files), same, reported, unreadable)
+    assert len(files) > 50 and same >= len(files) // 2, (len(files), same, reported, unreadable)
     assert differ == []
 
 
