@@ -393,9 +393,9 @@ def explain_to(
     """
     who = contact(app.reads, contact_id)
     found = request_for(app.reads, who, request_id)
-    from . import scheduling  # the planner loads only for the commands that plan
+    from . import planning  # the planner loads only for the commands that plan
 
-    return scheduling.explain(app, found.id, horizon=horizon, sees=who.sees)
+    return planning.explain(app, found.id, horizon=horizon, sees=who.sees)
 
 
 def _act(
@@ -405,9 +405,9 @@ def _act(
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
         if event is Event.ANSWER:
-            from . import scheduling
+            from . import staged
 
-            scheduling.refuse_answer_at_gate(current, Actor.CONTACT)
+            staged.refuse_answer_at_gate(current, Actor.CONTACT)
         new, cs = changes.transition(
             app, uow, current, event, actor=Actor.CONTACT, by=who.id, reason=reason, known=[who]
         )

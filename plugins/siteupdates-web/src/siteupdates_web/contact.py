@@ -256,7 +256,7 @@ class ContactScreens(Screens):
             movable=req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED),
             postponable=req.status is Status.SCHEDULED,
             # Staged production waits at its gate in Pending Input, booked "stage:..."
-            # (see siteupdates.app.scheduling): the contact approves or declines it.
+            # (see siteupdates.app.staged): the contact approves or declines it.
             at_gate=req.status is Status.PENDING_INPUT
             and (req.booking or "").startswith("stage:"),
             feed=feed_available(),
