@@ -86,7 +86,7 @@ def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
         entry_points=True,  # postgresql:// and other storages come from plugins
     )
     if not desk.storage.tenants():
-        desk.load_setup(loaded)
+        desk.provider.load_setup(loaded)
     return desk
 
 

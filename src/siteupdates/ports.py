@@ -129,8 +129,9 @@ def _more(page: Page[Any]) -> bool:
 class Page(Generic[T]):
     """A slice of a list that can grow: ``items``, whether ``more`` follow, and a total.
 
-    Every view that lists requests or tenants returns one (``Desk.requests``,
-    ``Desk.queue``, ``Desk.tenants_of``). Iterating a page, ``len()`` and
+    Every view that lists requests, tenants or outbox items returns one
+    (``desk.contact(id).requests()``, ``desk.provider.queue()``,
+    ``desk.provider.outbox()``, ...). Iterating a page, ``len()`` and
     indexing go over ``items``.
 
     ``more`` says whether items follow this page (ask for the next one with

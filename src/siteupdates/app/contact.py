@@ -31,8 +31,7 @@ from siteupdates.domain.model import (
     Status,
     Tenant,
     UpdateRequest,
-    _advisories,
-    _trusted_request,
+    advisories,
 )
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
@@ -218,7 +217,7 @@ def accepted_request(
     start, zone = ctx.start, ctx.zone
     assert start is not None
     draft = ctx.draft
-    return _trusted_request(
+    return UpdateRequest.trusted(
         id=app.new_id(),
         tenant_id=ctx.tenant.id,
         target=draft.target,
@@ -228,7 +227,7 @@ def accepted_request(
         zone=zone if type(zone) is str else str(zone),
         requested_by=who.id,
         requested_at=app.now(),
-        warnings=_advisories(decision.warnings) if decision.warnings else (),
+        warnings=advisories(decision.warnings) if decision.warnings else (),
         idempotency_key=key,
     )
 
@@ -275,13 +274,15 @@ def submit(
     _naive(at)
 
     def use_case(uow: Unit) -> Submission:
+        # One writer per tenant from here on: what R17 reads stays true until commit.
+        # Taken before the contact and the tenant are read, so an apply that changes
+        # or removes either (it takes this lock too) is wholly before or after this
+        # submit. The key is looked up after the lock, so a retry racing its first
+        # attempt sees that attempt's request (at READ COMMITTED, not before).
+        uow.lock(f"tenant:{tenant_id}")
         who = contact(uow, contact_id)
         if not who.sees(tenant_id):
             raise AccessDenied(NO_ACCESS.format(what="tenant"))
-        # One writer per tenant from here on: what R17 reads stays true until commit.
-        # The key is looked up after the lock, so a retry racing its first attempt
-        # sees that attempt's request (at READ COMMITTED, not before).
-        uow.lock(f"tenant:{tenant_id}")
         if idempotency_key is not None:
             # Scoped to the contact and the tenant: R22 holds for a replayed key too.
             earlier = _replay(uow, who, tenant_id, idempotency_key)
@@ -452,9 +453,9 @@ def explain_to(
     """
     who = contact(app.reads, contact_id)
     found = request_for(app.reads, who, request_id)
-    from . import scheduling  # the planner loads only for the commands that plan
+    from . import planning  # the planner loads only for the commands that plan
 
-    return scheduling.explain(app, found.id, horizon=horizon, sees=who.sees)
+    return planning.explain(app, found.id, horizon=horizon, sees=who.sees)
 
 
 def _act(
@@ -464,9 +465,9 @@ def _act(
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
         if event is Event.ANSWER:
-            from . import scheduling
+            from . import staged
 
-            scheduling.refuse_answer_at_gate(current, Actor.CONTACT)
+            staged.refuse_answer_at_gate(current, Actor.CONTACT)
         new, cs = changes.transition(
             app, uow, current, event, actor=Actor.CONTACT, by=who.id, reason=reason, known=[who]
         )

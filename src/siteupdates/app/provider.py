@@ -175,9 +175,9 @@ def mark_answered(app: App, request_id: str, note: str, *, by: str = "provider")
 
     def use_case(uow: Unit) -> UpdateRequest:
         current = _request(uow, request_id)
-        from . import scheduling  # the planner loads only for the commands that plan
+        from . import staged  # the planner loads only for the commands that plan
 
-        scheduling.refuse_answer_at_gate(current, Actor.PROVIDER)
+        staged.refuse_answer_at_gate(current, Actor.PROVIDER)
         new, cs = changes.transition(
             app, uow, current, Event.ANSWER, actor=Actor.PROVIDER, by=by, reason=note
         )

@@ -16,17 +16,20 @@ from typing import Dict, Tuple
 from siteupdates import checks
 
 from . import kinds as k
-from .declare import Actor, Kind, Legacy, Param, UseCase
+from .declare import Kind, Legacy, Param, Role, UseCase
 
 __all__ = ["CATALOG", "by_actor", "by_name"]
 
-CONTACT, PROVIDER, OPS = Actor.CONTACT, Actor.PROVIDER, Actor.OPS
+CONTACT, PROVIDER, OPS = Role.CONTACT, Role.PROVIDER, Role.OPS
 
 # Handlers by module, so a line below reads "where it runs".
 _C = "siteupdates.app.contact:"
 _P = "siteupdates.app.provider:"
 _A = "siteupdates.app.actions:"
-_S = "siteupdates.app.scheduling:"
+_PL = "siteupdates.app.planning:"
+_AU = "siteupdates.app.automatic:"
+_ST = "siteupdates.app.staged:"
+_DF = "siteupdates.app.deferral:"
 _X = "siteupdates.app.executors:"
 _B = "siteupdates.app.bulk:"
 
@@ -101,6 +104,7 @@ _RUNS = (
        "claim nothing while this many runs wait to start", default=None),
 )  # fmt: skip
 
+#: Every use case of siteupdates, in the order the docs and the command line list them.
 CATALOG: Tuple[UseCase, ...] = (
     # -- the contact's side (R22: every one is bound to the contact) --------------------
     UseCase("tenants", CONTACT, _C + "tenants_of",
@@ -172,7 +176,7 @@ CATALOG: Tuple[UseCase, ...] = (
             "A tenant's sites in the contact's zone: current and scheduled (R11, R21).",
             (TENANT,), result="Overview", writes=False,
             legacy=Legacy("overview", ("contact_id", "tenant_id"))),
-    UseCase("submit_staged", CONTACT, _S + "submit_staged",
+    UseCase("submit_staged", CONTACT, _ST + "submit_staged",
             "Staging, then production at least the soak later, waiting on the contact's gate.",
             (TENANT, _p("version", k.VERSION, "the version for both"), AT, ZONE,
              _p("soak", k.SOAK.or_none(), "how long production waits after staging",
@@ -188,7 +192,7 @@ CATALOG: Tuple[UseCase, ...] = (
                          default=None, positional=True)),
             result="UpdateRequest",
             legacy=Legacy("decline", ("contact_id", "request_id", "reason"))),
-    UseCase("postpone", CONTACT, _S + "postpone",
+    UseCase("postpone", CONTACT, _DF + "postpone",
             "Defer a Scheduled request, within the provider's deferral limits.",
             (REQUEST,
              _p("days", k.count(0, 1_000_000).or_none(), "skip this many days", default=None),
@@ -272,12 +276,12 @@ CATALOG: Tuple[UseCase, ...] = (
             "Mark a request New Version Requested in favour of a newer one (R17).",
             (REQUEST, _p("newer_id", k.ID, "the newer request", positional=True, flag=""), BY),
             result="UpdateRequest", legacy=Legacy("supersede", ("request_id", "newer_id"))),
-    UseCase("plan_queue", PROVIDER, _S + "plan_queue",
+    UseCase("plan_queue", PROVIDER, _PL + "plan_queue",
             "Plan the queue first come, first served, and store it unless a dry run (R13).",
             (HORIZON, _p("dry_run", k.FLAG, "show the plan, store nothing", default=False),
              BY_PLANNER),
             result="PlanRun", command="plan", legacy=Legacy("plan_queue")),
-    UseCase("explain", PROVIDER, _S + "explain",
+    UseCase("explain", PROVIDER, _PL + "explain",
             "Why a request has, or would get, its date, with every detail.",
             (REQUEST, HORIZON), result="Explanation", writes=False,
             legacy=Legacy("explain", ("request_id",))),
@@ -286,7 +290,7 @@ CATALOG: Tuple[UseCase, ...] = (
             (_p("setup", k.SETUP_OR_PRESET, "the setup file (or a ProviderPreset)",
                 positional=True, flag=""), HORIZON),
             result="WhatIf", writes=False, legacy=Legacy("what_if", ("setup",))),
-    UseCase("group_update", PROVIDER, _S + "group_update",
+    UseCase("group_update", PROVIDER, _AU + "group_update",
             "Plan one version update for a whole group, one request per member (R10).",
             (_p("group_id", k.ID, "the group", positional=True, flag=""),
              _p("target", k.TARGET, "production (with its sandbox), staging or preview"),
@@ -294,11 +298,11 @@ CATALOG: Tuple[UseCase, ...] = (
              _p("earliest", k.INSTANT, "not before this instant"), HORIZON, BY),
             result="Tuple[UpdateRequest, ...]",
             legacy=Legacy("group_update", ("group_id", "target", "version"))),
-    UseCase("cloud_week", PROVIDER, _S + "cloud_week",
+    UseCase("cloud_week", PROVIDER, _AU + "cloud_week",
             "Book the weekly automatic updates of the week containing a day (R8).",
             (_p("week_of", k.DAY, "a day of the week", positional=True), BY),
             result="Tuple[UpdateRequest, ...]", legacy=Legacy("cloud_week", ("week_of",))),
-    UseCase("advance_stages", PROVIDER, _S + "advance_stages",
+    UseCase("advance_stages", PROVIDER, _ST + "advance_stages",
             "Release production whose staging failed; approve soaked ones (a setting).",
             (BY_PLANNER,), result="Tuple[UpdateRequest, ...]", command="stages",
             legacy=Legacy("advance_stages")),
@@ -387,8 +391,8 @@ CATALOG: Tuple[UseCase, ...] = (
 )  # fmt: skip
 
 
-def _index() -> Dict[Tuple[Actor, str], UseCase]:
-    found: Dict[Tuple[Actor, str], UseCase] = {}
+def _index() -> Dict[Tuple[Role, str], UseCase]:
+    found: Dict[Tuple[Role, str], UseCase] = {}
     for uc in CATALOG:
         if (uc.actor, uc.name) in found:
             raise ValueError(f"{uc.qualname} is declared twice")
@@ -399,11 +403,11 @@ def _index() -> Dict[Tuple[Actor, str], UseCase]:
 _BY_NAME = _index()
 
 
-def by_name(actor: Actor, name: str) -> UseCase:
+def by_name(actor: Role, name: str) -> UseCase:
     """The use case ``name`` of ``actor``; KeyError when none is declared."""
     return _BY_NAME[(actor, name)]
 
 
-def by_actor(actor: Actor) -> Tuple[UseCase, ...]:
+def by_actor(actor: Role) -> Tuple[UseCase, ...]:
     """The use cases of ``actor``, in declaration order."""
     return tuple(uc for uc in CATALOG if uc.actor is actor)

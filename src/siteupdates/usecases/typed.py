@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     )
     from siteupdates.app.outbox import DeliveryReport, Dispatcher
     from siteupdates.app.reference import SetupReport
-    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
+    from siteupdates.app.planning import PlanRun, WhatIf
+    from siteupdates.app.staged import StagedSubmission
     from siteupdates.domain.lifecycle import HistoryEntry
     from siteupdates.domain.model import Catalog, Contact, Status, Tenant, UpdateRequest
     from siteupdates.domain.planner import Explanation

@@ -283,7 +283,7 @@ class ContactScreens(Screens):
             movable=req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED),
             postponable=req.status is Status.SCHEDULED,
             # Staged production waits at its gate in Pending Input, booked "stage:..."
-            # (see siteupdates.app.scheduling): the contact approves or declines it.
+            # (see siteupdates.app.staged): the contact approves or declines it.
             at_gate=req.status is Status.PENDING_INPUT
             and (req.booking or "").startswith("stage:"),
             feed=feed_available(),
@@ -388,7 +388,7 @@ class ContactScreens(Screens):
         """The signed-in contact's calendar feed: their tenants' scheduled updates (R22)."""
         if not feed_available():
             abort(404)
-        from siteupdates_ical import contact_feed
+        from siteupdates_ical import contact_feed, departure
 
         desk = self.desk()
         cid, found = self._contact_tenants(desk)
@@ -396,9 +396,17 @@ class ContactScreens(Screens):
         if person is None:
             abort(404)
         requests = [r for t in found for r in adapter.requests_of(desk, t.id)]
+        # A request that lost its date stays in the feed as cancelled for a while, so
+        # a client that imported the file removes it (same UID, higher SEQUENCE).
+        departed = {}
+        for r in requests:
+            if r.scheduled_for is None:
+                gone = departure(desk.provider.history(r.id))
+                if gone is not None:
+                    departed[r.id] = gone
         body = contact_feed(
             person, requests, found, default_zone=adapter.contact_zone(desk, cid),
-            stamp=desk.now(), alarms=desk.reminders,
+            stamp=desk.now(), alarms=desk.reminders, departed=departed,
         )  # fmt: skip
         resp = make_response(body)
         resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
