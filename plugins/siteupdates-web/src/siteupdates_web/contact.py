@@ -85,27 +85,25 @@ class ContactScreens(Screens):
         # requests without a count), and a browser that asks again with the ETag
         # it holds gets 304 when nothing on it changed.
         desk = self.desk()
-        cid, found = self._contact_tenants(desk)
-        wanted = request.args.get("tenant")
-        tenant: Optional[Tenant] = None
-        if wanted:
-            tenant = next((t for t in found if t.id == wanted), None)
-            if tenant is None:
-                abort(404)
-        elif len(found) == 1:
-            tenant = found[0]
-        view = None
-        if tenant is not None:
-            view = desk.contact(cid).overview(tenant.id)
-        # What the page is made of (not the moment it was made: the "Updated" line
-        # of a revalidated page is when its data was first shown), who signed in
-        # and the template: a tag one person's browser holds never matches
-        # another person's page.
-        shown = (
-            self.identity(), template, [(t.id, t.name) for t in found],
-            None if view is None else (view.tenant_id, view.tenant_name, view.zone, view.rows),
-        )  # fmt: skip
-        etag = hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+        cid = self.contact_id()
+        wanted = request.args.get("tenant") or None
+        try:
+            shown = desk.contact(cid).gadget(wanted)
+        except AccessDenied:
+            if wanted:
+                abort(404)  # R22: the same answer as for a tenant that does not exist
+            shown = None
+        if shown is None or not shown.tenants:
+            abort(
+                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+            )
+        found, tenant, view = list(shown.tenants), shown.tenant, shown.overview
+        # The use case's tag covers what is shown and to whom; the signed-in
+        # identity and the template are added, so a tag one person's browser holds
+        # never matches another person's page.
+        etag = hashlib.sha256(repr((self.identity(), template, shown.etag)).encode()).hexdigest()[
+            :32
+        ]
         if request.if_none_match.contains(etag):
             resp = Response(status=304)
         else:
