@@ -61,6 +61,12 @@ class ContactScreens(Screens):
             )
         return cid, found
 
+    def _has_tenants(self, desk: Desk, cid: str) -> bool:
+        try:
+            return bool(desk.contact(cid).tenants(limit=1))
+        except AccessDenied:
+            return False
+
     def _tenant(self, desk: Desk, tenant_id: str) -> Tuple[str, Tenant, List[Tenant]]:
         cid, found = self._contact_tenants(desk)
         for t in found:
@@ -90,9 +96,9 @@ class ContactScreens(Screens):
         try:
             shown = desk.contact(cid).gadget(wanted)
         except AccessDenied:
-            if wanted:
-                abort(404)  # R22: the same answer as for a tenant that does not exist
             shown = None
+        if shown is None and wanted and self._has_tenants(desk, cid):
+            abort(404)  # R22: the same answer as for a tenant that does not exist
         if shown is None or not shown.tenants:
             abort(
                 403, "Your sign-in is not connected to any site. Ask your provider to connect it."
