@@ -103,6 +103,13 @@ def test_the_schema_covers_every_command_of_the_parser() -> None:
         jsonschema.Draft202012Validator.check_schema(arguments)
 
 
+def test_every_result_type_of_a_command_has_a_view() -> None:
+    from siteupdates.cli.views import VIEWS
+    from siteupdates.usecases.catalog import CATALOG
+
+    assert {uc.result for uc in CATALOG if not uc.python_only} <= set(VIEWS)
+
+
 def test_the_schema_file_is_the_one_the_views_and_declarations_generate() -> None:
     shipped = json.loads(schema_path().read_text(encoding="utf-8"))
     assert generate_schema(shipped) == shipped, "run: python -m siteupdates.cli.views"
@@ -295,6 +302,8 @@ def _grouped_session(cli: Cli) -> None:
     assert [t["id"] for t in cli(c, "tenants", "--as", "sam")["items"]] == ["aspen", "birch",
                                                                             "cedar"]  # fmt: skip
     assert cli(c, "me", "--as", "dana")["zone"] == "America/Chicago"
+    assert cli(c, "gadget", "--as", "dana")["tenant"]["id"] == "maple"
+    assert cli(c, "gadget", "--as", "sam")["overview"] is None
     assert "E.1505.2" in cli(c, "catalog", "--as", "dana")["versions"]
     a = cli(c, "submit", "--as", "dana", "--tenant", "maple", "--target", "production/sandbox",
             "--version", "E.1505.2", "--at", "2015-02-14 01:00")  # fmt: skip

@@ -304,6 +304,29 @@ VIEWS: Dict[str, View] = {
         lambda c, z: "\n".join(sorted(str(v) for v in c.versions)) or "(none)",
         _obj({"versions": _STRS}),
     ),
+    "Gadget": View(
+        lambda g, z: {
+            "contact": g.contact_id,
+            "tenants": [tenant_json(t) for t in g.tenants],
+            "tenant": None if g.tenant is None else tenant_json(g.tenant),
+            "overview": None if g.overview is None else overview_json(g.overview),
+            "etag": g.etag,
+        },
+        lambda g, z: (
+            str(g.overview.render())
+            if g.overview is not None
+            else table([{"id": t.id, "name": t.name, "plan": t.plan.value} for t in g.tenants])
+        ),
+        _obj(
+            {
+                "contact": _STR,
+                "tenants": {"type": "array", "items": _TENANT},
+                "tenant": {"anyOf": [_TENANT, {"type": "null"}]},
+                "overview": {"anyOf": [_ref("overview"), {"type": "null"}]},
+                "etag": _STR,
+            }
+        ),
+    ),
     "Submission": View(submission_data, submission_text, _ref("submit")),
     "StagedSubmission": View(staged_data, staged_text, _ref("stage")),
     "Explanation": View(explanation_json, lambda e, z: str(e.render()), _ref("explain")),
