@@ -39,6 +39,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.domain.planner",
             "siteupdates.domain.views",
             "siteupdates.domain.messages",
+            "siteupdates.domain.meanings",
             "siteupdates.domain.scheduling_settings",
         ),
     ),

@@ -33,7 +33,7 @@ from siteupdates.plugins import PluginHost
 from siteupdates.ports import Reads, Storage, Unit
 
 if TYPE_CHECKING:
-    from siteupdates.domain import Policy, ProviderPreset
+    from siteupdates.domain import Policy, ProviderPreset, Status
 
 __all__ = [
     "App",
@@ -41,6 +41,7 @@ __all__ = [
     "merge_settings",
     "new_request_id",
     "reminder_ladder",
+    "status_meanings",
     "system_clock",
 ]
 
@@ -88,6 +89,8 @@ class App:
     attempts: int = 8
     #: The reminder ladder; None is the default one (see :attr:`reminders`).
     _reminders: Optional[Tuple[timedelta, ...]] = attrs.field(default=None, alias="reminders")
+    #: The provider's words for what statuses mean (``[notices.statuses]``), by status.
+    meanings: Mapping[Status, str] = attrs.field(factory=dict)
     #: Where the preset comes from when none was given (default: the built-in one).
     #: Asked on first use: a command that only reads never parses the stored
     #: provider settings, nor imports the planner's windows to do so.
@@ -196,6 +199,14 @@ def reminder_ladder(settings: Mapping[str, Any]) -> Tuple[timedelta, ...]:
     return parse_ladder(notices["reminders"])
 
 
+def status_meanings(settings: Mapping[str, Any]) -> Dict[Status, str]:
+    """The provider's words for statuses in stored settings (``[notices.statuses]``)."""
+    from siteupdates.domain.meanings import from_table
+
+    table = (settings.get("notices") or {}).get("statuses") or {}
+    return from_table(table) if isinstance(table, Mapping) else {}
+
+
 def merge_settings(
     base: Mapping[str, Any], extra: Mapping[str, Mapping[str, Any]]
 ) -> Dict[str, Dict[str, Any]]:
@@ -268,6 +279,7 @@ def bootstrap(
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
         reminders=reminder_ladder(settings) if settings.get("notices") else None,
+        meanings=status_meanings(settings),
         preset_fixed=preset is not None,
         plugin_overrides=dict(plugin_settings or {}),
     )

@@ -81,6 +81,7 @@ def outbox_items(
         default_zone=zone,
         duration=duration,
         per_recipient_keys=per_recipient,
+        meanings=app.meanings,
     )
     for_provider = provider_notice_for(request, entry, tenant, email=preset.email, zone=zone)
     if for_provider is not None:

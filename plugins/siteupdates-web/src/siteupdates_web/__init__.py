@@ -97,6 +97,8 @@ def create_blueprint(
             "csrf_token": lambda: signer().token(people.identity()),
             "local_text": forms.local_text,
             "day_text": forms.day_text,
+            # What a status means to a contact, in the provider's words where it has some.
+            "status_meaning": lambda status: people.desk().meaning(status),
             "login_url": login_url,
             "is_staff": bool(staff is not None and staff()),
         }
