@@ -184,3 +184,70 @@ def test_axe_core_finds_no_violation_on_any_page(
     print(f"axe-core {AXE_VERSION}: {len(report)} pages, violations by impact: {by_impact}")
     assert checked >= 25
     assert not any(report.values()), {k: v for k, v in report.items() if v}
+
+
+def tab_to(page: Page, test: str, *, limit: int = 60) -> None:
+    """Press Tab until the focused element passes ``test`` (JS, the element as ``e``)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const e = document.activeElement; return !!({test}); }})()"):
+            return
+    raise AssertionError(f"no focusable element where {test} within {limit} tabs")
+
+
+def test_the_source_documents_steps_by_keyboard_alone(browser: Any, tmp_path: Path) -> None:
+    desk: Desk = open_desk(tmp_path / "keys.db")
+    seed(desk)
+    server = LiveServer(desk)
+    try:
+        context = browser.new_context(base_url=server.url, locale="en-US")
+        page = context.new_page()
+        page.goto("/_signin?contact=dana")
+        page.goto(PREFIX + "/")
+        ready(page)
+        # Manage Requests, then Request an Update: links followed with Enter.
+        tab_to(page, "e.textContent.trim() === 'Manage Requests'")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/t/maple/requests")
+        ready(page)
+        tab_to(page, "e.textContent.trim() === 'Request an Update'")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/t/maple/new")
+        ready(page)
+        # Choose a Site: arrows move the choice within the radio group.
+        tab_to(page, "e.name === 'target'")
+        for _ in range(6):
+            if page.evaluate("document.activeElement.value") == "staging":
+                break
+            page.keyboard.press("ArrowDown")
+        assert page.evaluate("document.activeElement.value") == "staging"
+        tab_to(page, "e.name === 'date'")
+        page.keyboard.type("02142015")
+        tab_to(page, "e.name === 'time'")
+        page.keyboard.type("1000PM")
+        tab_to(page, "e.name === 'version'")
+        for _ in range(8):
+            if page.evaluate("document.activeElement.value") == "E.1505.2":
+                break
+            page.keyboard.press("ArrowDown")
+        assert page.evaluate("document.activeElement.value") == "E.1505.2"
+        tab_to(page, "e.textContent.trim() === 'Submit Request'")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/t/maple/requests?**")
+        sync_api.expect(page.locator(".su-notice")).to_contain_text("Your request was submitted")
+        row = page.locator("tr", has_text="E.1505.2")
+        sync_api.expect(row).to_contain_text("Feb. 14, 2015")
+        sync_api.expect(row).to_contain_text("To Be Scheduled")
+        ready(page)
+        # The trash can of that request, Enter, and Yes to the question.
+        page.once("dialog", lambda d: d.accept())
+        tab_to(page, "(e.getAttribute('aria-label') || '').includes('E.1505.2')")
+        page.keyboard.press("Enter")
+        sync_api.expect(page.locator(".su-notice")).to_contain_text("cancelled")
+        sync_api.expect(page.locator("tr", has_text="E.1505.2")).to_have_count(0)
+        # Cancelled: gone from the contact's list (R19), only the seeded refreshes remain.
+        assert all(r.version is None for r in desk.contact("dana").requests("maple").items)
+        context.close()
+    finally:
+        server.stop()
+        desk.close()
