@@ -53,6 +53,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.setupfile",
             "siteupdates.presets",
             "siteupdates.notices",
+            "siteupdates.actionlinks",
             "siteupdates.leases",
             "siteupdates.registry",
             "siteupdates.logs",

@@ -33,6 +33,7 @@ from siteupdates.plugins import PluginHost
 from siteupdates.ports import Reads, Storage, Unit
 
 if TYPE_CHECKING:
+    from siteupdates.actionlinks import ActionLinks
     from siteupdates.domain import Policy, ProviderPreset, Status
 
 __all__ = [
@@ -91,6 +92,8 @@ class App:
     _reminders: Optional[Tuple[timedelta, ...]] = attrs.field(default=None, alias="reminders")
     #: The provider's words for what statuses mean (``[notices.statuses]``), by status.
     meanings: Mapping[Status, str] = attrs.field(factory=dict)
+    #: Signed action links for the contact's notices (:mod:`siteupdates.actionlinks`).
+    links: Optional[ActionLinks] = None
     #: Where the preset comes from when none was given (default: the built-in one).
     #: Asked on first use: a command that only reads never parses the stored
     #: provider settings, nor imports the planner's windows to do so.

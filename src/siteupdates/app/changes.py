@@ -83,6 +83,12 @@ def outbox_items(
         per_recipient_keys=per_recipient,
         meanings=app.meanings,
     )
+    if app.links is not None:  # the actions that fit the request, as signed links
+        at = app.now()
+        notices = [
+            attrs.evolve(n, body="\n".join([n.body, *app.links.lines(n.contact_id, request, at)]))
+            for n in notices
+        ]
     for_provider = provider_notice_for(request, entry, tenant, email=preset.email, zone=zone)
     if for_provider is not None:
         notices.append(for_provider)
