@@ -18,6 +18,7 @@ from typing import (
     Callable,
     Dict,
     Iterable,
+    List,
     Mapping,
     Optional,
     Tuple,
@@ -33,8 +34,16 @@ from siteupdates.plugins import PluginHost
 from siteupdates.ports import Reads, Storage, Unit
 
 if TYPE_CHECKING:
-    from siteupdates.actionlinks import ActionLinks
-    from siteupdates.domain import Policy, ProviderPreset, Status
+    from typing import Protocol
+
+    from siteupdates.domain import Policy, ProviderPreset, Status, UpdateRequest
+
+    class NoticeLinks(Protocol):
+        """What adds action links to a contact's notice (``siteupdates.actionlinks``)."""
+
+        def lines(self, contact_id: str, request: UpdateRequest, now: datetime) -> List[str]:
+            """The notice's lines with the links that fit ``request`` now."""
+
 
 __all__ = [
     "App",
@@ -93,7 +102,7 @@ class App:
     #: The provider's words for what statuses mean (``[notices.statuses]``), by status.
     meanings: Mapping[Status, str] = attrs.field(factory=dict)
     #: Signed action links for the contact's notices (:mod:`siteupdates.actionlinks`).
-    links: Optional[ActionLinks] = None
+    links: Optional[NoticeLinks] = None
     #: Where the preset comes from when none was given (default: the built-in one).
     #: Asked on first use: a command that only reads never parses the stored
     #: provider settings, nor imports the planner's windows to do so.
