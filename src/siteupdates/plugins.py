@@ -42,9 +42,10 @@ from siteupdates.registry import PolicyRegistry
 if TYPE_CHECKING:
     from siteupdates.app.executors import Run
     from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
-    from siteupdates.domain.messages import CalendarEntry, Notice
+    from siteupdates.domain.lifecycle import HistoryEntry
+    from siteupdates.domain.messages import CalendarEntry, Notice, Reminder
     from siteupdates.domain.windows import Blackout
-    from siteupdates.notices import DeliveryAttempt
+    from siteupdates.notices import DeliveryAttempt, OutboxMessage
     from siteupdates.ports import Fence
 
 __all__ = [
@@ -62,7 +63,7 @@ ENTRY_POINT_GROUP = "siteupdates"
 #: Storage plugins: entry-point names are the URL schemes each opens.
 STORAGE_ENTRY_POINT_GROUP = "siteupdates.storage"
 #: Setting tables the built-in plugins read; any other table may be an installed plugin's.
-BUILTIN_TABLES = frozenset({"smtp"})
+BUILTIN_TABLES = frozenset({"smtp", "webhooks", "health"})
 
 
 #: Built-in plugins: (name, "module:attribute") of a class to instantiate.
@@ -71,6 +72,8 @@ DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
     ("siteupdates.storage.sqlite", "siteupdates.builtin.sqlite:SqliteStoragePlugin"),
     ("siteupdates.notify.smtp", "siteupdates.builtin.smtp:SmtpPlugin"),
     ("siteupdates.notify.log", "siteupdates.builtin.lognotify:LogNotifier"),
+    ("siteupdates.notify.webhooks", "siteupdates.builtin.webhooks:WebhookPlugin"),
+    ("siteupdates.ops.health", "siteupdates.builtin.webhooks:HealthSettings"),
 )
 
 
@@ -376,6 +379,37 @@ class PluginHost:
         """Whether every notifier takes the ``attempt`` (so a timeout can cancel it)."""
         impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
         return all("attempt" in i.argnames for i in impls)
+
+    def change_messages(
+        self,
+        request: UpdateRequest,
+        entry: HistoryEntry,
+        tenant: Tenant,
+        reminders: List[Reminder],
+    ) -> List[OutboxMessage]:
+        """Every plugin's own outbox messages for one change (webhooks); often none.
+
+        Plugins with an ``active`` attribute that is false (the webhook notifier
+        without subscriptions) are not asked, so a change costs nothing for them.
+        """
+        self.load_entry_points()
+        impls = self.pm.hook.siteupdates_change_messages.get_hookimpls()
+        if not any(getattr(i.plugin, "active", True) is not False for i in impls):
+            return []
+        answers = self.pm.hook.siteupdates_change_messages(
+            request=request, entry=entry, tenant=tenant, reminders=reminders
+        )
+        return [m for answer in answers for m in (answer or ())]
+
+    def deliver_outbox(
+        self, kind: str, key: str, payload: Mapping[str, Any], attempt: DeliveryAttempt
+    ) -> Optional[bool]:
+        """Ask the plugins to deliver an item of their own ``kind``; None when none did."""
+        self.load_entry_points()
+        result = self.pm.hook.siteupdates_deliver_outbox(
+            kind=kind, key=key, payload=payload, attempt=attempt
+        )
+        return None if result is None else bool(result)
 
     def calendar_update(self, entry: CalendarEntry) -> bool:
         """Ask the calendars to apply ``entry``; True when one did."""

@@ -209,7 +209,11 @@ class Dispatcher:
         if item.kind == "calendar":
             self.host.calendar_update(CalendarEntry.from_payload(item.payload))
             return True  # no calendar plugin means nothing to keep in step
-        raise PermanentDeliveryError(f"unknown outbox kind {item.kind!r}")
+        # A plugin's own channel (webhooks): the plugin that owns the kind delivers it.
+        result = self.host.deliver_outbox(item.kind, item.key, item.payload, attempt)
+        if result is None:
+            raise PermanentDeliveryError(f"no plugin delivers outbox items of kind {item.kind!r}")
+        return result
 
     def _stale_reminder(self, item: OutboxItem, now: datetime) -> Optional[str]:
         """Why a reminder must not go out now, or None."""
@@ -306,7 +310,7 @@ class Dispatcher:
         (the claim was taken over; nothing stored).
         """
         now = self.clock()
-        if item.kind == "reminder":
+        if item.kind == "reminder" or item.payload.get("reminder") is True:
             why = self._stale_reminder(item, now)
             if why is not None:
                 done = attrs.evolve(item, state=OutboxState.WITHDRAWN, last_error=why)
