@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pluggy
 
@@ -311,6 +311,35 @@ class PluginHost:
             if plugin is not None and name is not None:
                 names.update({name, name.rsplit(".", 1)[-1]})
         return names
+
+    def table(self, name: str) -> Mapping[str, Any]:
+        """The settings table ``name`` of the last :meth:`configure` (empty when none)."""
+        return (self._settings or {}).get(name) or {}
+
+    def versions(self) -> Dict[str, str]:
+        """Each registered plugin's name and the version of the distribution it came from.
+
+        Built-in plugins and those a host passed in without a distribution show
+        the library's version; the built-in rules (``siteupdates.policy.*``) are
+        left out.
+        """
+        from importlib import metadata
+
+        try:
+            own = metadata.version("siteupdates")
+        except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+            own = "unknown"
+        self.load_entry_points()
+        dists = {id(p): d for p, d in self.pm.list_plugin_distinfo()}
+        out: Dict[str, str] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None or name is None or name.startswith("siteupdates.policy."):
+                continue  # the built-in rules: one plugin per rule, all of this version
+            dist = dists.get(id(plugin))
+            out[name] = (
+                f"{dist.project_name} {dist.version}" if dist is not None else f"siteupdates {own}"
+            )
+        return dict(sorted(out.items()))
 
     def configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``).

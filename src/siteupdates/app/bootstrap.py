@@ -27,6 +27,7 @@ from typing import (
 
 import attrs
 
+from siteupdates import observe
 from siteupdates.domain.timeutil import require_aware, require_zone
 from siteupdates.errors import ConflictError, SiteUpdatesError
 from siteupdates.plugins import PluginHost
@@ -158,7 +159,11 @@ class App:
             with self.storage.unit() as uow:
                 return use_case(uow)
 
-        return self.retry(once)
+        if not observe.active():
+            return self.retry(once)
+        # The use case's name is its defining function's (submit.<locals>.use_case).
+        name = getattr(use_case, "__qualname__", "use_case").split(".", 1)[0]
+        return observe.run_use_case(name, lambda: self.retry(once))
 
     def retry(self, work: Callable[[], T]) -> T:
         """Run ``work`` (one transaction of its own) again while it loses races."""

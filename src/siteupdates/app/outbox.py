@@ -39,13 +39,14 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates import logs
+from siteupdates import logs, observe
 from siteupdates.domain import Status
 from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.domain.timeutil import parse_ts
@@ -349,6 +350,22 @@ class Dispatcher:
         )  # fmt: skip
         return self._settle(done, event, now, leases)
 
+    def _watched(self, item: OutboxItem, leases: _Leases) -> Tuple[str, OutboxItem]:
+        """:meth:`_attempt`, about the item's request, in a span, its outcome observed."""
+        with observe.about(item.request_id):
+            if not observe.active():
+                return self._attempt(item, leases)
+            from siteupdates import tracing
+
+            start = time.perf_counter()
+            where = {"channel": item.kind, "key": item.key, "request_id": item.request_id}
+            with tracing.span("siteupdates.deliver", where) as span:
+                event, done = self._attempt(item, leases)
+                span.set("outcome", event)
+            seconds = time.perf_counter() - start
+            observe.observe("delivery", channel=item.kind, outcome=event, seconds=seconds)
+            return event, done
+
     def _settle(
         self, done: OutboxItem, event: str, now: datetime, leases: _Leases
     ) -> Tuple[str, OutboxItem]:
@@ -392,7 +409,7 @@ class Dispatcher:
                         if item.id in leases.lost:
                             counts["lost"] += 1
                         continue
-                    event, done = self._attempt(item, leases)
+                    event, done = self._watched(item, leases)
                     counts[event] += 1
                     if event in ("failed", "dead", "undelivered"):
                         errors.append(f"{item.key}: {done.last_error}")

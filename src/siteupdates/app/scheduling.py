@@ -20,11 +20,13 @@ completion passes); if staging fails or the contact declines, it is withdrawn.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import attrs
 
+from siteupdates import observe
 from siteupdates.domain import (
     BOOKED,
     OPEN,
@@ -397,7 +399,10 @@ def plan_queue(
     if dry_run:
         return use_case(app.reads, None)
     advance_stages(app, by=by)
-    return app.run(lambda uow: use_case(uow, uow))
+    began = time.perf_counter()
+    run = app.run(lambda uow: use_case(uow, uow))
+    observe.observe("plan", seconds=time.perf_counter() - began, scheduled=len(run.stored))
+    return run
 
 
 def explain(
