@@ -28,10 +28,13 @@ span its attribute; :func:`run_use_case` times a use case, opens its span
 
 from __future__ import annotations
 
-import contextvars
+import _thread
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
+
+if TYPE_CHECKING:
+    import contextvars
 
 __all__ = [
     "EVENTS",
@@ -61,9 +64,19 @@ EVENTS: Dict[str, tuple] = {  # type: ignore[type-arg]
 }
 
 _observers: List[Observer] = []
-_request: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
-    "siteupdates_request", default=None
-)
+#: The request the running code is about; made on first use (a read command never needs it).
+_request: Optional[contextvars.ContextVar[Optional[str]]] = None
+_making = _thread.allocate_lock()
+
+
+def _var() -> contextvars.ContextVar[Optional[str]]:
+    global _request
+    with _making:
+        if _request is None:
+            import contextvars
+
+            _request = contextvars.ContextVar("siteupdates_request", default=None)
+        return _request
 
 
 def add_observer(observer: Observer) -> None:
@@ -107,17 +120,18 @@ def observe(event: str, **labels: Any) -> None:
 
 def current_request() -> Optional[str]:
     """The ID of the request the running code is about (see :func:`about`), or None."""
-    return _request.get()
+    return None if _request is None else _request.get()
 
 
 @contextmanager
 def about(request_id: Optional[str]) -> Iterator[None]:
     """Mark the block as work on ``request_id``: log lines and spans within carry its ID."""
-    token = _request.set(request_id)
+    var = _request if _request is not None else _var()
+    token = var.set(request_id)
     try:
         yield
     finally:
-        _request.reset(token)
+        var.reset(token)
 
 
 def _outcome(exc: BaseException) -> str:
