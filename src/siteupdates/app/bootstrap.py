@@ -152,8 +152,12 @@ class App:
         """Reads outside a unit, for views: each sees the latest commit."""
         return self.storage
 
-    def run(self, use_case: Callable[[Unit], T]) -> T:
-        """Run ``use_case`` in one unit of work; retry it whole when it lost a race."""
+    def run(self, use_case: Callable[[Unit], T], *, name: Optional[str] = None) -> T:
+        """Run ``use_case`` in one unit of work; retry it whole when it lost a race.
+
+        ``name`` is what metrics and traces call it (default: the name of the
+        function that defined ``use_case``, ``submit`` for ``submit.<locals>.use_case``).
+        """
 
         def once() -> T:
             with self.storage.unit() as uow:
@@ -162,7 +166,8 @@ class App:
         if not observe.active():
             return self.retry(once)
         # The use case's name is its defining function's (submit.<locals>.use_case).
-        name = getattr(use_case, "__qualname__", "use_case").split(".", 1)[0]
+        if name is None:
+            name = getattr(use_case, "__qualname__", "use_case").split(".", 1)[0]
         return observe.run_use_case(name, lambda: self.retry(once))
 
     def retry(self, work: Callable[[], T]) -> T:
