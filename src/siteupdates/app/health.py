@@ -27,8 +27,10 @@ from siteupdates.ports import OutboxItem, OutboxState
 from .bootstrap import App
 
 __all__ = [
+    "CRITICAL",
     "OK",
     "VERDICTS",
+    "WARNING",
     "ChannelStats",
     "Check",
     "Health",
@@ -38,8 +40,12 @@ __all__ = [
     "status",
 ]
 
-#: The verdicts, in the exit statuses of monitoring checks.
-OK, WARNING, CRITICAL = 0, 1, 2
+#: The verdict "ok": the exit status 0 of a monitoring check.
+OK = 0
+#: The verdict "warning": exit status 1.
+WARNING = 1
+#: The verdict "critical": exit status 2.
+CRITICAL = 2
 #: A verdict's word.
 VERDICTS = ("ok", "warning", "critical")
 #: How many requests of one status are read for the per-request checks.
