@@ -32,6 +32,7 @@ from siteupdates.ports import Fence, OutboxState
 from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, RecordingNotifier, sample_setup
 from siteupdates.webhooks import TYPE_PREFIX, headers_for, new_secret, verify
+from tests.chaos import storage_url
 from tests.webhook_receiver import Receiver
 
 UTC = timezone.utc
@@ -289,7 +290,7 @@ def test_verify_refuses_a_replay_a_forgery_and_missing_headers() -> None:
 DELIVERER = """
 import json, sys
 from siteupdates.service import Desk
-desk = Desk.open(sys.argv[1], plugin_settings=json.loads(sys.argv[2]))
+desk = Desk.open(sys.argv[1], plugin_settings=json.loads(sys.argv[2]), entry_points=True)
 print("ready", flush=True)
 desk.dispatcher(timeout=float(sys.argv[3]), lease=float(sys.argv[4]), base_delay=0.2,
                 max_delay=0.5).run(poll=0.2)
@@ -317,8 +318,11 @@ def processes() -> Iterator[List[Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_a_deliverer_killed_mid_request_loses_nothing_and_repeats_the_same_webhook_id(
-    tmp_path: Path, processes: List[Any]
+    tmp_path: Path, processes: List[Any], backend: str
 ) -> None:
     secret = new_secret()
     held: Set[str] = set()
@@ -329,11 +333,10 @@ def test_a_deliverer_killed_mid_request_loses_nothing_and_repeats_the_same_webho
             return "hold"
         return "ok"
 
-    url = f"sqlite:///{tmp_path / 'w.db'}"
-    with Receiver([secret], script) as rx:
+    with storage_url(backend, tmp_path) as url, Receiver([secret], script) as rx:
         sub = _sub("all", rx.url(), [secret], events=["accepted", "cancelled"])
         settings = {"webhooks": {"subscriptions": [sub]}}
-        desk = Desk.open(url, plugin_settings=settings)
+        desk = Desk.open(url, plugin_settings=settings, entry_points=True)
         desk.load_setup(sample_setup())
         for day in range(10, 13):
             rid = desk.submit("dana", "d1", "staging", "E.1505.2",
@@ -367,3 +370,7 @@ def test_a_deliverer_killed_mid_request_loses_nothing_and_repeats_the_same_webho
             pending = [o for o in desk.storage.outbox() if o.kind == "webhook"
                        and o.state is not OutboxState.DELIVERED]  # fmt: skip
         assert pending == []
+        for p in processes:
+            p.kill()
+            p.wait()
+        desk.close()
