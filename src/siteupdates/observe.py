@@ -31,7 +31,18 @@ from __future__ import annotations
 import _thread
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    TypeVar,
+)
 
 if TYPE_CHECKING:
     import contextvars
@@ -39,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENTS",
     "Observer",
+    "Span",
     "about",
     "active",
     "add_observer",
@@ -46,6 +58,9 @@ __all__ = [
     "observe",
     "remove_observer",
     "run_use_case",
+    "set_span_opener",
+    "span",
+    "span_opener",
 ]
 
 T = TypeVar("T")
@@ -91,13 +106,54 @@ def remove_observer(observer: Observer) -> None:
         _observers.remove(observer)
 
 
+class Span:
+    """The part of a span the library uses: set one attribute (a no-op when tracing is off)."""
+
+    def __init__(self, real: Any = None) -> None:
+        self._real = real
+
+    def set(self, key: str, value: Any) -> None:
+        """Set ``siteupdates.<key>`` on the span."""
+        if self._real is not None:
+            self._real.set_attribute(f"siteupdates.{key}", value)
+
+
+#: What :func:`span` yields while tracing is off.
+_NOTHING = Span()
+#: Opens a span; set by :func:`siteupdates.tracing.enable`, None while tracing is off.
+_spans: Optional[Callable[[str, Mapping[str, Any]], ContextManager[Span]]] = None
+
+
+def set_span_opener(
+    opener: Optional[Callable[[str, Mapping[str, Any]], ContextManager[Span]]],
+) -> None:
+    """Have :func:`span` open spans with ``opener(name, attributes)``; None turns them off.
+
+    :mod:`siteupdates.tracing` sets an OpenTelemetry one; a host may set its own.
+    """
+    global _spans
+    _spans = opener
+
+
+def span_opener() -> Optional[Callable[[str, Mapping[str, Any]], ContextManager[Span]]]:
+    """What :func:`span` opens spans with, or None while tracing is off."""
+    return _spans
+
+
 def active() -> bool:
     """Whether anything watches: an observer, or tracing (see :mod:`siteupdates.tracing`)."""
-    if _observers:
-        return True
-    from siteupdates import tracing
+    return bool(_observers) or _spans is not None
 
-    return tracing.enabled()
+
+@contextmanager
+def span(name: str, attributes: Optional[Mapping[str, Any]] = None) -> Iterator[Span]:
+    """A trace span ``name`` around the block while tracing is on; else a do-nothing one."""
+    opener = _spans
+    if opener is None:
+        yield _NOTHING
+        return
+    with opener(name, attributes or {}) as s:
+        yield s
 
 
 def observe(event: str, **labels: Any) -> None:
@@ -155,13 +211,11 @@ def run_use_case(name: str, work: Callable[[], T], **attributes: Any) -> T:
     """
     if not active():
         return work()
-    from siteupdates import tracing
-
     request_id = attributes.get("request_id") or current_request()
     if request_id is not None:
         attributes["request_id"] = request_id
     start = time.perf_counter()
-    with tracing.span(f"siteupdates.{name}", attributes) as span:
+    with span(f"siteupdates.{name}", attributes) as current:
         try:
             result = work()
         except BaseException as exc:
@@ -169,16 +223,16 @@ def run_use_case(name: str, work: Callable[[], T], **attributes: Any) -> T:
             rules = tuple(getattr(exc, "rules", ()) or ())
             if outcome == "denied":
                 rules = ("R22",)
-            span.set("outcome", outcome)
+            current.set("outcome", outcome)
             if rules:
-                span.set("rules", ",".join(rules))
+                current.set("rules", ",".join(rules))
             observe("use_case", name=name, outcome=outcome, seconds=time.perf_counter() - start)
             for rule in rules:
                 observe("refusal", rule=rule)
             raise
-        span.set("outcome", "ok")
+        current.set("outcome", "ok")
         rid = getattr(result, "id", None)
         if isinstance(rid, str) and request_id is None:
-            span.set("request_id", rid)
+            current.set("request_id", rid)
         observe("use_case", name=name, outcome="ok", seconds=time.perf_counter() - start)
         return result

@@ -421,7 +421,8 @@ class PluginHost:
         Plugins with an ``active`` attribute that is false (the webhook notifier
         without subscriptions) are not asked, so a change costs nothing for them.
         """
-        self.load_entry_points()
+        if self._pending:
+            self.load_entry_points()
         impls = self.pm.hook.siteupdates_change_messages.get_hookimpls()
         if not any(getattr(i.plugin, "active", True) is not False for i in impls):
             return []

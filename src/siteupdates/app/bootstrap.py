@@ -265,6 +265,10 @@ def bootstrap(
         return stored_preset(settings) or CAMPUS_HOSTING
 
     host.configure(merge_settings(settings.get("plugins") or {}, plugin_settings or {}))
+    if os.environ.get("SITEUPDATES_TRACING"):
+        from siteupdates import tracing
+
+        tracing.enable_from_environment()
     return App(
         stored_zone=None if preset is not None else _stored_zone(settings),
         storage=store,

@@ -355,11 +355,9 @@ class Dispatcher:
         with observe.about(item.request_id):
             if not observe.active():
                 return self._attempt(item, leases)
-            from siteupdates import tracing
-
             start = time.perf_counter()
             where = {"channel": item.kind, "key": item.key, "request_id": item.request_id}
-            with tracing.span("siteupdates.deliver", where) as span:
+            with observe.span("siteupdates.deliver", where) as span:
                 event, done = self._attempt(item, leases)
                 span.set("outcome", event)
             seconds = time.perf_counter() - start

@@ -186,9 +186,7 @@ class Worker:
         with observe.about(claim.request.id):
             if not observe.active():
                 return self._process(claim, leases)
-            from siteupdates import tracing
-
-            with tracing.span("siteupdates.update", {"request_id": claim.request.id}) as span:
+            with observe.span("siteupdates.update", {"request_id": claim.request.id}) as span:
                 done = self._process(claim, leases)
                 outcome = _OUTCOMES.get(done.status, done.status.value) if done else "lost"
                 span.set("outcome", outcome)
