@@ -108,3 +108,25 @@ def test_bad_thresholds_are_refused_naming_the_key() -> None:
         with pytest.raises(ConfigurationError, match=words):
             Thresholds.from_table(table)
     assert Thresholds.from_table({"overdue_after_minutes": 5}).overdue_after_minutes == 5
+
+
+@pytest.mark.postgres
+def test_status_reads_a_postgresql_store_the_same_way(tmp_path: Path) -> None:
+    from tests.chaos import storage_url
+
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    with storage_url("postgres", tmp_path) as url:
+        desk = Desk.open(url, host=PluginHost(entry_points=True), clock=clock)
+        try:
+            desk.load_setup(sample_setup())
+            rid = desk.submit(
+                "dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)
+            ).request.id
+            desk.schedule(rid, datetime(2026, 3, 8, 4, tzinfo=UTC))
+            clock.now = datetime(2026, 3, 8, 5, tzinfo=UTC)
+            h = status(desk.app)
+            assert h.overdue == (rid,) and h.verdict == 2  # and a week-old notice
+            assert h.requests["scheduled"] == 1 and h.schema_version is not None
+            assert h.outbox_pending["reminder"] == 3
+        finally:
+            desk.close()

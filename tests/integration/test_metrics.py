@@ -244,3 +244,35 @@ def test_one_span_per_use_case_and_per_delivery_with_the_request_and_rules() -> 
     exporter.clear()
     desk.deliver()
     assert exporter.get_finished_spans() == ()  # off again: nothing recorded
+
+
+COUNTING = """
+import sys
+from siteupdates import observe
+from siteupdates.metrics import Metrics
+Metrics().install()
+for _ in range(int(sys.argv[1])):
+    observe.observe("claim", reclaimed=False)
+observe.observe("claim", reclaimed=True)
+"""
+
+SERVING = """
+import prometheus_client
+from siteupdates.metrics import multiprocess_registry
+print(prometheus_client.generate_latest(multiprocess_registry()).decode())
+"""
+
+
+@pytest.mark.slow
+def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "prom"
+    shared.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    for n in (3, 4):
+        subprocess.run([sys.executable, "-c", COUNTING, str(n)], env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SERVING], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    m = _families(out)
+    assert m[("siteupdates_claims_total", ())] == 3 + 4 + 2
+    assert m[("siteupdates_leases_reclaimed_total", ())] == 2
