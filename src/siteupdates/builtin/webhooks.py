@@ -251,7 +251,14 @@ class WebhookPlugin:
 
         event = cloud_event(name, key, request, entry, tenant, source=self.source, extra=extra)
         body = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return {"subscription": sub.name, "event": name, "tenant_id": tenant.id, "body": body}
+        return {
+            "subscription": sub.name,
+            "event": name,
+            "tenant_id": tenant.id,
+            # What the outbox listings show for the item (they read "summary").
+            "summary": f"webhook {name} to {sub.name}",
+            "body": body,
+        }
 
     @hookimpl
     def siteupdates_change_messages(
