@@ -37,6 +37,7 @@ LAYERS: Dict[str, int] = {
     "siteupdates.app": 5,
     "siteupdates.service": 6,
     "siteupdates.metrics": 6,
+    "siteupdates.usecases": 6,
     "siteupdates.cli": 7,
     "siteupdates.testing": 7,
     "siteupdates": 8,

@@ -75,7 +75,16 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.app.executors",
             "siteupdates.app.bulk",
             "siteupdates.app.reference",
-            "siteupdates.app.boundary",
+            "siteupdates.app.actions",
+        ),
+    ),
+    "usecases": (
+        "siteupdates.usecases: one declaration per use case",
+        (
+            "siteupdates.usecases",
+            "siteupdates.usecases.declare",
+            "siteupdates.usecases.kinds",
+            "siteupdates.usecases.catalog",
         ),
     ),
     "sql": (
@@ -122,6 +131,8 @@ INTERNAL: Dict[str, str] = {
     "siteupdates.app.bootstrap": "siteupdates.app exports its names",
     "siteupdates.builtin": "a namespace for the built-in plugins, each listed",
     "siteupdates.cli": "the command line, documented by --help and docs/setup.md",
+    "siteupdates.usecases.typed": "static types written from the catalog (typing_gen)",
+    "siteupdates.usecases.typing_gen": "writes siteupdates.usecases.typed",
 }
 
 
