@@ -41,6 +41,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Sequence,
     TypeVar,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "active",
     "add_observer",
     "current_request",
+    "desk_observer",
     "observe",
     "remove_observer",
     "run_use_case",
@@ -82,6 +84,8 @@ _observers: List[Observer] = []
 #: The request the running code is about; made on first use (a read command never needs it).
 _request: Optional[contextvars.ContextVar[Optional[str]]] = None
 _making = _thread.allocate_lock()
+#: Whether the running code is inside an observed use case; made on first use.
+_inside: Optional[contextvars.ContextVar[bool]] = None
 
 
 def _var() -> contextvars.ContextVar[Optional[str]]:
@@ -211,6 +215,38 @@ def run_use_case(name: str, work: Callable[[], T], **attributes: Any) -> T:
     """
     if not active():
         return work()
+    global _inside
+    if _inside is None:
+        with _making:
+            if _inside is None:
+                import contextvars
+
+                _inside = contextvars.ContextVar("siteupdates_use_case", default=False)
+    if _inside.get():
+        # Already inside a use case (the declaration dispatcher's, around App.run's):
+        # counted once, by the outermost.
+        return work()
+    token = _inside.set(True)
+    try:
+        return _run(name, work, attributes)
+    finally:
+        _inside.reset(token)
+
+
+def desk_observer(use_case: Any, lead: Sequence[str], call: Callable[[], T]) -> T:
+    """An observer for :attr:`siteupdates.Desk.observers`: each declared use case observed.
+
+    ``desk.observers.append(desk_observer)`` makes every call through the
+    declarations one :func:`run_use_case` named after the declaration (the
+    contact's ID, if any, a span attribute); the units of work inside it are
+    then not counted again.
+    """
+    return run_use_case(
+        str(getattr(use_case, "name", "use_case")), call, contact_id=lead[0] if lead else None
+    )
+
+
+def _run(name: str, work: Callable[[], T], attributes: Dict[str, Any]) -> T:
     request_id = attributes.get("request_id") or current_request()
     if request_id is not None:
         attributes["request_id"] = request_id

@@ -30,7 +30,7 @@ def _desk(tmp_path: Path, clock: FixedClock, notifier: RecordingNotifier, **heal
         clock=clock,
         plugin_settings=settings,
     )
-    desk.load_setup(sample_setup())
+    desk.provider.load_setup(sample_setup())
     return desk
 
 
@@ -50,14 +50,20 @@ def test_overdue_updates_stuck_leases_and_dead_letters_turn_the_verdict(tmp_path
     notifier = RecordingNotifier()
     desk = _desk(tmp_path, clock, notifier, dead_letters=[1, 2], stuck_leases=[1, 1])
     start = datetime(2026, 3, 8, 4, tzinfo=UTC)
-    r1 = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
-    desk.schedule(r1, start)
-    r2 = desk.submit(
-        "dana", "d1", "production/sandbox", "E.1505.2", at=datetime(2026, 3, 7, 22)
-    ).request.id
-    desk.schedule(r2, start)
+    r1 = (
+        desk.contact("dana")
+        .submit("d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22))
+        .request.id
+    )
+    desk.provider.schedule(r1, start)
+    r2 = (
+        desk.contact("dana")
+        .submit("d1", target="production/sandbox", version="E.1505.2", at=datetime(2026, 3, 7, 22))
+        .request.id
+    )
+    desk.provider.schedule(r2, start)
     notifier.refusing = "550 unknown mailbox"
-    desk.deliver()
+    desk.ops.deliver()
     clock.now = start + timedelta(minutes=30)
     h = status(desk.app)
     assert set(h.overdue) == {r1, r2} and set(h.due) == {r1, r2}
@@ -85,7 +91,9 @@ def test_status_command_prints_text_or_json_and_exits_with_the_verdict(
     clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
     notifier = RecordingNotifier()
     desk = _desk(tmp_path, clock, notifier, pending_age_minutes=[10, 1000])
-    desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+    desk.contact("dana").submit(
+        "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+    )
     clock.advance(timedelta(minutes=20))  # the accepted notice waits, nobody delivers
     assert cmd_status(desk, argparse.Namespace(), Out(False)) == 1
     text = capsys.readouterr().out
@@ -118,11 +126,13 @@ def test_status_reads_a_postgresql_store_the_same_way(tmp_path: Path) -> None:
     with storage_url("postgres", tmp_path) as url:
         desk = Desk.open(url, host=PluginHost(entry_points=True), clock=clock)
         try:
-            desk.load_setup(sample_setup())
-            rid = desk.submit(
-                "dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)
-            ).request.id
-            desk.schedule(rid, datetime(2026, 3, 8, 4, tzinfo=UTC))
+            desk.provider.load_setup(sample_setup())
+            rid = (
+                desk.contact("dana")
+                .submit("d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22))
+                .request.id
+            )
+            desk.provider.schedule(rid, datetime(2026, 3, 8, 4, tzinfo=UTC))
             clock.now = datetime(2026, 3, 8, 5, tzinfo=UTC)
             h = status(desk.app)
             assert h.overdue == (rid,) and h.verdict == 2  # and a week-old notice

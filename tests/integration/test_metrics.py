@@ -86,18 +86,26 @@ def test_a_running_worker_serves_metrics_that_match_the_store(
     url = f"sqlite:///{tmp_path / 'm.db'}"
     notifier = RecordingNotifier()
     desk = Desk.open(url, host=PluginHost(plugins=[notifier]))
-    desk.load_setup(sample_setup())
+    desk.provider.load_setup(sample_setup())
     soon = datetime.now(UTC) + timedelta(seconds=1)
-    ok = desk.submit("dana", "d1", "production/sandbox", "E.1505.2",
+    ok = desk.contact("dana").submit("d1", target="production/sandbox", version="E.1505.2",
                      at=datetime(2030, 3, 7, 22)).request.id  # fmt: skip
-    bad = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2030, 3, 7, 22)).request.id
-    desk.schedule(ok, soon)
-    desk.schedule(bad, soon)
-    desk.submit(
-        "sam", "d3", "production/sandbox", None, db_refresh=True, at=datetime(2030, 3, 9, 22)
+    bad = (
+        desk.contact("dana")
+        .submit("d1", target="staging", version="E.1505.2", at=datetime(2030, 3, 7, 22))
+        .request.id
+    )
+    desk.provider.schedule(ok, soon)
+    desk.provider.schedule(bad, soon)
+    desk.contact("sam").submit(
+        "d3",
+        target="production/sandbox",
+        version=None,
+        db_refresh=True,
+        at=datetime(2030, 3, 9, 22),
     )  # fmt: skip  (stays queued)
     notifier.refusing = "550 unknown mailbox"
-    desk.deliver()  # every notice so far is a dead letter
+    desk.ops.deliver()  # every notice so far is a dead letter
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen([sys.executable, "-c", WORKER, url], stderr=subprocess.PIPE,
@@ -151,14 +159,18 @@ def test_a_running_worker_serves_metrics_that_match_the_store(
 def test_counters_follow_use_cases_refusals_deliveries_and_plans() -> None:
     clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
     desk = Desk.open("memory://", host=PluginHost(plugins=[RecordingNotifier()]), clock=clock)
-    desk.load_setup(sample_setup())
+    desk.provider.load_setup(sample_setup())
     metrics = Metrics(app=desk.app).install()
     try:
-        desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+        desk.contact("dana").submit(
+            "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+        )
         with pytest.raises(RequestRefused):
-            desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 8, 22))
-        desk.plan_queue()
-        desk.deliver()
+            desk.contact("dana").submit(
+                "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 8, 22)
+            )
+        desk.provider.plan_queue()
+        desk.ops.deliver()
     finally:
         metrics.uninstall()
     m = _families(prometheus_client.generate_latest(metrics.registry).decode())
@@ -174,7 +186,7 @@ def test_counters_follow_use_cases_refusals_deliveries_and_plans() -> None:
     assert m[("siteupdates_requests", (("status", "scheduled"),))] == 1
     assert m[("siteupdates_requests_due", ())] == 0
     # Uninstalled, it counts nothing more.
-    desk.deliver()
+    desk.ops.deliver()
     m2 = _families(prometheus_client.generate_latest(metrics.registry).decode())
     assert m2[("siteupdates_plan_runs_total", ())] == 1
 
@@ -184,10 +196,12 @@ def test_a_broken_observer_never_breaks_the_work() -> None:
         raise RuntimeError("exporter down")
 
     desk = Desk.open("memory://", clock=FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC)))
-    desk.load_setup(sample_setup())
+    desk.provider.load_setup(sample_setup())
     observe.add_observer(broken)
     try:
-        desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+        desk.contact("dana").submit(
+            "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+        )
     finally:
         observe.remove_observer(broken)
 
@@ -218,13 +232,17 @@ def test_one_span_per_use_case_and_per_delivery_with_the_request_and_rules() -> 
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
     desk = Desk.open("memory://", host=PluginHost(plugins=[RecordingNotifier()]), clock=clock)
-    desk.load_setup(sample_setup())
+    desk.provider.load_setup(sample_setup())
     tracing.enable(provider)
     try:
-        rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+        rid = desk.contact("dana").submit(
+            "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+        )
         with pytest.raises(RequestRefused):
-            desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 8, 22))
-        desk.deliver()
+            desk.contact("dana").submit(
+                "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 8, 22)
+            )
+        desk.ops.deliver()
     finally:
         tracing.disable()
     spans = exporter.get_finished_spans()
@@ -242,7 +260,7 @@ def test_one_span_per_use_case_and_per_delivery_with_the_request_and_rules() -> 
     assert deliver.attributes["siteupdates.channel"] == "notice"
     assert deliver.attributes["siteupdates.outcome"] == "delivered"
     exporter.clear()
-    desk.deliver()
+    desk.ops.deliver()
     assert exporter.get_finished_spans() == ()  # off again: nothing recorded
 
 
@@ -276,3 +294,27 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path: Pat
     m = _families(out)
     assert m[("siteupdates_claims_total", ())] == 3 + 4 + 2
     assert m[("siteupdates_leases_reclaimed_total", ())] == 2
+
+
+def test_the_desks_observer_counts_each_declared_use_case_once() -> None:
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    desk = Desk.open("memory://", host=PluginHost(plugins=[RecordingNotifier()]), clock=clock)
+    desk.provider.load_setup(sample_setup())
+    desk.observers.append(observe.desk_observer)
+    metrics = Metrics().install()
+    try:
+        dana = desk.contact("dana")
+        rid = dana.submit("d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22))
+        with pytest.raises(RequestRefused):
+            dana.submit("d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 8, 22))
+        desk.provider.schedule(rid.request.id, datetime(2026, 3, 8, 4, tzinfo=UTC))
+    finally:
+        metrics.uninstall()
+    m = _families(prometheus_client.generate_latest(metrics.registry).decode())
+    assert m[("siteupdates_use_cases_total", (("name", "submit"), ("outcome", "ok")))] == 1
+    assert m[("siteupdates_use_cases_total", (("name", "submit"), ("outcome", "refused")))] == 1
+    assert m[("siteupdates_use_cases_total", (("name", "schedule"), ("outcome", "ok")))] == 1
+    assert m[("siteupdates_refusals_total", (("rule", "R17"),))] == 1
+    assert not any(
+        k[0] == "siteupdates_use_cases_total" and ("name", "load_setup") in k[1] for k in m
+    )  # fmt: skip  (before the observer was added)

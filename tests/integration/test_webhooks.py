@@ -56,7 +56,7 @@ def _desk(url: str, subs: List[Dict[str, Any]], clock: Optional[FixedClock] = No
     desk = Desk.open(
         url, host=host, clock=clock, plugin_settings={"webhooks": {"subscriptions": subs}}
     )
-    desk.load_setup(sample_setup())
+    desk.provider.load_setup(sample_setup())
     return desk
 
 
@@ -66,24 +66,38 @@ def _webhook_keys(desk: Desk) -> Set[str]:
 
 def _drain(desk: Desk, clock: FixedClock, rounds: int = 12) -> None:
     for _ in range(rounds):
-        desk.deliver(timeout=1.0, base_delay=1.0, max_delay=2.0)
+        desk.ops.deliver(timeout=1.0, base_delay=1.0, max_delay=2.0)
         clock.advance(timedelta(seconds=5))
 
 
 def _life(desk: Desk, clock: FixedClock) -> List[str]:
     """Every event once: accepted ... completed, failed, question, cancelled; the request IDs."""
-    r1 = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
+    r1 = (
+        desk.contact("dana")
+        .submit("d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22))
+        .request.id
+    )
     start = datetime(2026, 3, 8, 4, tzinfo=UTC)
-    desk.schedule(r1, start)
-    desk.reschedule(r1, start + timedelta(days=1), "the window was full")
-    r2 = desk.submit(
-        "dana", "d1", "production/sandbox", "E.1505.2", at=datetime(2026, 3, 9, 22)
-    ).request.id
-    desk.ask_input(r2, "Which sandbox should we refresh?")
-    r3 = desk.submit(
-        "sam", "d3", "production/sandbox", None, db_refresh=True, at=datetime(2026, 3, 9, 22)
-    ).request.id
-    desk.cancel("sam", r3)
+    desk.provider.schedule(r1, start)
+    desk.provider.reschedule(r1, start + timedelta(days=1), reason="the window was full")
+    r2 = (
+        desk.contact("dana")
+        .submit("d1", target="production/sandbox", version="E.1505.2", at=datetime(2026, 3, 9, 22))
+        .request.id
+    )
+    desk.provider.ask_input(r2, "Which sandbox should we refresh?")
+    r3 = (
+        desk.contact("sam")
+        .submit(
+            "d3",
+            target="production/sandbox",
+            version=None,
+            db_refresh=True,
+            at=datetime(2026, 3, 9, 22),
+        )
+        .request.id
+    )
+    desk.contact("sam").cancel(r3)
     clock.now = start + timedelta(days=1)
     assert Worker(desk, "w1").run_once() == 1
     return [r1, r2, r3]
@@ -101,7 +115,7 @@ def test_every_lifecycle_event_arrives_signed_as_a_cloudevent(
     with Receiver([secret]) as rx:
         desk = _desk(f"sqlite:///{tmp_path / 'w.db'}", [_sub("all", rx.url(), [secret])], clock)
         rids = _life(desk, clock)
-        desk.fail(rids[1], "the sandbox is too small")
+        desk.provider.fail(rids[1], "the sandbox is too small")
         _drain(desk, clock)
         items = [o for o in desk.storage.outbox() if o.kind == "webhook"]
         # The reminders of the first date were due before the worker ran: withdrawn, stale.
@@ -126,20 +140,20 @@ def test_reminders_go_out_at_their_time_and_a_moved_date_withdraws_the_old_ones(
     secret = new_secret()
     with Receiver([secret]) as rx:
         desk = _desk(f"sqlite:///{tmp_path / 'w.db'}", [_sub("all", rx.url(), [secret])], clock)
-        rid = desk.submit("dana", "d1", "staging", "E.1505.2",
+        rid = desk.contact("dana").submit("d1", target="staging", version="E.1505.2",
                           at=datetime(2026, 3, 7, 22)).request.id  # fmt: skip
         start = datetime(2026, 3, 8, 4, tzinfo=UTC)
-        desk.schedule(rid, start)
-        desk.deliver()
+        desk.provider.schedule(rid, start)
+        desk.ops.deliver()
         clock.now = start - timedelta(hours=72)
-        desk.deliver()
+        desk.ops.deliver()
         reminders = [e for e in rx.acked.values() if e["type"] == TYPE_PREFIX + "reminder"]
         assert len(reminders) == 1
         assert reminders[0]["data"]["lead_seconds"] == 72 * 3600
         assert reminders[0]["data"]["starts_at"] == "2026-03-08T04:00:00Z"
-        desk.reschedule(rid, start + timedelta(days=7), "the window was full")
+        desk.provider.reschedule(rid, start + timedelta(days=7), reason="the window was full")
         clock.now = start - timedelta(hours=1)
-        report = desk.deliver()
+        report = desk.ops.deliver()
         assert report.withdrawn >= 2  # the old ladder's webhooks, stale, never sent
         assert len([e for e in rx.acked.values()
                     if e["type"] == TYPE_PREFIX + "reminder"]) == 1  # fmt: skip
@@ -180,13 +194,17 @@ def test_rotated_secrets_sign_with_each_and_a_receiver_with_either_accepts(
             [_sub("a", rx_new.url(), [old, new]), _sub("b", rx_old.url(), [old, new])],
             clock,
         )
-        desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+        desk.contact("dana").submit(
+            "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+        )
         _drain(desk, clock, rounds=2)
         assert rx_new.bad == rx_old.bad == []
         assert len(rx_new.acked) == len(rx_old.acked) == 1
     with Receiver([new_secret()]) as rx_other:
         desk2 = _desk(f"sqlite:///{tmp_path / 'x.db'}", [_sub("c", rx_other.url(), [old])], clock)
-        desk2.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+        desk2.contact("dana").submit(
+            "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+        )
         _drain(desk2, clock, rounds=1)
         assert rx_other.acked == {} and rx_other.bad  # refused, retried later
 
@@ -225,12 +243,14 @@ def test_a_removed_subscription_dead_letters_its_items_and_retry_requeues_them(
     url = f"sqlite:///{tmp_path / 'w.db'}"
     secret = new_secret()
     desk = _desk(url, [_sub("gone", "http://127.0.0.1:9/", [secret])], clock)
-    desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22))
+    desk.contact("dana").submit(
+        "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22)
+    )
     desk.close()
     other = _desk(url, [_sub("other", "http://127.0.0.1:9/", [secret])], clock)
-    report = other.deliver(timeout=1.0)
+    report = other.ops.deliver(timeout=1.0)
     assert report.dead == 1 and "no longer configured" in report.errors[0]
-    assert [o.key for o in other.dispatcher().retry(dead=True)] != []
+    assert [o.key for o in other.ops.dispatcher().retry(dead=True)] != []
 
 
 def test_bad_subscriptions_are_refused_without_echoing_a_secret() -> None:
@@ -292,7 +312,7 @@ import json, sys
 from siteupdates.service import Desk
 desk = Desk.open(sys.argv[1], plugin_settings=json.loads(sys.argv[2]), entry_points=True)
 print("ready", flush=True)
-desk.dispatcher(timeout=float(sys.argv[3]), lease=float(sys.argv[4]), base_delay=0.2,
+desk.ops.dispatcher(timeout=float(sys.argv[3]), lease=float(sys.argv[4]), base_delay=0.2,
                 max_delay=0.5).run(poll=0.2)
 """
 
@@ -337,11 +357,11 @@ def test_a_deliverer_killed_mid_request_loses_nothing_and_repeats_the_same_webho
         sub = _sub("all", rx.url(), [secret], events=["accepted", "cancelled"])
         settings = {"webhooks": {"subscriptions": [sub]}}
         desk = Desk.open(url, plugin_settings=settings, entry_points=True)
-        desk.load_setup(sample_setup())
+        desk.provider.load_setup(sample_setup())
         for day in range(10, 13):
-            rid = desk.submit("dana", "d1", "staging", "E.1505.2",
+            rid = desk.contact("dana").submit("d1", target="staging", version="E.1505.2",
                               at=datetime(2027, 3, day, 22)).request.id  # fmt: skip
-            desk.cancel("dana", rid)
+            desk.contact("dana").cancel(rid)
         keys = _webhook_keys(desk)
         assert len(keys) == 6
         first = _deliverer(url, settings, timeout=5.0, lease=2.0)
