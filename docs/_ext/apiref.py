@@ -47,6 +47,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
         "Ports: storage, plugins and setup files",
         (
             "siteupdates.ports",
+            "siteupdates.runs",
             "siteupdates.hookspecs",
             "siteupdates.plugins",
             "siteupdates.setupfile",
@@ -73,6 +74,10 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.app.outbox",
             "siteupdates.app.changes",
             "siteupdates.app.executors",
+            "siteupdates.app.reports",
+            "siteupdates.app.execution",
+            "siteupdates.app.rundispatch",
+            "siteupdates.app.polling",
             "siteupdates.app.bulk",
             "siteupdates.app.reference",
             "siteupdates.app.actions",
@@ -131,6 +136,7 @@ INTERNAL: Dict[str, str] = {
     "siteupdates.app.bootstrap": "siteupdates.app exports its names",
     "siteupdates.builtin": "a namespace for the built-in plugins, each listed",
     "siteupdates.cli": "the command line, documented by --help and docs/setup.md",
+    "siteupdates.refusal": "a leaf below siteupdates.errors; siteupdates.domain exports Refusal",
     "siteupdates.usecases.typed": "static types written from the catalog (typing_gen)",
     "siteupdates.usecases.typing_gen": "writes siteupdates.usecases.typed",
 }

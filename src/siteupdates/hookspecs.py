@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 import pluggy
 
 if TYPE_CHECKING:
-    from siteupdates.app.executors import Run
     from siteupdates.domain import Site, Tenant, UpdateRequest
     from siteupdates.domain.lifecycle import HistoryEntry
     from siteupdates.domain.messages import CalendarEntry, Notice, Reminder
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from siteupdates.notices import DeliveryAttempt, OutboxMessage
     from siteupdates.ports import Fence, Storage
     from siteupdates.registry import PolicyRegistry
+    from siteupdates.runs import Run
 
 #: The pluggy project name: hook implementations are marked for it.
 PROJECT = "siteupdates"

@@ -40,13 +40,13 @@ from siteupdates.ports import Storage
 from siteupdates.registry import PolicyRegistry
 
 if TYPE_CHECKING:
-    from siteupdates.app.executors import Run
     from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
     from siteupdates.domain.lifecycle import HistoryEntry
     from siteupdates.domain.messages import CalendarEntry, Notice, Reminder
     from siteupdates.domain.windows import Blackout
     from siteupdates.notices import DeliveryAttempt, OutboxMessage
     from siteupdates.ports import Fence
+    from siteupdates.runs import Run
 
 __all__ = [
     "DEFAULT_PLUGINS",

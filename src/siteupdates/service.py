@@ -39,7 +39,7 @@ from siteupdates.domain.model import Status, UpdateRequest
 from siteupdates.errors import BadCall, WrongType
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import Storage
-from siteupdates.usecases.declare import Actor, Legacy, UseCase
+from siteupdates.usecases.declare import Legacy, Role, UseCase
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -288,7 +288,7 @@ class ContactDesk(_Handle, ContactAPI):
     """
 
     __slots__ = ("contact_id",)
-    actor = Actor.CONTACT
+    actor = Role.CONTACT
 
     def __init__(self, desk: Desk, contact_id: str) -> None:
         super().__init__(desk)
@@ -303,19 +303,19 @@ class ProviderDesk(_Handle, ProviderAPI):
     """The provider's use cases (``desk.provider``), made from the declarations."""
 
     __slots__ = ()
-    actor = Actor.PROVIDER
+    actor = Role.PROVIDER
 
 
 class OpsDesk(_Handle, OpsAPI):
     """The long-running parts' use cases (``desk.ops``), made from the declarations."""
 
     __slots__ = ()
-    actor = Actor.OPS
+    actor = Role.OPS
 
 
 def _handle_method(use_case: UseCase) -> Callable[..., Any]:
     bind = use_case.bind
-    if use_case.actor is Actor.CONTACT:
+    if use_case.actor is Role.CONTACT:
 
         def method(self: ContactDesk, *args: Any, **kwargs: Any) -> Any:
             return self._desk.call(use_case, (self.contact_id,), bind(args, kwargs))
@@ -333,9 +333,9 @@ def _handle_method(use_case: UseCase) -> Callable[..., Any]:
 
 def _legacy_method(use_case: UseCase, legacy: Legacy) -> Callable[..., Any]:
     positional = legacy.positional
-    contact = use_case.actor is Actor.CONTACT
-    handle = {Actor.CONTACT: "contact(contact_id)", Actor.PROVIDER: "provider",
-              Actor.OPS: "ops"}[use_case.actor]  # fmt: skip
+    contact = use_case.actor is Role.CONTACT
+    handle = {Role.CONTACT: "contact(contact_id)", Role.PROVIDER: "provider",
+              Role.OPS: "ops"}[use_case.actor]  # fmt: skip
     message = (
         f"Desk.{legacy.name}() is deprecated since 0.3 and goes in 0.4: "
         f"use desk.{handle}.{use_case.name}()"
@@ -369,7 +369,7 @@ def _install() -> None:
     """Give the handles their methods and the desk its deprecated flat ones, from the catalog."""
     from siteupdates.usecases.catalog import CATALOG
 
-    handles = {Actor.CONTACT: ContactDesk, Actor.PROVIDER: ProviderDesk, Actor.OPS: OpsDesk}
+    handles = {Role.CONTACT: ContactDesk, Role.PROVIDER: ProviderDesk, Role.OPS: OpsDesk}
     for use_case in CATALOG:
         cls = handles[use_case.actor]
         method = _handle_method(use_case)

@@ -29,7 +29,7 @@ from siteupdates.service import Desk
 from siteupdates.testing import FixedClock, sample_setup
 from siteupdates.usecases import kinds as k
 from siteupdates.usecases.catalog import CATALOG
-from siteupdates.usecases.declare import Actor, Param, UseCase
+from siteupdates.usecases.declare import Param, Role, UseCase
 
 UTC = timezone.utc
 NOW = datetime(2015, 2, 2, 10, 39, tzinfo=UTC)
@@ -80,9 +80,9 @@ _SKIP_VALID = {"contact.evaluate", "contact.submit_many", "ops.execute"}
 
 def _call(desk: Desk, uc: UseCase, args: Dict[str, Any]) -> Any:
     handle: Any
-    if uc.actor is Actor.CONTACT:
+    if uc.actor is Role.CONTACT:
         handle = desk.contact("dana")
-    elif uc.actor is Actor.PROVIDER:
+    elif uc.actor is Role.PROVIDER:
         handle = desk.provider
     else:
         handle = desk.ops

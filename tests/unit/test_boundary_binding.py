@@ -9,10 +9,10 @@ import pytest
 
 from siteupdates.errors import BadCall, SiteUpdatesError
 from siteupdates.usecases.catalog import CATALOG, by_name
-from siteupdates.usecases.declare import Actor
+from siteupdates.usecases.declare import Role
 
 AT = datetime(2026, 3, 7, 22)
-SUBMIT = by_name(Actor.CONTACT, "submit")
+SUBMIT = by_name(Role.CONTACT, "submit")
 
 
 def _outcome(call: Callable[[], object]) -> object:

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from webtest_support import PREFIX, make_app, open_desk, sign_in, token
 
 from siteupdates import Desk
-from siteupdates.usecases import CATALOG, Actor, UseCase
+from siteupdates.usecases import CATALOG, Role, UseCase
 from siteupdates_web.reads import provider_reads
 
 #: Declared use cases the web plugin leaves to Python and the command line, and why.
@@ -60,7 +60,7 @@ def test_every_provider_read_has_its_page_and_runs_it(
     sign_in(client, staff="pat")
     rid = desk.contact("dana").submit("maple", target="staging", version="E.1505.2",
                                       at=datetime(2015, 2, 14, 1)).request.id  # fmt: skip
-    wanted = {uc.qualname for uc in CATALOG if uc.actor is Actor.PROVIDER and not uc.writes}
+    wanted = {uc.qualname for uc in CATALOG if uc.actor is Role.PROVIDER and not uc.writes}
     reached = {f"provider.{n}" for n in provider_reads()}
     args = {"request_id": rid, "tenant_id": "maple", "prefix": rid[:6], "item_id": "x",
             "setup": "examples/district.toml", "statuses": "to-be-scheduled"}  # fmt: skip
@@ -123,7 +123,7 @@ def test_every_contact_use_case_is_reached_by_a_page(
     client.post(f"{PREFIX}/t/maple/new", data={"csrf_token": csrf, "target": "staging",
                 "version": "E.1505.2", "date": "2015-02-20", "time": "01:00",
                 "key": "k2"})  # fmt: skip
-    wanted = {uc.qualname for uc in CATALOG if uc.actor is Actor.CONTACT}
+    wanted = {uc.qualname for uc in CATALOG if uc.actor is Role.CONTACT}
     missing = wanted - set(seen) - set(NOT_ON_THE_WEB)
     assert missing == set()
     assert "contact.evaluate" in seen  # the form's "check first"

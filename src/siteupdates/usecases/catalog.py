@@ -16,11 +16,11 @@ from typing import Dict, Tuple
 from siteupdates import checks
 
 from . import kinds as k
-from .declare import Actor, Kind, Legacy, Param, UseCase
+from .declare import Kind, Legacy, Param, Role, UseCase
 
 __all__ = ["CATALOG", "by_actor", "by_name"]
 
-CONTACT, PROVIDER, OPS = Actor.CONTACT, Actor.PROVIDER, Actor.OPS
+CONTACT, PROVIDER, OPS = Role.CONTACT, Role.PROVIDER, Role.OPS
 
 # Handlers by module, so a line below reads "where it runs".
 _C = "siteupdates.app.contact:"
@@ -101,6 +101,7 @@ _RUNS = (
        "claim nothing while this many runs wait to start", default=None),
 )  # fmt: skip
 
+#: Every use case of siteupdates, in the order the docs and the command line list them.
 CATALOG: Tuple[UseCase, ...] = (
     # -- the contact's side (R22: every one is bound to the contact) --------------------
     UseCase("tenants", CONTACT, _C + "tenants_of",
@@ -387,8 +388,8 @@ CATALOG: Tuple[UseCase, ...] = (
 )  # fmt: skip
 
 
-def _index() -> Dict[Tuple[Actor, str], UseCase]:
-    found: Dict[Tuple[Actor, str], UseCase] = {}
+def _index() -> Dict[Tuple[Role, str], UseCase]:
+    found: Dict[Tuple[Role, str], UseCase] = {}
     for uc in CATALOG:
         if (uc.actor, uc.name) in found:
             raise ValueError(f"{uc.qualname} is declared twice")
@@ -399,11 +400,11 @@ def _index() -> Dict[Tuple[Actor, str], UseCase]:
 _BY_NAME = _index()
 
 
-def by_name(actor: Actor, name: str) -> UseCase:
+def by_name(actor: Role, name: str) -> UseCase:
     """The use case ``name`` of ``actor``; KeyError when none is declared."""
     return _BY_NAME[(actor, name)]
 
 
-def by_actor(actor: Actor) -> Tuple[UseCase, ...]:
+def by_actor(actor: Role) -> Tuple[UseCase, ...]:
     """The use cases of ``actor``, in declaration order."""
     return tuple(uc for uc in CATALOG if uc.actor is actor)

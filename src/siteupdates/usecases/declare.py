@@ -36,7 +36,7 @@ import attrs
 
 from siteupdates.errors import BadCall
 
-__all__ = ["REQUIRED", "Actor", "Check", "Kind", "Param", "UseCase", "resolve"]
+__all__ = ["REQUIRED", "Check", "Kind", "Legacy", "Param", "Role", "UseCase", "resolve"]
 
 #: A check of one argument: given its name and value, the value (converted where
 #: harmless), or a SiteUpdatesError naming the argument.
@@ -59,8 +59,8 @@ class _Required(enum.Enum):
 REQUIRED = _Required.REQUIRED
 
 
-class Actor(str, enum.Enum):
-    """Who runs a use case: the handle it hangs on and the command group it is in."""
+class Role(str, enum.Enum):
+    """Who runs a use case (its actor): the handle it hangs on and its command group."""
 
     #: A customer's technical contact: every use case is bound to their ID (R22).
     CONTACT = "contact"
@@ -171,7 +171,7 @@ class UseCase:
     """
 
     name: str
-    actor: Actor
+    actor: Role
     handler: str
     doc: str
     params: Tuple[Param, ...] = ()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import List, Sequence
 
-from .declare import REQUIRED, Actor, Param, UseCase
+from .declare import REQUIRED, Param, Role, UseCase
 
 __all__ = ["render", "write"]
 
@@ -100,7 +100,7 @@ def render(catalog: Sequence[UseCase]) -> str:
     from .declare import Kind
 
     out = [_IMPORTS]
-    names = {Actor.CONTACT: "ContactAPI", Actor.PROVIDER: "ProviderAPI", Actor.OPS: "OpsAPI"}
+    names = {Role.CONTACT: "ContactAPI", Role.PROVIDER: "ProviderAPI", Role.OPS: "OpsAPI"}
     for actor, cls in names.items():
         out.append(f"\n\nclass {cls}:\n")
         out.append(f'    """The {actor.value} handle\'s use cases."""\n')
@@ -114,7 +114,7 @@ def render(catalog: Sequence[UseCase]) -> str:
     for uc in sorted(catalog, key=lambda u: u.legacy.name if u.legacy else ""):
         if uc.legacy is None:
             continue
-        params = [contact, *uc.params] if uc.actor is Actor.CONTACT else list(uc.params)
+        params = [contact, *uc.params] if uc.actor is Role.CONTACT else list(uc.params)
         out.append("\n" + _method(uc.legacy.name, uc, params, uc.legacy.positional))
     return "".join(out)
 

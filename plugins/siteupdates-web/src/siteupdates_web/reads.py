@@ -17,7 +17,7 @@ from flask import abort, render_template, request
 
 from siteupdates import Desk, checks
 from siteupdates.errors import SiteUpdatesError
-from siteupdates.usecases import Actor, Param, UseCase, by_actor
+from siteupdates.usecases import Param, Role, UseCase, by_actor
 
 from .base import Screens
 
@@ -28,7 +28,7 @@ def provider_reads() -> Dict[str, UseCase]:
     """The provider's reads that a page can show (no Python object among the parameters)."""
     return {
         uc.name: uc
-        for uc in by_actor(Actor.PROVIDER)
+        for uc in by_actor(Role.PROVIDER)
         if not uc.writes and not uc.python_only and not any(p.kind.python_only for p in uc.params)
     }
 
