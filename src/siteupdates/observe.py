@@ -28,7 +28,6 @@ span its attribute; :func:`run_use_case` times a use case, opens its span
 
 from __future__ import annotations
 
-import _thread
 import time
 from contextlib import contextmanager
 from typing import (
@@ -83,19 +82,22 @@ EVENTS: Dict[str, tuple] = {  # type: ignore[type-arg]
 _observers: List[Observer] = []
 #: The request the running code is about; made on first use (a read command never needs it).
 _request: Optional[contextvars.ContextVar[Optional[str]]] = None
-_making = _thread.allocate_lock()
+#: The context variables, made on first use (see _var).
+_made: Dict[str, Any] = {}
 #: Whether the running code is inside an observed use case; made on first use.
 _inside: Optional[contextvars.ContextVar[bool]] = None
 
 
 def _var() -> contextvars.ContextVar[Optional[str]]:
     global _request
-    with _making:
-        if _request is None:
-            import contextvars
+    if _request is None:
+        import contextvars
 
-            _request = contextvars.ContextVar("siteupdates_request", default=None)
-        return _request
+        # setdefault is atomic: two threads making it at once end with the same one.
+        _request = _made.setdefault(
+            "request", contextvars.ContextVar("siteupdates_request", default=None)
+        )
+    return _request
 
 
 def add_observer(observer: Observer) -> None:
@@ -217,11 +219,11 @@ def run_use_case(name: str, work: Callable[[], T], **attributes: Any) -> T:
         return work()
     global _inside
     if _inside is None:
-        with _making:
-            if _inside is None:
-                import contextvars
+        import contextvars
 
-                _inside = contextvars.ContextVar("siteupdates_use_case", default=False)
+        _inside = _made.setdefault(
+            "inside", contextvars.ContextVar("siteupdates_use_case", default=False)
+        )
     if _inside.get():
         # Already inside a use case (the declaration dispatcher's, around App.run's):
         # counted once, by the outermost.
