@@ -115,6 +115,18 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.builtin.sqlite",
             "siteupdates.builtin.smtp",
             "siteupdates.builtin.lognotify",
+            "siteupdates.builtin.webhooks",
+        ),
+    ),
+    "operations": (
+        "Operations: health, metrics, traces, logs and webhooks",
+        (
+            "siteupdates.app.health",
+            "siteupdates.metrics",
+            "siteupdates.observe",
+            "siteupdates.tracing",
+            "siteupdates.logformat",
+            "siteupdates.webhooks",
         ),
     ),
     "testing": ("siteupdates.testing", ("siteupdates.testing",)),

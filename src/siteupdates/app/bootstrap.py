@@ -28,6 +28,7 @@ from typing import (
 
 import attrs
 
+from siteupdates import observe
 from siteupdates.domain.timeutil import require_aware, require_zone
 from siteupdates.errors import ConflictError, SiteUpdatesError
 from siteupdates.plugins import PluginHost
@@ -170,14 +171,23 @@ class App:
         """Reads outside a unit, for views: each sees the latest commit."""
         return self.storage
 
-    def run(self, use_case: Callable[[Unit], T]) -> T:
-        """Run ``use_case`` in one unit of work; retry it whole when it lost a race."""
+    def run(self, use_case: Callable[[Unit], T], *, name: Optional[str] = None) -> T:
+        """Run ``use_case`` in one unit of work; retry it whole when it lost a race.
+
+        ``name`` is what metrics and traces call it (default: the name of the
+        function that defined ``use_case``, ``submit`` for ``submit.<locals>.use_case``).
+        """
 
         def once() -> T:
             with self.storage.unit() as uow:
                 return use_case(uow)
 
-        return self.retry(once)
+        if not observe.active():
+            return self.retry(once)
+        # The use case's name is its defining function's (submit.<locals>.use_case).
+        if name is None:
+            name = getattr(use_case, "__qualname__", "use_case").split(".", 1)[0]
+        return observe.run_use_case(name, lambda: self.retry(once))
 
     def retry(self, work: Callable[[], T]) -> T:
         """Run ``work`` (one transaction of its own) again while it loses races."""
@@ -286,6 +296,10 @@ def bootstrap(
         return stored_preset(settings) or CAMPUS_HOSTING
 
     host.configure(merge_settings(settings.get("plugins") or {}, plugin_settings or {}))
+    if os.environ.get("SITEUPDATES_TRACING"):
+        from siteupdates import tracing
+
+        tracing.enable_from_environment()
     return App(
         stored_zone=None if preset is not None else _stored_zone(settings),
         storage=store,
