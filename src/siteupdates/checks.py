@@ -137,7 +137,8 @@ def email(name: str, value: Any) -> str:
 
     try:
         addr = Address(addr_spec=value.strip())
-    except (ValueError, IndexError, HeaderParseError):
+    except (ValueError, IndexError, HeaderParseError, AttributeError):
+        # AttributeError: the standard library's parser trips over some junk ("@[").
         addr = None
     if addr is None or not addr.username or not addr.domain or value != value.strip():
         raise InvalidInput(

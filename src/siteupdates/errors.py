@@ -226,6 +226,14 @@ class PermanentDeliveryError(DeliveryError):
     """
 
 
+class WebhookVerificationError(SiteUpdatesError, ValueError):
+    """Raised by :func:`siteupdates.webhooks.verify`: a webhook is not to be trusted.
+
+    A header is missing or malformed, the timestamp is outside the tolerance (a
+    replay), or no signature matches any of the secrets. Answer it with a 4xx.
+    """
+
+
 class AttemptCancelled(SiteUpdatesError):
     """Raised by ``DeliveryAttempt.commit()``: the notifier must not send.
 

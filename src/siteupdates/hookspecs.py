@@ -16,9 +16,10 @@ import pluggy
 
 if TYPE_CHECKING:
     from siteupdates.domain import Site, Tenant, UpdateRequest
-    from siteupdates.domain.messages import CalendarEntry, Notice
+    from siteupdates.domain.lifecycle import HistoryEntry
+    from siteupdates.domain.messages import CalendarEntry, Notice, Reminder
     from siteupdates.domain.windows import Blackout
-    from siteupdates.notices import DeliveryAttempt
+    from siteupdates.notices import DeliveryAttempt, OutboxMessage
     from siteupdates.ports import Fence, Storage
     from siteupdates.registry import PolicyRegistry
     from siteupdates.runs import Run
@@ -81,6 +82,38 @@ def siteupdates_deliver_notice(notice: Notice, attempt: DeliveryAttempt) -> Opti
     PermanentDeliveryError for a notice that will never go through as it is
     (it is dead-lettered at once with your reason) and TemporaryDeliveryError (or
     anything else) for one that may go through later (retried with backoff).
+    """
+
+
+@hookspec
+def siteupdates_change_messages(
+    request: UpdateRequest, entry: HistoryEntry, tenant: Tenant, reminders: List[Reminder]
+) -> List[OutboxMessage]:
+    """Messages of your own channel for one change of a request (a webhook per subscription).
+
+    Called in the unit of work of the change, every plugin's in turn, with the
+    request as changed, the history ``entry`` of the change, its tenant and the
+    reminders the change arms. The messages are written to the outbox with the
+    change (never lost with it, never sent for a change that did not happen)
+    and delivered through ``siteupdates_deliver_outbox``. Return a list,
+    possibly empty; keep it quick and never read or write anything here.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def siteupdates_deliver_outbox(
+    kind: str, key: str, payload: Mapping[str, Any], attempt: DeliveryAttempt
+) -> Optional[bool]:
+    """Deliver one outbox item of a channel of your own (``kind``, such as ``webhook``).
+
+    Called by the outbox dispatcher for items that are neither notices,
+    reminders nor calendar changes, under the same claim, timeout, retry,
+    backoff and dead-letter rules as a notice (see
+    ``siteupdates_deliver_notice``; call ``attempt.commit()`` before the step you
+    cannot take back). Return None for a kind that is not yours; True when
+    delivered; raise PermanentDeliveryError or TemporaryDeliveryError otherwise.
+    ``key`` is stable across retries: a receiver drops duplicates by it.
     """
 
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
+from datetime import datetime
+from typing import Any, Callable, Dict, Optional
+
+import attrs
 
 from siteupdates.domain.messages import (
     NOTIFYING_EVENTS,
@@ -23,7 +26,33 @@ from siteupdates.domain.messages import (
 )
 from siteupdates.errors import AttemptCancelled
 
-__all__ = ["NOTIFYING_EVENTS", "CalendarEntry", "DeliveryAttempt", "Notice", "notice_for"]
+__all__ = [
+    "NOTIFYING_EVENTS",
+    "CalendarEntry",
+    "DeliveryAttempt",
+    "Notice",
+    "OutboxMessage",
+    "notice_for",
+]
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A message a plugin adds to the outbox for a change (``siteupdates_change_messages``).
+
+    ``key`` must be stable for the change and unique (request, history sequence,
+    kind, recipient): it is the outbox key and a receiver's duplicate check.
+    ``kind`` names the channel (``webhook``); the dispatcher hands the item to
+    ``siteupdates_deliver_outbox`` with that kind. ``payload`` is JSON-safe data;
+    ``due_at`` delays the first attempt (a reminder). A payload with
+    ``"reminder": True`` and the reminder's ``start`` and ``next_at`` is withdrawn
+    instead of sent when it has gone stale, as a reminder notice is.
+    """
+
+    key: str
+    kind: str
+    payload: Dict[str, Any]
+    due_at: Optional[datetime] = None
 
 
 class DeliveryAttempt:

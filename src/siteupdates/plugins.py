@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import pluggy
 
@@ -41,9 +41,10 @@ from siteupdates.registry import PolicyRegistry
 
 if TYPE_CHECKING:
     from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
-    from siteupdates.domain.messages import CalendarEntry, Notice
+    from siteupdates.domain.lifecycle import HistoryEntry
+    from siteupdates.domain.messages import CalendarEntry, Notice, Reminder
     from siteupdates.domain.windows import Blackout
-    from siteupdates.notices import DeliveryAttempt
+    from siteupdates.notices import DeliveryAttempt, OutboxMessage
     from siteupdates.ports import Fence
     from siteupdates.runs import Run
 
@@ -62,7 +63,7 @@ ENTRY_POINT_GROUP = "siteupdates"
 #: Storage plugins: entry-point names are the URL schemes each opens.
 STORAGE_ENTRY_POINT_GROUP = "siteupdates.storage"
 #: Setting tables the built-in plugins read; any other table may be an installed plugin's.
-BUILTIN_TABLES = frozenset({"smtp"})
+BUILTIN_TABLES = frozenset({"smtp", "webhooks", "health"})
 
 
 #: Built-in plugins: (name, "module:attribute") of a class to instantiate.
@@ -71,6 +72,8 @@ DEFAULT_PLUGINS: Tuple[Tuple[str, str], ...] = (
     ("siteupdates.storage.sqlite", "siteupdates.builtin.sqlite:SqliteStoragePlugin"),
     ("siteupdates.notify.smtp", "siteupdates.builtin.smtp:SmtpPlugin"),
     ("siteupdates.notify.log", "siteupdates.builtin.lognotify:LogNotifier"),
+    ("siteupdates.notify.webhooks", "siteupdates.builtin.webhooks:WebhookPlugin"),
+    ("siteupdates.ops.health", "siteupdates.builtin.webhooks:HealthSettings"),
 )
 
 
@@ -309,6 +312,35 @@ class PluginHost:
                 names.update({name, name.rsplit(".", 1)[-1]})
         return names
 
+    def table(self, name: str) -> Mapping[str, Any]:
+        """The settings table ``name`` of the last :meth:`configure` (empty when none)."""
+        return (self._settings or {}).get(name) or {}
+
+    def versions(self) -> Dict[str, str]:
+        """Each registered plugin's name and the version of the distribution it came from.
+
+        Built-in plugins and those a host passed in without a distribution show
+        the library's version; the built-in rules (``siteupdates.policy.*``) are
+        left out.
+        """
+        from importlib import metadata
+
+        try:
+            own = metadata.version("siteupdates")
+        except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+            own = "unknown"
+        self.load_entry_points()
+        dists = {id(p): d for p, d in self.pm.list_plugin_distinfo()}
+        out: Dict[str, str] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None or name is None or name.startswith("siteupdates.policy."):
+                continue  # the built-in rules: one plugin per rule, all of this version
+            dist = dists.get(id(plugin))
+            out[name] = (
+                f"{dist.project_name} {dist.version}" if dist is not None else f"siteupdates {own}"
+            )
+        return dict(sorted(out.items()))
+
     def configure(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand every plugin its settings (``{"smtp": {...}, "ical": {...}}``).
 
@@ -376,6 +408,38 @@ class PluginHost:
         """Whether every notifier takes the ``attempt`` (so a timeout can cancel it)."""
         impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
         return all("attempt" in i.argnames for i in impls)
+
+    def change_messages(
+        self,
+        request: UpdateRequest,
+        entry: HistoryEntry,
+        tenant: Tenant,
+        reminders: List[Reminder],
+    ) -> List[OutboxMessage]:
+        """Every plugin's own outbox messages for one change (webhooks); often none.
+
+        Plugins with an ``active`` attribute that is false (the webhook notifier
+        without subscriptions) are not asked, so a change costs nothing for them.
+        """
+        if self._pending:
+            self.load_entry_points()
+        impls = self.pm.hook.siteupdates_change_messages.get_hookimpls()
+        if not any(getattr(i.plugin, "active", True) is not False for i in impls):
+            return []
+        answers = self.pm.hook.siteupdates_change_messages(
+            request=request, entry=entry, tenant=tenant, reminders=reminders
+        )
+        return [m for answer in answers for m in (answer or ())]
+
+    def deliver_outbox(
+        self, kind: str, key: str, payload: Mapping[str, Any], attempt: DeliveryAttempt
+    ) -> Optional[bool]:
+        """Ask the plugins to deliver an item of their own ``kind``; None when none did."""
+        self.load_entry_points()
+        result = self.pm.hook.siteupdates_deliver_outbox(
+            kind=kind, key=key, payload=payload, attempt=attempt
+        )
+        return None if result is None else bool(result)
 
     def calendar_update(self, entry: CalendarEntry) -> bool:
         """Ask the calendars to apply ``entry``; True when one did."""

@@ -197,6 +197,21 @@ class Desk(LegacyDeskAPI):
         """The reminder ladder: how long before a scheduled start each reminder fires."""
         return self.app.reminders
 
+    def meaning(self, status: Union[Status, str]) -> str:
+        """What ``status`` (a Status or its value) means to a contact, in the provider's words.
+
+        For a contact's screens, the CLI's ``show`` and JSON output; no rule IDs.
+        """
+        from siteupdates.domain.meanings import meaning_of
+
+        return meaning_of(Status.parse(status), self.app.meanings)
+
+    def meanings(self) -> Dict[str, Dict[str, str]]:
+        """Every status's label and meaning by status value, for JSON output and schemas."""
+        from siteupdates.domain.meanings import meanings
+
+        return meanings(self.app.meanings)
+
     @property
     def clock(self) -> Callable[[], datetime]:
         """The clock."""

@@ -52,6 +52,7 @@ from siteupdates.domain import (
     ProviderPreset,
     ScheduledTask,
     Site,
+    Status,
     Tenant,
     WeeklyWindow,
 )
@@ -133,6 +134,8 @@ class _Provider:
 @attrs.frozen
 class _Notices:
     reminders: Any = None
+    # [notices.statuses]: the provider's words for what a status means (checked below).
+    statuses: Dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -574,6 +577,23 @@ def _plugin_table(where: str, value: Any, depth: int = 0) -> Any:
     )
 
 
+def _meanings(table: Mapping[str, Any]) -> Dict[Status, str]:
+    """``[notices.statuses]``: a status (value or label) to the provider's words for it."""
+    from siteupdates.domain.meanings import MAX_MEANING, status_named
+
+    out: Dict[Status, str] = {}
+    for key, text in table.items():
+        where = _join("notices.statuses", key)
+        status = status_named(key)
+        if status is None:
+            raise ConfigurationError(
+                f"{where}: not a status; statuses: {', '.join(s.value for s in Status)}"
+            )
+        out[status] = _at(where, checks.text, "the meaning", text, limit=MAX_MEANING,
+                          empty=False)  # fmt: skip
+    return out
+
+
 def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     """A :class:`~siteupdates.ports.Setup` from parsed TOML (checked; see the module doc)."""
     f = _structure(data)
@@ -646,6 +666,9 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     if f.notices.reminders is not None:
         ladder = _at("notices.reminders", parse_ladder, f.notices.reminders)
         settings["notices"] = {"reminders": [lead_label(lead) for lead in ladder]}
+    if f.notices.statuses:
+        meanings = _meanings(f.notices.statuses)
+        settings.setdefault("notices", {})["statuses"] = {s.value: t for s, t in meanings.items()}
     return Setup(
         groups=groups,
         tenants=tuple(tenants),

@@ -19,8 +19,14 @@ def test_r21_the_overview_of_the_source_document() -> None:
     assert texts == [
         ("production", "E.1450.4 - Jan. 10, 2015", "CURRENT"),
         ("production", "E.1505.2 - Feb. 14, 2015", "SCHEDULED"),
-        ("sandbox", "Refresh - Aug. 23, 2014", "CURRENT"),
         ("staging", "E.1418.2 - May. 2, 2014", "CURRENT"),
+        ("sandbox", "Refresh - Aug. 23, 2014", "CURRENT"),
+    ]
+    # The source document's order even when the tenant lists its sites otherwise,
+    # and the scheduled row knows its request's status (shown with its meaning).
+    assert [r.status for r in ov.rows] == [None, Status.SCHEDULED, None, None]
+    assert [s.kind.value for s in district(plan="asp").sites] != [
+        r.site.value for i, r in enumerate(ov.rows) if i != 1
     ]
     assert ov.updated_line == "Updated 4:39 AM CST"
     assert "E.1505.2 - Feb. 14, 2015" in ov.render()

@@ -27,7 +27,7 @@ from siteupdates.errors import InvalidInput, NotFound
 from siteupdates.ports import Page
 
 from . import provider as provider_cases
-from .bootstrap import App, merge_settings, reminder_ladder
+from .bootstrap import App, merge_settings, reminder_ladder, status_meanings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -208,7 +208,9 @@ def store_setup(
         app.host.configure(merge_settings(loaded.settings["plugins"], app.plugin_overrides))
     report = reference.apply_setup(app, loaded, by=by, replace=replace, dry_run=dry_run)
     if not dry_run:
-        app.reminders = reminder_ladder(app.storage.settings())
+        stored = app.storage.settings()
+        app.reminders = reminder_ladder(stored)
+        app.meanings = status_meanings(stored)
         if not app.preset_fixed:
             found = stored_preset(app.storage.settings())
             if found is not None:

@@ -18,6 +18,7 @@ from typing import (
     Callable,
     Dict,
     Iterable,
+    List,
     Mapping,
     Optional,
     Tuple,
@@ -27,13 +28,23 @@ from typing import (
 
 import attrs
 
+from siteupdates import observe
 from siteupdates.domain.timeutil import require_aware, require_zone
 from siteupdates.errors import ConflictError, SiteUpdatesError
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import Reads, Storage, Unit
 
 if TYPE_CHECKING:
-    from siteupdates.domain import Policy, ProviderPreset
+    from typing import Protocol
+
+    from siteupdates.domain import Policy, ProviderPreset, Status, UpdateRequest
+
+    class NoticeLinks(Protocol):
+        """What adds action links to a contact's notice (``siteupdates.actionlinks``)."""
+
+        def lines(self, contact_id: str, request: UpdateRequest, now: datetime) -> List[str]:
+            """The notice's lines with the links that fit ``request`` now."""
+
 
 __all__ = [
     "App",
@@ -41,6 +52,7 @@ __all__ = [
     "merge_settings",
     "new_request_id",
     "reminder_ladder",
+    "status_meanings",
     "system_clock",
 ]
 
@@ -88,6 +100,10 @@ class App:
     attempts: int = 8
     #: The reminder ladder; None is the default one (see :attr:`reminders`).
     _reminders: Optional[Tuple[timedelta, ...]] = attrs.field(default=None, alias="reminders")
+    #: The provider's words for what statuses mean (``[notices.statuses]``), by status.
+    meanings: Mapping[Status, str] = attrs.field(factory=dict)
+    #: Signed action links for the contact's notices (:mod:`siteupdates.actionlinks`).
+    links: Optional[NoticeLinks] = None
     #: Where the preset comes from when none was given (default: the built-in one).
     #: Asked on first use: a command that only reads never parses the stored
     #: provider settings, nor imports the planner's windows to do so.
@@ -155,14 +171,23 @@ class App:
         """Reads outside a unit, for views: each sees the latest commit."""
         return self.storage
 
-    def run(self, use_case: Callable[[Unit], T]) -> T:
-        """Run ``use_case`` in one unit of work; retry it whole when it lost a race."""
+    def run(self, use_case: Callable[[Unit], T], *, name: Optional[str] = None) -> T:
+        """Run ``use_case`` in one unit of work; retry it whole when it lost a race.
+
+        ``name`` is what metrics and traces call it (default: the name of the
+        function that defined ``use_case``, ``submit`` for ``submit.<locals>.use_case``).
+        """
 
         def once() -> T:
             with self.storage.unit() as uow:
                 return use_case(uow)
 
-        return self.retry(once)
+        if not observe.active():
+            return self.retry(once)
+        # The use case's name is its defining function's (submit.<locals>.use_case).
+        if name is None:
+            name = getattr(use_case, "__qualname__", "use_case").split(".", 1)[0]
+        return observe.run_use_case(name, lambda: self.retry(once))
 
     def retry(self, work: Callable[[], T]) -> T:
         """Run ``work`` (one transaction of its own) again while it loses races."""
@@ -194,6 +219,14 @@ def reminder_ladder(settings: Mapping[str, Any]) -> Tuple[timedelta, ...]:
     if "reminders" not in notices:
         return DEFAULT_REMINDERS
     return parse_ladder(notices["reminders"])
+
+
+def status_meanings(settings: Mapping[str, Any]) -> Dict[Status, str]:
+    """The provider's words for statuses in stored settings (``[notices.statuses]``)."""
+    from siteupdates.domain.meanings import from_table
+
+    table = (settings.get("notices") or {}).get("statuses") or {}
+    return from_table(table) if isinstance(table, Mapping) else {}
 
 
 def merge_settings(
@@ -263,6 +296,10 @@ def bootstrap(
         return stored_preset(settings) or CAMPUS_HOSTING
 
     host.configure(merge_settings(settings.get("plugins") or {}, plugin_settings or {}))
+    if os.environ.get("SITEUPDATES_TRACING"):
+        from siteupdates import tracing
+
+        tracing.enable_from_environment()
     return App(
         stored_zone=None if preset is not None else _stored_zone(settings),
         storage=store,
@@ -272,6 +309,7 @@ def bootstrap(
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
         reminders=reminder_ladder(settings) if settings.get("notices") else None,
+        meanings=status_meanings(settings),
         preset_fixed=preset is not None,
         plugin_overrides=dict(plugin_settings or {}),
     )

@@ -81,7 +81,14 @@ def outbox_items(
         default_zone=zone,
         duration=duration,
         per_recipient_keys=per_recipient,
+        meanings=app.meanings,
     )
+    if app.links is not None:  # the actions that fit the request, as signed links
+        at = app.now()
+        notices = [
+            attrs.evolve(n, body="\n".join([n.body, *app.links.lines(n.contact_id, request, at)]))
+            for n in notices
+        ]
     for_provider = provider_notice_for(request, entry, tenant, email=preset.email, zone=zone)
     if for_provider is not None:
         notices.append(for_provider)
@@ -97,7 +104,7 @@ def outbox_items(
                 app.outbox_id(), calendar.key, "calendar", rid, calendar.to_payload(), now
             )
         )
-    for reminder in reminders_for(
+    reminders = reminders_for(
         request,
         entry,
         tenant,
@@ -107,13 +114,21 @@ def outbox_items(
         default_zone=zone,
         duration=duration,
         per_recipient_keys=per_recipient,
-    ):
+    )
+    for reminder in reminders:
         items.append(
             ports.OutboxItem(
                 app.outbox_id(), reminder.notice.key, "reminder", rid,
                 reminder.to_payload(), now, next_attempt_at=reminder.fires_at,
             )
         )  # fmt: skip
+    # Channels of plugins (webhooks): written with the change, like the notices.
+    for m in app.host.change_messages(request, entry, tenant, reminders):
+        items.append(
+            ports.OutboxItem(
+                app.outbox_id(), m.key, m.kind, rid, m.payload, now, next_attempt_at=m.due_at
+            )
+        )
     return tuple(items)
 
 

@@ -40,13 +40,14 @@ import queue
 import random
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
-from siteupdates import logs
+from siteupdates import logs, observe
 from siteupdates.domain import Status
 from siteupdates.domain.messages import CalendarEntry, Notice
 from siteupdates.domain.timeutil import parse_ts
@@ -257,7 +258,11 @@ class Dispatcher:
         if item.kind == "calendar":
             self.host.calendar_update(CalendarEntry.from_payload(item.payload))
             return True  # no calendar plugin means nothing to keep in step
-        raise PermanentDeliveryError(f"unknown outbox kind {item.kind!r}")
+        # A plugin's own channel (webhooks): the plugin that owns the kind delivers it.
+        result = self.host.deliver_outbox(item.kind, item.key, item.payload, attempt)
+        if result is None:
+            raise PermanentDeliveryError(f"no plugin delivers outbox items of kind {item.kind!r}")
+        return result
 
     def _stale_reminder(self, item: OutboxItem, now: datetime) -> Optional[str]:
         """Why a reminder must not go out now, or None."""
@@ -367,7 +372,7 @@ class Dispatcher:
         (the claim was taken over; nothing stored).
         """
         now = self.clock()
-        if item.kind == "reminder":
+        if item.kind == "reminder" or item.payload.get("reminder") is True:
             why = self._stale_reminder(item, now)
             if why is not None:
                 done = attrs.evolve(item, state=OutboxState.WITHDRAWN, last_error=why)
@@ -405,6 +410,20 @@ class Dispatcher:
             next_attempt_at=now + self.backoff(attempts),
         )  # fmt: skip
         return self._settle(done, event, now, leases)
+
+    def _watched(self, item: OutboxItem, leases: _Leases) -> Tuple[str, OutboxItem]:
+        """:meth:`_attempt`, about the item's request, in a span, its outcome observed."""
+        with observe.about(item.request_id):
+            if not observe.active():
+                return self._attempt(item, leases)
+            start = time.perf_counter()
+            where = {"channel": item.kind, "key": item.key, "request_id": item.request_id}
+            with observe.span("siteupdates.deliver", where) as span:
+                event, done = self._attempt(item, leases)
+                span.set("outcome", event)
+            seconds = time.perf_counter() - start
+            observe.observe("delivery", channel=item.kind, outcome=event, seconds=seconds)
+            return event, done
 
     def _settle(
         self, done: OutboxItem, event: str, now: datetime, leases: _Leases
@@ -449,7 +468,7 @@ class Dispatcher:
                         if item.id in leases.lost:
                             counts["lost"] += 1
                         continue
-                    event, done = self._attempt(item, leases)
+                    event, done = self._watched(item, leases)
                     counts[event] += 1
                     if event in ("failed", "dead", "undelivered"):
                         errors.append(f"{item.key}: {done.last_error}")

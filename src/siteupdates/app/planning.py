@@ -6,11 +6,13 @@ stores the plan (one unit of work under the planner's lock).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Callable, Dict, List, Optional, Tuple
 
 import attrs
 
+from siteupdates import observe
 from siteupdates.domain import (
     Actor,
     Contact,
@@ -142,7 +144,10 @@ def plan_queue(
     if dry_run:
         return use_case(app.reads, None)
     advance_stages(app, by=by)
-    return app.run(lambda uow: use_case(uow, uow))
+    began = time.perf_counter()
+    run = app.run(lambda uow: use_case(uow, uow))
+    observe.observe("plan", seconds=time.perf_counter() - began, scheduled=len(run.stored))
+    return run
 
 
 def explain(

@@ -159,7 +159,7 @@ def act(
         uow.apply(cs)
         return new
 
-    return app.run(use_case)
+    return app.run(use_case, name=event.value)
 
 
 def mark_answered(app: App, request_id: str, note: str, *, by: str = "provider") -> UpdateRequest:

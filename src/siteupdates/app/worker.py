@@ -41,8 +41,8 @@ from typing import Dict, Optional, Sequence, Set, Tuple
 
 import attrs
 
-from siteupdates import logs
-from siteupdates.domain import Event, Tenant, UpdateRequest
+from siteupdates import logs, observe
+from siteupdates.domain import Event, Status, Tenant, UpdateRequest
 from siteupdates.errors import ConflictError, LeaseLost, SiteUpdatesError, UpdateFailed
 from siteupdates.leases import LeaseKeeper
 from siteupdates.ports import Claim, Fence
@@ -121,6 +121,15 @@ class _Leases(LeaseKeeper):
         return True
 
 
+#: The outcome an update's final status is observed as.
+_OUTCOMES = {
+    Status.COMPLETED: "completed",
+    Status.UNABLE_TO_COMPLETE: "failed",
+    Status.PENDING_INPUT: "question",
+    Status.SCHEDULED: "handed_back",
+}
+
+
 class Worker:
     """One hosting worker over an application's storage and plugins.
 
@@ -175,6 +184,17 @@ class Worker:
         if leases is None:
             with _Leases(self.app, [claim], self.lease_seconds) as own:
                 return self.process(claim, own)
+        with observe.about(claim.request.id):
+            if not observe.active():
+                return self._process(claim, leases)
+            with observe.span("siteupdates.update", {"request_id": claim.request.id}) as span:
+                done = self._process(claim, leases)
+                outcome = _OUTCOMES.get(done.status, done.status.value) if done else "lost"
+                span.set("outcome", outcome)
+            observe.observe("update", outcome=outcome)
+            return done
+
+    def _process(self, claim: Claim, leases: _Leases) -> Optional[UpdateRequest]:
         r = claim.request
         try:
             if claim.lease.attempts > self.max_attempts:
@@ -250,6 +270,8 @@ class Worker:
             self.id, self.app.now(), self.lease_seconds, limit=self.batch
         )
         self.report.claimed += len(claims)
+        for claim in claims:
+            observe.observe("claim", reclaimed=claim.entry.event is Event.RECLAIM)
         if claims:
             with _Leases(self.app, claims, self.lease_seconds) as leases:
                 for claim in claims:

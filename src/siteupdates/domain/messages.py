@@ -25,6 +25,7 @@ from siteupdates.errors import InvalidInput
 
 from .daycount import Days, days_earlier
 from .lifecycle import BOOKED, Event, HistoryEntry
+from .meanings import meaning_of
 from .model import Contact, Status, Tenant, UpdateRequest
 from .timeutil import format_clock, format_local_clock, format_local_day, parse_ts, to_local, ts
 
@@ -42,6 +43,7 @@ __all__ = [
     "parse_ladder",
     "reminders_for",
     "provider_notice_for",
+    "status_line",
 ]
 
 _UTC = timezone.utc
@@ -193,6 +195,11 @@ def _greeting(contact: Contact) -> str:
     return f"Hello {contact.name}," if contact.name else "Hello,"
 
 
+def status_line(status: Status, meanings: Optional[Mapping[Status, str]] = None) -> str:
+    """A notice's status line: ``Status: Deferred.`` and what the status means."""
+    return f"Status: {status.label}. {meaning_of(status, meanings)}"
+
+
 def notice_for(
     request: UpdateRequest,
     entry: HistoryEntry,
@@ -201,11 +208,15 @@ def notice_for(
     default_zone: str,
     *,
     duration: Optional[timedelta] = None,
+    meanings: Optional[Mapping[Status, str]] = None,
 ) -> Optional[Notice]:
     """The notice ``entry`` sends to ``contact``, or None when the event tells no one.
 
     ``duration`` (the preset's update length) lets a start notice say until when
-    the site is offline.
+    the site is offline. Every notice ends with the request's status and what it
+    means, in the provider's words from ``meanings`` where it has some
+    (:func:`~siteupdates.domain.meanings.meaning_of`). Warnings are shown without
+    their rule IDs: those are the provider's.
     """
     kind = NOTIFYING_EVENTS.get(entry.event)
     if kind is None:
@@ -220,7 +231,7 @@ def notice_for(
     if kind == "accepted":
         lines.append(f"Preferred start: {_when(request.preferred_start, zone)}.")
         if request.warnings:
-            lines.extend(f"Note: {w}" for w in request.warnings)
+            lines.extend(f"Note: {w.message}" for w in request.warnings)
     elif kind == "scheduled":
         lines.append(f"Scheduled for {_when(request.scheduled_for, zone)}.")
         if request.scheduled_for != request.preferred_start:
@@ -255,6 +266,7 @@ def notice_for(
     label = _TOLD_REASONS.get(kind)
     if label and entry.reason:
         lines.append(f"{label}: {entry.reason}")
+    lines.append(status_line(request.status, meanings))
     return Notice(
         key=f"{request.id}:{entry.seq}:{kind}",
         kind=kind,
@@ -518,6 +530,7 @@ def messages_for(
     default_zone: str,
     duration: timedelta,
     per_recipient_keys: bool,
+    meanings: Optional[Mapping[Status, str]] = None,
 ) -> Tuple[List[Notice], Optional[CalendarEntry]]:
     """Every notice and the calendar entry that ``entry`` causes.
 
@@ -527,7 +540,9 @@ def messages_for(
     """
     notices: List[Notice] = []
     for contact in recipients:
-        notice = notice_for(request, entry, tenant, contact, default_zone, duration=duration)
+        notice = notice_for(
+            request, entry, tenant, contact, default_zone, duration=duration, meanings=meanings
+        )
         if notice is not None:
             if per_recipient_keys:
                 notice = attrs.evolve(notice, key=f"{notice.key}:{contact.id}")

@@ -173,6 +173,15 @@ class Status(NamedEnum):
         """The status as a contact reads it (``To Be Scheduled``)."""
         return _STATUS_LABELS[self]
 
+    @property
+    def meaning(self) -> str:
+        """What the status means to a contact, in the source document's words.
+
+        A provider may say it in its own words (``[notices.statuses]`` in the setup
+        file; see :func:`siteupdates.domain.meanings.meaning_of`).
+        """
+        return _STATUS_MEANINGS[self]
+
 
 _STATUS_LABELS = {
     Status.TO_BE_SCHEDULED: "To Be Scheduled",
@@ -186,6 +195,28 @@ _STATUS_LABELS = {
     Status.UNABLE_TO_COMPLETE: "Unable to Complete",
     Status.CANCELLED: "Cancelled",
     Status.DELETED: "Deleted",
+}
+
+_STATUS_MEANINGS = {
+    Status.TO_BE_SCHEDULED: "The request has been submitted to the provider. Once the request "
+    "has been scheduled, an email will be sent confirming the scheduled date.",
+    Status.SCHEDULED: "The request has been confirmed and is scheduled to proceed on the "
+    "scheduled date.",
+    Status.NOT_STARTED: "This request has just been pulled from the update request queue in "
+    "anticipation of beginning the update.",
+    Status.IN_PROGRESS: "This request is currently being updated to the requested version. The "
+    "application is offline, and unable to be accessed by users.",
+    Status.COMPLETED: "The update process is completed.",
+    Status.PENDING_INPUT: "A question has been posed to you via email regarding this request. "
+    "Please answer it so that work may proceed.",
+    Status.DEFERRED: "The request is on hold until further notice.",
+    Status.NEW_VERSION_REQUESTED: "A newer version was requested in a different update request. "
+    "Both updates will be completed under the newer request.",
+    Status.UNABLE_TO_COMPLETE: "There was an issue that prevented this request from being "
+    "completed. Please read the email that contains more information regarding this issue, "
+    "and what will be needed to resolve it.",
+    Status.CANCELLED: "The request was cancelled and removed from the queue.",
+    Status.DELETED: "The completed request was deleted from the list.",
 }
 
 

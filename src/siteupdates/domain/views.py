@@ -35,6 +35,8 @@ _LABELS = {
     SiteKind.STAGING: "Staging",
     SiteKind.PREVIEW: "Preview",
 }
+#: The order the source document's overview lists sites in: Production, staging, Sandbox.
+_SITE_ORDER = {SiteKind.PRODUCTION: 0, SiteKind.STAGING: 1, SiteKind.SANDBOX: 2}
 #: Statuses whose date is confirmed and shown as SCHEDULED in the overview.
 _SHOWN_SCHEDULED = frozenset({Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS})
 
@@ -49,6 +51,8 @@ class OverviewRow:
     when: datetime
     automatic: bool = False
     request_id: Optional[str] = None
+    #: The status of the request a scheduled row comes from (None on a current row).
+    status: Optional[Status] = None
 
     def render(self) -> str:
         """The row as the overview prints it."""
@@ -87,13 +91,16 @@ def overview(
 ) -> Overview:
     """The overview of ``tenant`` as ``viewer_zone`` sees it at ``now``.
 
-    Current rows come from the sites; scheduled rows from the tenant's requests whose
-    date is confirmed. A sandbox shows its last refresh (``Refresh - <date>``). Plans
-    whose rules show automatic updates (R11) mark a current version that came from one.
+    Sites come in the source document's order (Production, staging, Sandbox, then
+    the others as the tenant lists them). Current rows come from the sites;
+    scheduled rows from the tenant's requests whose date is confirmed. A sandbox
+    shows its last refresh (``Refresh - <date>``). Plans whose rules show
+    automatic updates (R11) mark a current version that came from one.
     """
     shows_auto = bool(preset and preset.rules_for(tenant.plan).shows_automatic_updates)
     rows: List[OverviewRow] = []
-    for site in tenant.sites:
+    ordered = sorted(tenant.sites, key=lambda s: _SITE_ORDER.get(s.kind, len(_SITE_ORDER)))
+    for site in ordered:
         if site.kind is SiteKind.SANDBOX and site.refreshed_at is not None:
             text = f"Refresh - {format_day(site.refreshed_at, viewer_zone)}"
             when = site.refreshed_at
@@ -117,6 +124,7 @@ def overview(
                         SCHEDULED,
                         r.effective_date,
                         request_id=r.id,
+                        status=r.status,
                     )
                 )
             if r.db_refresh and r.target.refresh_site is site.kind:
@@ -127,6 +135,7 @@ def overview(
                         SCHEDULED,
                         r.effective_date,
                         request_id=r.id,
+                        status=r.status,
                     )
                 )
     return Overview(tenant.id, tenant.name, now, viewer_zone, tuple(rows))

@@ -21,12 +21,15 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from siteupdates import Desk
+from siteupdates.actionlinks import ActionLinks, install
 from siteupdates.errors import AccessDenied, NotFound
 
 from . import forms
 from .base import DeskSource, IdentitySource
 from .contact import ContactScreens
 from .csrf import CsrfSigner
+from .links import LinkScreens, link_identity
 from .provider import ProviderScreens
 from .reads import ReadScreens
 
@@ -58,6 +61,7 @@ def create_blueprint(
     secret_key: Optional[str] = None,
     frame_ancestors: Sequence[str] = ("'self'",),
     login_url: Optional[str] = None,
+    action_links: Optional[ActionLinks] = None,
 ) -> Blueprint:
     """The blueprint, to register under a prefix of the host's choosing.
 
@@ -67,6 +71,9 @@ def create_blueprint(
     the provider screens, None for anyone else (without it they answer 404).
     CSRF tokens are signed with ``secret_key``, else the app's ``secret_key``.
     ``frame_ancestors`` lists the origins that may frame the gadget.
+    ``action_links`` serves the signed links of the notices under ``<prefix>/act/``
+    (their ``base_url`` must end there); given a :class:`~siteupdates.Desk`, its
+    notices then carry them (:func:`siteupdates.actionlinks.install`).
     """
     bp = Blueprint(
         name,
@@ -78,16 +85,25 @@ def create_blueprint(
     people = ContactScreens(contact=contact, desk=desk, staff=staff)
     provider = ProviderScreens(contact=contact, desk=desk, staff=staff)
     reads = ReadScreens(contact=contact, desk=desk, staff=staff)
+    acts = LinkScreens(contact=contact, desk=desk, staff=staff)
+    acts.links = action_links
+    if action_links is not None and isinstance(desk, Desk):
+        install(desk, action_links)
 
     def signer() -> CsrfSigner:
         return CsrfSigner(secret_key or current_app.secret_key or "")
+
+    acts.csrf = lambda token: signer().token(link_identity(token))
 
     @bp.before_request
     def _check_csrf() -> None:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
         token = request.form.get(_CSRF_FIELD) or request.headers.get("X-CSRF-Token")
-        if not signer().valid(token, people.identity()):
+        who = people.identity()
+        if request.endpoint == f"{bp.name}.action_link":  # bound to the link, not a sign-in
+            who = link_identity(str((request.view_args or {}).get("token", "")))
+        if not signer().valid(token, who):
             _abort_page(400, "The form has expired or did not come from this site.")
 
     @bp.context_processor
@@ -97,6 +113,8 @@ def create_blueprint(
             "csrf_token": lambda: signer().token(people.identity()),
             "local_text": forms.local_text,
             "day_text": forms.day_text,
+            # What a status means to a contact, in the provider's words where it has some.
+            "status_meaning": lambda status: people.desk().meaning(status),
             "login_url": login_url,
             "is_staff": bool(staff is not None and staff()),
         }
@@ -178,6 +196,7 @@ def create_blueprint(
             methods=["POST"],
         )
     rule("/calendar.ics", "calendar_feed", people.calendar_feed)
+    rule("/act/<token>", "action_link", acts.action_link, methods=["GET", "POST"])
     rule("/provider/", "provider_queue", provider.queue)
     rule("/provider/plan", "provider_plan", provider.plan, methods=["POST"])
     rule("/provider/requests/<request_id>", "provider_request", provider.detail)

@@ -1,0 +1,97 @@
+"""Actions from the notice: the pages behind the signed links of :mod:`siteupdates.actionlinks`.
+
+GET shows what the link will do and a button (nothing changes); POST, with a
+CSRF token bound to the link itself (the contact need not be signed in), does
+it. Every link that does not hold (forged, expired, used, stale, a request the
+contact no longer sees) answers the blueprint's one 404 page, the page of a
+link that never existed (R22).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from flask import abort, render_template, request
+from flask.typing import ResponseReturnValue
+
+from siteupdates.actionlinks import ActionLinks, LinkTarget
+from siteupdates.errors import (
+    ConflictError,
+    InvalidInput,
+    RequestRefused,
+    SiteUpdatesError,
+    TransitionNotAllowed,
+)
+
+from . import adapter, forms
+from .base import Screens
+
+__all__ = ["LinkScreens", "link_identity"]
+
+#: What the contact reads after the action.
+_DONE = {
+    "confirm": "Production will be updated as scheduled.",
+    "postpone": "The update was postponed; the provider will email you its new date.",
+    "cancel": "The request was cancelled and removed from the provider's queue.",
+    "answer": "Your answer was sent; the request goes back to the provider's queue.",
+}
+
+
+def link_identity(token: str) -> str:
+    """Who a link page's CSRF token is bound to: the link itself."""
+    return f"link:{token}"
+
+
+class LinkScreens(Screens):
+    """The link pages; ``links`` is None when the host has not turned links on."""
+
+    links: Optional[ActionLinks] = None
+    #: Makes the CSRF token of a link's form (bound to :func:`link_identity`).
+    csrf: Callable[[str], str] = staticmethod(lambda token: "")  # set by create_blueprint
+
+    def _target(self, token: str) -> LinkTarget:
+        found = self.links.resolve(self.desk(), token) if self.links is not None else None
+        if found is None:
+            abort(404)  # the same page whatever the reason (R22)
+        return found
+
+    def _page(self, token: str, target: LinkTarget, error: Optional[str] = None) -> str:
+        desk = self.desk()
+        return render_template(
+            "siteupdates_web/act.html",
+            token=token,
+            link_csrf_token=self.csrf(token),
+            target=target,
+            req=target.request,
+            zone=adapter.contact_zone(desk, target.contact_id),
+            target_label=forms.target_label,
+            error=error,
+        )
+
+    def action_link(self, token: str) -> ResponseReturnValue:
+        """GET: what the link does, and a button; POST: do it (once)."""
+        target = self._target(token)
+        if request.method == "GET" or target.action == "open":
+            return self._page(token, target)
+        text = request.form.get("answer", "").strip()
+        if target.action == "answer" and not text:
+            return self._page(token, target, "Write an answer first."), 400
+        assert self.links is not None
+        try:
+            after = self.links.act(self.desk(), target, answer=text)
+        except RequestRefused as exc:
+            error = " ".join(r.message for r in exc.refusals) or str(exc)
+        except (TransitionNotAllowed, ConflictError):
+            abort(404)  # changed meanwhile: the link no longer holds
+        except (InvalidInput, SiteUpdatesError) as exc:
+            error = f"This cannot be done now: {exc}"
+        else:
+            desk = self.desk()
+            return render_template(
+                "siteupdates_web/act_done.html",
+                done=_DONE[target.action],
+                req=after,
+                zone=adapter.contact_zone(desk, target.contact_id),
+                target_label=forms.target_label,
+            )
+        return self._page(token, target, error), 400
