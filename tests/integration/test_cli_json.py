@@ -375,6 +375,10 @@ def _grouped_session(cli: Cli) -> None:
     assert cli(p, "cancel-run", due, "stopped by the provider")["status"]
     assert isinstance(cli(o, "worker", "--id", "w1", "--until-idle", "--poll", "0.01"), dict)
     assert cli(o, "feed", "--as", "dana")["contact"] == "dana"
+    code, out, err = cli.raw(o, "status")  # exit 0 ok, 1 warning, 2 critical
+    assert code in (0, 1, 2) and json.loads(out)["verdict"] == code, err
+    validate("ops.status", json.loads(out))
+    cli.checked.append("ops.status")
     drafts = cli.db.parent / "grouped-drafts.jsonl"
     drafts.write_text('{"tenant": "maple", "target": "preview", "refresh": true, '
                       '"at": "2015-02-10 22:00"}\n', encoding="utf-8")  # fmt: skip

@@ -464,7 +464,8 @@ DESCRIPTION = (
 
 
 #: The group commands that are not one use case, and the 0.2 command whose JSON they print.
-EXTRA_SCHEMAS = {"contact.submit-many": "submit-many", "ops.worker": "worker", "ops.feed": "feed"}
+EXTRA_SCHEMAS = {"contact.submit-many": "submit-many", "ops.worker": "worker", "ops.feed": "feed",
+                 "ops.status": "health"}  # fmt: skip
 
 
 def result_key(result: str) -> str:
@@ -482,6 +483,8 @@ def generate_schema(base: Mapping[str, Any]) -> Dict[str, Any]:
                                                                        "asp"]},
                            "group": {"type": ["string", "null"]}})  # fmt: skip
     defs["outbox_item"] = base["$defs"]["outbox"]["anyOf"][0]["properties"]["items"]["items"]
+    defs["health"] = {"type": "object", "required": ["status", "verdict"],
+                      "description": "The store's health (siteupdates.app.health)."}  # fmt: skip
     for name, view in VIEWS.items():
         defs[result_key(name)] = dict(view.schema)
     commands, arguments = [], {}
