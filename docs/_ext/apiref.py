@@ -110,6 +110,11 @@ INTERNAL: Dict[str, str] = {
     "siteupdates.app.bootstrap": "siteupdates.app exports its names",
     "siteupdates.builtin": "a namespace for the built-in plugins, each listed",
     "siteupdates.cli": "the command line, documented by --help and docs/setup.md",
+    "siteupdates.testing.calendar": "siteupdates.testing exports its names",
+    "siteupdates.testing.notifier": "siteupdates.testing exports its names",
+    "siteupdates.testing.races": "siteupdates.testing exports its names",
+    "siteupdates.testing.storage": "siteupdates.testing exports its names",
+    "siteupdates.testing.support": "siteupdates.testing exports its names",
 }
 
 

@@ -169,7 +169,7 @@ def test_random_bytes_are_a_configuration_error(raw: bytes) -> None:
 
 @pytest.mark.parametrize(("where", "value"), [([], {}), (["calendar"], float("nan"))])
 def test_a_control_character_in_a_plugin_key_is_shown_escaped_in_the_message(
-    where: Path_, value: Any
+    where: List[str], value: Any
 ) -> None:
     # The message names the place by its keys; a raw escape sequence there would
     # reach the terminal of whoever reads it (the setup fuzz test found this).
