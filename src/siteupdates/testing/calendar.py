@@ -168,5 +168,6 @@ class CalendarContract:
         self.update(calendar, calendar_entry("r2", summary="plain"))
         live = self.active(published())
         assert sorted(live) == ["r1", "r2"], "the summary added or hid an event"
-        assert live["r1"].summary == self.expected_summary(summary)
+        got, want = live["r1"].summary, self.expected_summary(summary)
+        assert got == want, f"the summary {want!r} reads back as {got!r}"
         assert live["r2"].summary == "plain"
