@@ -8,6 +8,7 @@ suite let through: see docs/testing.md, "Mutation score".
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -24,10 +25,17 @@ from siteupdates.domain import (
 )
 from siteupdates.domain import policies as p
 from siteupdates.domain.planner import expand_blackouts
-from siteupdates.domain.timeutil import to_instant
+from siteupdates.domain.timeutil import get_zone, parse_ts, to_instant, to_local, ts, utc
 from siteupdates.domain.windows import Blackout, RecurringWindow, resolve_local
-from siteupdates.errors import AmbiguousLocalTime, InvalidInput, NonexistentLocalTime
-from tests.factories import NOW, ctx, district, request
+from siteupdates.errors import (
+    AccessDenied,
+    AmbiguousLocalTime,
+    InvalidInput,
+    NaiveDatetime,
+    NonexistentLocalTime,
+    RequestRefused,
+)
+from tests.factories import NOW, contact, ctx, district, request
 
 UTC = timezone.utc
 CHICAGO = "America/Chicago"
@@ -220,3 +228,73 @@ def test_r20_a_transition_that_keeps_the_date_records_no_date_change() -> None:
     pulled, entry = apply_event(_scheduled(when), Event.PULL, actor=Actor.PROVIDER, by="x", at=NOW)
     assert pulled.scheduled_for == when
     assert (entry.old_date, entry.new_date) == (None, None)
+
+
+# -- the surviving mutants of a mutmut run, killed --------------------------------------
+
+
+def test_r14_a_weekly_task_is_hit_only_on_its_own_weekday() -> None:
+    # START is a Saturday (weekday 5) 01:00-03:00 Chicago.
+    saturday = ScheduledTask("backup", time(1, 30), CHICAGO, weekday=5)
+    sunday = ScheduledTask("backup", time(1, 30), CHICAGO, weekday=6)
+    hit = p.r14_scheduled_tasks(ctx(_refresh_at(START), tenant=district(tasks=(saturday,))))
+    missed = p.r14_scheduled_tasks(ctx(_refresh_at(START), tenant=district(tasks=(sunday,))))
+    assert [w.rule for w in hit.warnings] == ["R14"] and missed.warnings == ()
+
+
+def test_cutoff_is_only_for_scheduled_requests_other_statuses_are_the_lifecycles() -> None:
+    when = NOW + timedelta(days=5)
+    pulled, _ = apply_event(_scheduled(when), Event.PULL, actor=Actor.PROVIDER, by="x", at=NOW)
+    assert pulled.status is Status.NOT_STARTED and pulled.scheduled_for == when
+    assert may_move(pulled, when - timedelta(hours=1), CUT, "UTC").allowed
+
+
+def test_r13_r14_decisions_added_keep_every_refusal_and_warning() -> None:
+    warned = p.Decision.ok(p.Advisory("R14", "a task"))
+    refused = p.Decision.refuse("R7", "an older version")
+    both = refused + warned + p.Decision.refuse("R5", "an older pack")
+    assert [r.rule for r in both.refusals] == ["R7", "R5"]
+    assert [w.rule for w in both.warnings] == ["R14"]
+
+
+def test_r22_check_submission_raises_access_denied_with_the_refusal_message() -> None:
+    stranger = ctx(who=contact(tenants={"d9"}))
+    with pytest.raises(AccessDenied) as err:
+        p.check_submission(stranger)
+    assert str(err.value) == p.evaluate(stranger).refusals[0].message
+
+
+def test_r10_an_override_through_check_submission_accepts_its_rule_and_keeps_warnings() -> None:
+    task = ScheduledTask("export", time(1, 30), CHICAGO)
+    linked = district(group_id="state-x", tasks=(task,))
+    c = ctx(RequestDraft("d1", "staging", "E.1505.2", False, START), tenant=linked)
+    with pytest.raises(RequestRefused):
+        p.check_submission(c)
+    accepted = p.check_submission(c, override=p.Override(("R10",), "agreed with the state"))
+    assert accepted.allowed and [w.rule for w in accepted.warnings] == ["R14"]
+
+
+def test_r12_a_gap_is_named_to_the_second_where_the_clocks_jump() -> None:
+    with pytest.raises(NonexistentLocalTime) as err:
+        to_instant(datetime(2026, 3, 8, 2, 30), CHICAGO)
+    assert (err.value.gap_start, err.value.gap_end) == (
+        datetime(2026, 3, 8, 2, 0),
+        datetime(2026, 3, 8, 3, 0),
+    )
+
+
+@pytest.mark.parametrize("fn", [utc, lambda v: to_local(v, CHICAGO)])
+def test_r12_a_naive_instant_is_refused_naming_it_an_instant(fn: Any) -> None:
+    with pytest.raises(NaiveDatetime) as err:
+        fn(datetime(2026, 3, 8, 2, 30))
+    assert str(err.value).startswith("instant 2026-03-08T02:30:00 has no time zone")
+
+
+def test_stored_instants_are_utc_text_whatever_the_zone_they_came_in() -> None:
+    berlin = datetime(2026, 3, 8, 12, tzinfo=get_zone("Europe/Berlin"))
+    assert ts(berlin) == "2026-03-08T11:00:00.000000+00:00"
+    assert parse_ts(berlin) == datetime(2026, 3, 8, 11, tzinfo=UTC)
+    assert parse_ts(berlin).tzinfo is UTC  # type: ignore[union-attr]
+    naive = parse_ts(datetime(2026, 3, 8, 11))
+    assert naive is not None and naive.tzinfo is UTC
+    assert naive == datetime(2026, 3, 8, 11, tzinfo=UTC)
