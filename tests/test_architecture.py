@@ -32,6 +32,7 @@ LAYERS: Dict[str, int] = {
     "siteupdates.builtin": 4,
     "siteupdates.app": 5,
     "siteupdates.service": 6,
+    "siteupdates.usecases": 6,
     "siteupdates.cli": 7,
     "siteupdates.testing": 7,
     "siteupdates": 8,

@@ -75,7 +75,16 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.app.executors",
             "siteupdates.app.bulk",
             "siteupdates.app.reference",
-            "siteupdates.app.boundary",
+            "siteupdates.app.actions",
+        ),
+    ),
+    "usecases": (
+        "siteupdates.usecases: one declaration per use case",
+        (
+            "siteupdates.usecases",
+            "siteupdates.usecases.declare",
+            "siteupdates.usecases.kinds",
+            "siteupdates.usecases.catalog",
         ),
     ),
     "sql": (
@@ -115,6 +124,8 @@ INTERNAL: Dict[str, str] = {
     "siteupdates.testing.races": "siteupdates.testing exports its names",
     "siteupdates.testing.storage": "siteupdates.testing exports its names",
     "siteupdates.testing.support": "siteupdates.testing exports its names",
+    "siteupdates.usecases.typed": "static types written from the catalog (typing_gen)",
+    "siteupdates.usecases.typing_gen": "writes siteupdates.usecases.typed",
 }
 
 

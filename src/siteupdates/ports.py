@@ -282,6 +282,22 @@ class Reads(abc.ABC):
     ) -> List[OutboxItem]:
         """Outbox items, oldest first, optionally of one request or state."""
 
+    def outbox_page(
+        self,
+        *,
+        request_id: Optional[str] = None,
+        state: Optional[OutboxState] = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[OutboxItem]:
+        """One page of :meth:`outbox` (optional; SQL backends page in the database)."""
+        found = self.outbox(request_id=request_id, state=state)
+        return Page(tuple(found[offset : offset + limit]), len(found), offset, limit)
+
+    def outbox_item(self, item_id: str) -> Optional[OutboxItem]:
+        """The outbox item with ``item_id``, or None (optional)."""
+        return next((o for o in self.outbox() if o.id == item_id), None)
+
     # -- hosting workers ---------------------------------------------------------
 
     @abc.abstractmethod

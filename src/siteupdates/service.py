@@ -1,76 +1,91 @@
-""":class:`Desk`: every use case of siteupdates as methods of one object.
+""":class:`Desk`: every use case of siteupdates, reached through one handle per actor.
 
-A thin facade over :mod:`siteupdates.app`: each method calls one use case
-function with the desk's :class:`~siteupdates.app.App`, so host programs,
-the command line and the hosting worker run the same code. Each write is one
-unit of work: the reads its decision depends on and the writes it makes are
-one transaction, and a use case that lost a race runs again on fresh data.
+``desk.contact("dana")`` (the contact's use cases, bound to them: R22 by
+construction), ``desk.provider`` and ``desk.ops``. Their methods are made from
+the declarations of :mod:`siteupdates.usecases.catalog`, as are the command
+line, the input checks and the JSON schema of the arguments: each method checks
+every argument before anything is read or written, then runs one use case
+function of :mod:`siteupdates.app` in one unit of work (a use case that lost a
+race runs again on fresh data).
 
-Contact-side methods take the contact's ID first and check R22 before anything
-else; their refusals never reveal whether a tenant or request the contact cannot
-see exists.
+The flat methods of 0.2 (``desk.submit(contact_id, ...)``) are made from the
+same declarations and stay for one release, deprecated.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import functools
+import warnings
+from datetime import datetime, timedelta
 from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
+    Dict,
     Iterable,
     List,
     Mapping,
     Optional,
-    Sequence,
     Tuple,
     Union,
 )
 
 from siteupdates import checks
-from siteupdates.app import App, bootstrap, reference
-from siteupdates.app import contact as contact_cases
-from siteupdates.app import provider as provider_cases
-from siteupdates.app.bootstrap import merge_settings, reminder_ladder
-from siteupdates.app.boundary import checked, optional, required_text
+from siteupdates.app import App, bootstrap
 from siteupdates.app.contact import Submission
 from siteupdates.app.reference import SetupReport
-from siteupdates.domain.lifecycle import TERMINAL, Event, HistoryEntry
-from siteupdates.domain.model import Status, Tenant, UpdateRequest
-from siteupdates.domain.timeutil import Ambiguity, require_aware
-from siteupdates.errors import InvalidInput
+from siteupdates.domain.lifecycle import TERMINAL
+from siteupdates.domain.model import Status, UpdateRequest
+from siteupdates.errors import BadCall, WrongType
 from siteupdates.plugins import PluginHost
-from siteupdates.ports import Page, Storage
+from siteupdates.ports import Storage
+from siteupdates.usecases.declare import Legacy, Role, UseCase
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from siteupdates.app import executors
-    from siteupdates.app.bulk import BulkResult
-    from siteupdates.app.outbox import DeliveryReport, Dispatcher
-    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
-    from siteupdates.domain.planner import Explanation
-    from siteupdates.domain.policies import Decision, Policy, RequestDraft
+    from siteupdates.domain.policies import Policy
     from siteupdates.domain.preset import ProviderPreset
-    from siteupdates.domain.views import Overview
-    from siteupdates.ports import AuditEntry, OutboxItem, Setup
+    from siteupdates.ports import Setup
+    from siteupdates.usecases.typed import ContactAPI, LegacyDeskAPI, OpsAPI, ProviderAPI
+else:  # the methods are made from the declarations at import (see _install)
+    ContactAPI = LegacyDeskAPI = OpsAPI = ProviderAPI = object
 
-# The planner, the outbox and the executors load with the first method that needs
-# them (see _scheduling and friends), so a command that only reads does not pay.
-
-__all__ = ["Desk", "SetupReport", "Submission", "is_open"]
+__all__ = ["ContactDesk", "Desk", "OpsDesk", "ProviderDesk", "SetupReport", "Submission",
+           "is_open"]  # fmt: skip
 
 
-class Desk:
+def _instance(name: str, value: Any, kind: Any, words: str) -> Any:
+    if value is not None and not isinstance(value, kind):
+        raise WrongType(name, value, words)
+    return value
+
+
+def _function(name: str, value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise WrongType(name, value, "a function returning a timezone-aware datetime")
+    return value
+
+
+def _tables(name: str, value: Any) -> Any:
+    if value is not None and not (
+        isinstance(value, Mapping)
+        and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in value.items())
+    ):
+        raise WrongType(name, value, "a mapping of plugin names to tables of settings")
+    return value
+
+
+class Desk(LegacyDeskAPI):
     """Every use case of siteupdates, over one storage and one plugin host.
 
     Build one with :meth:`open` (a storage URL) or :meth:`from_setup` (a setup
     file), or pass a :class:`~siteupdates.ports.Storage`. ``preset`` overrides
     the provider preset stored with the setup; without either, the desk plans
-    with :data:`~siteupdates.presets.CAMPUS_HOSTING`.
+    with :data:`~siteupdates.presets.CAMPUS_HOSTING`. One desk may be shared by
+    the threads of a process (see ``docs/architecture.md``).
     """
 
-    @checked
     def __init__(
         self,
         storage: Storage,
@@ -81,15 +96,25 @@ class Desk:
         new_id: Optional[Callable[[], str]] = None,
         plugin_settings: Optional[Mapping[str, Mapping[str, Any]]] = None,
     ) -> None:
+        if not isinstance(storage, Storage):
+            raise WrongType("storage", storage, "a Storage (or use Desk.open(url))")
+        _instance("host", host, PluginHost, "a PluginHost")
+        if preset is not None:
+            from siteupdates.domain.preset import ProviderPreset
+
+            _instance("preset", preset, ProviderPreset, "a ProviderPreset")
+        _function("clock", clock)
+        _function("new_id", new_id)
+        _tables("plugin_settings", plugin_settings)
         self.app: App = bootstrap(
             storage, host=host, preset=preset, clock=clock, new_id=new_id,
             plugin_settings=plugin_settings,
         )  # fmt: skip
-        self._preset_given = preset is not None
-        self._plugin_settings = dict(plugin_settings or {})
+        #: Called around every use case this desk runs (metrics, traces): each
+        #: observer gets the use case, the contact's ID (if any) and the call to make.
+        self.observers: List[Observer] = []
 
     @classmethod
-    @checked
     def open(
         cls,
         url: str,
@@ -103,10 +128,15 @@ class Desk:
     ) -> Desk:
         """Open a desk on the storage at ``url`` (``sqlite:///siteupdates.db``, ``memory://``).
 
-        The provider settings stored by ``siteupdates init`` apply, exactly as on
+        The provider settings stored by ``siteupdates apply`` apply, exactly as on
         the command line. Installed plugins (``postgresql://`` needs
         siteupdates-postgres) load with ``entry_points=True`` or ``plugins=[...]``.
         """
+        checks.text("url", url, limit=4096, empty=False)
+        checks.flag("entry_points", entry_points)
+        _instance("host", host, PluginHost, "a PluginHost")
+        if isinstance(plugins, (str, bytes, Mapping)) or not hasattr(plugins, "__iter__"):
+            raise WrongType("plugins", plugins, "a list of plugin objects")
         host = host or PluginHost(plugins=plugins, entry_points=entry_points)
         return cls(
             host.storage(url), host=host, preset=preset, clock=clock,
@@ -114,7 +144,6 @@ class Desk:
         )  # fmt: skip
 
     @classmethod
-    @checked
     def from_setup(
         cls,
         setup: Union[str, Path, Mapping[str, Any], Setup],
@@ -129,10 +158,16 @@ class Desk:
         line plan the same way.
         """
         from siteupdates.setupfile import load_setup
+        from siteupdates.usecases.kinds import SETUP
 
+        SETUP.check("setup", setup)
+        unknown = set(options) - {"host", "plugins", "entry_points", "preset", "clock",
+                                  "plugin_settings"}  # fmt: skip
+        if unknown:
+            raise BadCall(f"from_setup(): unknown option {sorted(unknown)[0]!r}")
         loaded = load_setup(setup)
         desk = cls.open(url, **options)
-        desk.load_setup(loaded)
+        desk.provider.load_setup(loaded)
         return desk
 
     # -- the parts ----------------------------------------------------------------
@@ -158,6 +193,11 @@ class Desk:
         return self.app.default_zone
 
     @property
+    def reminders(self) -> Tuple[timedelta, ...]:
+        """The reminder ladder: how long before a scheduled start each reminder fires."""
+        return self.app.reminders
+
+    @property
     def clock(self) -> Callable[[], datetime]:
         """The clock."""
         return self.app.clock
@@ -181,565 +221,167 @@ class Desk:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- setup --------------------------------------------------------------------
+    # -- the actors -----------------------------------------------------------------
 
-    @checked
-    def load_setup(
-        self, setup: Union[Setup, str, Path, Mapping[str, Any]], *, by: str = "siteupdates"
-    ) -> SetupReport:
-        """Add the provider's reference data over what is stored (nothing is removed); audited.
+    def contact(self, contact_id: str) -> ContactDesk:
+        """The contact's use cases, bound to ``contact_id``: they see their tenants only (R22).
 
-        :meth:`apply_setup` makes the storage equal to the setup instead.
+        ``desk.contact("dana").submit("d1", target="production", version="E.1505.2",
+        at=datetime(2015, 2, 14, 4, 30))``. The ID is checked here; whether the
+        contact exists is checked by each use case, with the same answer as for a
+        tenant not theirs.
         """
-        return self._store_setup(setup, by=by, replace=False, dry_run=False)
+        return ContactDesk(self, checks.ident("contact_id", contact_id))
 
-    @checked
-    def apply_setup(
-        self,
-        setup: Union[Setup, str, Path, Mapping[str, Any]],
-        *,
-        by: str = "provider",
-        dry_run: bool = False,
-    ) -> SetupReport:
-        """Make the stored reference data equal to ``setup``; every change is audited.
+    @property
+    def provider(self) -> ProviderDesk:
+        """The provider's use cases: the queue, the plan, the transitions, setup, outbox."""
+        return ProviderDesk(self)
 
-        Removed contacts lose access at once, withdrawn versions are no longer
-        offered, removing a tenant with open requests is refused (nothing is
-        written); see :mod:`siteupdates.app.reference`. ``dry_run`` reports the
-        difference and writes nothing.
+    @property
+    def ops(self) -> OpsDesk:
+        """The long-running parts' use cases: delivering, dispatching, engines' reports."""
+        return OpsDesk(self)
+
+    def call(self, use_case: UseCase, lead: Tuple[str, ...], values: Dict[str, Any]) -> Any:
+        """Run a declared use case with checked ``values`` (``lead``: the contact's ID).
+
+        The one way every surface runs a use case: the actor handles, the command
+        line and the web plugins. Observers (metrics, traces) see each call.
         """
-        return self._store_setup(setup, by=by, replace=True, dry_run=dry_run)
+        fn = use_case.handler_function()
+        if not self.observers:
+            return fn(self.app, *lead, **values)
+        return _observed(self.observers, use_case, lead, lambda: fn(self.app, *lead, **values))
 
-    def _store_setup(
-        self, setup: Union[Setup, str, Path, Mapping[str, Any]], *, by: str, replace: bool,
-        dry_run: bool,
-    ) -> SetupReport:  # fmt: skip
-        from siteupdates.setupfile import load_setup
 
-        loaded = load_setup(setup)
-        if "plugins" in loaded.settings:
-            # Checked before anything is stored: a table a plugin refuses stores nothing.
-            self.app.host.configure(
-                merge_settings(loaded.settings["plugins"], self._plugin_settings)
+Observer = Callable[[UseCase, Tuple[str, ...], Callable[[], Any]], Any]
+
+
+def _observed(
+    observers: List[Observer], use_case: UseCase, lead: Tuple[str, ...], run: Callable[[], Any]
+) -> Any:
+    """``run()`` wrapped by each observer, outermost first (an observer calls what it wraps)."""
+    call = run
+    for observer in reversed(observers):
+        call = functools.partial(observer, use_case, lead, call)
+    return call()
+
+
+class _Handle:
+    """What the actor handles share: the desk they run on."""
+
+    __slots__ = ("_desk",)
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._desk!r}>"
+
+
+class ContactDesk(_Handle, ContactAPI):
+    """A contact's use cases, every one bound to the contact (R22 by construction).
+
+    Made by :meth:`Desk.contact`; its methods are made from
+    :mod:`siteupdates.usecases.catalog` (``help(ContactDesk.submit)`` shows one).
+    """
+
+    __slots__ = ("contact_id",)
+    actor = Role.CONTACT
+
+    def __init__(self, desk: Desk, contact_id: str) -> None:
+        super().__init__(desk)
+        #: The contact every use case of this handle acts as.
+        self.contact_id = contact_id
+
+    def __repr__(self) -> str:
+        return f"<ContactDesk {self.contact_id!r}>"
+
+
+class ProviderDesk(_Handle, ProviderAPI):
+    """The provider's use cases (``desk.provider``), made from the declarations."""
+
+    __slots__ = ()
+    actor = Role.PROVIDER
+
+
+class OpsDesk(_Handle, OpsAPI):
+    """The long-running parts' use cases (``desk.ops``), made from the declarations."""
+
+    __slots__ = ()
+    actor = Role.OPS
+
+
+def _handle_method(use_case: UseCase) -> Callable[..., Any]:
+    bind = use_case.bind
+    if use_case.actor is Role.CONTACT:
+
+        def method(self: ContactDesk, *args: Any, **kwargs: Any) -> Any:
+            return self._desk.call(use_case, (self.contact_id,), bind(args, kwargs))
+
+    else:
+
+        def method(self: _Handle, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            return self._desk.call(use_case, (), bind(args, kwargs))
+
+    method.__name__ = use_case.name
+    method.__doc__ = use_case.docstring()
+    method.__signature__ = use_case.signature()  # type: ignore[attr-defined]
+    return method
+
+
+def _legacy_method(use_case: UseCase, legacy: Legacy) -> Callable[..., Any]:
+    positional = legacy.positional
+    contact = use_case.actor is Role.CONTACT
+    handle = {Role.CONTACT: "contact(contact_id)", Role.PROVIDER: "provider",
+              Role.OPS: "ops"}[use_case.actor]  # fmt: skip
+    message = (
+        f"Desk.{legacy.name}() is deprecated since 0.3 and goes in 0.4: "
+        f"use desk.{handle}.{use_case.name}()"
+    )
+
+    def alias(self: Desk, *args: Any, **kwargs: Any) -> Any:
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        if len(args) > len(positional):
+            raise BadCall(
+                f"{legacy.name}() takes {len(positional)} positional arguments "
+                f"({', '.join(positional) or 'none'}); {len(args)} given"
             )
-        # One unit of work (App.run retries it while it loses races).
-        report = reference.apply_setup(self.app, loaded, by=by, replace=replace, dry_run=dry_run)
-        if not dry_run:
-            self.app.reminders = reminder_ladder(self.app.storage.settings())
-        if not self._preset_given and not dry_run:
-            from siteupdates.setupfile import stored_preset
-
-            found = stored_preset(self.app.storage.settings())
-            if found is not None:
-                self.app.preset = found
-        return report
-
-    @checked
-    def audit(
-        self, *, kind: Optional[str] = None, key: Optional[str] = None, limit: int = 1000
-    ) -> List[AuditEntry]:
-        """The recorded changes of reference data, newest first (``kind``: tenant, ...)."""
-        return self.app.storage.audit(kind=kind, key=key, limit=limit)
-
-    # -- contact side -----------------------------------------------------------------
-
-    @checked
-    def tenants_of(self, contact_id: str, *, offset: int = 0, limit: int = 1000) -> Page[Tenant]:
-        """The tenants a contact may choose among (R22), by ID.
-
-        A district contact has one; a state, consortium, partner or ESA contact
-        picks one of theirs wherever a tenant is asked for.
-        """
-        return contact_cases.tenants_of(self.app, contact_id, offset=offset, limit=limit)
-
-    @checked
-    def evaluate(self, contact_id: str, draft: RequestDraft) -> Decision:
-        """Every refusal and warning a submit of ``draft`` would get, without submitting."""
-        return contact_cases.try_submit(self.app, contact_id, draft)
-
-    @checked
-    def submit(
-        self,
-        contact_id: str,
-        tenant_id: str,
-        target: str,
-        version: Optional[str],
-        *,
-        db_refresh: Optional[bool] = None,
-        at: datetime,
-        zone: Optional[str] = None,
-        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
-        idempotency_key: Optional[str] = None,
-    ) -> Submission:
-        """Submit a request; see :func:`siteupdates.app.contact.submit`.
-
-        ``db_refresh``: True (yes), False (no) or None (not given: the plan's
-        preset, yes for a cloud tenant's production/sandbox request, R9).
-        """
-        return contact_cases.submit(
-            self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
-            zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
-        )  # fmt: skip
-
-    @checked
-    def move(
-        self,
-        contact_id: str,
-        request_id: str,
-        *,
-        at: datetime,
-        zone: Optional[str] = None,
-        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
-    ) -> UpdateRequest:
-        """The contact's reschedule: move the preferred start of their own request.
-
-        Until the provider's cut-off before the scheduled start (``CUTOFF``
-        after it); the request keeps its place in the queue and a Scheduled one
-        waits for the next plan. See :func:`siteupdates.app.contact.move`.
-        """
-        return contact_cases.move(
-            self.app, contact_id, request_id, at=at, zone=zone, ambiguity=ambiguity
-        )
-
-    @checked
-    def explain_to(
-        self, contact_id: str, request_id: str, *, horizon: Optional[datetime] = None
-    ) -> Explanation:
-        """Why the contact's own request has, or would get, its date: what a contact may read.
-
-        Its place in the queue and the slots passed over, with nothing named or
-        counted about tenants the contact cannot see (R22).
-        """
-        return contact_cases.explain_to(self.app, contact_id, request_id, horizon=horizon)
-
-    @checked
-    def submit_many(
-        self,
-        contact_id: str,
-        drafts: Iterable[RequestDraft],
-        *,
-        idempotency_keys: Optional[Sequence[Optional[str]]] = None,
-    ) -> List[BulkResult]:
-        """Submit many drafts in one transaction; see :func:`siteupdates.app.bulk.submit_many`."""
-        from siteupdates.app.bulk import submit_many
-
-        return submit_many(self.app, contact_id, drafts, idempotency_keys=idempotency_keys)
-
-    @checked
-    def cancel(self, contact_id: str, request_id: str) -> UpdateRequest:
-        """Cancel a To Be Scheduled or Scheduled request (R16)."""
-        return contact_cases.cancel(self.app, contact_id, request_id)
-
-    @checked
-    def delete(self, contact_id: str, request_id: str) -> UpdateRequest:
-        """Delete a completed request from the contact's view; its history stays (R18)."""
-        return contact_cases.delete(self.app, contact_id, request_id)
-
-    @checked
-    def answer(self, contact_id: str, request_id: str, text: str) -> UpdateRequest:
-        """Answer the provider's question on a Pending Input request."""
-        return contact_cases.answer(self.app, contact_id, request_id, text)
-
-    @checked
-    def requests(
-        self,
-        contact_id: str,
-        tenant_id: str,
-        *,
-        hide_complete: bool = False,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page[UpdateRequest]:
-        """A tenant's requests, newest first, never cancelled or deleted (R19)."""
-        return contact_cases.list_requests(
-            self.app, contact_id, tenant_id, hide_complete=hide_complete, offset=offset,
-            limit=limit,
-        )  # fmt: skip
-
-    @checked
-    def resolve_id_for(self, contact_id: str, prefix: str) -> str:
-        """Contact side: the ID of one of the contact's requests by a prefix (R22)."""
-        return contact_cases.resolve_id(self.app, contact_id, prefix)
-
-    @checked
-    def request(self, contact_id: str, request_id: str) -> UpdateRequest:
-        """One request, if the contact may see it."""
-        return contact_cases.request(self.app, contact_id, request_id)
-
-    @checked
-    def overview(self, contact_id: str, tenant_id: str) -> Overview:
-        """The overview of a tenant in the contact's zone (R11, R21)."""
-        return contact_cases.tenant_overview(self.app, contact_id, tenant_id)
-
-    # -- provider side ------------------------------------------------------------------
-
-    @checked
-    def queue(self, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
-        """The To Be Scheduled requests, first come first served (R13), one page."""
-        return provider_cases.queue(self.app, offset=offset, limit=limit)
-
-    # An empty reason reaches the use case, which says that an override needs one.
-    @checked(reason=checks.text)
-    def override(
-        self,
-        contact_id: str,
-        tenant_id: str,
-        target: str,
-        version: Optional[str],
-        *,
-        rules: Sequence[str],
-        reason: str,
-        by: str = "provider",
-        db_refresh: Optional[bool] = None,
-        at: datetime,
-        zone: Optional[str] = None,
-        ambiguity: Union[Ambiguity, str] = Ambiguity.EARLIER,
-        idempotency_key: Optional[str] = None,
-    ) -> Submission:
-        """Provider side: submit for a contact, overriding the rules named, with a reason.
-
-        ``rules`` names exactly the rules to override (one that does not refuse
-        is bad input); ``rules`` and ``reason`` stay in the request's first
-        history entry, which is the provider's (``by``). R22 and the structural
-        rules (R1, R2, R3, R4, R6, R12, R17) cannot be overridden. See
-        :func:`siteupdates.app.contact.submit` and ``docs/rules.md``.
-        """
-        from siteupdates.domain.policies import Override
-
-        return contact_cases.submit(
-            self.app, contact_id, tenant_id, target, version, db_refresh=db_refresh, at=at,
-            zone=zone, ambiguity=ambiguity, idempotency_key=idempotency_key,
-            override=Override(tuple(rules), reason, by),
-        )  # fmt: skip
-
-    @checked
-    def find(self, request_id: str) -> UpdateRequest:
-        """Provider side: any request by ID, deleted ones included; NotFound otherwise."""
-        return provider_cases.find(self.app, request_id)
-
-    @checked
-    def resolve_id(self, prefix: str) -> str:
-        """The one request ID starting with ``prefix`` (people read shortened IDs)."""
-        return provider_cases.resolve_id(self.app, prefix)
-
-    @checked
-    def tenant(self, tenant_id: str) -> Tenant:
-        """Provider side: a tenant by ID; NotFound otherwise."""
-        return provider_cases.tenant(self.app, tenant_id)
-
-    @checked
-    def history(self, request_id: str) -> List[HistoryEntry]:
-        """A request's full history (kept after deletion, R18)."""
-        return provider_cases.history(self.app, request_id)
-
-    def _act(self, request_id: str, event: Event, by: str, **kw: Any) -> UpdateRequest:
-        return provider_cases.act(self.app, request_id, event, by=by, **kw)
-
-    def _future(self, when: datetime, allow_past: bool) -> datetime:
-        """``when``, unless it has passed and the provider did not say it may."""
-        when = require_aware("when", when)
-        now = self.now()
-        if when < now and not allow_past:
-            raise InvalidInput(
-                f"{when.isoformat()} is in the past (now {now.isoformat()}); a date that has "
-                "passed is refused unless allow_past=True (--allow-past) records it anyway",
-                when,
-            )
-        return when
-
-    @checked(reason=optional(required_text))
-    def schedule(
-        self,
-        request_id: str,
-        when: datetime,
-        *,
-        by: str = "provider",
-        reason: Optional[str] = None,
-        allow_past: bool = False,
-    ) -> UpdateRequest:
-        """Confirm a date by hand; the contact is told (R20).
-
-        This is the provider's override of the plan (R13): ``reason`` says why,
-        and stays in the request's history. A date in the past is refused unless
-        ``allow_past``.
-        """
-        return self._act(
-            request_id, Event.SCHEDULE, by, date=self._future(when, allow_past), reason=reason
-        )
-
-    @checked
-    def reschedule(
-        self,
-        request_id: str,
-        when: datetime,
-        reason: str,
-        *,
-        by: str = "provider",
-        allow_past: bool = False,
-    ) -> UpdateRequest:
-        """Move a scheduled date, with a reason; the contact is told (R13, R20).
-
-        A date in the past is refused unless ``allow_past``.
-        """
-        return self._act(
-            request_id, Event.RESCHEDULE, by, reason=reason, date=self._future(when, allow_past)
-        )
-
-    @checked
-    def pull(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
-        """Take a scheduled request from the queue: Not Started."""
-        return self._act(request_id, Event.PULL, by)
-
-    @checked
-    def start(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
-        """Begin the update: In Progress, the site is offline."""
-        return self._act(request_id, Event.START, by)
-
-    @checked
-    def complete(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
-        """Finish the update; the tenant's sites take the new version or refresh date."""
-        return self._act(request_id, Event.COMPLETE, by)
-
-    @checked
-    def ask_input(self, request_id: str, question: str, *, by: str = "provider") -> UpdateRequest:
-        """Ask the contact a question: Pending Input (R20)."""
-        return self._act(request_id, Event.ASK_INPUT, by, reason=question)
-
-    @checked
-    def mark_answered(self, request_id: str, note: str, *, by: str = "provider") -> UpdateRequest:
-        """Record that the contact answered the provider's question another way.
-
-        The provider asked through a notice (R20) and heard back by phone, say:
-        ``note`` says how, and stays in the history. The request leaves Pending
-        Input for the status it was asked in (To Be Scheduled, or Scheduled with
-        its date), as with :meth:`answer`, and the outbox gets what the contact's
-        own answer puts there. TransitionNotAllowed unless the request is
-        Pending Input; InvalidInput for an empty note.
-        """
-        return provider_cases.mark_answered(self.app, request_id, note, by=by)
-
-    @checked
-    def defer(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
-        """Put a request on hold until further notice."""
-        return self._act(request_id, Event.DEFER, by, reason=reason)
-
-    @checked
-    def resume(self, request_id: str, *, by: str = "provider") -> UpdateRequest:
-        """Take a deferred request back into the queue."""
-        return self._act(request_id, Event.RESUME, by)
-
-    @checked
-    def fail(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
-        """Give up on a request: Unable to Complete, and the contact is told why (R20)."""
-        return self._act(request_id, Event.FAIL, by, reason=reason)
-
-    @checked
-    def supersede(self, request_id: str, newer_id: str, *, by: str = "provider") -> UpdateRequest:
-        """Mark a request New Version Requested in favour of ``newer_id`` (R17)."""
-        return provider_cases.supersede(self.app, request_id, newer_id, by=by)
-
-    # -- scheduling -----------------------------------------------------------------------
-
-    @checked
-    def plan_queue(
-        self, *, horizon: Optional[datetime] = None, dry_run: bool = False, by: str = "planner"
-    ) -> PlanRun:
-        """Plan the queue first come, first served, and store it unless ``dry_run`` (R13)."""
-        from siteupdates.app import scheduling
-
-        return scheduling.plan_queue(self.app, horizon=horizon, dry_run=dry_run, by=by)
-
-    @checked
-    def explain(self, request_id: str, *, horizon: Optional[datetime] = None) -> Explanation:
-        """Provider side: why a request has, or would get, its date, with every detail."""
-        from siteupdates.app import scheduling
-
-        return scheduling.explain(self.app, request_id, horizon=horizon)
-
-    @checked
-    def group_update(
-        self,
-        group_id: str,
-        target: str,
-        version: str,
-        *,
-        earliest: datetime,
-        horizon: Optional[datetime] = None,
-        by: str = "provider",
-    ) -> Tuple[UpdateRequest, ...]:
-        """Plan one version update for a whole group, one request per member (R10)."""
-        from siteupdates.app import scheduling
-
-        return scheduling.group_update(
-            self.app, group_id, target, version, earliest=earliest, horizon=horizon, by=by
-        )
-
-    @checked
-    def cloud_week(self, week_of: date, *, by: str = "provider") -> Tuple[UpdateRequest, ...]:
-        """Book the weekly automatic update of the week containing ``week_of`` (R8)."""
-        from siteupdates.app import scheduling
-
-        return scheduling.cloud_week(self.app, week_of, by=by)
-
-    @checked
-    def submit_staged(
-        self,
-        contact_id: str,
-        tenant_id: str,
-        version: str,
-        *,
-        at: datetime,
-        zone: Optional[str] = None,
-        soak: Optional[timedelta] = None,
-    ) -> StagedSubmission:
-        """Staging, then production at least ``soak`` later, waiting on a gate."""
-        from siteupdates.app import scheduling
-
-        return scheduling.submit_staged(
-            self.app, contact_id, tenant_id, version, at=at, zone=zone, soak=soak
-        )
-
-    @checked
-    def approve(self, contact_id: str, request_id: str) -> UpdateRequest:
-        """The contact lets a staged production update go ahead (staging completed)."""
-        from siteupdates.app import scheduling
-
-        return scheduling.confirm_stage(self.app, contact_id, request_id, approve=True)
-
-    @checked(reason=optional(required_text))
-    def decline(
-        self, contact_id: str, request_id: str, reason: Optional[str] = None
-    ) -> UpdateRequest:
-        """The contact releases a staged production update after staging."""
-        from siteupdates.app import scheduling
-
-        return scheduling.confirm_stage(
-            self.app, contact_id, request_id, approve=False, reason=reason
-        )
-
-    @checked
-    def advance_stages(self, *, by: str = "planner") -> Tuple[UpdateRequest, ...]:
-        """Release production whose staging failed; auto-approve soaked ones (a setting)."""
-        from siteupdates.app import scheduling
-
-        return scheduling.advance_stages(self.app, by=by)
-
-    @checked
-    def postpone(
-        self,
-        contact_id: str,
-        request_id: str,
-        *,
-        days: Optional[int] = None,
-        next_window: bool = False,
-    ) -> UpdateRequest:
-        """The contact defers a Scheduled request, within the provider's limits."""
-        from siteupdates.app import scheduling
-
-        return scheduling.postpone(
-            self.app, contact_id, request_id, days=days, next_window=next_window
-        )
-
-    def what_if(
-        self,
-        setup: Union[ProviderPreset, str, Path, Mapping[str, Any]],
-        *,
-        horizon: Optional[datetime] = None,
-    ) -> WhatIf:
-        """Plan the queue under a changed setup (a preset or a setup file); store nothing."""
-        from siteupdates.domain.preset import ProviderPreset
-        from siteupdates.setupfile import load_setup, stored_preset
-
-        preset = (
-            setup
-            if isinstance(setup, ProviderPreset)
-            else stored_preset(load_setup(setup).settings)
-        )
-        assert preset is not None
-        from siteupdates.app import scheduling
-
-        return scheduling.what_if(self.app, preset, horizon=horizon)
-
-    # -- outbox ---------------------------------------------------------------------
-
-    @checked(options="siteupdates.app.outbox:Dispatcher")
-    def dispatcher(self, **options: Any) -> Dispatcher:
-        """A dispatcher for this desk's outbox: :class:`~siteupdates.app.outbox.Dispatcher`."""
-        app = self.app
-        from siteupdates.app.outbox import Dispatcher
-
-        return Dispatcher(app.storage, app.host, clock=app.clock, **options)
-
-    @checked(options="siteupdates.app.outbox:Dispatcher")
-    def deliver(self, **options: Any) -> DeliveryReport:
-        """Deliver every due outbox item once; see :meth:`Dispatcher.run_once`."""
-        return self.dispatcher(**options).run_once()
-
-    @checked
-    def retry_outbox(
-        self, keys: Sequence[str] = (), *, dead: bool = False, by: str = "provider"
-    ) -> List[OutboxItem]:
-        """Requeue dead outbox items (by key, or every dead one); see :meth:`Dispatcher.retry`."""
-        return self.dispatcher().retry(keys, dead=dead, by=by)
-
-    # -- executors ------------------------------------------------------------------
-
-    def run_dispatcher(self, dispatcher_id: str, **options: Any) -> executors.RunDispatcher:
-        """A dispatcher handing due requests to the executor (``executors.RunDispatcher``)."""
-        from siteupdates.app import executors
-
-        return executors.RunDispatcher(self.app, dispatcher_id, **options)
-
-    def dispatch(self, dispatcher_id: str, **options: Any) -> executors.DispatchReport:
-        """Claim what is due now and hand it to the executor, once (see ``run_dispatcher``)."""
-        return self.run_dispatcher(dispatcher_id, **options).run(until_idle=True)
-
-    def report(
-        self,
-        run_id: str,
-        fencing_token: object,
-        outcome: object,
-        *,
-        contact_reason: Optional[str] = None,
-    ) -> executors.Report:
-        """An engine's report on a run: ``started``, ``completed``, ``failed`` or ``needs-input``.
-
-        Refused (StaleReport) when the token no longer holds; a repeat is ignored.
-        See :func:`siteupdates.app.executors.report`.
-        """
-        from siteupdates.app import executors
-
-        return executors.report(
-            self.app, run_id, fencing_token, outcome, contact_reason=contact_reason
-        )
-
-    def heartbeat(self, run_id: str, fencing_token: object, *, lease_seconds: float) -> bool:
-        """Keep a run's lease alive; False when the run no longer holds it."""
-        from siteupdates.app import executors
-
-        return executors.heartbeat(self.app, run_id, fencing_token, lease_seconds=lease_seconds)
-
-    def execute(
-        self, ticket: executors.Ticket, runbook: Callable[[executors.Ticket], object], **kw: Any
-    ) -> executors.Execution:
-        """Run ``runbook`` for an engine's ticket under its fencing token (engine side)."""
-        from siteupdates.app import executors
-
-        return executors.execute(self.app, ticket, runbook, **kw)
-
-    @checked
-    def run_status(self, request_id: str) -> Tuple[executors.Run, Optional[str]]:
-        """A request's current run and what its engine says of it."""
-        from siteupdates.app import executors
-
-        return executors.status(self.app, request_id)
-
-    @checked
-    def cancel_run(self, request_id: str, reason: str, *, by: str = "provider") -> UpdateRequest:
-        """Stop a request's run in its engine and here; later reports are refused."""
-        from siteupdates.app import executors
-
-        return executors.cancel(self.app, request_id, reason, by=by)
+        given = dict(zip(positional, args))
+        for key in kwargs:
+            if key in given:
+                raise BadCall(f"{legacy.name}(): {key!r} given twice")
+        given.update(kwargs)
+        lead: Tuple[str, ...] = ()
+        if contact:
+            if "contact_id" not in given:
+                raise BadCall(f"{legacy.name}(): missing argument 'contact_id'")
+            lead = (checks.ident("contact_id", given.pop("contact_id")),)
+        return self.call(use_case, lead, use_case.bind((), given))
+
+    alias.__name__ = legacy.name
+    alias.__doc__ = f"Deprecated: {message}.\n\n{use_case.docstring()}"
+    return alias
+
+
+def _install() -> None:
+    """Give the handles their methods and the desk its deprecated flat ones, from the catalog."""
+    from siteupdates.usecases.catalog import CATALOG
+
+    handles = {Role.CONTACT: ContactDesk, Role.PROVIDER: ProviderDesk, Role.OPS: OpsDesk}
+    for use_case in CATALOG:
+        cls = handles[use_case.actor]
+        method = _handle_method(use_case)
+        method.__qualname__ = f"{cls.__name__}.{use_case.name}"
+        setattr(cls, use_case.name, method)
+        if use_case.legacy is not None:
+            alias = _legacy_method(use_case, use_case.legacy)
+            alias.__qualname__ = f"Desk.{use_case.legacy.name}"
+            setattr(Desk, use_case.legacy.name, alias)
+
+
+_install()
 
 
 def is_open(request: UpdateRequest) -> bool:

@@ -233,7 +233,7 @@ def test_bad_reports_name_what_was_wrong_and_write_nothing(
     [run] = dispatched(ddesk, engine, clock)
     before = ddesk.history(run.id)
     with pytest.raises(error) as caught:
-        ddesk.report(run.id, token, outcome, contact_reason=reason)
+        ddesk.report(run.id, token, outcome, contact_reason=reason)  # type: ignore[arg-type]
     assert isinstance(caught.value, SiteUpdatesError)
     assert ddesk.history(run.id) == before
 

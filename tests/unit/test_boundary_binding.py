@@ -1,25 +1,18 @@
-"""The facade binds plain calls itself (no inspect): the same checks and the same refusals."""
+"""A declared use case binds and checks a call itself: the same checks for every call shape."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Callable, Dict
 
 import pytest
 
-from siteupdates.app.boundary import checked
 from siteupdates.errors import BadCall, SiteUpdatesError
+from siteupdates.usecases.catalog import CATALOG, by_name
+from siteupdates.usecases.declare import Role
 
 AT = datetime(2026, 3, 7, 22)
-
-
-class Facade:
-    @checked
-    def submit(
-        self, contact_id: str, tenant_id: str, target: str, version: Optional[str], *,
-        db_refresh: Optional[bool] = None, at: datetime, zone: Optional[str] = None,
-    ) -> Tuple[Any, ...]:  # fmt: skip
-        return (contact_id, tenant_id, target, version, db_refresh, at, zone)
+SUBMIT = by_name(Role.CONTACT, "submit")
 
 
 def _outcome(call: Callable[[], object]) -> object:
@@ -31,47 +24,62 @@ def _outcome(call: Callable[[], object]) -> object:
         return type(exc).__name__
 
 
-f = Facade()
+def _shown(values: object) -> object:
+    assert isinstance(values, dict)
+    return (values["tenant_id"], values["target"], values["version"], values.get("db_refresh"),
+            values["at"], values.get("zone"))  # fmt: skip
+
+
 CASES: Dict[str, Callable[[], object]] = {
-    "positional": lambda: f.submit("dana", "d1", "staging", None, at=AT),
-    "keywords": lambda: f.submit(
-        contact_id="dana", tenant_id="d1", target="staging", version=None, at=AT
+    "positional": lambda: _shown(
+        SUBMIT.bind(("d1",), dict(target="staging", version=None, at=AT))
     ),
-    "missing at": lambda: f.submit("dana", "d1", "staging", None),  # type: ignore[call-arg]
-    "one too many": lambda: f.submit("dana", "d1", "staging", None, 1, at=AT),  # type: ignore[call-arg, arg-type]
-    "given twice": lambda: f.submit("dana", "d1", "staging", None, at=AT, version="x"),  # type: ignore[misc]
-    "unknown": lambda: f.submit("dana", "d1", "staging", None, at=AT, colour=1),  # type: ignore[call-arg]
-    "bad flag": lambda: f.submit("dana", "d1", "staging", None, at=AT, db_refresh="yes"),  # type: ignore[arg-type]
-    "bad time": lambda: f.submit("dana", "d1", "staging", None, at="tomorrow"),  # type: ignore[arg-type]
-    "bad id": lambda: f.submit(42, "d1", "staging", None, at=AT),  # type: ignore[arg-type]
+    "keywords": lambda: _shown(
+        SUBMIT.bind((), dict(tenant_id="d1", target="staging", version=None, at=AT))
+    ),
+    "missing at": lambda: SUBMIT.bind(("d1",), dict(target="staging", version=None)),
+    "one too many": lambda: SUBMIT.bind(("d1", "staging"), dict(version=None, at=AT)),
+    "given twice": lambda: SUBMIT.bind(
+        ("d1",), dict(tenant_id="d1", target="s", version=None, at=AT)
+    ),
+    "unknown": lambda: SUBMIT.bind(("d1",), dict(target="s", version=None, at=AT, colour=1)),
+    "bad flag": lambda: SUBMIT.bind(
+        ("d1",), dict(target="s", version=None, at=AT, db_refresh="yes")
+    ),
+    "bad time": lambda: SUBMIT.bind(("d1",), dict(target="s", version=None, at="tomorrow")),
+    "bad id": lambda: SUBMIT.bind((42,), dict(target="s", version=None, at=AT)),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_plain_call_is_checked_like_a_bound_one(case: str) -> None:
-    got = _outcome(CASES[case])
+def test_a_call_is_checked_the_same_whatever_its_shape(case: str) -> None:
+    # Twice: the first call of a shape makes its plan, the second uses it.
+    got = [_outcome(CASES[case]), _outcome(CASES[case])]
     expected = {
-        "positional": ("dana", "d1", "staging", None, None, AT, None),
-        "keywords": ("dana", "d1", "staging", None, None, AT, None),
+        "positional": ("d1", "staging", None, None, AT, None),
+        "keywords": ("d1", "staging", None, None, AT, None),
         "missing at": "BadCall",
         "one too many": "BadCall",
         "given twice": "BadCall",
         "unknown": "BadCall",
+        "bad flag": "WrongType",
+        "bad time": "WrongType",
+        "bad id": "WrongType",
     }
-    if case in expected:
-        assert got == expected[case]
-    else:  # refused by the parameter's own check before the method runs
-        assert isinstance(got, str), got
+    assert got == [expected[case]] * 2
 
 
-def test_every_facade_method_checks_every_parameter() -> None:
-    """Each checked Desk method has a rule for each of its parameters (bound lazily)."""
-    from siteupdates.service import Desk
+def test_every_declared_parameter_has_a_check_a_help_text_and_a_schema() -> None:
+    for uc in CATALOG:
+        assert uc.doc.strip(), uc.qualname
+        for p in uc.params:
+            assert callable(p.kind.check), (uc.qualname, p.name)
+            assert p.help.strip(), (uc.qualname, p.name)
+            assert isinstance(p.kind.schema, dict) and p.kind.schema, (uc.qualname, p.name)
 
-    bound = []
-    for name, member in vars(Desk).items():
-        fn = getattr(member, "__func__", member)  # a classmethod's function
-        if callable(getattr(fn, "binding", None)):
-            assert fn.binding().table is not None, name
-            bound.append(name)
-    assert len(bound) >= 50
+
+def test_a_default_passes_its_own_check_once() -> None:
+    from siteupdates.domain.timeutil import Ambiguity
+
+    values = SUBMIT.bind(("d1",), dict(target="staging", version=None, at=AT))
+    assert values["ambiguity"] is Ambiguity.EARLIER

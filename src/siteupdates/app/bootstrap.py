@@ -94,6 +94,10 @@ class App:
     preset_source: Optional[Callable[[], ProviderPreset]] = None
     #: The stored preset's zone, read without parsing the rest (see :attr:`default_zone`).
     stored_zone: Optional[str] = None
+    #: Whether the host gave the preset: a stored setup then never replaces it.
+    preset_fixed: bool = False
+    #: Plugin settings the host lays over the stored ``[plugins]`` tables.
+    plugin_overrides: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
 
     @property
     def default_zone(self) -> str:
@@ -264,4 +268,6 @@ def bootstrap(
         clock=clock or system_clock,
         new_id=new_id or new_request_id,
         reminders=reminder_ladder(settings) if settings.get("notices") else None,
+        preset_fixed=preset is not None,
+        plugin_overrides=dict(plugin_settings or {}),
     )

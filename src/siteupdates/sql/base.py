@@ -443,6 +443,36 @@ class SqlReads(Reads):
         rows = self._fetch(f"SELECT * FROM outbox {clause} ORDER BY created_at, id", params)
         return [codec.outbox_from(r) for r in rows]
 
+    def outbox_page(
+        self,
+        *,
+        request_id: Optional[str] = None,
+        state: Optional[OutboxState] = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[OutboxItem]:
+        """One page of the outbox, oldest first, paged in the database, and its total."""
+        where: List[str] = []
+        params: Dict[str, Any] = {"limit": limit, "offset": offset}
+        if request_id is not None:
+            where.append("request_id = :rid")
+            params["rid"] = request_id
+        if state is not None:
+            where.append("state = :state")
+            params["state"] = state.value
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        total = self._fetch(f"SELECT COUNT(*) AS n FROM outbox {clause}", params)[0]["n"]
+        rows = self._fetch(
+            f"SELECT * FROM outbox {clause} ORDER BY created_at, id LIMIT :limit OFFSET :offset",
+            params,
+        )
+        return Page(tuple(codec.outbox_from(r) for r in rows), int(total), offset, limit)
+
+    def outbox_item(self, item_id: str) -> Optional[OutboxItem]:
+        """The outbox item with ``item_id``, or None."""
+        rows = self._fetch("SELECT * FROM outbox WHERE id = :id", {"id": item_id})
+        return codec.outbox_from(rows[0]) if rows else None
+
     def lease(self, request_id: str) -> Optional[Lease]:
         """The current lease, or None."""
         rows = self._fetch(

@@ -26,7 +26,10 @@ desk's host instead.
 
     app = Celery("hosting", broker="redis://127.0.0.1:6379/0")
 
-    @fenced_task(app, desk=lambda: Desk.open("postgresql://..."), queue="siteupdates")
+    def desk():
+        return Desk.open("postgresql://...", entry_points=True)
+
+    @fenced_task(app, desk=desk, queue="siteupdates")
     def upgrade(ticket):
         # ticket.tenant_id, .targets, .version, .db_refresh, .deadline
         if not copy_database(ticket.tenant_id):

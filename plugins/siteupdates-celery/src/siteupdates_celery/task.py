@@ -59,7 +59,7 @@ def fenced_task(
             except SiteUpdatesError as exc:
                 logger.error("task %s: malformed run ticket: %s", name, exc)
                 return "rejected"
-            done = current().execute(parsed, runbook, reason_of=reason_of)
+            done = current().ops.execute(parsed, runbook, reason_of=reason_of)
             return done.result.value
 
         run.__name__ = getattr(runbook, "__name__", "run")

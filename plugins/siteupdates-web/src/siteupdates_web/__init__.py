@@ -28,6 +28,7 @@ from .base import DeskSource, IdentitySource
 from .contact import ContactScreens
 from .csrf import CsrfSigner
 from .provider import ProviderScreens
+from .reads import ReadScreens
 
 __all__ = ["DeskSource", "IdentitySource", "create_blueprint", "mount"]
 
@@ -76,6 +77,7 @@ def create_blueprint(
     )
     people = ContactScreens(contact=contact, desk=desk, staff=staff)
     provider = ProviderScreens(contact=contact, desk=desk, staff=staff)
+    reads = ReadScreens(contact=contact, desk=desk, staff=staff)
 
     def signer() -> CsrfSigner:
         return CsrfSigner(secret_key or current_app.secret_key or "")
@@ -168,6 +170,13 @@ def create_blueprint(
         people.move,
         methods=["POST"],
     )
+    for action in ("postpone", "approve", "decline"):
+        rule(
+            f"/t/<tenant_id>/requests/<request_id>/{action}",
+            f"{action}_request",
+            getattr(people, action),
+            methods=["POST"],
+        )
     rule("/calendar.ics", "calendar_feed", people.calendar_feed)
     rule("/provider/", "provider_queue", provider.queue)
     rule("/provider/plan", "provider_plan", provider.plan, methods=["POST"])
@@ -179,6 +188,7 @@ def create_blueprint(
         methods=["POST"],
     )
     rule("/provider/outbox", "provider_outbox", provider.outbox)
+    rule("/provider/read/<name>", "provider_read", reads.read)
     rule("/provider/outbox/deliver", "provider_deliver", provider.deliver, methods=["POST"])
     rule("/provider/outbox/<item_id>/retry", "provider_retry", provider.retry, methods=["POST"])
     return bp

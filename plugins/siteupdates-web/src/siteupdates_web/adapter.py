@@ -1,16 +1,18 @@
-"""Everything the web screens need that the ``Desk`` facade does not offer (yet).
+"""What the web screens read, through the desk's actor handles only.
 
-This module is the one place that reaches past the facade, through the public
-``Storage`` port (``desk.storage``), the desk's ``preset`` and its dispatcher.
-When the facade grows a method for one of these, change it here and nowhere else.
+Every read here is a declared use case (``desk.contact(...)``, ``desk.provider``,
+``desk.ops``): paged, checked, the contact's bound to the contact (R22). Nothing
+reaches the storage. The desk's ``preset`` and ``reminders`` are its
+configuration, read as properties.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from siteupdates import Catalog, Contact, Desk, ProviderPreset, Status, Tenant, UpdateRequest
+from siteupdates.errors import AccessDenied, NotFound
 
 __all__ = [
     "OutboxRow",
@@ -19,14 +21,19 @@ __all__ = [
     "contact",
     "contact_zone",
     "outbox",
+    "outbox_item",
     "plan_rows",
     "preset",
     "provider_zone",
     "requests_in",
+    "requests_of",
     "retry_outbox_item",
     "tenant",
     "tenants",
 ]
+
+#: The rows one page of a provider's list shows.
+PAGE = 200
 
 
 def preset(desk: Desk) -> ProviderPreset:
@@ -34,14 +41,19 @@ def preset(desk: Desk) -> ProviderPreset:
     return desk.preset
 
 
-def catalog(desk: Desk) -> Catalog:
-    """The versions on offer."""
-    return desk.storage.catalog()
+def catalog(desk: Desk, contact_id: Optional[str] = None) -> Catalog:
+    """The versions on offer (as the contact may read them, with ``contact_id``)."""
+    if contact_id is not None:
+        return desk.contact(contact_id).catalog()
+    return desk.provider.catalog()
 
 
 def contact(desk: Desk, contact_id: str) -> Optional[Contact]:
-    """The contact with ``contact_id`` (for their zone and role), or None."""
-    return desk.storage.contact(contact_id)
+    """The contact's own record (for their zone and role), or None for an unknown one."""
+    try:
+        return desk.contact(contact_id).me()
+    except AccessDenied:
+        return None
 
 
 def contact_zone(desk: Desk, contact_id: str) -> str:
@@ -57,22 +69,34 @@ def provider_zone(desk: Desk) -> str:
 
 def tenant(desk: Desk, tenant_id: str) -> Optional[Tenant]:
     """Provider side: any tenant by ID, or None."""
-    return desk.storage.tenant(tenant_id)
+    try:
+        return desk.provider.tenant(tenant_id)
+    except NotFound:
+        return None
 
 
-def tenants(desk: Desk) -> List[Tenant]:
-    """Provider side: every tenant."""
-    return desk.storage.tenants()
+def tenants(desk: Desk, *, offset: int = 0, limit: int = 1000) -> List[Tenant]:
+    """Provider side: one page of the tenants, by ID (the filters' choices)."""
+    return list(desk.provider.tenants(offset=offset, limit=limit))
 
 
-def requests_in(desk: Desk, statuses: Sequence[Status], limit: int = 1000) -> List[UpdateRequest]:
-    """Provider side: requests in ``statuses``, first come first served."""
-    return desk.storage.requests_in(tuple(statuses), limit=limit)
+def requests_in(
+    desk: Desk, statuses: Sequence[Status], *, offset: int = 0, limit: int = PAGE
+) -> List[UpdateRequest]:
+    """Provider side: one page of the requests in ``statuses``, first come first served."""
+    page = desk.provider.requests(statuses=[s.value for s in statuses], offset=offset, limit=limit)
+    return list(page)
 
 
-def requests_of(desk: Desk, tenant_id: str) -> List[UpdateRequest]:
-    """Every request of one tenant, whatever its status (a calendar feed reads them all)."""
-    return list(desk.storage.requests_for(tenant_id, limit=1_000_000).items)
+def requests_of(desk: Desk, tenant_id: str) -> Iterator[UpdateRequest]:
+    """Every request of one tenant, whatever its status, page by page (a feed reads them all)."""
+    offset = 0
+    while True:
+        page = desk.provider.requests(tenant_id=tenant_id, offset=offset, limit=PAGE)
+        yield from page
+        offset += len(page)
+        if not len(page) or offset >= page.total:
+            return
 
 
 class OutboxRow:
@@ -93,13 +117,20 @@ class OutboxRow:
         self.next_attempt_at: Optional[datetime] = item.next_attempt_at
 
 
-def outbox(desk: Desk, state: Optional[str] = None) -> List[OutboxRow]:
-    """The outbox, oldest first, optionally only the ``pending``, ``delivered`` or ``dead``."""
-    items = desk.storage.outbox()
-    rows = [OutboxRow(i) for i in items]
-    if state:
-        rows = [r for r in rows if r.state == state]
-    return rows
+def outbox(
+    desk: Desk, state: Optional[str] = None, *, offset: int = 0, limit: int = PAGE
+) -> List[OutboxRow]:
+    """One page of the outbox, oldest first, optionally of one state (``pending``, ``dead``)."""
+    return [OutboxRow(i) for i in desk.provider.outbox(state=state, offset=offset, limit=limit)]
+
+
+def outbox_item(desk: Desk, item_id: str) -> Optional[OutboxRow]:
+    """One outbox item, or None."""
+    try:
+        item, _ = desk.provider.outbox_item(item_id)
+    except NotFound:
+        return None
+    return OutboxRow(item)
 
 
 def retry_outbox_item(desk: Desk, item_id: str) -> Optional[OutboxRow]:
@@ -108,13 +139,13 @@ def retry_outbox_item(desk: Desk, item_id: str) -> Optional[OutboxRow]:
     The item goes through the dispatcher's claim, so a deliverer running
     elsewhere never sends it a second time.
     """
-    for item in desk.storage.outbox():
-        if item.id == item_id:
-            desk.retry_outbox([item.key], by="web")
-            desk.deliver()
-            now = [o for o in desk.storage.outbox(request_id=item.request_id) if o.id == item_id]
-            return OutboxRow(now[0] if now else item)
-    return None
+    try:
+        item, _ = desk.provider.outbox_item(item_id)
+    except NotFound:
+        return None
+    desk.provider.retry_outbox([item.key], by="web")
+    desk.ops.deliver()
+    return outbox_item(desk, item_id)
 
 
 class PlanRow:
@@ -127,7 +158,7 @@ class PlanRow:
 
 
 def plan_rows(run: Any) -> Tuple[List[PlanRow], Tuple[str, ...], Tuple[str, ...]]:
-    """The rows of a ``desk.plan_queue`` result, with the stored and conflicting IDs."""
+    """The rows of a ``desk.provider.plan_queue`` result, with the stored and conflicting IDs."""
     rows = []
     for r in run.requests:
         placement = run.plan.placements.get(r.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -37,6 +37,9 @@ _NOTICES = {
     "deleted": "The completed request was deleted from your list.",
     "answered": "Your answer was sent; the request goes back to the provider's queue.",
     "moved": "Your preferred date was changed; the request keeps its place in the queue.",
+    "postponed": "The update was postponed; the provider will email you its new date.",
+    "approved": "Production will be updated as scheduled.",
+    "declined": "Production will not be updated; the request was released.",
 }
 
 
@@ -48,7 +51,7 @@ class ContactScreens(Screens):
     def _contact_tenants(self, desk: Desk) -> Tuple[str, List[Tenant]]:
         cid = self.contact_id()
         try:
-            found = list(desk.tenants_of(cid))
+            found = list(desk.contact(cid).tenants())
         except AccessDenied:
             found = []
         if not found:
@@ -66,7 +69,7 @@ class ContactScreens(Screens):
 
     def _request(self, desk: Desk, cid: str, tenant: Tenant, request_id: str) -> UpdateRequest:
         try:
-            req = desk.request(cid, request_id)
+            req = desk.contact(cid).request(request_id)
         except AccessDenied:
             abort(404)
         if req.tenant_id != tenant.id:
@@ -88,7 +91,7 @@ class ContactScreens(Screens):
             tenant = found[0]
         view = None
         if tenant is not None:
-            view = desk.overview(cid, tenant.id)
+            view = desk.contact(cid).overview(tenant.id)
         return render_template(
             template,
             overview=view,
@@ -136,15 +139,15 @@ class ContactScreens(Screens):
             page = max(1, int(request.args.get("page", "1")))
         except ValueError:
             page = 1
-        listing = desk.requests(
-            cid, tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        listing = desk.contact(cid).requests(
+            tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         notice = _NOTICES.get(request.args.get("notice", ""))
         shown: Optional[UpdateRequest] = None
         rid = request.args.get("rid")
         if notice and rid and request.args.get("notice") == "submitted":
             try:
-                shown = desk.request(cid, rid)
+                shown = desk.contact(cid).request(rid)
             except AccessDenied:
                 shown = None
         zone = adapter.contact_zone(desk, cid)
@@ -187,7 +190,7 @@ class ContactScreens(Screens):
         desk = self.desk()
         cid, tenant, _ = self._tenant(desk, tenant_id)
         try:
-            req = desk.request(cid, request_id)
+            req = desk.contact(cid).request(request_id)
         except AccessDenied:
             # A second click after a delete: the request is gone from the contact's view.
             if self._deleted_here(desk, tenant, request_id):
@@ -208,9 +211,9 @@ class ContactScreens(Screens):
             )
         try:
             if req.status is Status.COMPLETED:
-                desk.delete(cid, req.id)
+                desk.contact(cid).delete(req.id)
                 return self._done(tenant, "deleted")
-            desk.cancel(cid, req.id)
+            desk.contact(cid).cancel(req.id)
             return self._done(tenant, "cancelled")
         except TransitionNotAllowed:
             return self._list(tenant.id, error=_why_not(req), status=409)
@@ -224,7 +227,7 @@ class ContactScreens(Screens):
 
     def _deleted_here(self, desk: Desk, tenant: Tenant, request_id: str) -> bool:
         try:
-            found = desk.find(request_id)
+            found = desk.provider.find(request_id)
         except SiteUpdatesError:
             return False
         return found.tenant_id == tenant.id and found.status is Status.DELETED
@@ -239,7 +242,7 @@ class ContactScreens(Screens):
         self, desk: Desk, cid: str, tenant: Tenant, req: UpdateRequest, error: Optional[str]
     ) -> str:
         try:
-            why: Tuple[str, ...] = desk.explain_to(cid, req.id).lines
+            why: Tuple[str, ...] = desk.contact(cid).explain(req.id).lines
         except SiteUpdatesError:
             why = ()  # nothing to explain once a request has left the queue's reach
         return render_template(
@@ -251,6 +254,11 @@ class ContactScreens(Screens):
             error=error,
             explanation=why,
             movable=req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED),
+            postponable=req.status is Status.SCHEDULED,
+            # Staged production waits at its gate in Pending Input, booked "stage:..."
+            # (see siteupdates.app.scheduling): the contact approves or declines it.
+            at_gate=req.status is Status.PENDING_INPUT
+            and (req.booking or "").startswith("stage:"),
             feed=feed_available(),
         )
 
@@ -272,7 +280,7 @@ class ContactScreens(Screens):
             error = "Write an answer first."
         else:
             try:
-                desk.answer(cid, req.id, text)
+                desk.contact(cid).answer(req.id, text)
                 return self._done(tenant, "answered")
             except (TransitionNotAllowed, ConflictError):
                 error = "This request no longer waits for an answer."
@@ -281,6 +289,52 @@ class ContactScreens(Screens):
             except InvalidInput as exc:
                 error = f"The answer cannot be sent: {exc}"
         return self._request_page(desk, cid, tenant, req, error), 400
+
+    def _gate_action(
+        self, tenant_id: str, request_id: str, act: Callable[[Any, str], object], notice: str
+    ) -> ResponseReturnValue:
+        """Run one of the contact's actions on their request; the page again with why not."""
+        desk = self.desk()
+        cid, tenant, _ = self._tenant(desk, tenant_id)
+        req = self._request(desk, cid, tenant, request_id)
+        try:
+            act(desk.contact(cid), req.id)
+        except RequestRefused as exc:
+            error = " ".join(r.message for r in exc.refusals) or str(exc)
+        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
+            error = f"This cannot be done now: {exc}"
+        else:
+            return self._done(tenant, notice, req.id)
+        return self._request_page(desk, cid, tenant, req, error), 400
+
+    def postpone(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Postpone a Scheduled request: to the next window, or some days (within limits)."""
+        how = request.form.get("how", "next-window")
+        days: Optional[int] = None
+        if how == "days":
+            try:
+                days = int(request.form.get("days", "").strip())
+            except ValueError:
+                days = -1  # refused by the use case's own check, in its words
+        return self._gate_action(
+            tenant_id,
+            request_id,
+            lambda me, rid: me.postpone(rid, days=days, next_window=days is None),
+            "postponed",
+        )
+
+    def approve(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Let a staged production update go ahead (staging completed)."""
+        return self._gate_action(
+            tenant_id, request_id, lambda me, rid: me.approve(rid), "approved"
+        )
+
+    def decline(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
+        """Release a staged production update after staging."""
+        reason = request.form.get("reason", "").strip() or None
+        return self._gate_action(
+            tenant_id, request_id, lambda me, rid: me.decline(rid, reason), "declined"
+        )
 
     def move(self, tenant_id: str, request_id: str) -> ResponseReturnValue:
         """The contact's reschedule: a new preferred date, until the provider's cut-off."""
@@ -292,7 +346,7 @@ class ContactScreens(Screens):
             ambiguity = request.form.get("ambiguity", "earlier")
             if ambiguity not in ("earlier", "later"):
                 ambiguity = "earlier"
-            moved = desk.move(cid, req.id, at=at, ambiguity=ambiguity)
+            moved = desk.contact(cid).move(req.id, at=at, ambiguity=ambiguity)
         except forms.FormError as exc:
             error = exc.message
         except RequestRefused as exc:
@@ -317,7 +371,7 @@ class ContactScreens(Screens):
         requests = [r for t in found for r in adapter.requests_of(desk, t.id)]
         body = contact_feed(
             person, requests, found, default_zone=adapter.contact_zone(desk, cid),
-            stamp=desk.now(), alarms=desk.app.reminders,
+            stamp=desk.now(), alarms=desk.reminders,
         )  # fmt: skip
         resp = make_response(body)
         resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
@@ -333,7 +387,7 @@ class ContactScreens(Screens):
         cid, tenant, found = self._tenant(desk, tenant_id)
         preset = adapter.preset(desk)
         targets = forms.targets_of(tenant)
-        choices = forms.version_choices(tenant, adapter.catalog(desk), preset)
+        choices = forms.version_choices(tenant, adapter.catalog(desk, cid), preset)
         zone = adapter.contact_zone(desk, cid)
         values: Dict[str, str] = {
             "target": targets[0].value if targets else "",
@@ -409,7 +463,7 @@ class ContactScreens(Screens):
         checking = request.form.get("action") == "check" or at is None
         if checking:
             try:
-                decision = desk.evaluate(cid, draft)
+                decision = desk.contact(cid).evaluate(draft)
             except AccessDenied:
                 abort(404)
             for r in decision.refusals:
@@ -420,11 +474,10 @@ class ContactScreens(Screens):
             return _Outcome(errors, warns, checked=at is not None)
         assert at is not None
         try:
-            done = desk.submit(
-                cid,
+            done = desk.contact(cid).submit(
                 tenant.id,
-                draft.target.value,
-                version,
+                target=draft.target.value,
+                version=version,
                 db_refresh=refresh,
                 at=at,
                 ambiguity=ambiguity,

@@ -80,7 +80,11 @@ class ProviderScreens(Screens):
             view = "queue"
         tenant = request.args.get("tenant", "")
         target = request.args.get("target", "")
-        rows = list(desk.queue()) if view == "queue" else adapter.requests_in(desk, _VIEWS[view])
+        rows = (
+            list(desk.provider.queue(limit=adapter.PAGE))
+            if view == "queue"
+            else adapter.requests_in(desk, _VIEWS[view])
+        )
         if tenant:
             rows = [r for r in rows if r.tenant_id == tenant]
         if target:
@@ -108,7 +112,7 @@ class ProviderScreens(Screens):
         staff = self.staff_id()
         desk = self.desk()
         store = request.form.get("mode") == "store"
-        run = desk.plan_queue(dry_run=not store, by=staff)
+        run = desk.provider.plan_queue(dry_run=not store, by=staff)
         rows, stored, conflicts = adapter.plan_rows(run)
         return render_template(
             "siteupdates_web/provider/plan.html",
@@ -121,7 +125,7 @@ class ProviderScreens(Screens):
 
     def _find(self, desk: Desk, request_id: str) -> UpdateRequest:
         try:
-            return desk.find(request_id)
+            return desk.provider.find(request_id)
         except NotFound:
             abort(404)
 
@@ -146,13 +150,13 @@ class ProviderScreens(Screens):
         why: List[str] = []
         if req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED):
             try:
-                why = list(desk.explain(req.id).lines)
+                why = list(desk.provider.explain(req.id).lines)
             except SiteUpdatesError:
                 why = []
         body = render_template(
             "siteupdates_web/provider/request.html",
             req=req,
-            history=desk.history(req.id),
+            history=desk.provider.history(req.id),
             actions=actions,
             why=why,
             errors=errors or {},
@@ -192,20 +196,20 @@ class ProviderScreens(Screens):
         try:
             if action == "schedule":
                 assert when is not None
-                desk.schedule(req.id, when, by=staff, reason=reason or None)
+                desk.provider.schedule(req.id, when, by=staff, reason=reason or None)
             elif action == "reschedule":
                 assert when is not None
-                desk.reschedule(req.id, when, reason, by=staff)
+                desk.provider.reschedule(req.id, when, reason=reason, by=staff)
             elif action == "ask":
-                desk.ask_input(req.id, reason, by=staff)
+                desk.provider.ask_input(req.id, reason, by=staff)
             elif action == "answered":
-                desk.mark_answered(req.id, reason, by=staff)
+                desk.provider.mark_answered(req.id, reason, by=staff)
             elif action == "defer":
-                desk.defer(req.id, reason, by=staff)
+                desk.provider.defer(req.id, reason, by=staff)
             elif action == "resume":
-                desk.resume(req.id, by=staff)
+                desk.provider.resume(req.id, by=staff)
             else:
-                desk.fail(req.id, reason, by=staff)
+                desk.provider.fail(req.id, reason, by=staff)
         # RequestRefused: the lifecycle's refusal, or the staging gate's (not a question).
         except (RequestRefused, ConflictError, InvalidInput) as exc:
             errors.setdefault("general", []).append(str(exc))
@@ -230,7 +234,7 @@ class ProviderScreens(Screens):
     def deliver(self) -> ResponseReturnValue:
         """Deliver every due item now."""
         self.staff_id()
-        report = self.desk().deliver()
+        report = self.desk().ops.deliver()
         counts: Dict[str, Any] = {
             "delivered": report.delivered,
             "retried": report.retried,
@@ -258,8 +262,8 @@ def _outbox_notice(desk: Desk) -> Optional[str]:
         return f"Delivered {n[0]}, to retry {n[1]}, dead {n[2]}."
     tried = args.get("tried")
     if tried:
-        for row in adapter.outbox(desk):
-            if row.id == tried:
-                error = f": {row.last_error}" if row.last_error else ""
-                return f"Tried {row.key} again: {row.state}{error}"
+        row = adapter.outbox_item(desk, tried)
+        if row is not None:
+            error = f": {row.last_error}" if row.last_error else ""
+            return f"Tried {row.key} again: {row.state}{error}"
     return None
