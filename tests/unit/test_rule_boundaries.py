@@ -15,6 +15,7 @@ import pytest
 from siteupdates.domain import (
     Actor,
     Event,
+    PolicyContext,
     RequestDraft,
     ScheduledTask,
     Status,
@@ -178,6 +179,7 @@ def test_r13_a_yearly_blackout_of_the_whole_29_february_keeps_its_length_in_a_co
         (datetime(2026, 11, 1, 1, 30), CHICAGO, "(UTC offset -05:00 then -06:00)"),
         (datetime(2026, 11, 1, 1, 30), "America/St_Johns", "(UTC offset -02:30 then -03:30)"),
         (datetime(2026, 10, 25, 2, 30), "Europe/Berlin", "(UTC offset +02:00 then +01:00)"),
+        (datetime(2026, 10, 25, 1, 30), "Europe/London", "(UTC offset +01:00 then +00:00)"),
     ],
 )
 def test_r12_an_ambiguous_time_names_both_utc_offsets_with_their_signs(
@@ -298,3 +300,14 @@ def test_stored_instants_are_utc_text_whatever_the_zone_they_came_in() -> None:
     naive = parse_ts(datetime(2026, 3, 8, 11))
     assert naive is not None and naive.tzinfo is UTC
     assert naive == datetime(2026, 3, 8, 11, tzinfo=UTC)
+
+
+def test_r8_a_policy_subclass_with_its_own_call_is_asked_through_it() -> None:
+    # evaluate() calls a plain Policy's check directly; a subclass keeps its __call__.
+    class Loud(p.Policy):
+        def __call__(self, ctx: PolicyContext) -> p.Decision:
+            return p.Decision.ok(p.Advisory(self.rule, f"checked {ctx.tenant.id}"))
+
+    quiet = Loud("X1", "x1", lambda ctx: p.Decision())
+    decision = evaluate(ctx(), policies=[quiet])
+    assert [(w.rule, w.message) for w in decision.warnings] == [("X1", "checked d1")]
