@@ -262,7 +262,7 @@ class RaceContract:
     def race_desk(self, race_url: str) -> Iterator[Any]:
         """A desk on the storage with :func:`sample_setup` stored."""
         desk = _open_desk(race_url, self.race_plugins)
-        desk.load_setup(sample_setup())
+        desk.provider.load_setup(sample_setup())
         yield desk
         desk.close()
 
