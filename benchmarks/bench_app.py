@@ -15,6 +15,7 @@ on both sides), measured as process CPU time where the work is in this process.
 
 from __future__ import annotations
 
+import functools
 import gc
 import shutil
 import statistics
@@ -23,7 +24,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import attrs
 
@@ -102,9 +103,26 @@ def refreshes(tenant: str, n: int, offset: int = 0) -> ChangeSet:
     return ChangeSet(inserts=tuple(made), history=tuple(submitted(r) for r in made))
 
 
+def has_handles(desk: Desk) -> bool:
+    """Whether the desk has the actor handles (0.3 on); older releases have flat methods."""
+    return hasattr(type(desk), "ops")
+
+
+def provider(desk: Desk) -> Any:
+    """The provider's use cases: ``desk.provider``, or an older release's flat desk."""
+    return desk.provider if has_handles(desk) else desk
+
+
+def submitter(desk: Desk, contact_id: str) -> Callable[..., Any]:
+    """``submit(tenant_id, target=..., version=..., ...)`` as ``contact_id``, on any release."""
+    if has_handles(desk):
+        return desk.contact(contact_id).submit
+    return functools.partial(desk.submit, contact_id)
+
+
 def build(path: Path, tenants: int, open_per_tenant: int) -> None:
     with Desk.open(f"sqlite:///{path}", clock=lambda: T0) as desk:
-        desk.load_setup(setup(tenants))
+        provider(desk).load_setup(setup(tenants))
         per = open_per_tenant // tenants
         for i in range(tenants):
             if per:
@@ -135,13 +153,12 @@ def measure_submit(work: Path, rounds: int = 7, submits: int = 200) -> Tuple[flo
             shutil.copy(base, copy)
             desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=CAMPUS_HOSTING)
 
-            def run(desk: Desk = desk) -> None:
+            def run(submit: Callable[..., Any] = submitter(desk, "ops")) -> None:
                 for k in range(submits):
-                    desk.submit(
-                        "ops",
+                    submit(
                         "t00000",
-                        "production/sandbox" if k % 2 else "staging",
-                        None,
+                        target="production/sandbox" if k % 2 else "staging",
+                        version=None,
                         db_refresh=True,
                         at=datetime(2026, 3, 8, 22),
                     )
@@ -176,7 +193,7 @@ def measure_plan(work: Path, rounds: int = 5) -> Tuple[float, float]:
             done: List[object] = []
 
             def run(d: Desk = desk, h: datetime = horizon, out: List[object] = done) -> None:
-                out.append(d.plan_queue(horizon=h))
+                out.append(provider(d).plan_queue(horizon=h))
 
             times[n].append(cpu(run))
             assert len(done[0].stored) == n, "every queued request is placed"  # type: ignore[attr-defined]

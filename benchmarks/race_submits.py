@@ -7,18 +7,22 @@ update of the same tenant's staging site (E.1450.4 and E.1505.2); after each
 round one of them counts the site's open version updates and cancels them.
 Prints the number of rounds that left other than one. Written against the API
 that release 0.1.0 already had, so the same script measures that release too
-(check it out, install it, run this file). URL defaults to a fresh SQLite file;
-``postgresql://...?schema=NAME`` uses the PostgreSQL plugin.
+(check it out, install it, run this file): on 0.3 and later it calls the same
+use cases through the actor handles (``desk.contact("dana")``,
+``desk.provider``), on earlier releases through their flat methods. URL
+defaults to a fresh SQLite file; ``postgresql://...?schema=NAME`` uses the
+PostgreSQL plugin.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing as mp
 import sys
 import tempfile
 from datetime import datetime
-from typing import Any, List
+from typing import Any, Callable, List, Tuple
 
 OPEN = ("to-be-scheduled", "scheduled", "not-started", "in-progress", "pending-input", "deferred")
 
@@ -36,16 +40,30 @@ def _desk(url: str) -> Any:
     return Desk.open(url, host=PluginHost(plugins=plugins, entry_points=False), clock=FixedClock())
 
 
+def _handles(desk: Any) -> bool:
+    """Whether the desk has the actor handles (0.3 and later)."""
+    return hasattr(type(desk), "ops")
+
+
+def _as_dana(desk: Any) -> Tuple[Callable[..., Any], Callable[..., Any]]:
+    """Dana's submit and cancel, bound to her: the same use cases on every release."""
+    if _handles(desk):
+        dana = desk.contact("dana")
+        return dana.submit, dana.cancel
+    return functools.partial(desk.submit, "dana"), functools.partial(desk.cancel, "dana")
+
+
 def _worker(url: str, i: int, version: str, rounds: int, barrier: Any, out: Any) -> None:
     from siteupdates.errors import SiteUpdatesError
 
     desk = _desk(url)
+    submit, cancel = _as_dana(desk)
     for n in range(rounds):
         barrier.wait()
         # Refused (R17) or a conflict reported is no violation by itself.
         with contextlib.suppress(SiteUpdatesError):
-            desk.submit("dana", "d1", "staging", version, at=datetime(2026, 3, 7, 22),
-                        idempotency_key=f"race-{i}-{n}")  # fmt: skip
+            submit("d1", target="staging", version=version, at=datetime(2026, 3, 7, 22),
+                   idempotency_key=f"race-{i}-{n}")  # fmt: skip
         barrier.wait()
         if i == 0:
             found = [
@@ -55,7 +73,7 @@ def _worker(url: str, i: int, version: str, rounds: int, barrier: Any, out: Any)
             ]
             out.put(len(found))
             for r in found:
-                desk.cancel("dana", r.id)
+                cancel(r.id)
         barrier.wait()
     desk.close()
 
@@ -66,7 +84,7 @@ def main() -> int:
     from siteupdates.testing import sample_setup
 
     desk = _desk(url)
-    desk.load_setup(sample_setup())
+    (desk.provider.load_setup if _handles(desk) else desk.load_setup)(sample_setup())
     desk.close()
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()

@@ -18,8 +18,10 @@ with a dict table and ``attrs.evolve``; ``import attrs, pluggy``; ``python -c
 ``executemany`` in one transaction; ``INSERT`` request + history + ``COMMIT``.
 
 The suite runs against whatever ``siteupdates`` is importable, so the same file
-measures an older checkout too (a missing ``Desk.submit_many`` falls back to a
-loop of ``Desk.submit``, which is what that version offers).
+measures an older checkout too: it calls the actor handles of 0.3
+(``desk.contact("ops").submit``) where they exist and the flat ``Desk``
+methods of older releases otherwise, and a missing ``submit_many`` falls back
+to a loop of submits, which is what that version offers.
 """
 
 from __future__ import annotations
@@ -477,7 +479,7 @@ def _open_bare(path: Path) -> sqlite3.Connection:
 
 
 def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
-    from benchmarks.bench_app import build
+    from benchmarks.bench_app import build, submitter
     from siteupdates import Desk
     from siteupdates.domain.timeutil import get_zone
     from siteupdates.presets import CAMPUS_HOSTING
@@ -492,11 +494,12 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
         copy = work / "interactive-lib.db"
         shutil.copy(base_db, copy)
         desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=CAMPUS_HOSTING)
+        submit = submitter(desk, "ops")
 
         def run() -> None:
             for k in range(n):
-                desk.submit("ops", "t00000", "production/sandbox" if k % 2 else "staging", None,
-                            db_refresh=True, at=local)  # fmt: skip
+                submit("t00000", target="production/sandbox" if k % 2 else "staging",
+                       version=None, db_refresh=True, at=local)  # fmt: skip
 
         took = cpu(run) / n
         desk.close()
@@ -585,7 +588,7 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
 
 
 def fig_bulk(rounds: int, work: Path, n: int = 10_000, tenants: int = 100) -> Figure:
-    from benchmarks.bench_app import build
+    from benchmarks.bench_app import build, has_handles, submitter
     from siteupdates import Desk
     from siteupdates.domain import RequestDraft
     from siteupdates.domain.timeutil import get_zone
@@ -605,15 +608,19 @@ def fig_bulk(rounds: int, work: Path, n: int = 10_000, tenants: int = 100) -> Fi
         copy = work / "bulk-lib.db"
         shutil.copy(base_db, copy)
         desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=CAMPUS_HOSTING)
-        many = getattr(desk, "submit_many", None)
+        ops: Any = desk.contact("ops") if has_handles(desk) else None
+        many = ops.submit_many if ops is not None else getattr(desk, "submit_many", None)
+        flat = ops is None and many is not None  # 0.2: the contact's ID first
+        submit = submitter(desk, "ops")
 
         def run() -> None:
             if many is not None:
-                results = many("ops", drafts)
+                results = many("ops", drafts) if flat else many(drafts)
                 assert sum(1 for r in results if r.accepted) == n
                 return
             for d in drafts:  # the version at the branch start has no batch submit
-                desk.submit("ops", d.tenant_id, d.target.value, None, db_refresh=True, at=local)
+                submit(d.tenant_id, target=d.target.value, version=None, db_refresh=True,
+                       at=local)  # fmt: skip
 
         took = cpu(run)
         desk.close()

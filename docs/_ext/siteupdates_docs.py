@@ -7,13 +7,17 @@
   is documented nowhere or twice, or a documented hook does not exist.
 * ``lifecycle-diagram``: the request lifecycle drawn by Graphviz from
   :data:`siteupdates.domain.TRANSITIONS` at build time.
+* ``legacy-api-table``: each deprecated flat ``Desk`` method beside the actor
+  handle's method that replaces it, drawn from
+  :data:`siteupdates.usecases.catalog.CATALOG` at build time (see
+  :func:`legacy_rows`), and the use cases that have no flat form.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Set, Tuple
 
 import apiref
 from docutils import nodes
@@ -198,6 +202,108 @@ class LifecycleDiagram(SphinxDirective):
         return [node]
 
 
+_HANDLES = {"contact": "contact(contact_id)", "provider": "provider", "ops": "ops"}
+
+
+def _call(prefix: str, leading: List[str], keywords: List[str]) -> str:
+    """``prefix(a, b, c=...)``: positional names, then keyword-only ones."""
+    return f"{prefix}({', '.join([*leading, *(f'{k}=...' for k in keywords)])})"
+
+
+def _new_call(uc: Any) -> str:
+    """How the handle's method is called: positional names, required keywords."""
+    return _call(
+        f"desk.{_HANDLES[uc.actor.value]}.{uc.name}",
+        [p.name for p in uc.params if p.positional],
+        [p.name for p in uc.params if p.required and not p.positional],
+    )
+
+
+def legacy_rows() -> List[Tuple[str, str, str]]:
+    """(0.2 call, 0.3 call, what it does) for every use case with a flat method.
+
+    Each call shows the arguments it takes by position, then its other required
+    arguments as keywords; optional arguments keep their names.
+    """
+    from siteupdates.usecases.catalog import CATALOG
+
+    rows = []
+    for uc in CATALOG:
+        if uc.legacy is None:
+            continue
+        positional = list(uc.legacy.positional)
+        keywords = [p.name for p in uc.params if p.required and p.name not in positional]
+        old = _call(f"desk.{uc.legacy.name}", positional, keywords)
+        rows.append((old, _new_call(uc), uc.doc.strip().splitlines()[0]))
+    return rows
+
+
+def new_use_cases() -> List[str]:
+    """The handles' methods that have no flat form (new in 0.3), as calls."""
+    from siteupdates.usecases.catalog import CATALOG
+
+    return [_new_call(uc) for uc in CATALOG if uc.legacy is None]
+
+
+class LegacyApiTable(SphinxDirective):
+    """``.. legacy-api-table::``: the deprecated flat methods and their replacements."""
+
+    has_content = False
+
+    def run(self) -> List[nodes.Node]:
+        """A list-table drawn from the catalog, then the use cases new in 0.3."""
+        from siteupdates.usecases import catalog
+
+        lines = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 35 40 25",
+            "",
+            "   * - 0.2 (deprecated; removed in 0.4)",
+            "     - 0.3",
+            "     - what it does",
+        ]
+        for old, new, doc in legacy_rows():
+            lines += [f"   * - ``{old}``", f"     - ``{new}``", f"     - {doc}"]
+        lines += [
+            "",
+            "New in 0.3, with no flat form: "
+            + ", ".join(f"``{name}``" for name in new_use_cases())
+            + ".",
+            "",
+        ]
+        self.env.note_dependency(catalog.__file__ or "")
+        return _rst_block(self, lines)
+
+
+#: Names two public modules define, by the module prefix that means each one:
+#: an annotation ``Actor`` in ``siteupdates.service`` is the use cases' actor,
+#: in ``siteupdates.app.changes`` the lifecycle's.
+_AMBIGUOUS = {
+    "Actor": (
+        (("siteupdates.usecases", "siteupdates.service", "siteupdates.cli"),
+         "siteupdates.usecases.Actor"),
+        (("siteupdates",), "siteupdates.domain.Actor"),
+    ),
+}  # fmt: skip
+
+
+def _qualify(app: Sphinx, doctree: nodes.document) -> None:
+    """Point an unqualified ``Actor`` in a signature at the one its module means."""
+    from sphinx.addnodes import pending_xref
+
+    for node in doctree.findall(pending_xref):
+        choices = _AMBIGUOUS.get(node.get("reftarget", ""))
+        if node.get("refdomain") != "py" or not choices:
+            continue
+        module = node.get("py:module") or ""
+        for prefixes, target in choices:
+            if module.startswith(prefixes):
+                node["reftarget"] = target
+                node["refspecific"] = False
+                break
+
+
 def _init_hooks(app: Sphinx, env: BuildEnvironment, docnames: Set[str]) -> None:
     if not hasattr(env, "siteupdates_hooks"):
         env.siteupdates_hooks = {}  # type: ignore[attr-defined]
@@ -219,6 +325,8 @@ def setup(app: Sphinx) -> Dict[str, Any]:
     app.add_directive("apimodule", ApiModule)
     app.add_directive("hookspec", HookSpec)
     app.add_directive("lifecycle-diagram", LifecycleDiagram)
+    app.add_directive("legacy-api-table", LegacyApiTable)
     app.connect("env-before-read-docs", _init_hooks)
+    app.connect("doctree-read", _qualify)
     app.connect("env-check-consistency", _check_hooks)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}

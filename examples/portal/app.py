@@ -76,7 +76,7 @@ def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
         url, clock=(lambda: now) if now else _real_now, preset=preset or CAMPUS_HOSTING
     )
     if not desk.storage.tenants():
-        desk.load_setup(loaded)
+        desk.provider.load_setup(loaded)
     return desk
 
 

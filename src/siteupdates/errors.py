@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
-    from siteupdates.domain.model import Refusal
+    # A leaf module: the errors depend on nothing above them, not even for types.
+    from siteupdates.refusal import Refusal
 
 
 class SiteUpdatesError(Exception):

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 import pluggy
 
 if TYPE_CHECKING:
-    from siteupdates.app.executors import Run
     from siteupdates.domain import Site, Tenant, UpdateRequest
     from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
     from siteupdates.notices import DeliveryAttempt
     from siteupdates.ports import Fence, Storage
     from siteupdates.registry import PolicyRegistry
+    from siteupdates.runs import Run
 
 #: The pluggy project name: hook implementations are marked for it.
 PROJECT = "siteupdates"

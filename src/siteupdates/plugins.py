@@ -40,12 +40,12 @@ from siteupdates.ports import Storage
 from siteupdates.registry import PolicyRegistry
 
 if TYPE_CHECKING:
-    from siteupdates.app.executors import Run
     from siteupdates.domain import Policy, Site, Tenant, UpdateRequest
     from siteupdates.domain.messages import CalendarEntry, Notice
     from siteupdates.domain.windows import Blackout
     from siteupdates.notices import DeliveryAttempt
     from siteupdates.ports import Fence
+    from siteupdates.runs import Run
 
 __all__ = [
     "DEFAULT_PLUGINS",

@@ -121,8 +121,9 @@ AUDIT_KINDS = ("tenant", "contact", "group", "catalog", "settings")
 class Page(Generic[T]):
     """A slice of a list that can grow: ``items`` and the total count before slicing.
 
-    Every view that lists requests or tenants returns one (``Desk.requests``,
-    ``Desk.queue``, ``Desk.tenants_of``). Iterating a page, ``len()`` and
+    Every view that lists requests, tenants or outbox items returns one
+    (``desk.contact(id).requests()``, ``desk.provider.queue()``,
+    ``desk.provider.outbox()``, ...). Iterating a page, ``len()`` and
     indexing go over ``items``.
     """
 

@@ -1,6 +1,6 @@
 """The converter-free constructors of the submit build the values the validated ones build.
 
-:func:`siteupdates.domain.model._trusted_request` (and the history entry of
+:meth:`siteupdates.domain.UpdateRequest.trusted` (and the history entry of
 :func:`siteupdates.domain.submitted`) skip the converters for fields the caller
 has converted already; given the converted form of any valid input, they must
 give a value equal to the class's own constructor, field by field and type by
@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siteupdates.domain import Actor, Event, HistoryEntry, Status, Target, UpdateRequest, Version
-from siteupdates.domain.lifecycle import _trusted_entry, submitted
+from siteupdates.domain.lifecycle import submitted
 from siteupdates.domain.messages import Notice
-from siteupdates.domain.model import Advisory, _trusted, _trusted_request
+from siteupdates.domain.model import Advisory, trusted_constructor
 from siteupdates.sql import codec
 from tests.factories import NOW
 
@@ -83,7 +83,7 @@ def _same(a: object, b: object) -> None:
 
 @given(request_fields())
 def test_trusted_request_equals_the_validated_one(fields: Dict[str, Any]) -> None:
-    _same(_trusted_request(**fields), UpdateRequest(**fields))
+    _same(UpdateRequest.trusted(**fields), UpdateRequest(**fields))
 
 
 @given(request_fields())
@@ -91,7 +91,7 @@ def test_trusted_request_takes_the_same_positions(fields: Dict[str, Any]) -> Non
     names = [f.name for f in attrs.fields(UpdateRequest)]
     args = [fields[n] for n in names[:9]]
     rest = {n: v for n, v in fields.items() if n not in names[:9]}
-    _same(_trusted_request(*args, **rest), UpdateRequest(*args, **rest))
+    _same(UpdateRequest.trusted(*args, **rest), UpdateRequest(*args, **rest))
 
 
 @given(request_fields(), st.sampled_from([None, "because"]), st.sampled_from([(), ("R5",)]))
@@ -105,7 +105,7 @@ def test_trusted_history_entry_equals_the_validated_one(
         at=r.requested_at, from_status=None, to_status=Status.TO_BE_SCHEDULED, reason=reason,
         new_date=r.preferred_start, overrides=overrides,
     )  # fmt: skip
-    _same(_trusted_entry(**entry), HistoryEntry(**entry))
+    _same(trusted_constructor(HistoryEntry)(**entry), HistoryEntry(**entry))
     del entry["reason"], entry["overrides"]
     _same(submitted(r), HistoryEntry(**entry))
 
@@ -124,7 +124,7 @@ def test_trusted_refuses_classes_that_check_more_than_converters() -> None:
 
     for cls in (Checked, Posted):
         with pytest.raises(TypeError, match="checks more than its converters"):
-            _trusted(cls)
+            trusted_constructor(cls)
 
 
 def test_codec_encoders_follow_their_column_lists() -> None:

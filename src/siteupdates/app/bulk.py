@@ -43,7 +43,7 @@ from siteupdates.domain import (
     submitted,
     superseded_by,
 )
-from siteupdates.errors import DuplicateKey, InvalidInput
+from siteupdates.errors import ConflictError, DuplicateKey, InvalidInput
 from siteupdates.ports import ChangeSet, OutboxItem, Unit
 
 from . import changes
@@ -197,8 +197,15 @@ def submit_many(
     def use_case(uow: Unit) -> List[BulkResult]:
         who = contact(uow, contact_id)
         # One writer per tenant, as for one submit; in ID order, so batches never deadlock.
-        for tenant_id in sorted({d.tenant_id for d in batch if who.sees(d.tenant_id)}):
+        locked = sorted({d.tenant_id for d in batch if who.sees(d.tenant_id)})
+        for tenant_id in locked:
             uow.lock(f"tenant:{tenant_id}")
+        # Read again under the locks: an apply that changed the contact meanwhile
+        # (it takes the tenants' locks too) is wholly before this batch, or it is
+        # run again when the contact now sees a tenant it did not lock.
+        who = contact(uow, contact_id)
+        if not {d.tenant_id for d in batch if who.sees(d.tenant_id)} <= set(locked):
+            raise ConflictError(contact_id, message="the contact changed; run the batch again")
         run = _Batch(app, uow, who)
         results = [run.one(i, d, k) for i, (d, k) in enumerate(zip(batch, keys))]
         run.flush()

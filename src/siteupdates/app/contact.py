@@ -31,8 +31,7 @@ from siteupdates.domain.model import (
     Status,
     Tenant,
     UpdateRequest,
-    _advisories,
-    _trusted_request,
+    advisories,
 )
 from siteupdates.domain.timeutil import Ambiguity
 from siteupdates.errors import AccessDenied, DuplicateKey, InvalidInput, NotFound, RequestRefused
@@ -158,7 +157,7 @@ def accepted_request(
     start, zone = ctx.start, ctx.zone
     assert start is not None
     draft = ctx.draft
-    return _trusted_request(
+    return UpdateRequest.trusted(
         id=app.new_id(),
         tenant_id=ctx.tenant.id,
         target=draft.target,
@@ -168,7 +167,7 @@ def accepted_request(
         zone=zone if type(zone) is str else str(zone),
         requested_by=who.id,
         requested_at=app.now(),
-        warnings=_advisories(decision.warnings) if decision.warnings else (),
+        warnings=advisories(decision.warnings) if decision.warnings else (),
         idempotency_key=key,
     )
 
@@ -215,13 +214,15 @@ def submit(
     _naive(at)
 
     def use_case(uow: Unit) -> Submission:
+        # One writer per tenant from here on: what R17 reads stays true until commit.
+        # Taken before the contact and the tenant are read, so an apply that changes
+        # or removes either (it takes this lock too) is wholly before or after this
+        # submit. The key is looked up after the lock, so a retry racing its first
+        # attempt sees that attempt's request (at READ COMMITTED, not before).
+        uow.lock(f"tenant:{tenant_id}")
         who = contact(uow, contact_id)
         if not who.sees(tenant_id):
             raise AccessDenied(NO_ACCESS.format(what="tenant"))
-        # One writer per tenant from here on: what R17 reads stays true until commit.
-        # The key is looked up after the lock, so a retry racing its first attempt
-        # sees that attempt's request (at READ COMMITTED, not before).
-        uow.lock(f"tenant:{tenant_id}")
         if idempotency_key is not None:
             # Scoped to the contact and the tenant: R22 holds for a replayed key too.
             earlier = _replay(uow, who, tenant_id, idempotency_key)

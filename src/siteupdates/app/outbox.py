@@ -55,6 +55,8 @@ from siteupdates.notices import DeliveryAttempt
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxItem, OutboxState, Storage
 
+from .polling import poll as poll_loop
+
 __all__ = ["DeliveryReport", "Dispatcher", "default_owner"]
 
 logger = logs.logger("siteupdates.outbox")
@@ -411,12 +413,22 @@ class Dispatcher:
         )
 
     def run(self, *, poll: float = 30.0) -> DeliveryReport:
-        """Deliver until :meth:`stop`, a pass every ``poll`` seconds (reminders fire here)."""
+        """Deliver until :meth:`stop`, a pass every ``poll`` seconds (reminders fire here).
+
+        A pass delivers everything due, so the next one waits ``poll`` seconds
+        whatever it did; a pass that failed (the storage is down) is logged and
+        the waits grow while they fail (see :func:`siteupdates.app.polling.poll`).
+        """
         poll = _finite("poll", poll, low=0)
         total = DeliveryReport()
-        while not self._stop.is_set():
+
+        def one_pass() -> int:
+            nonlocal total
             total = total + self.run_once()
-            self._stop.wait(poll)
+            return 0  # drained: wait for the next pass
+
+        poll_loop(one_pass, stop=self._stop, interval=poll, logger=logger,
+                  name=f"deliverer {self.owner}")  # fmt: skip
         return total
 
     def stop(self) -> None:

@@ -194,6 +194,7 @@ def apply_setup(
         for key, value in setup.settings.items():
             if diff.compare("settings", key, _wrap(settings.get(key)), _wrap(value)):
                 new_settings[key] = value
+        _lock_tenants(uow, setup, tenants, contacts, new_tenants, new_contacts, replace)
         removed: Dict[str, Tuple[str, ...]] = {}
         if replace:
             removed = _removals(uow, diff, setup, groups, tenants, contacts, offered, wanted,
@@ -212,6 +213,40 @@ def apply_setup(
         return report
 
     return app.run(use_case)
+
+
+def _lock_tenants(
+    uow: Unit,
+    setup: Setup,
+    tenants: Mapping[str, Tenant],
+    contacts: Mapping[str, Contact],
+    new_tenants: Sequence[Tenant],
+    new_contacts: Sequence[Contact],
+    replace: bool,
+) -> None:
+    """Take the lock of every stored tenant this setup removes or changes.
+
+    A use case for a tenant holds the tenant's lock from before it reads the
+    tenant and its contact until it commits; so it runs wholly before this
+    apply (whose reads of open requests come after these locks and see it) or
+    wholly after it (and reads the new data). Without them, a submit could
+    insert a request for a tenant this apply removes (issue 22). A contact's
+    change touches the tenants it saw and sees. In ID order, as every use case
+    that locks several tenants, so no two units deadlock.
+    """
+    names = {t.id for t in new_tenants if t.id in tenants}
+    changed = {c.id: c for c in new_contacts}
+    if replace:
+        names.update(set(tenants) - {t.id for t in setup.tenants})
+        kept = {c.id for c in setup.contacts}
+        changed.update({k: c for k, c in contacts.items() if k not in kept})
+    for key, c in changed.items():
+        old = contacts.get(key)
+        names.update(c.tenants)
+        if old is not None:
+            names.update(old.tenants)
+    for name in sorted(names & set(tenants)):
+        uow.lock(f"tenant:{name}")
 
 
 def _removals(

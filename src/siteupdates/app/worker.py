@@ -49,6 +49,7 @@ from siteupdates.ports import Claim, Fence
 
 from . import provider
 from .bootstrap import App
+from .polling import poll as poll_loop
 
 __all__ = ["GENERIC_REASON", "WorkReport", "Worker"]
 
@@ -256,15 +257,12 @@ class Worker:
         return len(claims)
 
     def run(self, *, poll: float = 5.0, until_idle: bool = False) -> WorkReport:
-        """Work until :meth:`stop` (or, with ``until_idle``, until nothing is due)."""
-        while not self.stopping:
-            try:
-                got = self.run_once()
-            except SiteUpdatesError as exc:
-                logger.error("worker %s: %s", self.id, exc)
-                got = 0
-            if got == 0:
-                if until_idle:
-                    break
-                self._stop.wait(poll)
+        """Work until :meth:`stop` (or, with ``until_idle``, until nothing is due).
+
+        Rounds follow one another while there is work, ``poll`` seconds apart when
+        there is none, and further apart while they fail (see
+        :func:`siteupdates.app.polling.poll`).
+        """
+        poll_loop(self.run_once, stop=self._stop, interval=poll, until_idle=until_idle,
+                  logger=logger, name=f"worker {self.id}")  # fmt: skip
         return self.report

@@ -36,7 +36,7 @@ from siteupdates.plugins import PluginHost, load_plugin
 from siteupdates.service import Desk
 
 from .inputs import EXIT, check_arguments, instant, one_line
-from .parser import _Parser, build_parser, command_word
+from .parser import Parser, build_parser, command_word
 from .render import Out, error_json
 
 __all__ = ["EXIT", "build_parser", "main"]
@@ -132,13 +132,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_word(args))
     # Usage errors are found while parsing: they follow --json wherever it stands.
-    _Parser.json_errors = (
-        "--json" in args[: args.index("--")] if "--" in args else "--json" in args
-    )
+    Parser.json_errors = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     try:
         a = parser.parse_args(args)
     finally:
-        _Parser.json_errors = False
+        Parser.json_errors = False
     out = Out(a.json)
     try:
         check_arguments(a)

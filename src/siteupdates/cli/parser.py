@@ -110,7 +110,7 @@ class _Help(argparse.HelpFormatter):
         )
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Usage errors exit with the documented status 2, in one line (JSON with ``--json``)."""
 
     #: Set by :func:`siteupdates.cli.main` when ``--json`` is on the command line.
@@ -126,7 +126,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        if _Parser.json_errors:
+        if Parser.json_errors:
             body = {
                 "error": {
                     "type": "UsageError",
@@ -234,7 +234,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     but get no arguments: a run builds one command's grammar, not forty (about
     15 ms of every start).
     """
-    p = _Parser(
+    p = Parser(
         prog="siteupdates",
         description="Update requests for hosted sites: submit, schedule, run, tell. "
         "The options below may also follow the command.",
@@ -244,7 +244,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action=_Version, help="print the installed version and exit")
     _globals(p, suppress=False)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     def add(name: str, fn: Callable[..., int], help: str) -> argparse.ArgumentParser:
@@ -526,7 +526,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     sp.add_argument("--request")
     if not isinstance(sp, _Unused):  # the states' enum loads the outbox values: not for others
         sp.add_argument("--state", choices=[s.value for s in ports.OutboxState])
-    osub = sp.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=_Parser)
+    osub = sp.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=Parser)
     rp = osub.add_parser(
         "retry",
         help="requeue dead items (by key, or every dead one with --dead)",

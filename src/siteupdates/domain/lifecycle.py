@@ -28,7 +28,7 @@ import attrs
 
 from siteupdates.errors import InvalidInput, TransitionNotAllowed
 
-from .model import Refusal, Status, UpdateRequest, _Named, _replace_request, _trusted
+from .model import NamedEnum, Refusal, Status, UpdateRequest, trusted_constructor
 from .timeutil import require_aware
 
 __all__ = [
@@ -57,7 +57,7 @@ class Actor(str, enum.Enum):
     PROVIDER = "provider"
 
 
-class Event(_Named):
+class Event(NamedEnum):
     """The named changes of a request."""
 
     SUBMIT = "submit"
@@ -307,7 +307,8 @@ class HistoryEntry:
     overrides: Tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
 
-_trusted_entry: Callable[..., HistoryEntry] = _trusted(HistoryEntry)
+_trusted_entry: Callable[..., HistoryEntry] = trusted_constructor(HistoryEntry)
+_copy_request = UpdateRequest.trusted_copy
 
 
 def submitted(request: UpdateRequest) -> HistoryEntry:
@@ -385,7 +386,7 @@ def apply(
     revision = request.revision + 1
     # Every changed field is checked above (a Status, aware UTC instants, a reason
     # string): the kept fields are not converted again.
-    updated = _replace_request(
+    updated = _copy_request(
         request,
         status=target,
         preferred_start=preferred,

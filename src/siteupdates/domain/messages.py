@@ -25,7 +25,7 @@ from siteupdates.errors import InvalidInput
 
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
-from .timeutil import _clock, _day, format_clock, parse_ts, to_local, ts
+from .timeutil import format_clock, format_local_clock, format_local_day, parse_ts, to_local, ts
 
 __all__ = [
     "CALENDAR_ACTIONS",
@@ -143,7 +143,7 @@ def _when(instant: Optional[datetime], zone: str) -> str:
     if instant is None:
         return "(no date)"
     local = to_local(instant, zone)  # once for both halves
-    return f"{_day(local)} at {_clock(local)}"
+    return f"{format_local_day(local)} at {format_local_clock(local)}"
 
 
 def _what(request: UpdateRequest) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, time
 from typing import (
     Any,
     Callable,
+    ClassVar,
     Dict,
     FrozenSet,
     Iterable,
@@ -36,11 +37,12 @@ from siteupdates.errors import (
     UnknownName,
     WrongType,
 )
+from siteupdates.refusal import Refusal as Refusal  # re-exported: its old home
 
 from .timeutil import require_aware, require_zone
 
 
-class _Named(str, enum.Enum):
+class NamedEnum(str, enum.Enum):
     """A string enum whose ``parse`` names every accepted value on error."""
 
     @classmethod
@@ -72,7 +74,7 @@ class _Named(str, enum.Enum):
         return str(self.value)
 
 
-class Plan(_Named):
+class Plan(NamedEnum):
     """A tenant's hosting plan; what each plan allows lives in the preset's plan rules."""
 
     CLOUD = "cloud"
@@ -80,7 +82,7 @@ class Plan(_Named):
     ASP = "asp"
 
 
-class SiteKind(_Named):
+class SiteKind(NamedEnum):
     """The kinds of site a tenant may have."""
 
     PRODUCTION = "production"
@@ -89,7 +91,7 @@ class SiteKind(_Named):
     PREVIEW = "preview"
 
 
-class Target(_Named):
+class Target(NamedEnum):
     """What a request is for.
 
     Production and sandbox share one web application (R1), so they are one target;
@@ -141,7 +143,7 @@ _REFRESH_SITE: Dict[Target, SiteKind] = {
 }
 
 
-class Role(_Named):
+class Role(NamedEnum):
     """A contact's role; a district contact has one tenant, the others may have several."""
 
     DISTRICT = "district"
@@ -151,7 +153,7 @@ class Role(_Named):
     ESA = "esa"
 
 
-class Status(_Named):
+class Status(NamedEnum):
     """The statuses of an update request (R15), plus Cancelled (R16) and Deleted (R18)."""
 
     TO_BE_SCHEDULED = "to-be-scheduled"
@@ -259,18 +261,6 @@ class Version:
 
 
 @attrs.frozen
-class Refusal:
-    """Why a rule refuses: the rule's ID, a message for the contact, and what to do instead."""
-
-    rule: str
-    message: str
-    suggestion: Optional[str] = None
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.message}"
-
-
-@attrs.frozen
 class Advisory:
     """A warning that does not refuse the request (R8's maintenance, R14's tasks).
 
@@ -298,7 +288,12 @@ class Advisory:
         return f"{self.rule}: {self.message}" if self.rule else self.message
 
 
-def _advisories(values: Iterable[object]) -> Tuple[Advisory, ...]:
+def advisories(values: Iterable[object]) -> Tuple[Advisory, ...]:
+    """Warnings as unique :class:`Advisory` values in order, each read by :meth:`Advisory.parse`.
+
+    The converter of :attr:`UpdateRequest.warnings`; WrongType for one string
+    instead of a collection.
+    """
     if isinstance(values, str):
         raise WrongType("warnings", values, "a collection of warnings, not one string")
     return tuple(dict.fromkeys(Advisory.parse(v) for v in values))
@@ -373,7 +368,8 @@ def _version(value: object) -> Version:
     return Version.parse(value)
 
 
-def _version_or_none(value: object) -> Optional[Version]:
+def optional_version(value: object) -> Optional[Version]:
+    """None for None, else :meth:`Version.parse` of ``value``: the optional versions' converter."""
     return None if value is None else Version.parse(value)
 
 
@@ -531,7 +527,7 @@ class UpdateRequest:
     id: str
     tenant_id: str
     target: Target = attrs.field(converter=_target)
-    version: Optional[Version] = attrs.field(converter=_version_or_none)
+    version: Optional[Version] = attrs.field(converter=optional_version)
     db_refresh: bool = attrs.field()
     preferred_start: datetime = attrs.field(converter=_aware)
     zone: str = attrs.field(converter=require_zone)
@@ -540,7 +536,7 @@ class UpdateRequest:
     status: Status = attrs.field(default=Status.TO_BE_SCHEDULED, converter=_status)
     scheduled_for: Optional[datetime] = attrs.field(default=None, converter=_aware_or_none)
     revision: int = 1
-    warnings: Tuple[Advisory, ...] = attrs.field(default=(), converter=_advisories)
+    warnings: Tuple[Advisory, ...] = attrs.field(default=(), converter=advisories)
     reason: Optional[str] = None
     superseded_by: Optional[str] = None
     idempotency_key: Optional[str] = None
@@ -564,6 +560,17 @@ class UpdateRequest:
         """The date every view shows: the provider's date once set, else the preferred one."""
         return self.scheduled_for if self.scheduled_for is not None else self.preferred_start
 
+    #: ``UpdateRequest(...)`` for fields already in converted form: a named constructor
+    #: that runs no converter (see :func:`trusted_constructor`). The submit builds a
+    #: request from values its checks just made, and
+    #: :func:`siteupdates.sql.codec.request_from_values` from stored values it converted;
+    #: give a Target, a Version or None, aware UTC datetimes, a Status, unique Advisories.
+    #: Anything else is stored as given, so callers with outside values use the class.
+    trusted: ClassVar[Callable[..., UpdateRequest]]
+    #: :func:`replace` without its check of the field names: ``trusted_copy(request,
+    #: status=..., revision=...)``, for the lifecycle, which names only fields it knows.
+    trusted_copy: ClassVar[Callable[..., UpdateRequest]]
+
 
 _V = TypeVar("_V")
 
@@ -580,10 +587,12 @@ def _replacer(cls: Type[_V]) -> Callable[..., _V]:
     lines += ["    return new"]
     scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
     exec("\n".join(lines), scope)
-    return scope["replace"]  # type: ignore[no-any-return]
+    fn = scope["replace"]
+    fn.__doc__ = f"A copy of a {cls.__name__} with ``changes``, stored as given (no converter)."
+    return fn  # type: ignore[no-any-return]
 
 
-def _trusted(cls: Type[_V]) -> Callable[..., _V]:
+def trusted_constructor(cls: Type[_V]) -> Callable[..., _V]:
     """A constructor of ``cls`` that stores its arguments as given, for values already valid.
 
     Same parameters and defaults as the class's own ``__init__``, but no
@@ -612,14 +621,17 @@ def _trusted(cls: Type[_V]) -> Callable[..., _V]:
     lines += [f"    _set(new, {a.name!r}, {a.name})" for a in fields]
     lines += ["    return new"]
     exec("\n".join(lines), scope)
-    return scope["make"]  # type: ignore[no-any-return]
+    fn = scope["make"]
+    fn.__doc__ = f"``{cls.__name__}(...)`` for fields in converted form: no converter runs."
+    return fn  # type: ignore[no-any-return]
 
 
-_replace_request = _replacer(UpdateRequest)
-#: ``UpdateRequest(...)`` without its converters, for fields already in converted form
-#: (see :func:`_trusted`): the submit builds one from values its checks just made, and
-#: :func:`siteupdates.sql.codec.request_from_values` from stored values it converted.
-_trusted_request: Callable[..., UpdateRequest] = _trusted(UpdateRequest)
+# Class attributes set once the class exists: staticmethods, so that neither binds
+# an instance; called through the class, they cost one attribute look-up more than
+# a module global.
+UpdateRequest.trusted = staticmethod(trusted_constructor(UpdateRequest))
+UpdateRequest.trusted_copy = staticmethod(_replacer(UpdateRequest))
+_replace_request = UpdateRequest.trusted_copy
 _REQUEST_FIELDS = frozenset(a.name for a in attrs.fields(UpdateRequest))
 
 

@@ -37,7 +37,7 @@ from .model import (
     Tenant,
     UpdateRequest,
     Version,
-    _version_or_none,
+    optional_version,
 )
 from .timeutil import Ambiguity, local_fields, to_instant
 from .views import format_clock, format_day
@@ -194,7 +194,7 @@ class RequestDraft:
 
     tenant_id: str
     target: Target = attrs.field(converter=_draft_target)
-    version: Optional[Version] = attrs.field(default=None, converter=_version_or_none)
+    version: Optional[Version] = attrs.field(default=None, converter=optional_version)
     db_refresh: Optional[bool] = attrs.field(default=None, converter=_refresh_flag)
     local_start: Optional[datetime] = None
     zone: Optional[str] = None

@@ -55,11 +55,20 @@ def _windows(value: Iterable[Window]) -> Tuple[Window, ...]:
     return windows
 
 
+#: The longest soak, deferral period, skip or notice lead a preset may hold: ten
+#: years. Longer ones would carry the planner's dates past the calendar's end.
+MAX_SPAN = timedelta(days=3660)
+#: The most deferrals a preset may allow per request or per period.
+MAX_TIMES = 1000
+
+
 def _span(what: str, value: Any) -> timedelta:
     if isinstance(value, bool) or not isinstance(value, timedelta):
         raise InvalidInput(f"{what} must be a timedelta, not {value!r}", value)
     if value < timedelta(0):
         raise InvalidInput(f"{what} must not be negative, not {value}", value)
+    if value > MAX_SPAN:
+        raise InvalidInput(f"{what} {value} is out of range: expected 0 to {MAX_SPAN}", value)
     return value
 
 
@@ -119,8 +128,12 @@ class DeferralRules:
     def __attrs_post_init__(self) -> None:
         for what in ("per_request", "per_period"):
             v = getattr(self, what)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise InvalidInput(f"{what} must be a whole number of times (0 or more)", v)
+            if v is not None and (
+                isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_TIMES
+            ):
+                raise InvalidInput(
+                    f"{what} must be a whole number of times from 0 to {MAX_TIMES}", v
+                )
         if _span("period", self.period) == timedelta(0):
             raise InvalidInput("period must be positive", self.period)
         _span("max_skip", self.max_skip)

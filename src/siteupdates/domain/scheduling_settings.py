@@ -42,14 +42,24 @@ place (``provider.scheduling.windows[0].rrule``) and what is accepted.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 import attrs
 
+from siteupdates.checks import text as checked_text
 from siteupdates.errors import ConfigurationError, SiteUpdatesError
 
-from .preset import DeferralRules, NoticeTiers, ProviderPreset, SchedulingRules, StagingRules
+from .preset import (
+    MAX_SPAN,
+    MAX_TIMES,
+    DeferralRules,
+    NoticeTiers,
+    ProviderPreset,
+    SchedulingRules,
+    StagingRules,
+)
 from .timeutil import to_instant
 from .windows import ALL_WORK, EPOCH, WEEKDAYS, Blackout, RecurringWindow, WeeklyWindow, Window
 
@@ -95,21 +105,48 @@ def _tables(where: str, value: Any, part: str) -> List[Mapping[str, Any]]:
     return [_table(f"{where}[{i}]", v, part) for i, v in enumerate(value)]
 
 
-def _number(where: str, value: Any, *, whole: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        kind = "a whole number" if whole else "a number"
-        raise ConfigurationError(f"{where}: expected {kind} of 0 or more, not {value!r}")
+#: The largest number of hours and of days a span of the table may give (MAX_SPAN).
+_MAX_HOURS = MAX_SPAN.days * 24
+_MAX_DAYS = MAX_SPAN.days
+#: The longest window of ``duration_minutes``: a week, as the windows accept.
+_MAX_WINDOW_MINUTES = 7 * 24 * 60
+
+
+def _shown(value: Any) -> str:
+    """A number as an error shows it: a huge one by its first digits and its length."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
+
+
+def _number(where: str, value: Any, *, hi: float, whole: bool = False) -> float:
+    """A finite number from 0 to ``hi`` (a whole one with ``whole``), or one clear error."""
+    kind = "a whole number" if whole else "a number"
+    wanted = f"{kind} from 0 to {hi:g}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{where}: expected {wanted}, not {_shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigurationError(f"{where}: expected a finite {wanted[2:]}, not {value}")
     if whole and not isinstance(value, int):
-        raise ConfigurationError(f"{where}: expected a whole number, not {value!r}")
+        raise ConfigurationError(f"{where}: expected {wanted}, not {_shown(value)}")
+    if not 0 <= value <= hi:
+        raise ConfigurationError(f"{where}: {_shown(value)} is out of range: expected {wanted}")
     return float(value)
 
 
 def _hours(where: str, value: Any) -> timedelta:
-    return timedelta(hours=_number(where, value))
+    return timedelta(hours=_number(where, value, hi=_MAX_HOURS))
 
 
 def _days(where: str, value: Any) -> timedelta:
-    return timedelta(days=_number(where, value))
+    return timedelta(days=_number(where, value, hi=_MAX_DAYS))
+
+
+def _printable(where: str, name: Any) -> None:
+    """A name of a table: one line of printable text, or an error that does not echo it."""
+    try:
+        checked_text("a name", name, limit=200)
+    except SiteUpdatesError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
 
 
 def _bool(where: str, value: Any) -> bool:
@@ -146,7 +183,7 @@ def _window(where: str, w: Mapping[str, Any], zone: str) -> Window:
             where,
             lambda: RecurringWindow(
                 w["rrule"], w.get("start"), int(_number(f"{where}.duration_minutes", minutes,
-                                                        whole=True)),
+                                                        hi=_MAX_WINDOW_MINUTES, whole=True)),
                 z, w.get("starts_on", EPOCH),
                 w.get("ends_on"), w.get("excluded", ()),
             ),
@@ -204,7 +241,9 @@ def scheduling_from_dict(
     w = f"{_WHERE}.deferral"
 
     def count(key: str, default: Optional[int]) -> Optional[int]:
-        return int(_number(f"{w}.{key}", d[key], whole=True)) if key in d else default
+        return (
+            int(_number(f"{w}.{key}", d[key], hi=MAX_TIMES, whole=True)) if key in d else default
+        )
 
     deferral = _at(w, lambda: DeferralRules(
         count("per_request", base.deferral.per_request),
@@ -221,6 +260,10 @@ def scheduling_from_dict(
     for key, value in (("tiers", tiers), ("tenants", tenants)):
         if not isinstance(value, Mapping):
             raise ConfigurationError(f"{w}.{key}: expected a table such as {{ early = 28 }}")
+        # The names go into messages (paths, refusals): printable text only, checked
+        # before any is echoed.
+        for name in value:
+            _printable(f"{w}.{key}", name)
     notice = _at(w, lambda: NoticeTiers(
         {str(k): _days(f"{w}.tiers.{k}", v) for k, v in tiers.items()},
         n.get("default"), {str(k): str(v) for k, v in tenants.items()},

@@ -39,6 +39,8 @@ __all__ = [
     "ZoneInfo",
     "format_clock",
     "format_day",
+    "format_local_clock",
+    "format_local_day",
     "get_zone",
     "local_fields",
     "parse_ts",
@@ -236,20 +238,20 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def format_day(instant: datetime, zone: str) -> str:
     """``Jan. 10, 2015``: the local date of ``instant`` in ``zone``, locale-independent."""
-    return _day(to_local(instant, zone))
+    return format_local_day(to_local(instant, zone))
 
 
 def format_clock(instant: datetime, zone: str) -> str:
     """``4:39 AM CST``: the local time of ``instant`` in ``zone`` with the zone's abbreviation."""
-    return _clock(to_local(instant, zone))
+    return format_local_clock(to_local(instant, zone))
 
 
-def _day(local: datetime) -> str:
+def format_local_day(local: datetime) -> str:
     """:func:`format_day` of a time already in its zone (a caller showing both converts once)."""
     return f"{_MONTHS[local.month - 1]}. {local.day}, {local.year}"
 
 
-def _clock(local: datetime) -> str:
+def format_local_clock(local: datetime) -> str:
     """:func:`format_clock` of a time already in its zone."""
     hour = local.hour % 12 or 12
     return f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"

@@ -41,12 +41,15 @@ from siteupdates.domain import (
     UpdateRequest,
     Version,
 )
-from siteupdates.domain.model import _advisories, _trusted_request
+from siteupdates.domain.model import advisories
 from siteupdates.domain.timeutil import parse_ts, require_zone, ts
 from siteupdates.errors import StorageError
 
 if TYPE_CHECKING:
     from siteupdates.ports import AuditEntry, OutboxItem
+
+# Bound once: the decoder builds every request of a read through it.
+_trusted_request = UpdateRequest.trusted
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -209,7 +212,7 @@ def request_from_values(row: Sequence[Any]) -> UpdateRequest:
         Status.parse(row[9]),
         parse_ts(row[10]),
         int(row[11]),
-        () if warnings in _NO_WARNINGS else _advisories(tuple(_json(warnings) or ())),
+        () if warnings in _NO_WARNINGS else advisories(tuple(_json(warnings) or ())),
         row[13],
         row[14],
         row[15],

@@ -9,7 +9,7 @@ from celery import Celery
 from siteupdates.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from siteupdates.app.executors import Run
+    from siteupdates.runs import Run
 
 __all__ = ["TASK_NAME", "CeleryExecutor"]
 

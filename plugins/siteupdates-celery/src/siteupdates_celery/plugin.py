@@ -23,7 +23,7 @@ from siteupdates.hookspecs import hookimpl
 from .executor import TASK_NAME, CeleryExecutor
 
 if TYPE_CHECKING:
-    from siteupdates.app.executors import Run
+    from siteupdates.runs import Run
 
 __all__ = [
     "executor_from_settings",
