@@ -37,6 +37,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "exploratory",
+    derandomize=False,
     max_examples=1000,
     deadline=None,
     phases=list(Phase),
