@@ -7,7 +7,7 @@
    The reads of a submit go through indexes, so the ratio should stay near 1
    (target at most 1.2).
 2. ``plan_queue`` storing a plan of 8,000 queued requests against one of 2,000,
-   on SQLite. Linear growth gives 4; the target is at most 4.5.
+   on SQLite and on ``memory://``. Linear growth gives 4; the target is at most 4.5.
 
 Figures are medians of interleaved rounds (a busy moment of the machine falls
 on both sides), measured as process CPU time where the work is in this process.
@@ -176,19 +176,30 @@ def bench_submit(work: Path, rounds: int = 7, submits: int = 200) -> float:
     return b / a
 
 
-def measure_plan(work: Path, rounds: int = 5) -> Tuple[float, float]:
-    """CPU seconds of plan_queue storing 2,000 and 8,000 queued requests (medians)."""
+def measure_plan(work: Path, rounds: int = 5, store: str = "sqlite") -> Tuple[float, float]:
+    """CPU seconds of plan_queue storing 2,000 and 8,000 queued requests (medians).
+
+    ``store`` is ``sqlite`` (a copy of a built file each round) or ``memory``
+    (the in-memory storage, filled again each round).
+    """
     sizes = (2000, 8000)
     bases = {}
-    for n in sizes:
-        bases[n] = work / f"queue-{n}.db"
-        build(bases[n], 200, n)
+    if store == "sqlite":
+        for n in sizes:
+            bases[n] = work / f"queue-{n}.db"
+            build(bases[n], 200, n)
     times = {n: [] for n in sizes}  # type: dict[int, List[float]]
     for r in range(rounds):
         for n in sizes if r % 2 == 0 else tuple(reversed(sizes)):
-            copy = work / f"plan-{n}.db"
-            shutil.copy(bases[n], copy)
-            desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=BIG)
+            if store == "sqlite":
+                copy = work / f"plan-{n}.db"
+                shutil.copy(bases[n], copy)
+                desk = Desk.open(f"sqlite:///{copy}", clock=lambda: T0, preset=BIG)
+            else:
+                desk = Desk.open("memory://", clock=lambda: T0, preset=BIG)
+                desk.load_setup(setup(200))
+                for i in range(200):
+                    desk.storage.apply(refreshes(f"t{i:05d}", n // 200))
             horizon = T0 + timedelta(days=365)
             done: List[object] = []
 
@@ -202,11 +213,14 @@ def measure_plan(work: Path, rounds: int = 5) -> Tuple[float, float]:
 
 
 def bench_plan(work: Path, rounds: int = 5) -> float:
-    a, b = measure_plan(work, rounds)
-    print(f"plan_queue storing 2,000: {a:.3f} s CPU")
-    print(f"plan_queue storing 8,000: {b:.3f} s CPU")
-    print(f"ratio 8k / 2k: {b / a:.2f} (linear 4.0, target <= 4.5)")
-    return b / a
+    worst = 0.0
+    for store in ("sqlite", "memory"):
+        a, b = measure_plan(work, rounds, store)
+        print(f"plan_queue storing 2,000 ({store}): {a:.3f} s CPU")
+        print(f"plan_queue storing 8,000 ({store}): {b:.3f} s CPU")
+        print(f"ratio 8k / 2k ({store}): {b / a:.2f} (linear 4.0, target <= 4.5)")
+        worst = max(worst, b / a)
+    return worst
 
 
 def main() -> int:

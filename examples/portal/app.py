@@ -10,8 +10,15 @@ Run from the checkout (after installing ``plugins/siteupdates-web``)::
 
 ``SITEUPDATES_SETUP`` names the setup file (default: examples/district.toml),
 ``SITEUPDATES_URL`` the storage (default: a SQLite file in a temporary
-directory, filled from the setup at start), ``SITEUPDATES_NOW`` a fixed clock
-(the source document's moment, 2015-02-02T10:39:00Z, unless set to ``real``).
+directory, filled from the setup at start; a ``postgresql://`` URL works once
+``siteupdates-postgres`` is installed: storage plugins load from their entry
+points), ``SITEUPDATES_NOW`` a fixed clock (the source document's moment,
+2015-02-02T10:39:00Z, unless set to ``real``).
+
+Sessions are signed with ``PORTAL_SECRET_KEY``; without it, a random key is
+made once and kept in ``PORTAL_SECRET_FILE`` (default: a file of the user's in
+the temporary directory), so every worker process of a server such as
+``gunicorn -w 4 'app:create_app()'`` signs with the same key.
 """
 
 from __future__ import annotations
@@ -73,7 +80,10 @@ def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
     loaded = load_setup(setup)
     preset = stored_preset(loaded.settings)
     desk = Desk.open(
-        url, clock=(lambda: now) if now else _real_now, preset=preset or CAMPUS_HOSTING
+        url,
+        clock=(lambda: now) if now else _real_now,
+        preset=preset or CAMPUS_HOSTING,
+        entry_points=True,  # postgresql:// and other storages come from plugins
     )
     if not desk.storage.tenants():
         desk.provider.load_setup(loaded)
@@ -82,6 +92,34 @@ def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
 
 def _real_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def secret_key() -> str:
+    """``PORTAL_SECRET_KEY``, else the key in ``PORTAL_SECRET_FILE``, made by the first process.
+
+    A key of each worker's own would make a session signed by one worker
+    invalid at the next: the file is created whole (written aside, then linked
+    into place), so a process that loses the race reads the winner's key.
+    """
+    given = os.environ.get("PORTAL_SECRET_KEY")
+    if given:
+        return given
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    path = Path(
+        os.environ.get("PORTAL_SECRET_FILE")
+        or Path(tempfile.gettempdir()) / f"siteupdates-portal-{uid}.key"
+    )
+    if not path.exists():
+        fd, aside = tempfile.mkstemp(dir=str(path.parent), prefix=".portal-key-")
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.close(fd)
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another worker made it first: use theirs
+        finally:
+            os.unlink(aside)
+    return path.read_text().strip()
 
 
 def create_app(
@@ -98,7 +136,7 @@ def create_app(
     )
 
     app = Flask(__name__)
-    app.secret_key = os.environ.get("PORTAL_SECRET_KEY") or secrets.token_hex(32)
+    app.secret_key = secret_key()
 
     def signed_in(kind: str) -> Optional[str]:
         who = str(session.get("who", ""))

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUDIT_KINDS",
     "CLAIMABLE",
+    "COUNT_CAP",
     "AuditEntry",
     "ChangeSet",
     "Claim",
@@ -113,24 +114,42 @@ def __dir__() -> List[str]:
 T = TypeVar("T")
 
 
+#: How far a view over a long list counts before it labels its total a lower bound.
+COUNT_CAP = 10_000
+
 #: What reference data an audit entry is about.
 AUDIT_KINDS = ("tenant", "contact", "group", "catalog", "settings")
 
 
+def _more(page: Page[Any]) -> bool:
+    return page.total > page.offset + len(page.items)
+
+
 @attrs.frozen
 class Page(Generic[T]):
-    """A slice of a list that can grow: ``items`` and the total count before slicing.
+    """A slice of a list that can grow: ``items``, whether ``more`` follow, and a total.
 
     Every view that lists requests, tenants or outbox items returns one
     (``desk.contact(id).requests()``, ``desk.provider.queue()``,
     ``desk.provider.outbox()``, ...). Iterating a page, ``len()`` and
     indexing go over ``items``.
+
+    ``more`` says whether items follow this page (ask for the next one with
+    ``offset + len(page)``, or, where a view takes it, ``after`` the last
+    item's ID: a keyset page, as cheap deep in the list as at its start).
+    ``total`` is the count of the whole list when ``exact`` is true. A view
+    over a list that may hold millions (the provider's queue) does not count
+    past :data:`COUNT_CAP`: there ``exact`` is false and ``total`` is a lower
+    bound ("at least"), so a page costs the same at 10,000 items as at
+    1,000,000.
     """
 
     items: Tuple[T, ...]
     total: int
     offset: int = 0
     limit: int = 0
+    more: bool = attrs.field(default=attrs.Factory(_more, takes_self=True))
+    exact: bool = True
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
@@ -164,6 +183,14 @@ class Reads(abc.ABC):
     @abc.abstractmethod
     def tenants(self) -> List[Tenant]:
         """Every tenant, ordered by ID."""
+
+    def tenants_by_id(self, tenant_ids: Sequence[str]) -> List[Tenant]:
+        """The tenants with these IDs that exist, ordered by ID (optional).
+
+        SQL backends read them and their sites in two statements, however many.
+        """
+        found = (self.tenant(t) for t in sorted(set(tenant_ids)))
+        return [t for t in found if t is not None]
 
     def has_tenants(self) -> bool:
         """Whether any tenant is stored (a setup was applied).
@@ -237,6 +264,16 @@ class Reads(abc.ABC):
     ) -> Page[UpdateRequest]:
         """A tenant's requests, newest first (``requested_at`` then ID, descending)."""
 
+    def tenant_requests(
+        self, tenant_id: str, statuses: Sequence[Status], *, limit: int = 1000
+    ) -> List[UpdateRequest]:
+        """A tenant's requests in ``statuses``, newest first, without a count (optional).
+
+        What :meth:`requests_for` lists, for a reader that shows them all and
+        needs no total (the overview): SQL backends send one statement.
+        """
+        return list(self.requests_for(tenant_id, statuses=statuses, limit=limit).items)
+
     def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
         """The open version updates of one site, oldest first (optional; R17).
 
@@ -257,11 +294,33 @@ class Reads(abc.ABC):
         """Requests in ``statuses``, first come first served (``requested_at``, then ID)."""
 
     def page_in(
-        self, statuses: Sequence[Status], *, offset: int = 0, limit: int = 1000
+        self,
+        statuses: Sequence[Status],
+        *,
+        offset: int = 0,
+        limit: int = 1000,
+        after: Optional[str] = None,
     ) -> Page[UpdateRequest]:
-        """One page of the requests in ``statuses``, first come first served (optional)."""
+        """One page of the requests in ``statuses``, first come first served (optional).
+
+        ``after`` (a request ID) starts the page after that request in this
+        order (wherever it is now), ``offset`` items further on; ``more`` says
+        whether any follow. ``total`` counts the whole list up to
+        :data:`COUNT_CAP` (beyond it ``exact`` is false); an unknown ``after``
+        gives an empty page.
+        """
         found = self.requests_in(statuses, limit=1_000_000_000)
-        return Page(tuple(found[offset : offset + limit]), len(found), offset, limit)
+        exact = len(found) <= COUNT_CAP
+        total = len(found) if exact else COUNT_CAP
+        if after is not None:
+            last = self.request(after)
+            found = (
+                []
+                if last is None
+                else [r for r in found if (r.requested_at, r.id) > (last.requested_at, last.id)]
+            )
+        items = tuple(found[offset : offset + limit])
+        return Page(items, total, offset, limit, more=len(found) > offset + limit, exact=exact)
 
     @abc.abstractmethod
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:

@@ -19,7 +19,7 @@ import attrs
 import psycopg
 import pytest
 
-from siteupdates.app.scheduling import stage_link
+from siteupdates.app.slots import stage_link
 from siteupdates.app.worker import Worker
 from siteupdates.domain import SchedulingRules, StagingRules, Status
 from siteupdates.errors import InvalidInput

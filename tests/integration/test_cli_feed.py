@@ -111,12 +111,25 @@ def test_the_providers_feed_holds_every_tenant_with_the_reminder_ladder_as_alarm
         assert triggers == [-timedelta(hours=48), -timedelta(minutes=30)]
 
 
-def test_r16_a_cancelled_update_leaves_the_feed(run: Run, booked: Dict[str, str]) -> None:
-    # Cancelling clears the date; a subscribed client drops what the feed no longer has.
+def test_r16_a_cancelled_update_stays_in_the_feed_as_cancelled_with_a_higher_sequence(
+    run: Run, booked: Dict[str, str]
+) -> None:
+    # Cancelling clears the date; a client that imported the feed removes the event
+    # only when it sees the same UID with STATUS:CANCELLED and a higher SEQUENCE.
+    code, before, err = run.raw("feed", "--as", "dana")
+    [was] = _events(before)
     run.json("cancel", "--as", "dana", booked["maple"])
     code, out, err = run.raw("feed", "--as", "dana")
     assert code == 0, err
-    assert _events(out) == [] and booked["maple"].encode() not in out
+    [event] = _events(out)
+    assert str(event["UID"]) == str(was["UID"]) and str(event["STATUS"]) == "CANCELLED"
+    assert int(event.decoded("SEQUENCE")) > int(was.decoded("SEQUENCE"))
+    assert event.decoded("DTSTART") == was.decoded("DTSTART")
+    assert event.walk("VALARM") == []
+    code, provider, err = run.raw("feed")
+    assert code == 0, err
+    mine = [e for e in _events(provider) if str(e["UID"]) == str(was["UID"])]
+    assert [str(e["STATUS"]) for e in mine] == ["CANCELLED"]
 
 
 def test_r22_an_unknown_contact_is_refused_in_one_line(run: Run) -> None:

@@ -334,8 +334,10 @@ def test_refresh_interval_refuses_naming_the_last_refresh_and_the_first_date_all
         text = str(err.value)
         assert "at most once every 7 days" in text
         assert "last refreshed Mar. 1, 2026 6:00 AM CST" in text
-        assert "first date allowed is Mar. 8, 2026 7:00 AM CDT" in text
-        assert err.value.refusals[0].suggestion == "2026-03-08 07:00"
+        # Seven calendar days in the requester's zone: the same wall time across the
+        # 8 March clock change (docs/time.md), not 7 x 24 elapsed hours (07:00 CDT).
+        assert "first date allowed is Mar. 8, 2026 6:00 AM CDT" in text
+        assert err.value.refusals[0].suggestion == "2026-03-08 06:00"
         first = sandbox_refresh(desk, datetime(2026, 3, 8, 7))
         with pytest.raises(RequestRefused) as again:  # an open refresh counts too
             sandbox_refresh(desk, datetime(2026, 3, 12, 22))

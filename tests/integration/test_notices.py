@@ -219,8 +219,9 @@ def test_reminders_already_past_are_skipped_and_a_late_deliverer_sends_one_not_a
 
 
 def test_a_ladder_in_the_setup_file_is_checked() -> None:
+    # "1d" stays written in days: it counts on the contact's calendar (docs/time.md).
     assert setup_from_dict({"notices": {"reminders": ["1d", "90m"]}}).settings["notices"] == {
-        "reminders": ["24h", "90m"]
+        "reminders": ["1d", "90m"]
     }
     with pytest.raises(ConfigurationError, match=r"notices\.reminders"):
         setup_from_dict({"notices": {"reminders": ["soon"]}})

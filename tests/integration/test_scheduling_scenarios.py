@@ -260,9 +260,10 @@ def test_advance_notice_tiers_hold_version_updates_and_are_explained(
     refresh = desk.submit("sam", "d3", "production/sandbox", None,
                           db_refresh=True, at=datetime(2026, 3, 7, 9))  # fmt: skip
     desk.plan_queue(horizon=clock.now + timedelta(days=90))
-    # Early tier: at least 28 days after the scheduled notice (1 March 12:00 UTC): the
-    # 29 March window opens at 09:00 UTC, before that, so 5 April.
-    assert desk.find(version.request.id).scheduled_for == datetime(2026, 4, 5, 9, tzinfo=UTC)
+    # Early tier: at least 28 calendar days after the scheduled notice (1 March 06:00
+    # CST, 12:00 UTC), in the request's zone: 29 March 06:00 CDT, 11:00 UTC (27 days
+    # and 23 elapsed hours later), inside that Sunday's window.
+    assert desk.find(version.request.id).scheduled_for == datetime(2026, 3, 29, 11, tzinfo=UTC)
     assert desk.find(refresh.request.id).scheduled_for == MAR8  # a refresh is not held
     text = desk.explain(version.request.id).render()
     assert "notice tier 'early': booked at least 28 days after it is announced" in text

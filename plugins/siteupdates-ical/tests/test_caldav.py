@@ -10,9 +10,11 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List, Tuple
 
+import icalendar
 import pytest
+import vobject  # type: ignore[import-untyped]
 
 from siteupdates.domain import Status
 from siteupdates.notices import CalendarEntry
@@ -26,6 +28,8 @@ from siteupdates_ical import (
     CalDavSchedule,
     DavClient,
     canonical_text,
+    contact_feed,
+    departure,
 )
 from siteupdates_ical.caldav import DavResponse
 
@@ -101,9 +105,15 @@ def test_publish_move_twice_and_cancel_on_the_server(cal: CalDavSchedule) -> Non
         assert (
             moved.decoded("DTSTART") == T.replace(day=day) and int(moved.decoded("SEQUENCE")) == n
         )
+    cal.clock = lambda: T  # the desk's time, not this machine's
     desk.cancel("dana", rid)
     desk.deliver()
-    assert cal.events() == []
+    # Cancelled with a higher SEQUENCE, so clients that copied the event remove it too.
+    [gone] = cal.events()
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone.decoded("SEQUENCE")) == 3
+    assert cal.prune() == 0  # kept while clients may still hold it
+    cal.clock = lambda: T + timedelta(days=60)  # 30 days after its end have passed
+    assert cal.prune() == 1 and cal.events() == []
 
 
 def test_a_concurrent_edit_is_kept_and_the_move_retried(
@@ -262,3 +272,79 @@ class TestCalDavScheduleContract(CalendarContract):
         # Radicale drops C0 control characters (other than tab and line feed) from
         # the text it stores; the file calendar keeps them.
         return re.sub(r"[\x00-\x08\x0b-\x1f]", "", canonical_text(summary))
+
+
+# -- Feeds that clients keep in step ----------------------------------------------
+
+
+def _feeds() -> Tuple[bytes, bytes, str]:
+    """Dana's feed before and after a cancellation, and the request's UID."""
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    desk = Desk.open("memory://", host=PluginHost(entry_points=False), clock=clock)
+    setup = sample_setup()
+    desk.load_setup(setup)
+    rid = desk.submit("dana", "d1", "staging", "E.1505.2", at=datetime(2026, 3, 7, 22)).request.id
+    desk.schedule(rid, T)
+    dana = next(c for c in setup.contacts if c.id == "dana")
+
+    def feed() -> bytes:
+        requests = desk.storage.requests_for("d1", limit=100).items
+        gone = {r.id: departure(desk.history(r.id)) for r in requests if r.scheduled_for is None}
+        departed = {k: v for k, v in gone.items() if v is not None}
+        return contact_feed(dana, requests, setup.tenants, stamp=clock(), departed=departed)
+
+    before = feed()
+    desk.cancel("dana", rid)
+    after = feed()
+    clock.now = T + timedelta(days=31, hours=3)  # 30 days after its end: it leaves the feed
+    assert icalendar.Calendar.from_ical(feed()).walk("VEVENT") == []
+    return before, after, f"{rid}@siteupdates"
+
+
+def _apply(store: Dict[str, icalendar.cal.Component], feed: bytes) -> None:
+    """What an importing client does: same UID and higher SEQUENCE replace; CANCELLED removes."""
+    for event in icalendar.Calendar.from_ical(feed).walk("VEVENT"):
+        uid = str(event["UID"])
+        held = store.get(uid)
+        if held is not None and int(event.decoded("SEQUENCE")) <= int(held.decoded("SEQUENCE")):
+            continue  # an older or equal version: the client keeps what it has
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            store.pop(uid, None)
+        else:
+            store[uid] = event
+
+
+def test_a_cancelled_request_reaches_an_importing_client_as_cancelled() -> None:
+    before, after, uid = _feeds()
+    client: Dict[str, icalendar.cal.Component] = {}
+    _apply(client, before)
+    assert list(client) == [uid]
+    _apply(client, after)
+    assert client == {}
+    _apply(client, after)  # the same version again changes nothing
+    assert client == {}
+
+
+def test_both_feed_versions_parse_with_icalendar_and_vobject() -> None:
+    for data in _feeds()[:2]:
+        [ev] = icalendar.Calendar.from_ical(data).walk("VEVENT")
+        [cal] = list(vobject.readComponents(data.decode("utf-8")))
+        [vev] = cal.vevent_list
+        assert vev.uid.value == str(ev["UID"]) and vev.sequence.value == str(
+            ev.decoded("SEQUENCE")
+        )
+        assert vev.status.value == str(ev["STATUS"])
+
+
+def test_both_feed_versions_are_accepted_by_radicale(radicale: str) -> None:
+    client = DavClient(user="ops", password="pw")
+    collection = f"{radicale}/ops/feed/"
+    assert client.request("MKCALENDAR", collection).status == 201
+    before, after, uid = _feeds()
+    url = collection + "r.ics"
+    headers = {"Content-Type": "text/calendar; charset=utf-8"}
+    assert client.request("PUT", url, before, headers).status in (201, 204)
+    assert client.request("PUT", url, after, headers).status in (201, 204)
+    stored = icalendar.Calendar.from_ical(client.request("GET", url).body)
+    [event] = stored.walk("VEVENT")
+    assert str(event["UID"]) == uid and str(event["STATUS"]) == "CANCELLED"

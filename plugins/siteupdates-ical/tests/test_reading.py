@@ -26,16 +26,21 @@ def u(year: int, month: int, day: int, hour: int = 0) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC)
 
 
-def read(name: str, zone: str) -> List[Tuple[str, datetime, datetime]]:
+def read(
+    name: str, zone: str, honour_transp: bool = False
+) -> List[Tuple[str, datetime, datetime]]:
     data = (HERE / name).read_bytes()
     periods, problems = periods_in(parse_calendar(data, name), source=name, zone=zone,
-                                   start=H0, end=H1, text=data)  # fmt: skip
+                                   start=H0, end=H1, text=data,
+                                   honour_transp=honour_transp)  # fmt: skip
     assert problems == []
     return [(p.name, p.start, p.end) for p in periods]
 
 
-def library_view(name: str, zone: str) -> List[Tuple[datetime, datetime]]:
-    """The same calendar expanded by recurring-ical-events alone, opaque and not cancelled."""
+def library_view(
+    name: str, zone: str, honour_transp: bool = False
+) -> List[Tuple[datetime, datetime]]:
+    """The same calendar expanded by recurring-ical-events alone, not cancelled."""
 
     def at(v: object) -> datetime:
         if not isinstance(v, datetime):
@@ -48,7 +53,9 @@ def library_view(name: str, zone: str) -> List[Tuple[datetime, datetime]]:
     cal = icalendar.Calendar.from_ical((HERE / name).read_bytes())
     out = []
     for occ in recurring_ical_events.of(cal).between(H0, H1):
-        if occ.get("STATUS") == "CANCELLED" or occ.get("TRANSP") == "TRANSPARENT":
+        if occ.get("STATUS") == "CANCELLED":
+            continue
+        if honour_transp and occ.get("TRANSP") == "TRANSPARENT":
             continue
         s = at(occ.decoded("DTSTART"))
         e = at(occ.decoded("DTEND")) if "DTEND" in occ else s + occ.decoded("DURATION")
@@ -57,12 +64,19 @@ def library_view(name: str, zone: str) -> List[Tuple[datetime, datetime]]:
 
 
 def test_outlook_windows_zone_yearly_bymonth_and_exdate() -> None:
-    got = read("outlook.ics", "UTC")
-    # 07:00-18:00 CDT on 6 July; 2027 is excluded by EXDATE; the free event does not block.
+    got = read("outlook.ics", "UTC", honour_transp=True)
+    # 07:00-18:00 CDT on 6 July; 2027 is excluded by EXDATE; the free event does not
+    # block, as the source honours TRANSP.
     assert got == [
         ("Summer enrolment", u(2026, 7, 6, 12), u(2026, 7, 6, 23)),
         ("Summer enrolment", u(2028, 7, 6, 12), u(2028, 7, 6, 23)),
     ]
+    assert [(s, e) for _, s, e in got] == library_view("outlook.ics", "UTC", True)
+
+
+def test_an_event_marked_free_blocks_unless_the_source_honours_transp() -> None:
+    got = read("outlook.ics", "UTC")
+    assert ("Board lunch (free)", u(2026, 3, 10, 13), u(2026, 3, 10, 22)) in got
     assert [(s, e) for _, s, e in got] == library_view("outlook.ics", "UTC")
 
 
@@ -72,7 +86,7 @@ def test_outlook_without_vtimezone_maps_the_windows_name() -> None:
     stripped = head + rest.split("END:VTIMEZONE\r\n", 1)[1]
     periods, _ = periods_in(parse_calendar(stripped, "x"), source="x", zone="UTC",
                             start=H0, end=H1)  # fmt: skip
-    assert periods[0].start == u(2026, 7, 6, 12)
+    assert next(p.start for p in periods if p.name == "Summer enrolment") == u(2026, 7, 6, 12)
 
 
 def test_google_weekly_rule_exdate_override_all_day_and_cancelled() -> None:
@@ -90,17 +104,13 @@ def test_google_weekly_rule_exdate_override_all_day_and_cancelled() -> None:
 def test_apple_bom_altrep_floating_duration_and_leap_day() -> None:
     got = read("apple.ics", "America/Denver")
     assert ("Graduation, night run", u(2026, 5, 3, 4), u(2026, 5, 3, 14)) in got
-    leap = [(s, e) for name, s, e in got if name == "Leap day audit"]
-    # The documented rule: 28 February in common years, 29 February in leap years.
-    assert leap == [
-        (u(2026, 2, 28, 7), u(2026, 3, 1, 7)),
-        (u(2027, 2, 28, 7), u(2027, 3, 1, 7)),
-        (u(2028, 2, 29, 7), u(2028, 3, 1, 7)),
+    # RFC 5545: a yearly event on 29 February occurs in leap years only, and its name
+    # says so (explain shows the name of a blackout that passed a slot over).
+    leap = [
+        (s, e) for name, s, e in got if name == "Leap day audit (29 February: leap years only)"
     ]
-    # The library shows it in leap years only; the rest is the same.
-    assert set(library_view("apple.ics", "America/Denver")) == {(s, e) for _, s, e in got} - set(
-        leap[:2]
-    )
+    assert leap == [(u(2028, 2, 29, 7), u(2028, 3, 1, 7))]
+    assert library_view("apple.ics", "America/Denver") == [(s, e) for _, s, e in got]
 
 
 def test_a_broken_event_is_reported_with_uid_and_line_and_hides_nothing() -> None:
@@ -155,14 +165,14 @@ def test_the_scope_of_a_source_decides_whom_it_blocks(
     assert _planned(BlackoutCalendars([source])) == expected
 
 
-def test_leap_day_rule_honours_until_and_exdate() -> None:
+def test_a_yearly_29_february_blocks_leap_years_only_as_rfc_5545_says() -> None:
     text = "\r\n".join([
         "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x", "BEGIN:VEVENT", "UID:l",
         "DTSTAMP:20240101T000000Z", "DTSTART;VALUE=DATE:20240229",
-        "RRULE:FREQ=YEARLY;UNTIL=20270101", "EXDATE;VALUE=DATE:20250228",
-        "SUMMARY:Leap", "END:VEVENT", "END:VCALENDAR", "",
+        "RRULE:FREQ=YEARLY;UNTIL=20290101", "SUMMARY:Leap", "END:VEVENT", "END:VCALENDAR", "",
     ])  # fmt: skip
     periods, _ = periods_in(parse_calendar(text, "x"), source="x", zone="UTC",
                             start=datetime(2024, 1, 1, tzinfo=UTC), end=H1)  # fmt: skip
-    assert [p.start.date() for p in periods] == [date(2024, 2, 29), date(2026, 2, 28)]
+    assert [p.start.date() for p in periods] == [date(2024, 2, 29), date(2028, 2, 29)]
+    assert {p.name for p in periods} == {"Leap (29 February: leap years only)"}
     assert all(p.end - p.start == timedelta(days=1) for p in periods)

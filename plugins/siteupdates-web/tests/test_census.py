@@ -26,6 +26,7 @@ NOT_ON_THE_WEB = {
     "contact.submit_many": "a batch is a file for programs: Python or the command line",
     "contact.submit_staged": "staged rollout is started by the provider's tooling",
     "contact.evaluate": "reached as the form's 'check first' (see test below)",
+    "contact.overview": "the gadget shows it, read with the tenants in one go (contact.gadget)",
 }
 
 
@@ -127,3 +128,4 @@ def test_every_contact_use_case_is_reached_by_a_page(
     missing = wanted - set(seen) - set(NOT_ON_THE_WEB)
     assert missing == set()
     assert "contact.evaluate" in seen  # the form's "check first"
+    assert "contact.gadget" in seen

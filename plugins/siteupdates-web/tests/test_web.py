@@ -862,3 +862,19 @@ def test_without_the_calendar_plugin_there_is_no_feed(
     sign_in(client, contact="dana")
     assert client.get(PREFIX + "/calendar.ics").status_code == 404
     assert "/calendar.ics" not in client.get(PREFIX + f"/t/maple/requests/{rid}").text
+
+
+def test_a_cancelled_request_stays_in_the_web_feed_as_cancelled_with_a_higher_sequence(
+    client: FlaskClient, desk: Desk
+) -> None:
+    icalendar = pytest.importorskip("icalendar")
+    mine = dana_request(desk)
+    desk.provider.schedule(mine, datetime(2015, 2, 11, 4, tzinfo=UTC))
+    sign_in(client, contact="dana")
+    before = icalendar.Calendar.from_ical(client.get(PREFIX + "/calendar.ics").data)
+    desk.contact("dana").cancel(mine)
+    after = icalendar.Calendar.from_ical(client.get(PREFIX + "/calendar.ics").data)
+    (old,) = [e for e in before.walk("VEVENT") if str(e["UID"]) == f"{mine}@siteupdates"]
+    (new,) = [e for e in after.walk("VEVENT") if str(e["UID"]) == f"{mine}@siteupdates"]
+    assert str(new["STATUS"]) == "CANCELLED"
+    assert int(new["SEQUENCE"]) > int(old.get("SEQUENCE", 0))

@@ -4,7 +4,8 @@
   storage, the stored preset, clock, IDs); :meth:`App.run` runs a use case in
   one unit of work and retries it when it lost a race.
 * :mod:`.changes`: the only code that turns an event into a change set.
-* :mod:`.contact`, :mod:`.provider`, :mod:`.scheduling`: the use cases, each a
+* :mod:`.contact`, :mod:`.provider`, :mod:`.planning`, :mod:`.automatic`,
+  :mod:`.staged`, :mod:`.deferral`: the use cases, each a
   function of the app and plain values.
 * :mod:`.worker` and :mod:`.outbox`: the hosting worker and the outbox
   dispatcher, built on the public use cases only.

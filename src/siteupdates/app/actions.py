@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from .contact import Submission
     from .executors import DispatchReport, RunDispatcher
     from .outbox import DeliveryReport, Dispatcher
+    from .planning import WhatIf
     from .reference import SetupReport
-    from .scheduling import WhatIf
 
 __all__ = [
     "apply_setup",
@@ -257,14 +257,14 @@ def what_if(
     from siteupdates.setupfile import load_setup as read_setup
     from siteupdates.setupfile import stored_preset
 
-    from . import scheduling
+    from . import planning
 
     preset = (
         setup if isinstance(setup, ProviderPreset) else stored_preset(read_setup(setup).settings)
     )
     if preset is None:
         raise InvalidInput("the setup has no [provider] table to plan with", None)
-    return scheduling.what_if(app, preset, horizon=horizon)
+    return planning.what_if(app, preset, horizon=horizon)
 
 
 # -- reads a user interface lists ------------------------------------------------------
@@ -406,15 +406,15 @@ def options_of(values: Mapping[str, Any]) -> Dict[str, Any]:
 
 def approve(app: App, contact_id: str, request_id: str) -> UpdateRequest:
     """The contact lets a staged production update go ahead (staging completed)."""
-    from . import scheduling
+    from . import staged
 
-    return scheduling.confirm_stage(app, contact_id, request_id, approve=True)
+    return staged.confirm_stage(app, contact_id, request_id, approve=True)
 
 
 def decline(
     app: App, contact_id: str, request_id: str, *, reason: Optional[str] = None
 ) -> UpdateRequest:
     """The contact releases a staged production update after staging."""
-    from . import scheduling
+    from . import staged
 
-    return scheduling.confirm_stage(app, contact_id, request_id, approve=False, reason=reason)
+    return staged.confirm_stage(app, contact_id, request_id, approve=False, reason=reason)

@@ -254,6 +254,10 @@ def bootstrap(
 
     def stored() -> ProviderPreset:
         from siteupdates.presets import CAMPUS_HOSTING
+
+        if settings.get("provider") is None:
+            # Nothing stored: the setup-file reader (and what it loads) is not needed.
+            return CAMPUS_HOSTING
         from siteupdates.setupfile import stored_preset
 
         return stored_preset(settings) or CAMPUS_HOSTING

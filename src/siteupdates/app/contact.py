@@ -56,12 +56,14 @@ if TYPE_CHECKING:
     from siteupdates.domain.views import Overview
 
 __all__ = [
+    "Gadget",
     "Submission",
     "accepted_request",
     "answer",
     "cancel",
     "delete",
     "explain_to",
+    "gadget",
     "list_requests",
     "move",
     "request",
@@ -92,8 +94,66 @@ def tenants_of(app: App, contact_id: str, *, offset: int = 0, limit: int = 1000)
     """The tenants a contact may choose among (R22), by ID."""
     who = contact(app.reads, contact_id)
     ids = sorted(who.tenants)
-    found = [app.reads.tenant(t) for t in ids[offset : offset + limit]]
-    return Page(tuple(t for t in found if t is not None), len(ids), offset, limit)
+    found = app.reads.tenants_by_id(ids[offset : offset + limit])
+    return Page(tuple(found), len(ids), offset, limit)
+
+
+@attrs.frozen
+class Gadget:
+    """What the contact's gadget shows (R21), read in four statements at most.
+
+    ``tenants`` are the contact's (R22); ``tenant`` the one shown (the one asked
+    for, else the only one; None when the contact has several and chose none),
+    with its ``overview``. ``etag`` is a digest of everything shown and of whom
+    it is shown to: it changes when anything on the gadget does, and two
+    contacts never share one, so a page cached for one is never revalidated
+    for another.
+    """
+
+    contact_id: str
+    tenants: Tuple[Tenant, ...]
+    tenant: Optional[Tenant]
+    overview: Optional[Overview]
+    etag: str
+
+
+def gadget(app: App, contact_id: str, tenant_id: Optional[str] = None) -> Gadget:
+    """The gadget of a contact: their tenants, and the overview of one (R21, R22).
+
+    One read of the contact, one of their tenants with their sites, one of the
+    shown tenant's booked requests: no read per tenant and no count. A
+    ``tenant_id`` the contact does not see is AccessDenied (R22).
+    """
+    import hashlib
+
+    from siteupdates.domain.views import overview
+
+    who = contact(app.reads, contact_id)
+    found = tuple(app.reads.tenants_by_id(sorted(who.tenants)))
+    shown: Optional[Tenant] = None
+    if tenant_id:
+        shown = next((t for t in found if t.id == tenant_id), None)
+        if shown is None:
+            raise AccessDenied(NO_ACCESS.format(what="tenant"))
+    elif len(found) == 1:
+        shown = found[0]
+    view = None
+    if shown is not None:
+        booked = app.reads.tenant_requests(shown.id, tuple(BOOKED))
+        auto = any(site.automatic for site in shown.sites)
+        view = overview(
+            shown,
+            booked,
+            viewer_zone=who.zone or app.default_zone,
+            now=app.now(),
+            preset=app.preset if auto else None,
+        )
+    # What the page is made of, but not the moment it was made: the "Updated"
+    # line of a revalidated page is when its data was first shown.
+    digest = hashlib.sha256(repr((who.id, who.zone, [(t.id, t.name) for t in found])).encode())
+    if view is not None:
+        digest.update(repr((view.tenant_id, view.tenant_name, view.zone, view.rows)).encode())
+    return Gadget(who.id, found, shown, view, digest.hexdigest()[:32])
 
 
 def _open_refreshes(
@@ -393,9 +453,9 @@ def explain_to(
     """
     who = contact(app.reads, contact_id)
     found = request_for(app.reads, who, request_id)
-    from . import scheduling  # the planner loads only for the commands that plan
+    from . import planning  # the planner loads only for the commands that plan
 
-    return scheduling.explain(app, found.id, horizon=horizon, sees=who.sees)
+    return planning.explain(app, found.id, horizon=horizon, sees=who.sees)
 
 
 def _act(
@@ -405,9 +465,9 @@ def _act(
         who = contact(uow, contact_id)
         current = request_for(uow, who, request_id)
         if event is Event.ANSWER:
-            from . import scheduling
+            from . import staged
 
-            scheduling.refuse_answer_at_gate(current, Actor.CONTACT)
+            staged.refuse_answer_at_gate(current, Actor.CONTACT)
         new, cs = changes.transition(
             app, uow, current, event, actor=Actor.CONTACT, by=who.id, reason=reason, known=[who]
         )
@@ -475,11 +535,14 @@ def tenant_overview(app: App, contact_id: str, tenant_id: str) -> Overview:
 
     who = contact(app.reads, contact_id)
     tenant = tenant_for(app.reads, who, tenant_id)
-    shown = app.reads.requests_for(tenant.id, statuses=tuple(BOOKED), limit=1000)
+    shown = app.reads.tenant_requests(tenant.id, tuple(BOOKED))
+    # The preset only decides how a site updated automatically is marked (R11):
+    # a read command on a tenant without one does not build the preset at all.
+    auto = any(site.automatic for site in tenant.sites)
     return overview(
         tenant,
-        shown.items,
-        viewer_zone=who.zone or app.preset.default_zone,
+        shown,
+        viewer_zone=who.zone or app.default_zone,
         now=app.now(),
-        preset=app.preset,
+        preset=app.preset if auto else None,
     )

@@ -36,6 +36,7 @@ A failing notifier never touches the request that caused the item.
 from __future__ import annotations
 
 import os
+import queue
 import random
 import socket
 import threading
@@ -124,10 +125,24 @@ class _Leases(LeaseKeeper):
         self._lock = threading.Lock()
         super().__init__(dispatcher.lease, "siteupdates-outbox")
 
+        #: The one thread that runs this batch's notifier calls (see _Runner).
+        self.runner: Optional[_Runner] = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.runner is not None:
+            self.runner.close()
+        super().__exit__(*exc)
+
     def done(self, item: OutboxItem) -> None:
         with self._lock:
             self.held.pop(item.id, None)
             self.attempts.pop(item.id, None)
+
+    def expires(self, item: OutboxItem) -> Optional[datetime]:
+        """When the lease on ``item`` ends, as last stored by this dispatcher."""
+        with self._lock:
+            held = self.held.get(item.id)
+        return None if held is None else held.lease_expires
 
     def renew(self, items: List[OutboxItem]) -> List[str]:
         until = self.d.clock() + timedelta(seconds=self.d.lease)
@@ -135,6 +150,8 @@ class _Leases(LeaseKeeper):
             kept = self.d.storage.renew_outbox(self.d.owner, items, until)
         with self._lock:
             for o in items:
+                if o.id in kept and o.id in self.held:
+                    self.held[o.id] = attrs.evolve(self.held[o.id], lease_expires=until)
                 if o.id not in kept:
                     self.lost.add(o.id)
                     attempt = self.attempts.get(o.id)
@@ -152,6 +169,35 @@ class _Leases(LeaseKeeper):
             except Exception as exc:  # a storage hiccup: the next round tries again
                 logger.warning("renewing outbox leases failed: %s", exc)
         return True
+
+
+class _Runner:
+    """A thread that runs notifier calls one after another, for one batch.
+
+    The dispatcher waits on each call with a timeout, so the call cannot run
+    on the dispatcher's own thread; one thread per batch instead of one per
+    attempt. A call that overruns keeps its runner: the dispatcher closes it
+    (the thread ends after that call) and starts another for the next item.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Optional[Callable[[], None]]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="siteupdates-deliver", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()
+
+    def run(self, job: Callable[[], None]) -> None:
+        """Run ``job`` after the ones handed over before it."""
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        """End the thread once the calls handed over so far are done."""
+        self._jobs.put(None)
 
 
 class Dispatcher:
@@ -231,7 +277,15 @@ class Dispatcher:
         self, item: OutboxItem, leases: _Leases
     ) -> Tuple[Optional[bool], Optional[BaseException]]:
         def still_held() -> bool:
-            until = self.clock() + timedelta(seconds=self.lease)
+            # The keeper renews every third of the lease and cancels the attempt
+            # if a renewal finds the claim gone; a lease that outlasts the whole
+            # attempt (two timeouts from now) needs no write here. A shorter one
+            # is renewed, and the renewal says whether the claim still holds.
+            expires = leases.expires(item)
+            now = self.clock()
+            if expires is not None and expires - now > timedelta(seconds=2 * self.timeout):
+                return item.id not in leases.lost
+            until = now + timedelta(seconds=self.lease)
             with self._db:
                 return bool(self.storage.renew_outbox(self.owner, [item], until))
 
@@ -251,9 +305,14 @@ class Dispatcher:
                 outcome.done.set()
 
         cancellable = item.kind != "calendar" and self.host.notifiers_cancellable()
-        threading.Thread(target=run, name="siteupdates-deliver", daemon=True).start()
+        if leases.runner is None:
+            leases.runner = _Runner()
+        leases.runner.run(run)
         if outcome.done.wait(self.timeout):
             return outcome.result, outcome.error
+        # The call overran: the next item gets a runner of its own.
+        leases.runner.close()
+        leases.runner = None
         if cancellable and attempt.cancel(f"no answer within {self.timeout:g} s"):
             return None, AttemptCancelled(
                 item.key, f"no answer within {self.timeout:g} s; cancelled before it sent"

@@ -53,9 +53,16 @@ def tenant(app: App, tenant_id: str) -> Tenant:
     return found
 
 
-def queue(app: App, *, offset: int = 0, limit: int = 1000) -> Page[UpdateRequest]:
-    """The To Be Scheduled requests, first come first served (R13), one page."""
-    return app.reads.page_in((Status.TO_BE_SCHEDULED,), offset=offset, limit=limit)
+def queue(
+    app: App, *, offset: int = 0, limit: int = 1000, after: Optional[str] = None
+) -> Page[UpdateRequest]:
+    """The To Be Scheduled requests, first come first served (R13), one page.
+
+    ``after`` (the last request ID of the page before) asks for a keyset page;
+    the page says whether ``more`` follow, and counts the queue only up to
+    :data:`~siteupdates.ports.COUNT_CAP` (see :class:`~siteupdates.ports.Page`).
+    """
+    return app.reads.page_in((Status.TO_BE_SCHEDULED,), offset=offset, limit=limit, after=after)
 
 
 def find(app: App, request_id: str) -> UpdateRequest:
@@ -168,9 +175,9 @@ def mark_answered(app: App, request_id: str, note: str, *, by: str = "provider")
 
     def use_case(uow: Unit) -> UpdateRequest:
         current = _request(uow, request_id)
-        from . import scheduling  # the planner loads only for the commands that plan
+        from . import staged  # the planner loads only for the commands that plan
 
-        scheduling.refuse_answer_at_gate(current, Actor.PROVIDER)
+        staged.refuse_answer_at_gate(current, Actor.PROVIDER)
         new, cs = changes.transition(
             app, uow, current, Event.ANSWER, actor=Actor.PROVIDER, by=by, reason=note
         )

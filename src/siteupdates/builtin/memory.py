@@ -384,10 +384,13 @@ class MemoryStorage(Storage):
             if changes.withdraw:
                 at = changes.history[-1].at if changes.history else None
                 new_ids = {o.id for o in changes.outbox}
+                # A set: a plan withdraws for thousands of requests, and every
+                # outbox item is tested against it.
+                withdraw = set(changes.withdraw)
                 why = "the request changed before the reminder was due"
                 for o in list(self._outbox.values()):
                     if (
-                        o.request_id in changes.withdraw
+                        o.request_id in withdraw
                         and o.kind == "reminder"
                         and o.state is ports.OutboxState.PENDING
                         and o.id not in new_ids

@@ -33,7 +33,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple
+import threading
+import time
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Tuple
 
 if TYPE_CHECKING:
     import smtplib
@@ -132,8 +134,25 @@ def _check(reply: Tuple[int, Any], what: str, ok: Tuple[int, ...] = (250,)) -> N
         raise kind(f"{what}: {code} {_text(text)}")
 
 
+def _drop(smtp: smtplib.SMTP) -> None:
+    """Close a session without a QUIT (it may be broken, or mid-transaction)."""
+    with contextlib.suppress(Exception):
+        smtp.close()
+
+
+#: A kept session idle longer than this is closed, not used again: servers end
+#: idle sessions after some minutes (RFC 5321 asks for at least five).
+IDLE_SECONDS = 30.0
+#: Sessions kept for the next notices (one per dispatcher thread sending at once).
+MAX_IDLE = 4
+
+
 class SmtpNotifier:
-    """Delivers notices by email; see the module docstring for the URL."""
+    """Delivers notices by email; see the module docstring for the URL.
+
+    A session is kept open after a send and used for the next notice (for
+    :data:`IDLE_SECONDS` at most); :meth:`close` ends the kept sessions.
+    """
 
     def __init__(
         self,
@@ -175,6 +194,9 @@ class SmtpNotifier:
         if self.cafile is not None and not os.path.isfile(self.cafile):
             raise ConfigurationError(f"SMTP cafile {self.cafile!r} is not a readable file")
         self.timeout = timeout
+        self._lock = threading.Lock()
+        self._idle: List[Tuple[smtplib.SMTP, float]] = []
+        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         who = f"{self.user}:***@" if self.user else ""
@@ -193,23 +215,93 @@ class SmtpNotifier:
             return smtplib.SMTP_SSL(self.host, self.port, timeout=timeout, context=self._context())
         return smtplib.SMTP(self.host, self.port, timeout=timeout)
 
-    def send(self, notice: Notice, attempt: DeliveryAttempt) -> None:
-        """Send ``notice``: the recipient is checked before ``attempt.commit()``."""
-        left = attempt.remaining
-        timeout = self.timeout if left is None else max(0.1, min(self.timeout, left))
-        msg = message_for(notice, self.sender, self.sender_name)
-        with self._connect(timeout) as smtp:
+    def _open(self, timeout: float) -> smtplib.SMTP:
+        """A new session, greeted, upgraded and logged in as the URL says."""
+        smtp = self._connect(timeout)
+        try:
             smtp.ehlo_or_helo_if_needed()
             if self.starttls:
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if self.user is not None:
                 smtp.login(self.user, self._password or "")
-            _check(smtp.mail(self.sender), "sender refused")
+        except BaseException:
+            _drop(smtp)
+            raise
+        return smtp
+
+    def _idle_session(self, timeout: float) -> Optional[smtplib.SMTP]:
+        """A session left by an earlier send and not idle too long, or None."""
+        now = time.monotonic()
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child (a prefork server's worker): the parent's sessions
+                # are its sockets, not ours to write to or to close.
+                self._idle, self._pid = [], os.getpid()
+            while self._idle:
+                smtp, since = self._idle.pop()
+                if now - since <= IDLE_SECONDS:
+                    if smtp.sock is not None:
+                        smtp.sock.settimeout(timeout)
+                    smtp.timeout = timeout
+                    return smtp
+                _drop(smtp)
+        return None
+
+    def _put_back(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            if len(self._idle) < MAX_IDLE and self._pid == os.getpid():
+                self._idle.append((smtp, time.monotonic()))
+                return
+        _drop(smtp)
+
+    def close(self) -> None:
+        """Close the sessions kept for the next notices (a later send opens a new one)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for smtp, _ in idle:
+            _drop(smtp)
+
+    def send(self, notice: Notice, attempt: DeliveryAttempt) -> None:
+        """Send ``notice``: the recipient is checked before ``attempt.commit()``.
+
+        The session of an earlier send is used again when there is one (a
+        dispatcher's batch is one SMTP session, not one per notice); one the
+        server has closed meanwhile is replaced before anything of this notice
+        was sent. After any failure the session is closed, not reused.
+        """
+        import smtplib
+
+        left = attempt.remaining
+        timeout = self.timeout if left is None else max(0.1, min(self.timeout, left))
+        msg = message_for(notice, self.sender, self.sender_name)
+        smtp = self._idle_session(timeout)
+        try:
+            reply: Optional[Tuple[int, Any]] = None
+            if smtp is not None:
+                try:
+                    reply = smtp.mail(self.sender)
+                except (smtplib.SMTPServerDisconnected, OSError):
+                    _drop(smtp)  # closed by the server while idle: nothing of this notice sent
+                    smtp = None
+                else:
+                    if reply[0] == 421:  # the server is closing the idle session
+                        _drop(smtp)
+                        smtp, reply = None, None
+            if smtp is None:
+                smtp = self._open(timeout)
+                reply = smtp.mail(self.sender)
+            assert reply is not None
+            _check(reply, "sender refused")
             _check(smtp.rcpt(notice.email), f"recipient {notice.email} refused", (250, 251))
             attempt.commit()
             data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
             _check(smtp.data(data), "the server refused the message")
+        except BaseException:
+            if smtp is not None:
+                _drop(smtp)
+            raise
+        self._put_back(smtp)
 
     @hookimpl
     def siteupdates_deliver_notice(self, notice: Notice, attempt: DeliveryAttempt) -> bool:

@@ -12,7 +12,7 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 import attrs
 
@@ -492,6 +492,12 @@ def _requests_of(desk: Desk, tenants: List[Tenant]) -> List[UpdateRequest]:
     return [r for t in tenants for r in desk.storage.requests_for(t.id, limit=1_000_000).items]
 
 
+def _departed(desk: Desk, requests: List[UpdateRequest], departure: Any) -> Dict[str, Any]:
+    """The last date of each request that lost it: the feed keeps it as cancelled a while."""
+    found = {r.id: departure(desk.history(r.id)) for r in requests if r.scheduled_for is None}
+    return {rid: d for rid, d in found.items() if d is not None}
+
+
 def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``feed`` command: the iCalendar feed of a contact's tenants (R22), or the provider's.
 
@@ -499,7 +505,7 @@ def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     as the notices do. With ``--json`` the calendar travels as a string.
     """
     try:
-        from siteupdates_ical import contact_feed, provider_feed
+        from siteupdates_ical import contact_feed, departure, provider_feed
     except ImportError:
         raise ConfigurationError(
             "feed needs the calendar plugin, which is not installed: pip install siteupdates-ical"
@@ -511,13 +517,15 @@ def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         assert contact is not None
         zone = _contact_zone(desk, a.contact)
         requests = _requests_of(desk, tenants)
+        gone = _departed(desk, requests, departure)
         data = contact_feed(contact, requests, tenants, default_zone=zone, stamp=stamp,
-                            alarms=alarms)  # fmt: skip
+                            alarms=alarms, departed=gone)  # fmt: skip
     else:
         tenants = desk.storage.tenants()
         zone = desk.default_zone
         requests = _requests_of(desk, tenants)
-        data = provider_feed(requests, tenants, zone=zone, stamp=stamp, alarms=alarms)
+        data = provider_feed(requests, tenants, zone=zone, stamp=stamp, alarms=alarms,
+                             departed=_departed(desk, requests, departure))  # fmt: skip
     events = sum(1 for r in requests if r.scheduled_for is not None)
     if out.as_json:
         out.emit(

@@ -17,12 +17,13 @@ new keys and the old one is withdrawn.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import attrs
 
 from siteupdates.errors import InvalidInput
 
+from .daycount import Days, days_earlier
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .model import Contact, Status, Tenant, UpdateRequest
 from .timeutil import format_clock, format_local_clock, format_local_day, parse_ts, to_local, ts
@@ -288,7 +289,7 @@ def parse_ladder(value: Any) -> Tuple[timedelta, ...]:
         raise InvalidInput(
             f'reminders must be a list such as ["72h", "24h", "1h"], not {value!r}', value
         )
-    leads = set()
+    leads: Set[timedelta] = set()
     for item in value:
         seconds: Optional[float] = None
         if isinstance(item, (int, float)) and not isinstance(item, bool):
@@ -304,17 +305,25 @@ def parse_ladder(value: Any) -> Tuple[timedelta, ...]:
                 "(positive, under a year)",
                 item,
             )
-        leads.add(timedelta(seconds=round(seconds)))
+        if isinstance(item, str) and item.strip()[-1].lower() == "d" and seconds % 86400 == 0:
+            # Written in days: counted on the contact's calendar (docs/time.md).
+            leads.add(Days(int(seconds // 86400)))
+        else:
+            leads.add(timedelta(seconds=round(seconds)))
     return tuple(sorted(leads, reverse=True))
 
 
 def lead_label(lead: timedelta) -> str:
-    """A lead time as a short label for keys: ``72h``, ``90m``."""
+    """A lead time as a short label for keys: ``72h``, ``90m``, ``2d`` (written in days)."""
+    if isinstance(lead, Days):
+        return f"{lead.days}d"
     minutes = int(lead.total_seconds() // 60)
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
 def _lead_words(lead: timedelta) -> str:
+    if isinstance(lead, Days):
+        return "1 day" if lead.days == 1 else f"{lead.days} days"
     minutes = int(lead.total_seconds() // 60)
     if minutes % 60 == 0:
         hours = minutes // 60
@@ -349,6 +358,10 @@ class Reminder:
         return d
 
 
+def _fires(start: datetime, lead: timedelta, zone: str) -> datetime:
+    return days_earlier(start, lead, zone) if isinstance(lead, Days) else start - lead
+
+
 def reminders_for(
     request: UpdateRequest,
     entry: HistoryEntry,
@@ -375,13 +388,18 @@ def reminders_for(
         return []
     if start is None:
         return []
-    rungs = [lead for lead in sorted(set(ladder), reverse=True) if start - lead > now]
     out: List[Reminder] = []
-    for i, lead in enumerate(rungs):
-        fires = start - lead
-        next_at = start - rungs[i + 1] if i + 1 < len(rungs) else None
-        for contact in recipients:
-            zone = contact.zone or default_zone
+    for contact in recipients:
+        zone = contact.zone or default_zone
+        # A rung written in days fires at the same wall time so many dates before,
+        # on the contact's calendar; one in hours or minutes, that long before.
+        fires: Dict[datetime, timedelta] = {}
+        for lead in sorted(set(ladder), reverse=True):  # two rungs at one time: one reminder
+            fires.setdefault(_fires(start, lead, zone), lead)
+        times = sorted(fires.items(), key=lambda x: x[0])
+        rungs = [(at, lead) for at, lead in times if at > now]
+        for i, (at, lead) in enumerate(rungs):
+            next_at = rungs[i + 1][0] if i + 1 < len(rungs) else None
             lines = [
                 _greeting(contact),
                 "",
@@ -409,7 +427,8 @@ def reminders_for(
                 created_at=entry.at,
                 contact_name=contact.name,
             )
-            out.append(Reminder(notice, fires, start, lead, next_at))
+            out.append(Reminder(notice, at, start, lead, next_at))
+    out.sort(key=lambda m: m.fires_at)  # rung by rung, each in the recipients' order
     return out
 
 

@@ -23,6 +23,7 @@ from siteupdates.errors import (
     WrongType,
 )
 
+from .daycount import days_later, within_days
 from .lifecycle import OPEN, WAITING, allowed_events
 from .lifecycle import Event as _Event
 from .model import (
@@ -564,21 +565,25 @@ def refresh_interval(ctx: PolicyContext) -> Decision:
         for r in ctx.open_refreshes
         if r.db_refresh and r.target.refresh_site is kind
     )
-    clashes = [f"last refreshed {_when(last, ctx.zone)}"] if last and start < last + every else []
+    # Calendar days in the requester's zone (docs/time.md): "once every 28 days" is
+    # the same wall time 28 dates later, whatever clock change lies between.
+    zone = ctx.zone
+    recent = last is not None and start < days_later(last, every, zone)
+    clashes = [f"last refreshed {_when(last, zone)}"] if last and recent else []
     clashes += [
         f"request {r.short_id} refreshes it {_when(when, ctx.zone)}"
         for when, r in planned
-        if abs(start - when) < every
+        if within_days(start, when, every, zone)
     ]
     if not clashes:
         return _ALLOWED
-    first = max(start, last + every) if last else start
+    first = max(start, days_later(last, every, zone)) if last else start
     moved = True
     while moved:  # past every planned refresh that is too close
         moved = False
         for when, _ in planned:
-            if abs(first - when) < every:
-                first, moved = when + every, True
+            if within_days(first, when, every, zone):
+                first, moved = days_later(when, every, zone), True
     return Decision.refuse(
         REFRESH_INTERVAL,
         f"the {kind.value} of {ctx.tenant.name} is refreshed at most once every "

@@ -19,7 +19,7 @@ import enum
 import re
 import sys
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from siteupdates.errors import (
     AmbiguousLocalTime,
@@ -29,10 +29,28 @@ from siteupdates.errors import (
     WrongType,
 )
 
-if sys.version_info >= (3, 9):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-else:  # pragma: no cover - exercised on 3.8 only
-    from backports.zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 9):
+        from zoneinfo import ZoneInfo
+    else:  # pragma: no cover - exercised on 3.8 only
+        from backports.zoneinfo import ZoneInfo
+
+
+def _zoneinfo() -> Any:
+    # zoneinfo (and the sysconfig it reads its path from) loads with the first
+    # zone: importing the library costs a start-up a few milliseconds less.
+    if sys.version_info >= (3, 9):
+        import zoneinfo
+    else:  # pragma: no cover - exercised on 3.8 only
+        from backports import zoneinfo
+    return zoneinfo
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ZoneInfo":
+        return _zoneinfo().ZoneInfo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Ambiguity",
@@ -61,9 +79,10 @@ def get_zone(name: str) -> tzinfo:
         raise WrongType("zone", name, "an IANA zone name such as 'America/Chicago'")
     zone = _ZONES.get(name)
     if zone is None:
+        zoneinfo = _zoneinfo()
         try:
-            zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            zone = zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise UnknownZone(
                 f"unknown time zone {name!r}: expected an IANA zone name such as "
                 "'America/Chicago' or 'Europe/Berlin'",

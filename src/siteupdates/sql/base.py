@@ -48,7 +48,7 @@ from siteupdates.domain import (
 )
 from siteupdates.errors import ConflictError, DuplicateKey, LeaseLost, StorageError
 from siteupdates.leases import claim_one
-from siteupdates.ports import Page, Reads, Storage, Unit
+from siteupdates.ports import COUNT_CAP, Page, Reads, Storage, Unit
 
 from . import codec
 from .schema import MIGRATIONS, OPEN_STATUSES_SQL, REFERENCE_COUNTED, Dialect
@@ -244,13 +244,32 @@ class SqlReads(Reads):
         return [codec.tenant_from(r, sites.get(r["id"], [])) for r in rows]
 
     def tenant(self, tenant_id: str) -> Optional[Tenant]:
-        """The tenant, or None."""
-        found = self._tenants_where("WHERE id = :id", {"id": tenant_id})
+        """The tenant with its sites (one statement), or None."""
+        found = self.tenants_by_id([tenant_id])
         return found[0] if found else None
 
     def tenants(self) -> List[Tenant]:
         """Every tenant by ID."""
         return self._tenants_where("", {})
+
+    def tenants_by_id(self, tenant_ids: Sequence[str]) -> List[Tenant]:
+        """The tenants with these IDs and their sites: one statement however many."""
+        if not tenant_ids:
+            return []
+        marks, params = _in("id", sorted(set(tenant_ids)))
+        rows = self._fetch(
+            "SELECT t.id, t.name, t.plan, t.group_id, t.tasks, t.revision, s.kind, s.version, "
+            "s.since, s.refreshed_at, s.automatic FROM tenants t "
+            f"LEFT JOIN sites s ON s.tenant_id = t.id WHERE t.id IN ({marks}) ORDER BY t.id",
+            params,
+        )
+        by_id: Dict[str, List[Any]] = {}
+        for r in rows:
+            by_id.setdefault(r["id"], []).append(r)
+        return [
+            codec.tenant_from(found[0], [r for r in found if r["kind"] is not None])
+            for found in by_id.values()
+        ]
 
     def has_tenants(self) -> bool:
         """Whether any tenant is stored: one index look, whatever their number."""
@@ -358,6 +377,22 @@ class SqlReads(Reads):
         )
         return Page(tuple(codec.request_from(r) for r in rows), int(total), offset, limit)
 
+    def tenant_requests(
+        self, tenant_id: str, statuses: Sequence[Status], *, limit: int = 1000
+    ) -> List[UpdateRequest]:
+        """A tenant's requests in ``statuses``, newest first: one statement, no count."""
+        if not statuses:
+            return []
+        marks, named = _in("s", [s.value for s in statuses])
+        params: Dict[str, Any] = dict(named)
+        params.update({"tenant": tenant_id, "limit": limit})
+        rows = self._fetch(
+            f"SELECT * FROM requests WHERE tenant_id = :tenant AND status IN ({marks}) "
+            "ORDER BY requested_at DESC, id DESC LIMIT :limit",
+            params,
+        )
+        return [codec.request_from(r) for r in rows]
+
     def open_version_updates(self, tenant_id: str, target: Target) -> List[UpdateRequest]:
         """Through the partial unique index that keeps them at one (R17)."""
         rows = self._fetch(
@@ -389,21 +424,49 @@ class SqlReads(Reads):
         return [codec.request_from(r) for r in rows]
 
     def page_in(
-        self, statuses: Sequence[Status], *, offset: int = 0, limit: int = 1000
+        self,
+        statuses: Sequence[Status],
+        *,
+        offset: int = 0,
+        limit: int = 1000,
+        after: Optional[str] = None,
     ) -> Page[UpdateRequest]:
-        """One page of the queue through ``requests_queue``, and its total."""
+        """One page of the queue through ``requests_queue``; counted only up to COUNT_CAP.
+
+        One row past the page says whether more follow; when some do, the list
+        is counted with a bounded scan of the index (``exact`` false beyond the
+        cap), so the page costs the same whatever the queue's length.
+        """
         if not statuses:
-            return Page((), 0, offset, limit)
-        marks, params = _in("s", [s.value for s in statuses])
-        total = self._fetch(
-            f"SELECT COUNT(*) AS n FROM requests WHERE status IN ({marks})", params
-        )
+            return Page((), 0, offset, limit, more=False)
+        marks, named = _in("s", [s.value for s in statuses])
+        params: Dict[str, Any] = dict(named)
+        keyset = ""
+        if after is not None:
+            keyset = (
+                " AND (requested_at, id) > "
+                "(SELECT requested_at, id FROM requests WHERE id = :after)"
+            )
+            params["after"] = after
         rows = self._fetch(
-            f"SELECT * FROM requests WHERE status IN ({marks}) "
+            f"SELECT * FROM requests WHERE status IN ({marks}){keyset} "
             "ORDER BY requested_at, id LIMIT :limit OFFSET :offset",
-            {**params, "limit": limit, "offset": offset},
+            {**params, "limit": limit + 1, "offset": offset},
         )
-        return Page(tuple(codec.request_from(r) for r in rows), int(total[0]["n"]), offset, limit)
+        more = len(rows) > limit
+        items = tuple(codec.request_from(r) for r in rows[:limit])
+        if after is None and not more and (items or not offset):
+            return Page(items, offset + len(items), offset, limit, more=False)
+        params.pop("after", None)
+        params["cap"] = COUNT_CAP + 1
+        counted = self._fetch(
+            f"SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE status IN ({marks}) "
+            "LIMIT :cap) capped",
+            params,
+        )
+        n = int(counted[0]["n"])
+        exact = n <= COUNT_CAP
+        return Page(items, n if exact else COUNT_CAP, offset, limit, more=more, exact=exact)
 
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
         """The request submitted with this key, or None."""

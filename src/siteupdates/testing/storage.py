@@ -330,6 +330,46 @@ class StorageContract:
         both = loaded.requests_in([Status.TO_BE_SCHEDULED, Status.SCHEDULED])
         assert both[0] == done
 
+    def test_tenants_are_read_by_id_and_a_tenants_requests_without_a_count(
+        self, loaded: Storage
+    ) -> None:
+        every = {t.id: t for t in loaded.tenants()}
+        assert len(every) >= 2
+        some = sorted(every)[:2]
+        assert loaded.tenants_by_id([*reversed(some), "no-such-tenant"]) == [
+            every[t] for t in some
+        ]
+        assert loaded.tenants_by_id([]) == []
+        older = make_request(requested_at=T0)
+        newer = make_request(requested_at=T0 + timedelta(minutes=1))
+        done = make_request(requested_at=T0 + timedelta(minutes=2), status=Status.COMPLETED)
+        loaded.apply(ChangeSet(inserts=(older, newer, done)))
+        listed = loaded.tenant_requests(older.tenant_id, [Status.TO_BE_SCHEDULED])
+        assert [r.id for r in listed] == [newer.id, older.id]
+        assert loaded.tenant_requests(older.tenant_id, []) == []
+
+    def test_queue_pages_say_whether_more_follow_and_go_on_after_a_request(
+        self, loaded: Storage
+    ) -> None:
+        made = [make_request(requested_at=T0 + timedelta(minutes=i)) for i in range(5)]
+        loaded.apply(ChangeSet(inserts=tuple(made)))
+        queued = [Status.TO_BE_SCHEDULED]
+        first = loaded.page_in(queued, limit=2)
+        assert [r.id for r in first] == [made[0].id, made[1].id]
+        assert first.more and first.exact and first.total == 5
+        second = loaded.page_in(queued, limit=2, after=first[-1].id)
+        assert [r.id for r in second] == [made[2].id, made[3].id] and second.more
+        # A keyset page goes on from where its request stands, even once it left the queue.
+        _booked, step = transition(second[-1], Event.SCHEDULE, date=T0 + timedelta(days=3))
+        loaded.apply(step)
+        last = loaded.page_in(queued, limit=2, after=second[-1].id)
+        assert [r.id for r in last] == [made[4].id] and not last.more
+        whole = loaded.page_in(queued, limit=10)
+        assert len(whole) == 4 and not whole.more and whole.total == 4 and whole.exact
+        beyond = loaded.page_in(queued, offset=10, limit=10)
+        assert len(beyond) == 0 and not beyond.more and beyond.total == 4
+        assert len(loaded.page_in(queued, after="no-such-request")) == 0
+
     def test_outbox_claims_lease_each_due_item_to_one_deliverer(self, loaded: Storage) -> None:
         r = make_request()
         loaded.apply(submit_changes(r, key="k1"))

@@ -26,7 +26,10 @@ CONTACT, PROVIDER, OPS = Role.CONTACT, Role.PROVIDER, Role.OPS
 _C = "siteupdates.app.contact:"
 _P = "siteupdates.app.provider:"
 _A = "siteupdates.app.actions:"
-_S = "siteupdates.app.scheduling:"
+_PL = "siteupdates.app.planning:"
+_AU = "siteupdates.app.automatic:"
+_ST = "siteupdates.app.staged:"
+_DF = "siteupdates.app.deferral:"
 _X = "siteupdates.app.executors:"
 _B = "siteupdates.app.bulk:"
 
@@ -108,6 +111,11 @@ CATALOG: Tuple[UseCase, ...] = (
             "The tenants the contact may choose among (R22), by ID.",
             (OFFSET, _limit(1000)), result="Page[Tenant]", writes=False,
             legacy=Legacy("tenants_of", ("contact_id",))),
+    UseCase("gadget", CONTACT, _C + "gadget",
+            "What the contact's gadget shows: their tenants and the overview of one (R21).",
+            (_p("tenant_id", k.ID.or_none(), "the tenant shown (default: the only one)",
+                default=None, positional=True, flag="--tenant"),),
+            result="Gadget", writes=False),
     UseCase("me", CONTACT, _A + "me", "The contact's own record: name, email, zone, tenants.",
             result="Contact", writes=False),
     UseCase("catalog", CONTACT, _A + "catalog_for", "The versions on offer.",
@@ -173,7 +181,7 @@ CATALOG: Tuple[UseCase, ...] = (
             "A tenant's sites in the contact's zone: current and scheduled (R11, R21).",
             (TENANT,), result="Overview", writes=False,
             legacy=Legacy("overview", ("contact_id", "tenant_id"))),
-    UseCase("submit_staged", CONTACT, _S + "submit_staged",
+    UseCase("submit_staged", CONTACT, _ST + "submit_staged",
             "Staging, then production at least the soak later, waiting on the contact's gate.",
             (TENANT, _p("version", k.VERSION, "the version for both"), AT, ZONE,
              _p("soak", k.SOAK.or_none(), "how long production waits after staging",
@@ -189,7 +197,7 @@ CATALOG: Tuple[UseCase, ...] = (
                          default=None, positional=True)),
             result="UpdateRequest",
             legacy=Legacy("decline", ("contact_id", "request_id", "reason"))),
-    UseCase("postpone", CONTACT, _S + "postpone",
+    UseCase("postpone", CONTACT, _DF + "postpone",
             "Defer a Scheduled request, within the provider's deferral limits.",
             (REQUEST,
              _p("days", k.count(0, 1_000_000).or_none(), "skip this many days", default=None),
@@ -198,7 +206,10 @@ CATALOG: Tuple[UseCase, ...] = (
     # -- the provider's side ------------------------------------------------------------
     UseCase("queue", PROVIDER, _P + "queue",
             "The To Be Scheduled requests, first come first served (R13), one page.",
-            (OFFSET, _limit(1000)), result="Page[UpdateRequest]", writes=False,
+            (OFFSET, _limit(1000),
+             _p("after", k.ID.or_none(), "the last request ID of the page before (keyset)",
+                default=None)),
+            result="Page[UpdateRequest]", writes=False,
             legacy=Legacy("queue")),
     UseCase("requests", PROVIDER, _A + "requests",
             "Requests of one tenant or of some statuses, optionally in a date range, one page.",
@@ -273,12 +284,12 @@ CATALOG: Tuple[UseCase, ...] = (
             "Mark a request New Version Requested in favour of a newer one (R17).",
             (REQUEST, _p("newer_id", k.ID, "the newer request", positional=True, flag=""), BY),
             result="UpdateRequest", legacy=Legacy("supersede", ("request_id", "newer_id"))),
-    UseCase("plan_queue", PROVIDER, _S + "plan_queue",
+    UseCase("plan_queue", PROVIDER, _PL + "plan_queue",
             "Plan the queue first come, first served, and store it unless a dry run (R13).",
             (HORIZON, _p("dry_run", k.FLAG, "show the plan, store nothing", default=False),
              BY_PLANNER),
             result="PlanRun", command="plan", legacy=Legacy("plan_queue")),
-    UseCase("explain", PROVIDER, _S + "explain",
+    UseCase("explain", PROVIDER, _PL + "explain",
             "Why a request has, or would get, its date, with every detail.",
             (REQUEST, HORIZON), result="Explanation", writes=False,
             legacy=Legacy("explain", ("request_id",))),
@@ -287,7 +298,7 @@ CATALOG: Tuple[UseCase, ...] = (
             (_p("setup", k.SETUP_OR_PRESET, "the setup file (or a ProviderPreset)",
                 positional=True, flag=""), HORIZON),
             result="WhatIf", writes=False, legacy=Legacy("what_if", ("setup",))),
-    UseCase("group_update", PROVIDER, _S + "group_update",
+    UseCase("group_update", PROVIDER, _AU + "group_update",
             "Plan one version update for a whole group, one request per member (R10).",
             (_p("group_id", k.ID, "the group", positional=True, flag=""),
              _p("target", k.TARGET, "production (with its sandbox), staging or preview"),
@@ -295,11 +306,11 @@ CATALOG: Tuple[UseCase, ...] = (
              _p("earliest", k.INSTANT, "not before this instant"), HORIZON, BY),
             result="Tuple[UpdateRequest, ...]",
             legacy=Legacy("group_update", ("group_id", "target", "version"))),
-    UseCase("cloud_week", PROVIDER, _S + "cloud_week",
+    UseCase("cloud_week", PROVIDER, _AU + "cloud_week",
             "Book the weekly automatic updates of the week containing a day (R8).",
             (_p("week_of", k.DAY, "a day of the week", positional=True), BY),
             result="Tuple[UpdateRequest, ...]", legacy=Legacy("cloud_week", ("week_of",))),
-    UseCase("advance_stages", PROVIDER, _S + "advance_stages",
+    UseCase("advance_stages", PROVIDER, _ST + "advance_stages",
             "Release production whose staging failed; approve soaked ones (a setting).",
             (BY_PLANNER,), result="Tuple[UpdateRequest, ...]", command="stages",
             legacy=Legacy("advance_stages")),

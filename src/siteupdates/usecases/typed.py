@@ -24,7 +24,7 @@ from typing import (
 
 if TYPE_CHECKING:
     from siteupdates.app.bulk import BulkResult
-    from siteupdates.app.contact import Submission
+    from siteupdates.app.contact import Gadget, Submission
     from siteupdates.app.executors import (
         DispatchReport,
         Execution,
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     )
     from siteupdates.app.outbox import DeliveryReport, Dispatcher
     from siteupdates.app.reference import SetupReport
-    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
+    from siteupdates.app.planning import PlanRun, WhatIf
+    from siteupdates.app.staged import StagedSubmission
     from siteupdates.domain.lifecycle import HistoryEntry
     from siteupdates.domain.model import Catalog, Contact, Status, Tenant, UpdateRequest
     from siteupdates.domain.planner import Explanation
@@ -53,6 +54,10 @@ class ContactAPI:
 
     def tenants(self, *, offset: int = ..., limit: int = ...) -> Page[Tenant]:
         """The tenants the contact may choose among (R22), by ID."""
+        raise NotImplementedError
+
+    def gadget(self, tenant_id: Optional[str] = ...) -> Gadget:
+        """What the contact's gadget shows: their tenants and the overview of one (R21)."""
         raise NotImplementedError
 
     def me(self) -> Contact:
@@ -131,7 +136,7 @@ class ContactAPI:
 class ProviderAPI:
     """The provider handle's use cases."""
 
-    def queue(self, *, offset: int = ..., limit: int = ...) -> Page[UpdateRequest]:
+    def queue(self, *, offset: int = ..., limit: int = ..., after: Optional[str] = ...) -> Page[UpdateRequest]:
         """The To Be Scheduled requests, first come first served (R13), one page."""
         raise NotImplementedError
 
@@ -435,7 +440,7 @@ class LegacyDeskAPI:
         """Take a scheduled request from the queue: Not Started."""
         raise NotImplementedError
 
-    def queue(self, *, offset: int = ..., limit: int = ...) -> Page[UpdateRequest]:
+    def queue(self, *, offset: int = ..., limit: int = ..., after: Optional[str] = ...) -> Page[UpdateRequest]:
         """The To Be Scheduled requests, first come first served (R13), one page."""
         raise NotImplementedError
 

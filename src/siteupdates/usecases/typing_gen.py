@@ -46,7 +46,7 @@ from typing import (
 
 if TYPE_CHECKING:
     from siteupdates.app.bulk import BulkResult
-    from siteupdates.app.contact import Submission
+    from siteupdates.app.contact import Gadget, Submission
     from siteupdates.app.executors import (
         DispatchReport,
         Execution,
@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     )
     from siteupdates.app.outbox import DeliveryReport, Dispatcher
     from siteupdates.app.reference import SetupReport
-    from siteupdates.app.scheduling import PlanRun, StagedSubmission, WhatIf
+    from siteupdates.app.planning import PlanRun, WhatIf
+    from siteupdates.app.staged import StagedSubmission
     from siteupdates.domain.lifecycle import HistoryEntry
     from siteupdates.domain.model import Catalog, Contact, Status, Tenant, UpdateRequest
     from siteupdates.domain.planner import Explanation

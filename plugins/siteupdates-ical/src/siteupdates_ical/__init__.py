@@ -16,9 +16,16 @@ from __future__ import annotations
 
 from .blackouts import BlackoutCalendars, BlackoutSource
 from .caldav import CalDavSchedule, DavClient
-from .feed import contact_feed, provider_feed
+from .feed import contact_feed, departure, provider_feed
 from .plugin import configure_from_settings
-from .reading import Period, Problem, parse_calendar, periods_in
+from .reading import (
+    Period,
+    Problem,
+    decode_calendar,
+    parse_calendar,
+    parse_calendars,
+    periods_in,
+)
 from .schedule import IcsSchedule
 from .text import canonical_text
 from .writing import make_event, new_calendar, uid_for
@@ -34,9 +41,12 @@ __all__ = [
     "canonical_text",
     "configure_from_settings",
     "contact_feed",
+    "departure",
     "make_event",
     "new_calendar",
+    "decode_calendar",
     "parse_calendar",
+    "parse_calendars",
     "periods_in",
     "provider_feed",
     "uid_for",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from datetime import date, datetime, time, timezone
-from typing import Union
+from typing import Dict, Union
 
 from siteupdates.errors import ConfigurationError
 
@@ -15,7 +16,30 @@ else:  # pragma: no cover - Python 3.8 only
 
 UTC = timezone.utc
 
-__all__ = ["UTC", "instant", "zone_info"]
+
+def _windows_names() -> Dict[str, str]:
+    """Icalendar's map of Windows zone names (Outlook's) to IANA names."""
+    for module in ("icalendar.timezone.windows_to_olson", "icalendar.windows_to_olson"):
+        try:
+            return dict(importlib.import_module(module).WINDOWS_TO_OLSON)
+        except (ImportError, AttributeError):  # pragma: no cover - other icalendar lines
+            continue
+    return {}  # pragma: no cover
+
+
+#: Windows zone names (``Central Standard Time``) and the IANA zone each means.
+WINDOWS_TO_OLSON: Dict[str, str] = _windows_names()
+
+__all__ = ["UTC", "WINDOWS_TO_OLSON", "instant", "known_zone", "zone_info"]
+
+
+def known_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA zone name."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def zone_info(name: str) -> ZoneInfo:

@@ -23,7 +23,7 @@ from siteupdates.errors import ConfigurationError, SiteUpdatesError
 from siteupdates.hookspecs import hookimpl
 
 from .caldav import DavClient, public_url
-from .reading import Period, Problem, parse_calendar, periods_in
+from .reading import Period, Problem, decode_calendar, parse_calendars, periods_in
 
 __all__ = ["BlackoutCalendars", "BlackoutSource"]
 
@@ -41,13 +41,16 @@ class BlackoutSource:
     ``location`` is a file path or an ``http(s)://`` address of an ``.ics`` feed;
     with ``caldav`` it is a CalDAV collection, read by a time-range REPORT.
     ``tenants`` empty means provider-wide. ``zone`` reads floating times and
-    all-day dates (default: the plugin's zone).
+    all-day dates (default: the plugin's zone). Every event blocks but cancelled
+    ones, whatever its free/busy flag; with ``honour_transp`` events marked free
+    (``TRANSP:TRANSPARENT``) do not block either.
     """
 
     location: str
     tenants: FrozenSet[str] = attrs.field(converter=_tenants, factory=frozenset)
     zone: Optional[str] = None
     caldav: bool = False
+    honour_transp: bool = False
 
     @property
     def label(self) -> str:
@@ -124,35 +127,46 @@ class BlackoutCalendars:
         self.reads += 1
         zone = source.zone or self.zone
         try:
+            blobs: List[Tuple[bytes, str, Optional[str]]]
             if source.caldav:
                 hits = self.client.report(source.location, start, end)
-                blobs = [(data, f"{source.label} {href}") for href, data in hits]
+                blobs = [(data, f"{source.label} {href}", None) for href, data in hits]
             else:
-                blobs = [(_fetch(source.location, self.client.timeout), source.label)]
+                data, charset = _fetch(source.location, self.client.timeout)
+                blobs = [(data, source.label, charset)]
             periods: List[Period] = []
-            for data, name in blobs:
-                cal = parse_calendar(data, name)
-                found, problems = periods_in(
-                    cal, source=name, zone=zone, start=start, end=end, text=data
-                )
-                periods.extend(found)
-                self.problems.extend(problems)
+            for data, name, charset in blobs:
+                text, note = decode_calendar(data, charset)
+                if note:
+                    self._report(Problem(name, "", None, note))
+                for cal in parse_calendars(text, name):
+                    found, problems = periods_in(
+                        cal, source=name, zone=zone, start=start, end=end, text=text,
+                        honour_transp=source.honour_transp,
+                    )  # fmt: skip
+                    periods.extend(found)
+                    self.problems.extend(problems)
         except SiteUpdatesError as exc:
             raise ConfigurationError(f"blackout source {source.label}: {exc}") from None
         return periods
 
+    def _report(self, problem: Problem) -> None:
+        log.warning("blackout calendar %s", problem)
+        self.problems.append(problem)
 
-def _fetch(location: str, timeout: float) -> bytes:
+
+def _fetch(location: str, timeout: float) -> Tuple[bytes, Optional[str]]:
+    """The bytes of a file or feed, and the charset its server named (None: none named)."""
     if location.startswith(("http://", "https://")):
         try:
             with urllib.request.urlopen(location, timeout=timeout) as resp:
-                return bytes(resp.read())
+                return bytes(resp.read()), resp.headers.get_content_charset()
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ConfigurationError(f"cannot fetch: {reason}") from None
     if "://" in location:
         raise ConfigurationError("expected a file path or an http(s):// address")
     try:
-        return Path(location).read_bytes()
+        return Path(location).read_bytes(), None
     except OSError as exc:
         raise ConfigurationError(f"cannot read: {exc.strerror or exc}") from None

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import attrs
@@ -152,6 +152,11 @@ class CalDavSchedule:
     read again and the change applied to that fresh copy, keeping the other
     client's edits; after :data:`CONFLICT_RETRIES` conflicts it raises, and the
     outbox tries again later.
+
+    A withdrawn update stays as ``STATUS:CANCELLED`` with a higher SEQUENCE, so
+    clients that copied it (an export, a subscription to the collection) remove
+    it too; :meth:`prune`, run with every withdrawal, deletes the cancelled events
+    that ended :data:`~siteupdates_ical.schedule.KEEP_CANCELLED` ago.
     """
 
     def __init__(
@@ -160,12 +165,14 @@ class CalDavSchedule:
         *,
         client: Optional[DavClient] = None,
         name: str = "Site updates",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ConfigurationError(f"a CalDAV URL is http:// or https://, not {public_url(url)}")
         self.url = url if url.endswith("/") else url + "/"
         self.client = client or DavClient()
         self.name = name
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"CalDavSchedule({public_url(self.url)!r})"
@@ -204,15 +211,55 @@ class CalDavSchedule:
                     "refusing to overwrite without one"
                 )
             if entry.action == "withdraw":
-                done = self._delete(url, current)
+                done = self._cancel(url, entry.request_id, current)
             else:
                 done = self._put(url, entry, current)
             if done:
+                if entry.action == "withdraw":
+                    self.prune()
                 return True
         raise StorageError(
             f"CalDAV event {public_url(url)} changed under every one of {CONFLICT_RETRIES} "
             "attempts; will try again later"
         )
+
+    def prune(self) -> int:
+        """Delete the cancelled events that ended ``KEEP_CANCELLED`` ago; how many went."""
+        from .schedule import KEEP_CANCELLED
+
+        cutoff = self.clock() - KEEP_CANCELLED
+        gone = 0
+        for href, data in self.client.report(self.url, datetime(1970, 1, 1, tzinfo=UTC), cutoff):
+            events = parse_calendar(data, href).walk("VEVENT")
+            if not events or any(not _cancelled_before(e, cutoff) for e in events):
+                continue
+            url = urljoin(self.url, href)
+            current = self.client.request("GET", url)
+            if current.status == 200 and self._delete(url, current):
+                gone += 1
+        return gone
+
+    def _cancel(self, url: str, request_id: str, current: DavResponse) -> bool:
+        if current.status == 404:
+            return True  # never published, or pruned: nothing for a client to remove
+        assert current.etag is not None
+        cal = parse_calendar(current.body, public_url(url))
+        uid = uid_for(request_id)
+        events = [e for e in cal.walk("VEVENT") if str(e.get("UID")) == uid]
+        if not events:
+            raise StorageError(f"CalDAV resource {public_url(url)} holds no event {uid}")
+        event = events[0]
+        start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+        if not update_event(event, str(event.get("SUMMARY", "")), start, end,
+                            status="CANCELLED", stamp=self.clock()):  # fmt: skip
+            return True  # cancelled already: a repeated delivery
+        headers = {"Content-Type": "text/calendar; charset=utf-8", "If-Match": current.etag}
+        status = self.client.request("PUT", url, serialize(cal), headers).status
+        if status == 412:
+            return False
+        if status not in (200, 201, 204):
+            raise StorageError(f"CalDAV PUT {public_url(url)} answered HTTP {status}")
+        return True
 
     def _delete(self, url: str, current: DavResponse) -> bool:
         if current.status == 404:
@@ -248,3 +295,13 @@ class CalDavSchedule:
         if status not in (200, 201, 204):
             raise StorageError(f"CalDAV PUT {public_url(url)} answered HTTP {status}")
         return True
+
+
+def _cancelled_before(event: icalendar.cal.Component, cutoff: datetime) -> bool:
+    if str(event.get("STATUS", "")).upper() != "CANCELLED":
+        return False
+    try:
+        end = event.decoded("DTEND")
+    except (KeyError, ValueError):
+        return False
+    return isinstance(end, datetime) and end < cutoff

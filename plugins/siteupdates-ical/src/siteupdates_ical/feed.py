@@ -7,21 +7,41 @@ contact's zone goes into ``X-WR-TIMEZONE`` and each description, for display.
 
 Statuses: Scheduled, Not Started, In Progress and Completed are ``CONFIRMED``;
 Pending Input and Deferred ``TENTATIVE``; Cancelled, Deleted, New Version
-Requested and Unable to Complete ``CANCELLED``, so subscribed clients remove or
-strike them. Requests without a date are not in a feed. ``SEQUENCE`` is the
-request's revision, which rises with every change and so with every move.
+Requested and Unable to Complete ``CANCELLED``. ``SEQUENCE`` is the request's
+revision, which rises with every change and so with every move.
+
+A request that leaves the calendar (cancelled, superseded, unable to complete,
+deleted) loses its date; a client that imported the feed would keep its event
+for ever. So the host passes each such request's last date (``departed``, built
+with :func:`departure` from its history), and the feed keeps it as
+``STATUS:CANCELLED`` at that date with its (higher) SEQUENCE, which makes a
+client remove or strike it, for :data:`KEEP_CANCELLED` after the later of its
+end and the moment it left; then it leaves the feed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Collection, Iterable, Mapping, Optional, Protocol, Sequence
+from typing import Collection, Iterable, Mapping, Optional, Protocol, Sequence, Tuple
 
 from ._zones import UTC, zone_info
+from .schedule import KEEP_CANCELLED
 from .text import serialize
 from .writing import make_event, new_calendar, uid_for
 
-__all__ = ["ContactLike", "RequestLike", "TenantLike", "contact_feed", "provider_feed"]
+__all__ = [
+    "KEEP_CANCELLED",
+    "ContactLike",
+    "HistoryLike",
+    "RequestLike",
+    "TenantLike",
+    "contact_feed",
+    "departure",
+    "provider_feed",
+]
+
+#: A departure: the last date a request had, and when it lost it.
+Departure = Tuple[datetime, datetime]
 
 _STATUS = {
     "scheduled": "CONFIRMED",
@@ -81,6 +101,32 @@ class RequestLike(Protocol):
     def version(self) -> Optional[object]: ...  # noqa: D102
 
 
+class HistoryLike(Protocol):
+    """What :func:`departure` reads of a history entry."""
+
+    @property
+    def at(self) -> datetime: ...  # noqa: D102
+
+    @property
+    def old_date(self) -> Optional[datetime]: ...  # noqa: D102
+
+    @property
+    def new_date(self) -> Optional[datetime]: ...  # noqa: D102
+
+
+def departure(history: Sequence[HistoryLike]) -> Optional[Departure]:
+    """The last date a request had and when it lost it, from its history; None if it has one.
+
+    The entry that drops a date keeps it as ``old_date`` (with no ``new_date``).
+    """
+    for entry in reversed(history):
+        if entry.new_date is not None:
+            return None  # its last change gave it a date
+        if entry.old_date is not None:
+            return entry.old_date, entry.at
+    return None
+
+
 def _value(x: object) -> str:
     return str(getattr(x, "value", x))
 
@@ -101,27 +147,34 @@ def _render(
     duration: timedelta,
     stamp: Optional[datetime],
     alarms: Sequence[timedelta],
+    departed: Mapping[str, Departure],
 ) -> bytes:
     tz = zone_info(zone)
     now = stamp or datetime.now(UTC)
     cal = new_calendar(name, zone)
-    chosen = [
-        r
-        for r in requests
-        if r.scheduled_for is not None
-        and r.tenant_id in tenants
-        and (visible is None or r.tenant_id in visible)
-    ]
-    for r in sorted(chosen, key=lambda r: (r.scheduled_for, r.id)):
-        assert r.scheduled_for is not None
+    chosen = []
+    for r in requests:
+        if r.tenant_id not in tenants or (visible is not None and r.tenant_id not in visible):
+            continue
+        gone = departed.get(r.id)
+        when = r.scheduled_for
+        if when is None and gone is not None:
+            when = gone[0]
+        if when is None:
+            continue
+        left = gone is not None and _value(r.status) not in _STATUS
+        if left and gone is not None and max(when + duration, gone[1]) + KEEP_CANCELLED < now:
+            continue  # cancelled long enough: clients have removed it
+        chosen.append((when, r))
+    for when, r in sorted(chosen, key=lambda x: (x[0], x[1].id)):
         status = _STATUS.get(_value(r.status), "CANCELLED")
-        local = r.scheduled_for.astimezone(tz)
+        local = when.astimezone(tz)
         cal.add_component(
             make_event(
                 uid_for(r.id),
                 _summary(r, tenants[r.tenant_id]),
-                r.scheduled_for,
-                r.scheduled_for + duration,
+                when,
+                when + duration,
                 sequence=r.revision,
                 status=status,
                 stamp=now,
@@ -141,16 +194,20 @@ def contact_feed(
     duration: timedelta = timedelta(hours=2),
     stamp: Optional[datetime] = None,
     alarms: Sequence[timedelta] = (),
+    departed: Mapping[str, Departure] = {},
 ) -> bytes:
     """The feed of the updates ``contact`` may see: their tenants only (R22).
 
     ``requests`` and ``tenants`` may hold anything the host has; what the contact
     is not connected to is left out before anything is rendered, names included.
+    ``departed`` maps a request that lost its date to :func:`departure`'s answer:
+    it stays in the feed as cancelled for :data:`KEEP_CANCELLED`.
     """
     by_id = {t.id: t for t in tenants if t.id in contact.tenants}
     zone = contact.zone or default_zone
     return _render(requests, by_id, frozenset(contact.tenants), name="Site updates",
-                   zone=zone, duration=duration, stamp=stamp, alarms=alarms)  # fmt: skip
+                   zone=zone, duration=duration, stamp=stamp, alarms=alarms,
+                   departed=departed)  # fmt: skip
 
 
 def provider_feed(
@@ -161,8 +218,10 @@ def provider_feed(
     duration: timedelta = timedelta(hours=2),
     stamp: Optional[datetime] = None,
     alarms: Sequence[timedelta] = (),
+    departed: Mapping[str, Departure] = {},
 ) -> bytes:
-    """The provider's feed: every tenant's scheduled updates."""
+    """The provider's feed: every tenant's scheduled updates (``departed``: as above)."""
     by_id = {t.id: t for t in tenants}
     return _render(requests, by_id, None, name="Site updates (provider)", zone=zone,
-                   duration=duration, stamp=stamp, alarms=alarms)  # fmt: skip
+                   duration=duration, stamp=stamp, alarms=alarms,
+                   departed=departed)  # fmt: skip

@@ -43,7 +43,7 @@ __all__ = [
 
 _KEYS = {"zone", "schedule", "caldav", "caldav_user", "caldav_password_env", "blackouts",
          "timeout"}  # fmt: skip
-_SOURCE_KEYS = {"source", "caldav", "tenant", "tenants", "zone"}
+_SOURCE_KEYS = {"source", "caldav", "tenant", "tenants", "zone", "honour_transp"}
 
 _plugins: List[object] = []
 
@@ -75,7 +75,12 @@ def _source(item: object, index: int) -> BlackoutSource:
         zone_info(zone)
     location = path if path is not None else dav
     assert location is not None
-    return BlackoutSource(location, frozenset(tenants), zone, caldav=dav is not None)
+    honour = item.get("honour_transp", False)
+    if not isinstance(honour, bool):
+        raise ConfigurationError(f"{where} honour_transp must be true or false, not {honour!r}")
+    return BlackoutSource(
+        location, frozenset(tenants), zone, caldav=dav is not None, honour_transp=honour
+    )
 
 
 def configure_from_settings(

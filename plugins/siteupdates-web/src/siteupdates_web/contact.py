@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
@@ -60,6 +61,12 @@ class ContactScreens(Screens):
             )
         return cid, found
 
+    def _has_tenants(self, desk: Desk, cid: str) -> bool:
+        try:
+            return bool(desk.contact(cid).tenants(limit=1))
+        except AccessDenied:
+            return False
+
     def _tenant(self, desk: Desk, tenant_id: str) -> Tuple[str, Tenant, List[Tenant]]:
         cid, found = self._contact_tenants(desk)
         for t in found:
@@ -79,27 +86,51 @@ class ContactScreens(Screens):
     # -- the gadget --------------------------------------------------------------------
 
     def _gadget(self, template: str) -> ResponseReturnValue:
+        # The gadget is on every home page a contact opens: its reads are batched
+        # (the contact's tenants and their sites in one statement, the overview's
+        # requests without a count), and a browser that asks again with the ETag
+        # it holds gets 304 when nothing on it changed.
         desk = self.desk()
-        cid, found = self._contact_tenants(desk)
-        wanted = request.args.get("tenant")
-        tenant: Optional[Tenant] = None
-        if wanted:
-            tenant = next((t for t in found if t.id == wanted), None)
-            if tenant is None:
-                abort(404)
-        elif len(found) == 1:
-            tenant = found[0]
-        view = None
-        if tenant is not None:
-            view = desk.contact(cid).overview(tenant.id)
-        return render_template(
-            template,
-            overview=view,
-            tenant=tenant,
-            many=len(found) > 1,
-            manage_url=url_for(".requests_of", tenant_id=(tenant or found[0]).id, _external=False),
-            labels=forms.site_label,
-        )
+        cid = self.contact_id()
+        wanted = request.args.get("tenant") or None
+        try:
+            shown = desk.contact(cid).gadget(wanted)
+        except AccessDenied:
+            shown = None
+        if shown is None and wanted and self._has_tenants(desk, cid):
+            abort(404)  # R22: the same answer as for a tenant that does not exist
+        if shown is None or not shown.tenants:
+            abort(
+                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+            )
+        found, tenant, view = list(shown.tenants), shown.tenant, shown.overview
+        # The use case's tag covers what is shown and to whom; the signed-in
+        # identity and the template are added, so a tag one person's browser holds
+        # never matches another person's page.
+        etag = hashlib.sha256(repr((self.identity(), template, shown.etag)).encode()).hexdigest()[
+            :32
+        ]
+        if request.if_none_match.contains(etag):
+            resp = Response(status=304)
+        else:
+            resp = make_response(
+                render_template(
+                    template,
+                    overview=view,
+                    tenant=tenant,
+                    many=len(found) > 1,
+                    manage_url=url_for(
+                        ".requests_of", tenant_id=(tenant or found[0]).id, _external=False
+                    ),
+                    labels=forms.site_label,
+                )
+            )
+        resp.set_etag(etag)
+        # Private: a shared cache must never answer one contact with another's page;
+        # no-cache: the browser asks each time, and the answer is a 304 when it can be.
+        resp.headers["Cache-Control"] = "private, no-cache"
+        resp.headers["Vary"] = "Cookie"
+        return resp
 
     def gadget_page(self) -> ResponseReturnValue:
         """The gadget on a page of its own (the home screen of the blueprint)."""
@@ -256,7 +287,7 @@ class ContactScreens(Screens):
             movable=req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED),
             postponable=req.status is Status.SCHEDULED,
             # Staged production waits at its gate in Pending Input, booked "stage:..."
-            # (see siteupdates.app.scheduling): the contact approves or declines it.
+            # (see siteupdates.app.staged): the contact approves or declines it.
             at_gate=req.status is Status.PENDING_INPUT
             and (req.booking or "").startswith("stage:"),
             feed=feed_available(),
@@ -361,7 +392,7 @@ class ContactScreens(Screens):
         """The signed-in contact's calendar feed: their tenants' scheduled updates (R22)."""
         if not feed_available():
             abort(404)
-        from siteupdates_ical import contact_feed
+        from siteupdates_ical import contact_feed, departure
 
         desk = self.desk()
         cid, found = self._contact_tenants(desk)
@@ -369,9 +400,17 @@ class ContactScreens(Screens):
         if person is None:
             abort(404)
         requests = [r for t in found for r in adapter.requests_of(desk, t.id)]
+        # A request that lost its date stays in the feed as cancelled for a while, so
+        # a client that imported the file removes it (same UID, higher SEQUENCE).
+        departed = {}
+        for r in requests:
+            if r.scheduled_for is None:
+                gone = departure(desk.provider.history(r.id))
+                if gone is not None:
+                    departed[r.id] = gone
         body = contact_feed(
             person, requests, found, default_zone=adapter.contact_zone(desk, cid),
-            stamp=desk.now(), alarms=desk.reminders,
+            stamp=desk.now(), alarms=desk.reminders, departed=departed,
         )  # fmt: skip
         resp = make_response(body)
         resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
