@@ -38,11 +38,10 @@ def _race_submitter(
         for n in range(rounds):
             barrier.wait(timeout=60)
             try:
-                sub = desk.submit(
-                    "dana",
+                sub = desk.contact("dana").submit(
                     "d1",
-                    "staging",
-                    version,
+                    target="staging",
+                    version=version,
                     at=datetime(2026, 3, 7, 22),
                     idempotency_key=f"race-{index}-{n}",
                 )
@@ -56,7 +55,7 @@ def _race_submitter(
                 still_open = desk.storage.open_version_updates("d1", Target.STAGING)
                 results.put((n, outcome, len(still_open)))
                 for r in still_open:
-                    desk.cancel("dana", r.id)
+                    desk.contact("dana").cancel(r.id)
             else:
                 results.put((n, outcome, None))
             barrier.wait(timeout=60)
@@ -97,7 +96,9 @@ def _race_cloud_week(
     try:
         for n in range(rounds):
             barrier.wait(timeout=60)
-            made = desk.cloud_week(date(2026, 4, 6) + timedelta(weeks=n), by=f"ops-{index}")
+            made = desk.provider.cloud_week(
+                date(2026, 4, 6) + timedelta(weeks=n), by=f"ops-{index}"
+            )
             results.put((n, [r.id for r in made]))
             barrier.wait(timeout=60)
             if index == 0:
@@ -105,7 +106,7 @@ def _race_cloud_week(
                     r.id
                     for r in desk.storage.open_version_updates("d3", Target.PRODUCTION_SANDBOX)
                 }:
-                    desk.fail(rid, "race test: clear the week")
+                    desk.provider.fail(rid, "race test: clear the week")
             barrier.wait(timeout=60)
     finally:
         desk.close()
@@ -135,30 +136,33 @@ def _race_move_or_plan(
         for n in range(rounds):
             rid = ""
             if index == 0:
-                rid = desk.submit(
-                    "dana", "d1", "staging", None, db_refresh=True, at=datetime(2026, 3, 7, 22),
+                rid = desk.contact("dana").submit(
+                    "d1", target="staging", version=None, db_refresh=True,
+                    at=datetime(2026, 3, 7, 22),
                     idempotency_key=f"move-{n}",
                 ).request.id  # fmt: skip
             barrier.wait(timeout=60)
             outcome = ""
             try:
                 if index == 0:
-                    moved = desk.move("dana", rid, at=_moved_to(n))
+                    moved = desk.contact("dana").move(rid, at=_moved_to(n))
                     outcome = "moved after the plan" if moved.revision > 2 else "moved first"
                 else:
-                    run = desk.plan_queue(by="planner")
+                    run = desk.provider.plan_queue(by="planner")
                     outcome = f"planned {len(run.stored)}"
             except (ConflictError, RequestRefused) as exc:
                 outcome = f"lost: {type(exc).__name__}"
             barrier.wait(timeout=60)
             if index == 0:
                 r = desk.storage.request(rid)
-                history = desk.history(rid)
-                want = desk.submit(
-                    "dana", "d1", "staging", None, db_refresh=True, at=_moved_to(n),
+                history = desk.provider.history(rid)
+                want = desk.contact("dana").submit(
+                    "d1", target="staging", version=None, db_refresh=True, at=_moved_to(n),
                     idempotency_key=f"probe-{n}",
                 ).request.preferred_start  # fmt: skip
-                desk.cancel("dana", desk.storage.by_idempotency_key("dana", f"probe-{n}").id)
+                desk.contact("dana").cancel(
+                    desk.storage.by_idempotency_key("dana", f"probe-{n}").id
+                )
                 chain = [h.seq for h in history] == list(range(1, len(history) + 1)) and all(
                     b.from_status is a.to_status for a, b in zip(history, history[1:])
                 )
@@ -173,7 +177,7 @@ def _race_move_or_plan(
                         and (r.scheduled_for is not None) == holds_date(r.status, r.resume_status),
                     )
                 )  # fmt: skip
-                desk.cancel("dana", rid)
+                desk.contact("dana").cancel(rid)
             else:
                 results.put((n, outcome, None, None, None))
             barrier.wait(timeout=60)
@@ -209,14 +213,18 @@ def _race_reference(
         for n in range(rounds):
             barrier.wait(timeout=60)
             if index == 1:
-                desk.load_setup(_reference_of_round(n))
+                desk.provider.load_setup(_reference_of_round(n))
                 results.put((n, None, None))
             barrier.wait(timeout=60)
             if index == 0:
                 at = datetime(2026, 3, 7, 22)
-                zone = desk.submit("dana", "d1", "staging", None, db_refresh=True, at=at)
+                zone = desk.contact("dana").submit(
+                    "d1", target="staging", version=None, db_refresh=True, at=at
+                )
                 try:
-                    desk.submit("dana", "d1", "preview", None, db_refresh=True, at=at)
+                    desk.contact("dana").submit(
+                        "d1", target="preview", version=None, db_refresh=True, at=at
+                    )
                     preview = "accepted"
                 except RequestRefused as exc:
                     preview = "refused " + ",".join(exc.rules)
