@@ -144,6 +144,11 @@ INTERNAL: Dict[str, str] = {
     "siteupdates.builtin": "a namespace for the built-in plugins, each listed",
     "siteupdates.cli": "the command line, documented by --help and docs/setup.md",
     "siteupdates.refusal": "a leaf below siteupdates.errors; siteupdates.domain exports Refusal",
+    "siteupdates.testing.calendar": "siteupdates.testing exports its names",
+    "siteupdates.testing.notifier": "siteupdates.testing exports its names",
+    "siteupdates.testing.races": "siteupdates.testing exports its names",
+    "siteupdates.testing.storage": "siteupdates.testing exports its names",
+    "siteupdates.testing.support": "siteupdates.testing exports its names",
     "siteupdates.usecases.typed": "static types written from the catalog (typing_gen)",
     "siteupdates.usecases.typing_gen": "writes siteupdates.usecases.typed",
 }

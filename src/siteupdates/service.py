@@ -15,6 +15,7 @@ same declarations and stay for one release, deprecated.
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from datetime import datetime, timedelta
 from typing import (
@@ -265,9 +266,17 @@ class Desk(LegacyDeskAPI):
         line and the web plugins. Observers (metrics, traces) see each call.
         """
         fn = use_case.handler_function()
-        if not self.observers:
+        # Metrics and traces (siteupdates.observe) watch each declared use case once
+        # they are enabled; until something imports and enables them, this is one
+        # dictionary look-up (the module is not imported here: read commands start
+        # without it).
+        watch = sys.modules.get("siteupdates.observe")
+        observers = self.observers
+        if watch is not None and watch.active():
+            observers = [*observers, watch.desk_observer]
+        if not observers:
             return fn(self.app, *lead, **values)
-        return _observed(self.observers, use_case, lead, lambda: fn(self.app, *lead, **values))
+        return _observed(observers, use_case, lead, lambda: fn(self.app, *lead, **values))
 
 
 Observer = Callable[[UseCase, Tuple[str, ...], Callable[[], Any]], Any]

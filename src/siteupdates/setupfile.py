@@ -563,7 +563,9 @@ def _plugin_table(where: str, value: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise ConfigurationError(f"{where}: nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return {str(k): _plugin_table(f"{where}.{k}", v, depth + 1) for k, v in value.items()}
+        return {
+            str(k): _plugin_table(_join(where, str(k)), v, depth + 1) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_plugin_table(f"{where}[{i}]", v, depth + 1) for i, v in enumerate(value)]
     if isinstance(value, float) and not math.isfinite(value):
@@ -657,7 +659,7 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     _unique("contacts", [c.id for c in contacts])
     catalog = _at("catalog", lambda: Catalog.of(*f.catalog))
     plugins = {
-        _at(f"plugins.{k}", checks.ident, "plugin", k): _plugin_table(f"plugins.{k}", v)
+        _at(_join("plugins", k), checks.ident, "plugin", k): _plugin_table(_join("plugins", k), v)
         for k, v in f.plugins.items()
     }
     # Always stored, even empty: a setup file is the whole truth about its plugins,

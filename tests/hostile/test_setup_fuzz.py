@@ -165,3 +165,21 @@ def test_random_bytes_are_a_configuration_error(raw: bytes) -> None:
         f.write_bytes(raw)
         with contextlib.suppress(ConfigurationError):
             load_setup(f)
+
+
+@pytest.mark.parametrize(("where", "value"), [([], {}), (["calendar"], float("nan"))])
+def test_a_control_character_in_a_plugin_key_is_shown_escaped_in_the_message(
+    where: List[str], value: Any
+) -> None:
+    # The message names the place by its keys; a raw escape sequence there would
+    # reach the terminal of whoever reads it (the setup fuzz test found this).
+    tree = copy.deepcopy(EXAMPLE)
+    node: Dict[str, Any] = tree.setdefault("plugins", {})
+    for step in where:
+        node = node.setdefault(step, {})
+    node["bell\x07\x1b[31m"] = value
+    with pytest.raises(ConfigurationError) as err:
+        setup_from_dict(tree)
+    message = str(err.value)
+    assert checks.bad_character(message) is None, message
+    assert "bell\\x07\\x1b[31m" in message, message

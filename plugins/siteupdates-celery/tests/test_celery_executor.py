@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -328,4 +329,59 @@ def test_r15_two_dispatchers_two_workers_one_killed_mid_run_every_request_once(
         f"attempts begun {len(began)}, reclaimed {reclaims}, stale reports refused {refused}, "
         f"dispatched {dispatched} by {[(r[0], r[2]) for r in reports]}"
     )
+    desk.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_broker_that_is_down_gets_the_batch_handed_back_at_no_attempt(
+    redis_url: str, pg_url: str, prefix: str, workers: Workers
+) -> None:
+    ids = seed(pg_url, 2)
+    nobody = celery_app(f"redis://127.0.0.1:{_closed_port()}/7", prefix)
+    # Fail fast: Celery would otherwise retry the publish for seconds.
+    nobody.conf.update(task_publish_retry=False, broker_connection_timeout=1)
+    executor = CeleryExecutor(nobody, queue=prefix)
+    down = Desk(PostgresStorage(pg_url), host=PluginHost(plugins=[executor], entry_points=False))
+    report = down.dispatch("d-1", lease_seconds=30)
+    assert report.handed_back == 2 and report.dispatched == 0 and report.errors
+    assert statuses(down, ids) == Counter({Status.SCHEDULED: 2})
+    assert all(down.storage.lease(rid) is None for rid in ids)
+    down.close()
+    up = desk_for(pg_url, redis_url, prefix)
+    # The hand-back cost no attempt: with one allowed, both still go to the engine
+    # (the fencing token has grown; it counts claims, not starts).
+    assert up.dispatch("d-1", lease_seconds=30, max_attempts=1).dispatched == 2
+    leases = [up.storage.lease(rid) for rid in ids]
+    assert [lease.attempts for lease in leases if lease is not None] == [2, 2]
+    workers.start("a")
+    wait_until(lambda: workers.r.llen(f"{prefix}:results") == 2, 60, "two runs")
+    assert statuses(up, ids) == Counter({Status.COMPLETED: 2})
+    up.close()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_r15_a_run_whose_lease_ran_out_goes_again_and_the_old_task_is_fenced_out(
+    redis_url: str, pg_url: str, prefix: str, workers: Workers
+) -> None:
+    [rid] = seed(pg_url, 1)
+    desk = desk_for(pg_url, redis_url, prefix)
+    assert desk.dispatch("d-1", lease_seconds=1).dispatched == 1  # no worker takes it
+    time.sleep(1.5)
+    assert desk.dispatch("d-2", lease_seconds=60).dispatched == 1  # the lease ran out
+    lease = desk.storage.lease(rid)
+    assert lease is not None and lease.attempts == 2 and lease.worker == "d-2"
+    # Both tasks wait in the queue; the worker runs the live one and drops the other.
+    workers.start("a")
+    wait_until(lambda: workers.r.llen(f"{prefix}:results") == 2, 60, "both tasks")
+    assert sorted(workers.r.lrange(f"{prefix}:results", 0, -1)) == ["completed", "stale"]
+    assert records(workers.r, f"{prefix}:began") == [(rid, 2, "a")]
+    assert desk.find(rid).status is Status.COMPLETED
     desk.close()

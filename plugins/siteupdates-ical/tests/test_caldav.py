@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import icalendar
 import pytest
@@ -20,12 +21,13 @@ from siteupdates.notices import CalendarEntry
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxState
 from siteupdates.service import Desk
-from siteupdates.testing import FixedClock, sample_setup
+from siteupdates.testing import CalendarContract, FixedClock, Published, sample_setup
 from siteupdates_ical import (
     BlackoutCalendars,
     BlackoutSource,
     CalDavSchedule,
     DavClient,
+    canonical_text,
     contact_feed,
     departure,
 )
@@ -42,16 +44,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def radicale(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def running_radicale(folder: Path) -> Iterator[str]:
+    """A Radicale server on a free port of 127.0.0.1, its data in ``folder``; its base URL."""
     port = _free_port()
-    users = tmp_path / "users"
+    folder.mkdir(parents=True, exist_ok=True)
+    users = folder / "users"
     users.write_text("ops:pw\nother:pw2\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "radicale", f"--server-hosts=127.0.0.1:{port}",
          "--auth-type=htpasswd", f"--auth-htpasswd-filename={users}",
          "--auth-htpasswd-encryption=plain", "--rights-type=authenticated",
-         f"--storage-filesystem-folder={tmp_path / 'collections'}"],
+         f"--storage-filesystem-folder={folder / 'collections'}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 20
@@ -65,9 +69,17 @@ def radicale(tmp_path: Path) -> Iterator[str]:
                 err = proc.stderr.read() if proc.stderr else ""
                 pytest.fail(f"radicale did not start: {err}")
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def radicale(tmp_path: Path) -> Iterator[str]:
+    with running_radicale(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -223,6 +235,43 @@ def test_a_blackout_server_that_is_down_stops_the_plan_naming_it() -> None:
     with pytest.raises(Exception, match=r"blackout source http://127\.0\.0\.1") as info:
         cals.siteupdates_blackouts(None, T, T + timedelta(days=1))
     assert "secret" not in str(info.value) and "\n" not in str(info.value)
+
+
+class TestCalDavScheduleContract(CalendarContract):
+    """The calendar contract against the CalDAV writer on a real Radicale server.
+
+    A server of each test's own; the calendar is read back with a REPORT through a
+    second client, not from the writer's memory.
+    """
+
+    @pytest.fixture
+    def calendar(self, radicale: str) -> CalDavSchedule:
+        url = f"{radicale}/ops/updates/"
+        c = CalDavSchedule(url, client=DavClient(user="ops", password="pw"))
+        c.ensure_collection()
+        return c
+
+    @pytest.fixture
+    def published(self, calendar: CalDavSchedule) -> Callable[[], List[Published]]:
+        def read() -> List[Published]:
+            reader = CalDavSchedule(calendar.url, client=DavClient(user="ops", password="pw"))
+            return [
+                Published(
+                    request_id=str(e["UID"]).split("@", 1)[0],
+                    summary=str(e.get("SUMMARY", "")),
+                    start=e.decoded("DTSTART"),
+                    end=e.decoded("DTEND"),
+                    cancelled=str(e.get("STATUS", "")).upper() == "CANCELLED",
+                )
+                for e in reader.events()
+            ]
+
+        return read
+
+    def expected_summary(self, summary: str) -> str:
+        # Radicale drops C0 control characters (other than tab and line feed) from
+        # the text it stores; the file calendar keeps them.
+        return re.sub(r"[\x00-\x08\x0b-\x1f]", "", canonical_text(summary))
 
 
 # -- Feeds that clients keep in step ----------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import re
 import sys
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -21,11 +24,44 @@ from siteupdates_web import adapter, forms, mount
 UTC = timezone.utc
 
 
-@pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    d = open_desk(tmp_path / "web.db")
-    yield d
-    d.close()
+PG_BASE = os.environ.get("SITEUPDATES_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.contextmanager
+def pg_schema_url() -> Iterator[str]:
+    """A URL on a PostgreSQL schema of its own, dropped after; CI requires the server."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        psycopg.connect(PG_BASE, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        problem = str(exc).strip().splitlines()[0]
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI and not reachable: {problem}")
+        pytest.skip(f"no PostgreSQL server ({problem}); start one or set SITEUPDATES_PG_URL")
+    schema = f"su_web_{uuid.uuid4().hex[:10]}"
+    sep = "&" if "?" in PG_BASE else "?"
+    try:
+        yield f"{PG_BASE}{sep}schema={schema}&pool_max=4"
+    finally:
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
+    with contextlib.ExitStack() as stack:
+        where = (
+            tmp_path / "web.db"
+            if request.param == "sqlite"
+            else stack.enter_context(pg_schema_url())
+        )
+        d = open_desk(where)
+        stack.callback(d.close)
+        yield d
 
 
 @pytest.fixture

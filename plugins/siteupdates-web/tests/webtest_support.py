@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 from flask import Flask, session
 from flask.testing import FlaskClient
 
 from siteupdates import Desk
+from siteupdates.plugins import PluginHost
 from siteupdates.setupfile import load_setup, stored_preset
 from siteupdates_web import mount
 
@@ -21,13 +22,20 @@ NOW = datetime(2015, 2, 2, 10, 39, tzinfo=timezone.utc)
 PREFIX = "/updates"
 
 
-def open_desk(path: Path) -> Desk:
+def open_desk(where: Union[Path, str]) -> Desk:
+    """A desk on a SQLite file (a path) or a storage URL, set up from the example."""
     # The preset is read from the setup and given to open(): the desk's own
     # preset attribute is not writable in every version of the library.
     setup = load_setup(SETUP)
     preset = stored_preset(setup.settings)
     assert preset is not None
-    desk = Desk.open("sqlite:///" + str(path), clock=lambda: NOW, preset=preset)
+    if isinstance(where, Path):
+        desk = Desk.open("sqlite:///" + str(where), clock=lambda: NOW, preset=preset)
+    else:
+        import siteupdates_postgres
+
+        host = PluginHost(plugins=[siteupdates_postgres], entry_points=False)
+        desk = Desk.open(where, host=host, clock=lambda: NOW, preset=preset)
     desk.load_setup(setup)
     return desk
 

@@ -213,7 +213,8 @@ def expand_blackouts(
                 e = local_end.replace(year=local_end.year + shift)
             except ValueError:  # 29 February in a common year: the day before
                 s = (local_start - timedelta(days=1)).replace(year=local_start.year + shift)
-                e = (local_end - timedelta(days=1)).replace(year=local_end.year + shift)
+                # Its length kept: the end may be 1 March, which has no day before to move to.
+                e = s + (local_end - local_start)
             out.append(
                 attrs.evolve(
                     b, start=resolve_local(s, b.zone), end=resolve_local(e, b.zone), yearly=False

@@ -25,6 +25,7 @@ from typing import (
 if TYPE_CHECKING:
     from siteupdates.app.bulk import BulkResult
     from siteupdates.app.contact import Gadget, Submission
+    from siteupdates.app.health import Health
     from siteupdates.app.executors import (
         DispatchReport,
         Execution,
@@ -298,6 +299,10 @@ class OpsAPI:
 
     def heartbeat(self, run_id: str, fencing_token: Union[int, str], *, lease_seconds: float) -> bool:
         """Keep a run's lease alive; False when the run no longer holds it."""
+        raise NotImplementedError
+
+    def status(self) -> Health:
+        """What an on-call engineer asks first: due, overdue, stuck, dead; a verdict 0/1/2."""
         raise NotImplementedError
 
     def execute(self, ticket: Ticket, runbook: Callable[..., Any], *, reason_of: Optional[Callable[..., Any]] = ...) -> Execution:

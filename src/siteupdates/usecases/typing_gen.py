@@ -47,6 +47,7 @@ from typing import (
 if TYPE_CHECKING:
     from siteupdates.app.bulk import BulkResult
     from siteupdates.app.contact import Gadget, Submission
+    from siteupdates.app.health import Health
     from siteupdates.app.executors import (
         DispatchReport,
         Execution,
