@@ -41,7 +41,6 @@ EXTRA: Dict[Tuple[str, str], str] = {
     ("contact", "submit-many"): "submit a CSV or JSON-lines file of drafts in one transaction "
     "(one answer per line)",
     ("ops", "worker"): "run a hosting worker until stopped (SIGTERM)",
-    ("ops", "status"): "the store's health (exit 0 ok, 1 warning, 2 critical), for monitoring",
     ("ops", "feed"): "print an iCalendar feed (needs siteupdates-ical): with --as CONTACT their "
     "tenants' updates only (R22), else every tenant's",
 }

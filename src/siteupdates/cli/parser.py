@@ -306,10 +306,6 @@ def _extras(sp: argparse.ArgumentParser, group: str, name: str) -> None:
     elif (group, name) == ("ops", "worker"):
         worker_arguments(sp)
         sp.set_defaults(func=commands.cmd_worker, long_running=True)
-    elif (group, name) == ("ops", "status"):
-        from .ops import cmd_status
-
-        sp.set_defaults(func=cmd_status, reads=True)
     elif (group, name) == ("ops", "feed"):
         sp.add_argument(
             "--as",
