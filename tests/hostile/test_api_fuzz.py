@@ -80,6 +80,10 @@ def _right(name: str, value: Any) -> bool:
         return True  # None leaves an optional parameter at its default
     if name in ("contact_id", "tenant_id", "request_id", "group_id", "by", "prefix"):
         return isinstance(value, str)
+    if name == "week_of":  # any day in range books that week's automatic updates
+        from datetime import date, datetime
+
+        return isinstance(value, date) and not isinstance(value, datetime)
     return name in ("text", "question", "reason", "note", "idempotency_key") and isinstance(
         value, str
     )

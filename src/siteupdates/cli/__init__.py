@@ -147,7 +147,7 @@ def _refuse_missing_file(url: str) -> None:
     if path is not None and path != ":memory:" and not os.path.exists(path):
         raise ConfigurationError(
             f"no SQLite file at {path!r}: a read command never creates one (a mistyped "
-            "--db?); a new store starts with: siteupdates apply SETUP.toml"
+            "--db?); a new store starts with: siteupdates provider apply SETUP.toml"
         )
 
 

@@ -527,19 +527,32 @@ def cmd_cloud(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 
 @contextmanager
-def _logs_on_stderr() -> Iterator[None]:
-    """Show the library's logs (notices, workers, the outbox) on standard error.
+def _logs_on_stderr(desk: Desk, a: argparse.Namespace) -> Iterator[None]:
+    """Show the library's logs on standard error, and serve metrics if asked.
 
-    The library only adds a NullHandler; :func:`siteupdates.cli.configure_logging`
-    (the command line's one place for it) decides where logs go and how they read.
+    The library only adds a NullHandler; the long-running commands log one line
+    per record (``--log-format text`` or ``json``, at ``--log-level``) with a
+    UTC timestamp and the request ID where there is one, and serve Prometheus
+    metrics with ``--metrics-port`` (:func:`.ops.long_running`).
     """
-    from . import logging_setup
+    import logging
 
-    undo = logging_setup.configure_logging()
-    try:
-        yield
-    finally:
-        undo()
+    from . import logging_setup
+    from .ops import long_running
+
+    with long_running(
+        desk.app,
+        log_format=getattr(a, "log_format", "text") or "text",
+        metrics_port=getattr(a, "metrics_port", None),
+        metrics_addr=getattr(a, "metrics_addr", "127.0.0.1") or "127.0.0.1",
+    ):
+        log = logging.getLogger("siteupdates")
+        before = log.level
+        log.setLevel(getattr(logging, logging_setup.level()))
+        try:
+            yield
+        finally:
+            log.setLevel(before)
 
 
 def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -555,7 +568,7 @@ def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     if not desk.host.performs_updates():
         print("siteupdates: warning: no plugin performs updates; claimed requests are "
               "handed back (install one, or pass --plugin)", file=sys.stderr)  # fmt: skip
-    with _logs_on_stderr():
+    with _logs_on_stderr(desk, a):
         logger("siteupdates.worker").info(
             "worker %s ready: lease %g s, batch %d, polling every %g s",
             a.id, a.lease, a.batch, a.poll,
@@ -566,14 +579,16 @@ def cmd_worker(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     return 0
 
 
-def _deliver(desk: Desk, out: Out, loop: bool, poll: float, **values: Any) -> int:
+def _deliver(
+    desk: Desk, a: argparse.Namespace, out: Out, loop: bool, poll: float, **values: Any
+) -> int:
     """Deliver the outbox: one pass, or passes until SIGTERM; the exit status."""
     from .views import delivery_data, delivery_text
 
     dispatcher = use(desk, "ops", "dispatcher", **values)
     notifiers = desk.host.notifiers()
     log_only = notifiers == ["siteupdates.notify.log"]
-    with _logs_on_stderr():
+    with _logs_on_stderr(desk, a):
         if loop:
             import signal
 
@@ -599,7 +614,7 @@ def cmd_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     """The ``deliver`` command: one pass over the outbox, or passes until SIGTERM (``--loop``)."""
     if not a.loop:
         refuse_ignored(a, "deliver without --loop (one pass)", poll=30.0)
-    return _deliver(desk, out, a.loop, a.poll, max_attempts=a.max_attempts, timeout=a.timeout,
+    return _deliver(desk, a, out, a.loop, a.poll, max_attempts=a.max_attempts, timeout=a.timeout,
                     base_delay=a.base_delay, batch=a.batch, lease=a.lease)  # fmt: skip
 
 
@@ -610,7 +625,7 @@ def cmd_ops_deliver(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     if not a.loop:
         refuse_ignored(a, "ops deliver without --loop (one pass)", poll=30.0)
     values = values_of(by_name(Role.OPS, "deliver"), a)
-    return _deliver(desk, out, a.loop, a.poll, **values)
+    return _deliver(desk, a, out, a.loop, a.poll, **values)
 
 
 def cmd_outbox(desk: Desk, a: argparse.Namespace, out: Out) -> int:
@@ -692,7 +707,7 @@ def _dispatch_loop(desk: Desk, a: argparse.Namespace, out: Out, loop: bool, **va
         import signal
 
         signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
-        with _logs_on_stderr():
+        with _logs_on_stderr(desk, a):
             report = dispatcher.run(poll=a.poll, until_idle=a.until_idle)
     data = attrs.asdict(report)
     counts = ", ".join(f"{k} {v}" for k, v in data.items() if k != "errors")

@@ -227,14 +227,46 @@ def _globals(p: argparse.ArgumentParser, suppress: bool) -> None:
         help=h("log more: -v is --log-level DEBUG"),
     )
     p.add_argument(
+        "--log-format",
+        default=d("text"),
+        choices=["text", "json"],
+        help=h("the long-running commands' log lines: text, or one JSON object a line"),
+    )
+    p.add_argument(
+        "--metrics-port",
+        default=d(None),
+        type=_port,
+        metavar="PORT",
+        help=h("long-running commands: serve Prometheus metrics on this port (needs "
+               "siteupdates[metrics]; 0 picks a free one)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--metrics-addr",
+        default=d("127.0.0.1"),
+        metavar="ADDRESS",
+        help=h("the address --metrics-port binds (default: 127.0.0.1, loopback only)"),
+    )
+    p.add_argument(
         "--now",
         default=d(None),
         help=h("pretend the time is this ISO instant (replays, demos); or $SITEUPDATES_NOW"),
     )
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {text!r}")
+    return value
+
+
 #: The options every command takes that are followed by a value (``--db FILE``).
-_VALUED = frozenset({"--db", "--url", "--smtp", "--plugin", "--set", "--now", "--log-level"})
+_VALUED = frozenset({"--db", "--url", "--smtp", "--plugin", "--set", "--now", "--log-level",
+                     "--log-format", "--metrics-port", "--metrics-addr"})  # fmt: skip
 #: The ones that take none.
 _FLAGS = frozenset({"--json", "-v", "--verbose", "-vv", "-vvv"})
 
