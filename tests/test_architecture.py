@@ -238,14 +238,8 @@ LONG_MODULES: Dict[str, str] = {
     "siteupdates/domain/planner.py": "placing requests into maintenance windows",
     "siteupdates/domain/model.py": "the domain's values and their converters",
     "siteupdates/setupfile.py": "a setup file read into a Setup, every key checked",
-    "siteupdates/service.py": "the Desk facade, one method per use case (issue 22's "
-    "declarations replace it)",
-    "siteupdates/cli/commands.py": "one function per command (issue 22's declarations "
-    "replace them)",
-    "siteupdates/app/scheduling.py": "the provider's scheduling use cases (issue 23 splits "
-    "planning, automatic updates, staged rollout and deferral)",
-    "siteupdates/testing.py": "the contract suites for plugin authors (issue 28 makes it a "
-    "package, one module per suite)",
+    "siteupdates/cli/commands.py": "the commands' bodies that are not one use case each: the "
+    "0.2 command forms, the long-running loops, the feed",
 }
 
 
