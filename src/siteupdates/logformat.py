@@ -4,7 +4,7 @@ The library itself only adds a :class:`logging.NullHandler` (:mod:`siteupdates.l
 a host or the command line decides where lines go. :func:`handler` builds the
 handler the worker, dispatcher and deliverer write to::
 
-    2026-03-08T04:00:01.250Z INFO    siteupdates.worker [request 0815c8190a3f] started
+    2026-03-08T04:00:01.250Z INFO siteupdates.worker [request 0815c8190a3f]: started
     {"time": "2026-03-08T04:00:01.250Z", "level": "INFO", "logger": "siteupdates.worker",
      "message": "...", "request_id": "0815c8190a3f4e84b0fdcfe59e4abcde"}
 
@@ -44,13 +44,13 @@ class RequestIdFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """``TIME LEVEL LOGGER [request ID] message``, the time in UTC to the millisecond."""
+    """``TIME LEVEL LOGGER [request ID]: message``, the time in UTC to the millisecond."""
 
     def format(self, record: logging.LogRecord) -> str:
         """One line (and a traceback below it, if any)."""
         rid = getattr(record, "request_id", None)
         about = f" [request {str(rid)[:12]}]" if rid else ""
-        line = f"{_utc(record)} {record.levelname:<7} {record.name}{about} {record.getMessage()}"
+        line = f"{_utc(record)} {record.levelname} {record.name}{about}: {record.getMessage()}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line

@@ -15,7 +15,6 @@ same declarations and stay for one release, deprecated.
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from datetime import datetime, timedelta
 from typing import (
@@ -266,17 +265,11 @@ class Desk(LegacyDeskAPI):
         line and the web plugins. Observers (metrics, traces) see each call.
         """
         fn = use_case.handler_function()
-        # Metrics and traces (siteupdates.observe) watch each declared use case once
-        # they are enabled; until something imports and enables them, this is one
-        # dictionary look-up (the module is not imported here: read commands start
-        # without it).
-        watch = sys.modules.get("siteupdates.observe")
-        observers = self.observers
-        if watch is not None and watch.active():
-            observers = [*observers, watch.desk_observer]
-        if not observers:
+        # Metrics and traces see each unit of work through App.run already; a host
+        # that wants them named by declaration adds siteupdates.observe.desk_observer.
+        if not self.observers:
             return fn(self.app, *lead, **values)
-        return _observed(observers, use_case, lead, lambda: fn(self.app, *lead, **values))
+        return _observed(self.observers, use_case, lead, lambda: fn(self.app, *lead, **values))
 
 
 Observer = Callable[[UseCase, Tuple[str, ...], Callable[[], Any]], Any]

@@ -214,7 +214,7 @@ def test_text_log_lines_carry_time_level_and_request() -> None:
 
         logger("siteupdates.worker").warning("lease renewal failed")
     line = stream.getvalue().strip()
-    assert line.endswith("WARNING siteupdates.worker [request 0123456789ab] lease renewal failed")
+    assert line.endswith("WARNING siteupdates.worker [request 0123456789ab]: lease renewal failed")
     assert line[:4].isdigit() and line[23] == "Z"
 
 

@@ -441,7 +441,16 @@ def cmd_explain(desk: Desk, a: argparse.Namespace, out: Out) -> int:
 
 def _requests_of(desk: Desk, tenants: List[Tenant]) -> List[UpdateRequest]:
     """Every request of ``tenants``, whatever its status (a feed shows cancellations too)."""
-    return [r for t in tenants for r in desk.storage.requests_for(t.id, limit=1_000_000).items]
+    found: List[UpdateRequest] = []
+    for t in tenants:
+        offset = 0
+        while True:  # page by page through the declared read
+            page = use(desk, "provider", "requests", tenant_id=t.id, offset=offset, limit=1000)
+            found.extend(page)
+            offset += len(page)
+            if not len(page) or offset >= page.total:
+                break
+    return found
 
 
 def _departed(desk: Desk, requests: List[UpdateRequest], departure: Any) -> Dict[str, Any]:
@@ -463,7 +472,7 @@ def cmd_feed(desk: Desk, a: argparse.Namespace, out: Out) -> int:
         raise ConfigurationError(
             "feed needs the calendar plugin, which is not installed: pip install siteupdates-ical"
         ) from None
-    stamp, alarms = desk.now(), desk.app.reminders
+    stamp, alarms = desk.now(), desk.reminders
     if a.contact is not None:
         # refuses an unknown contact (R22)
         tenants = list(use(desk, "contact", "tenants", (a.contact,), limit=100_000).items)

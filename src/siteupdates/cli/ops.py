@@ -27,9 +27,9 @@ __all__ = ["cmd_status", "long_running"]
 
 def cmd_status(desk: Any, a: argparse.Namespace, out: Out) -> int:
     """The ``status`` command: the store's health; exit 0 ok, 1 warning, 2 critical."""
-    from siteupdates.app.health import status
+    from siteupdates.app.health import Health
 
-    health = status(desk.app)
+    health: Health = desk.ops.status()
     out.emit(health.to_dict(), health.render())
     return health.verdict
 
