@@ -442,7 +442,7 @@ def _preset(p: _Provider) -> ProviderPreset:
         )
     plans: Dict[Plan, PlanRules] = dict(base.plan_rules)
     for name, rules in p.plans.items():
-        plan: Plan = _at(f"provider.plans.{name}", Plan.parse, name)
+        plan: Plan = _at(_join("provider.plans", name), Plan.parse, name)
         plans[plan] = PlanRules(**attrs.asdict(rules))
     duration = base.update_duration
     if p.update_duration_minutes is not None:
@@ -461,8 +461,9 @@ def _preset(p: _Provider) -> ProviderPreset:
         cutoff = timedelta(hours=hours)
     intervals: Dict[object, timedelta] = {}
     for k, v in p.refresh_interval_days.items():
-        days = _at(f"provider.refresh_interval_days.{k}", checks.number, "refresh_interval_days",
-                   v, *LIMITS["refresh_interval_days"], above=True)  # fmt: skip
+        days = _at(_join("provider.refresh_interval_days", k), checks.number,
+                   "refresh_interval_days", v, *LIMITS["refresh_interval_days"],
+                   above=True)  # fmt: skip
         intervals[k] = timedelta(days=days)
     email = None if p.email is None else _at("provider.email", checks.email, "email", p.email)
     preset = _at(
