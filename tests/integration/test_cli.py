@@ -128,7 +128,7 @@ def test_a_database_without_setup_says_how_to_start(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, _, err = run(capsys, tmp_path / "empty.db", "queue")
-    assert code == EXIT["setup"] and "siteupdates apply" in err
+    assert code == EXIT["setup"] and "siteupdates provider apply" in err
 
 
 def test_the_console_script_runs_as_a_process(tmp_path: Path) -> None:
