@@ -101,7 +101,7 @@ def test_command_words_name_a_group_and_its_command(
 
 
 GLOBALS = {"--db", "--url", "--json", "--smtp", "--plugin", "--set", "--now", "--log-level",
-           "-v", "--verbose"}  # fmt: skip
+           "-v", "--verbose", "--log-format", "--metrics-port", "--metrics-addr"}  # fmt: skip
 
 
 def test_every_action_of_every_parser_has_a_help_text() -> None:
