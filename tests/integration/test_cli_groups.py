@@ -180,7 +180,12 @@ def test_the_long_running_commands_log_with_utc_timestamps_and_levels(
 def test_completion_scripts_cover_the_groups_and_pass_the_shells_syntax_check(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, shell: str
 ) -> None:
+    import shtab
+
     code, out, err = run(capsys, "completion", shell)
+    if shell not in shtab.SUPPORTED_SHELLS:  # an older shtab (Python 3.8): one clear line
+        assert code == 5 and "needs a newer shtab" in err and len(err.splitlines()) == 1
+        pytest.skip(f"shtab {shtab.__version__} writes no {shell} script")
     assert code == 0 and err == ""
     for word in ("contact", "provider", "ops", "submit", "--tenant", "--as"):
         assert word in out, (shell, word)

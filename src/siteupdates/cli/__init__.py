@@ -196,7 +196,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         logging_setup.choose(a.log_level, a.verbose)
     if getattr(a, "no_desk", False):
-        return int(a.func(None, a, out))
+        try:
+            return int(a.func(None, a, out))
+        except SiteUpdatesError as exc:
+            return _report(exc, _exit_code(exc), a.json)
     try:
         check_arguments(a)
         desk = open_desk(a)

@@ -359,6 +359,14 @@ def print_completion(desk: object, a: argparse.Namespace, out: object) -> int:
     """
     import shtab
 
+    if a.shell not in shtab.SUPPORTED_SHELLS:
+        # shtab gained fish in releases that need Python 3.9 or newer.
+        from siteupdates.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"completion for {a.shell} needs a newer shtab than the one installed "
+            f"({', '.join(shtab.SUPPORTED_SHELLS)} only): pip install -U shtab (Python 3.9+)"
+        )
     print(shtab.complete(build_parser(), shell=a.shell))
     return 0
 
