@@ -12,11 +12,12 @@ no control characters, valid UTF-8); every number to the range in
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from typing import Any, Mapping, Tuple
 
 from siteupdates import checks
-from siteupdates.errors import InvalidInput
+from siteupdates.usecases.kinds import DATE_FORMS
+from siteupdates.usecases.kinds import parse_instant as instant
+from siteupdates.usecases.kinds import parse_local_time as local_time
 
 __all__ = ["DATE_FORMS", "EXIT", "RANGES", "check_arguments", "instant", "local_time", "one_line"]
 
@@ -30,7 +31,6 @@ EXIT = {
     # Never expected: an error the library did not foresee (a bug), still one line.
     "internal": 70,
 }
-DATE_FORMS = "YYYY-MM-DD HH:MM (or YYYY-MM-DDTHH:MM)"
 
 #: The accepted range of every numeric option, by its ``dest``: (lowest, highest).
 RANGES: Mapping[str, Tuple[float, float]] = {
@@ -76,34 +76,6 @@ def _check(dest: str, value: Any) -> None:
     elif isinstance(value, float) and dest in RANGES:
         lo, hi = RANGES[dest]
         checks.number(name, value, lo, hi)
-
-
-def local_time(text: str) -> datetime:
-    """A wall-clock date and time as typed (read in a zone later), 1900 to 2999."""
-    checks.text("date-time", text, limit=64)
-    for form in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            value = datetime.strptime(text.strip(), form)
-        except ValueError:
-            continue
-        return checks.local_time("date-time", value)
-    raise InvalidInput(f"malformed date-time {text!r}: expected {DATE_FORMS}", text)
-
-
-def instant(text: str) -> datetime:
-    """An ISO 8601 instant with an offset, 1900 to 2999."""
-    checks.text("instant", text, limit=64)
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise InvalidInput(
-            f"malformed instant {text!r}: expected ISO 8601 with an offset, "
-            "such as 2015-02-02T10:39:00Z",
-            text,
-        )
-    return checks.instant("instant", value)
 
 
 def one_line(message: str) -> str:
