@@ -25,6 +25,8 @@ LAYERS: Dict[str, int] = {
     "siteupdates.logformat": 0,
     "siteupdates.checks": 1,
     "siteupdates.domain": 1,
+    # The contact's language: gettext catalogs, Babel dates; the notices need it.
+    "siteupdates.i18n": 1,
     "siteupdates.ports": 2,
     "siteupdates._portvalues": 2,
     "siteupdates.runs": 2,

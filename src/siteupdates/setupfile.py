@@ -127,6 +127,8 @@ class _Provider:
     reschedule_cutoff_hours: Any = None
     refresh_interval_days: Dict[str, Any] = attrs.field(factory=dict)
     email: Optional[str] = None
+    # The locale of contacts without one, and of the provider's own notices.
+    default_locale: Optional[str] = None
     # [provider.scheduling]: checked key by key by domain.scheduling_settings.
     scheduling: Optional[Dict[str, Any]] = None
 
@@ -181,6 +183,7 @@ class _Contact:
     tenants: List[str]
     name: Optional[str] = None
     zone: Optional[str] = None
+    locale: Optional[str] = None
 
 
 @attrs.frozen
@@ -597,6 +600,23 @@ def _meanings(table: Mapping[str, Any]) -> Dict[Status, str]:
     return out
 
 
+def _locales(f: _File) -> Dict[str, Any]:
+    """The provider's ``default_locale`` and each contact's ``locale``, checked; {} for none."""
+    from siteupdates.i18n import check_locale
+
+    out: Dict[str, Any] = {}
+    if f.provider.default_locale is not None:
+        out["default"] = check_locale(f.provider.default_locale, "provider.default_locale")
+    own = {
+        c.id: check_locale(c.locale, f"contacts[{i}].locale")
+        for i, c in enumerate(f.contacts)
+        if c.locale is not None
+    }
+    if own:
+        out["contacts"] = own
+    return out
+
+
 def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     """A :class:`~siteupdates.ports.Setup` from parsed TOML (checked; see the module doc)."""
     f = _structure(data)
@@ -669,6 +689,9 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     if f.notices.reminders is not None:
         ladder = _at("notices.reminders", parse_ladder, f.notices.reminders)
         settings["notices"] = {"reminders": [lead_label(lead) for lead in ladder]}
+    locales = _locales(f)
+    if locales:
+        settings["locales"] = locales
     if f.notices.statuses:
         meanings = _meanings(f.notices.statuses)
         settings.setdefault("notices", {})["statuses"] = {s.value: t for s, t in meanings.items()}
