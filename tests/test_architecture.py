@@ -240,6 +240,8 @@ LONG_MODULES: Dict[str, str] = {
     "siteupdates/domain/planner.py": "placing requests into maintenance windows",
     "siteupdates/domain/model.py": "the domain's values and their converters",
     "siteupdates/setupfile.py": "a setup file read into a Setup, every key checked",
+    "siteupdates/domain/messages.py": "what each change tells whom: notices, reminders, "
+    "calendar entries, each sentence a catalog message",
     "siteupdates/cli/commands.py": "the commands' bodies that are not one use case each: the "
     "0.2 command forms, the long-running loops, the feed",
 }

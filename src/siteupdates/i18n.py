@@ -11,8 +11,9 @@ catalog: its words are the source's and its dates keep the library's own form
 The locale comes from the setup file: ``locale`` on a contact, else the
 provider's ``default_locale``, else English (:func:`check_locale` holds both to
 :data:`LOCALES`). Messages are marked for extraction with ``_`` or ``N_`` (a
-constant translated where it is shown); ``python -m siteupdates.i18n`` is the
-maintainer's tool (extract, update, compile: see :func:`main`).
+constant translated where it is shown). The catalogs are extracted, updated
+and compiled with Babel's ``pybabel`` (``docs/i18n.md``); the compiled ``.mo``
+files are committed, and a test fails when one differs from its ``.po``.
 """
 
 from __future__ import annotations
