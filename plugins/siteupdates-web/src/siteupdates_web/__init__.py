@@ -24,8 +24,9 @@ from werkzeug.wrappers import Response
 from siteupdates import Desk
 from siteupdates.actionlinks import ActionLinks, install
 from siteupdates.errors import AccessDenied, NotFound
+from siteupdates.i18n import N_
 
-from . import forms
+from . import i18n
 from .base import DeskSource, IdentitySource
 from .contact import ContactScreens
 from .csrf import CsrfSigner
@@ -38,15 +39,20 @@ __all__ = ["DeskSource", "IdentitySource", "create_blueprint", "mount"]
 logger = logging.getLogger("siteupdates_web")
 
 _MESSAGES = {
-    400: ("That did not work", "The form was not accepted. Reload the page and try again."),
-    401: ("Please sign in", "Sign in to see your updates."),
-    403: ("Not connected", "Your sign-in is not connected to any site."),
-    404: ("Not found", "There is nothing here, or it is not yours to see."),
-    405: ("Not allowed", "That page cannot be used that way."),
+    400: (
+        N_("That did not work"),
+        N_("The form was not accepted. Reload the page and try again."),
+    ),
+    401: (N_("Please sign in"), N_("Sign in to see your updates.")),
+    403: (N_("Not connected"), N_("Your sign-in is not connected to any site.")),
+    404: (N_("Not found"), N_("There is nothing here, or it is not yours to see.")),
+    405: (N_("Not allowed"), N_("That page cannot be used that way.")),
     500: (
-        "Something went wrong",
-        "We could not finish that. Nothing you entered was lost on our side; try again "
-        "in a moment.",
+        N_("Something went wrong"),
+        N_(
+            "We could not finish that. Nothing you entered was lost on our side; try again "
+            "in a moment."
+        ),
     ),
 }
 _CSRF_FIELD = "csrf_token"
@@ -94,6 +100,16 @@ def create_blueprint(
         return CsrfSigner(secret_key or current_app.secret_key or "")
 
     acts.csrf = lambda token: signer().token(link_identity(token))
+    @bp.before_request
+    def _locale() -> None:
+        # The templates' gettext on the app's environment (i18n.install: once, then a no-op).
+        i18n.install(current_app.jinja_env)
+        # The signed-in contact's locale; the provider's default on the provider
+        # screens, on a signed link's page (its contact's, once the link is read) and
+        # for anyone not signed in.
+        provider_page = (request.endpoint or "").startswith(f"{bp.name}.provider_")
+        who = None if provider_page else contact()
+        i18n.use(people.desk().locale_of(who or None))
 
     @bp.before_request
     def _check_csrf() -> None:
@@ -104,17 +120,17 @@ def create_blueprint(
         if request.endpoint == f"{bp.name}.action_link":  # bound to the link, not a sign-in
             who = link_identity(str((request.view_args or {}).get("token", "")))
         if not signer().valid(token, who):
-            _abort_page(400, "The form has expired or did not come from this site.")
+            _abort_page(400, i18n.gettext("The form has expired or did not come from this site."))
 
     @bp.context_processor
     def _helpers() -> Dict[str, Any]:
         return {
             "csrf_field": _CSRF_FIELD,
             "csrf_token": lambda: signer().token(people.identity()),
-            "local_text": forms.local_text,
-            "day_text": forms.day_text,
+            "local_text": i18n.local_text,
+            "day_text": i18n.day_text,
             # What a status means to a contact, in the provider's words where it has some.
-            "status_meaning": lambda status: people.desk().meaning(status),
+            "status_meaning": lambda status: people.desk().meaning(status, i18n.current()),
             "login_url": login_url,
             "is_staff": bool(staff is not None and staff()),
         }
@@ -136,7 +152,8 @@ def create_blueprint(
         return resp
 
     def _page(status: int, detail: Optional[str] = None) -> ResponseReturnValue:
-        title, text = _MESSAGES.get(status, _MESSAGES[500])
+        i18n.install(current_app.jinja_env)  # an error before any view still has the words
+        title, text = (i18n.gettext(m) for m in _MESSAGES.get(status, _MESSAGES[500]))
         body = render_template(
             "siteupdates_web/error.html", title=title, text=text, detail=detail, status=status
         )

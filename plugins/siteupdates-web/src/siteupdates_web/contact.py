@@ -23,8 +23,9 @@ from siteupdates.errors import (
     TransitionNotAllowed,
     UnknownName,
 )
+from siteupdates.i18n import N_
 
-from . import adapter, forms
+from . import adapter, forms, i18n
 from .base import Screens
 
 __all__ = ["ContactScreens"]
@@ -33,14 +34,16 @@ HIDE_COOKIE = "siteupdates_hide_complete"
 PAGE_SIZE = 25
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _NOTICES = {
-    "submitted": "Your request was submitted. The provider will email you when it is scheduled.",
-    "cancelled": "The request was cancelled and removed from the provider's queue.",
-    "deleted": "The completed request was deleted from your list.",
-    "answered": "Your answer was sent; the request goes back to the provider's queue.",
-    "moved": "Your preferred date was changed; the request keeps its place in the queue.",
-    "postponed": "The update was postponed; the provider will email you its new date.",
-    "approved": "Production will be updated as scheduled.",
-    "declined": "Production will not be updated; the request was released.",
+    "submitted": N_(
+        "Your request was submitted. The provider will email you when it is scheduled."
+    ),
+    "cancelled": N_("The request was cancelled and removed from the provider's queue."),
+    "deleted": N_("The completed request was deleted from your list."),
+    "answered": N_("Your answer was sent; the request goes back to the provider's queue."),
+    "moved": N_("Your preferred date was changed; the request keeps its place in the queue."),
+    "postponed": N_("The update was postponed; the provider will email you its new date."),
+    "approved": N_("Production will be updated as scheduled."),
+    "declined": N_("Production will not be updated; the request was released."),
 }
 
 
@@ -57,7 +60,10 @@ class ContactScreens(Screens):
             found = []
         if not found:
             abort(
-                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+                403,
+                i18n.gettext(
+                    "Your sign-in is not connected to any site. Ask your provider to connect it."
+                ),
             )
         return cid, found
 
@@ -101,7 +107,10 @@ class ContactScreens(Screens):
             abort(404)  # R22: the same answer as for a tenant that does not exist
         if shown is None or not shown.tenants:
             abort(
-                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+                403,
+                i18n.gettext(
+                    "Your sign-in is not connected to any site. Ask your provider to connect it."
+                ),
             )
         found, tenant, view = list(shown.tenants), shown.tenant, shown.overview
         # The use case's tag covers what is shown and to whom; the signed-in
@@ -174,6 +183,7 @@ class ContactScreens(Screens):
             tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         notice = _NOTICES.get(request.args.get("notice", ""))
+        notice = i18n.gettext(notice) if notice else notice
         shown: Optional[UpdateRequest] = None
         rid = request.args.get("rid")
         if notice and rid and request.args.get("notice") == "submitted":
@@ -251,8 +261,10 @@ class ContactScreens(Screens):
         except ConflictError:
             return self._list(
                 tenant.id,
-                error="The request changed while you were looking at it; look at it again "
-                "and try once more.",
+                error=i18n.gettext(
+                    "The request changed while you were looking at it; look at it again "
+                    "and try once more."
+                ),
                 status=409,
             )
 
@@ -308,17 +320,17 @@ class ContactScreens(Screens):
         text = request.form.get("answer", "").strip()
         error = None
         if not text:
-            error = "Write an answer first."
+            error = i18n.gettext("Write an answer first.")
         else:
             try:
                 desk.contact(cid).answer(req.id, text)
                 return self._done(tenant, "answered")
             except (TransitionNotAllowed, ConflictError):
-                error = "This request no longer waits for an answer."
+                error = i18n.gettext("This request no longer waits for an answer.")
             except RequestRefused as exc:  # a staged production waits for approval, not words
                 error = " ".join(r.message for r in exc.refusals) or str(exc)
             except InvalidInput as exc:
-                error = f"The answer cannot be sent: {exc}"
+                error = i18n.gettext("The answer cannot be sent: %(why)s") % {"why": exc}
         return self._request_page(desk, cid, tenant, req, error), 400
 
     def _gate_action(
@@ -333,7 +345,7 @@ class ContactScreens(Screens):
         except RequestRefused as exc:
             error = " ".join(r.message for r in exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
-            error = f"This cannot be done now: {exc}"
+            error = i18n.gettext("This cannot be done now: %(why)s") % {"why": exc}
         else:
             return self._done(tenant, notice, req.id)
         return self._request_page(desk, cid, tenant, req, error), 400
@@ -383,7 +395,7 @@ class ContactScreens(Screens):
         except RequestRefused as exc:
             error = " ".join(r.message for r in exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
-            error = f"The date cannot be moved now: {exc}"
+            error = i18n.gettext("The date cannot be moved now: %(why)s") % {"why": exc}
         else:
             return self._done(tenant, "moved", moved.id)
         return self._request_page(desk, cid, tenant, req, error), 400
@@ -494,10 +506,12 @@ class ContactScreens(Screens):
                 tenant.id, values["target"], version, refresh, at, None, Ambiguity(ambiguity)
             )
         except UnknownName:
-            errors.setdefault("target", []).append("Choose one of the sites listed.")
+            errors.setdefault("target", []).append(i18n.gettext("Choose one of the sites listed."))
             return _Outcome(errors)
         except MalformedVersion:
-            errors.setdefault("version", []).append("Choose a version from the list.")
+            errors.setdefault("version", []).append(
+                i18n.gettext("Choose a version from the list.")
+            )
             return _Outcome(errors)
         checking = request.form.get("action") == "check" or at is None
         if checking:
@@ -552,13 +566,13 @@ class _Outcome:
 def _why_not(req: UpdateRequest) -> str:
     """A refused cancel in words a contact understands."""
     if req.status is Status.IN_PROGRESS:
-        return (
-            f"Request {req.id} is In Progress: work has already begun on your site, so it "
+        return i18n.gettext(
+            "Request %(id)s is In Progress: work has already begun on your site, so it "
             "cannot be cancelled."
-        )
+        ) % {"id": req.id}
     decision = may_cancel(req)
-    reason = decision.refusals[0].message if decision.refusals else req.status.label
-    return f"This request cannot be cancelled or deleted: {reason}."
+    reason = decision.refusals[0].message if decision.refusals else i18n.gettext(req.status.label)
+    return i18n.gettext("This request cannot be cancelled or deleted: %(why)s.") % {"why": reason}
 
 
 def feed_available() -> bool:
