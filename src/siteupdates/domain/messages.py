@@ -16,6 +16,7 @@ new keys and the old one is withdrawn.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -37,6 +38,7 @@ __all__ = [
     "CalendarEntry",
     "Notice",
     "Reminder",
+    "advisory_text",
     "calendar_entry_for",
     "lead_label",
     "messages_for",
@@ -237,6 +239,66 @@ _TOLD_REASONS = {
 }
 
 
+#: The warnings the rules write (:class:`~siteupdates.domain.model.Advisory`) and the
+#: reasons the library writes into a history a contact reads, as catalog messages: both
+#: are stored as English text and read back into their message when shown.
+_ADVISORIES = (
+    (
+        re.compile(r"newer version (?P<version>\S+) requested in request (?P<id>\S+)"),
+        N_("newer version %(version)s requested in request %(id)s"),
+    ),
+    (
+        re.compile(r"newer version requested in request (?P<id>\S+)"),
+        N_("newer version requested in request %(id)s"),
+    ),
+    (
+        re.compile(r"newer version (?P<version>\S+) planned for the group in request (?P<id>\S+)"),
+        N_("newer version %(version)s planned for the group in request %(id)s"),
+    ),
+    (
+        re.compile(r"the update could not be finished after (?P<n>\d+) attempts"),
+        N_("the update could not be finished after %(n)s attempts"),
+    ),
+    (
+        re.compile(r"request (?P<id>\S+) for (?P<version>\S+) becomes New Version Requested"),
+        N_("request %(id)s for %(version)s becomes New Version Requested"),
+    ),
+    (
+        re.compile(
+            r"scheduled task (?P<name>.+) would run during the update and will not "
+            r"complete; it runs again at its next set time"
+        ),
+        N_(
+            "scheduled task %(name)s would run during the update and will not complete; "
+            "it runs again at its next set time"
+        ),
+    ),
+    (
+        re.compile(r"scheduled task (?P<name>.+) of (?P<tenant>\S+) would run during the update"),
+        N_("scheduled task %(name)s of %(tenant)s would run during the update"),
+    ),
+    (
+        re.compile(
+            r"the requested time falls in the weekly maintenance window \((?P<window>.*)\), "
+            r"when the automatic update runs and every service is unavailable"
+        ),
+        N_(
+            "the requested time falls in the weekly maintenance window (%(window)s), "
+            "when the automatic update runs and every service is unavailable"
+        ),
+    ),
+)
+
+
+def advisory_text(message: str, lang: Language = ENGLISH) -> str:
+    """A warning (without its rule ID) or history reason in ``lang``; others' words as written."""
+    for pattern, msgid in _ADVISORIES:
+        found = pattern.fullmatch(message)
+        if found:
+            return lang.gettext(msgid) % found.groupdict()
+    return message
+
+
 def _greeting(contact: Contact, lang: Language = ENGLISH) -> str:
     if contact.name:
         return lang.gettext("Hello %(name)s,") % {"name": contact.name}
@@ -292,7 +354,10 @@ def notice_for(
     if kind == "accepted":
         lines.append(_("Preferred start: %(when)s.") % {"when": when(request.preferred_start)})
         if request.warnings:
-            lines.extend(_("Note: %(warning)s") % {"warning": w.message} for w in request.warnings)
+            lines.extend(
+                _("Note: %(warning)s") % {"warning": advisory_text(w.message, lang)}
+                for w in request.warnings
+            )
     elif kind == "scheduled":
         lines.append(_("Scheduled for %(when)s.") % {"when": when(request.scheduled_for)})
         if request.scheduled_for != request.preferred_start:
@@ -347,7 +412,7 @@ def notice_for(
         )
     label = _TOLD_REASONS.get(kind)
     if label and entry.reason:
-        lines.append(_(label) % {"reason": entry.reason})
+        lines.append(_(label) % {"reason": advisory_text(entry.reason, lang)})
     lines.append(status_line(request.status, meanings, lang))
     return Notice(
         key=f"{request.id}:{entry.seq}:{kind}",

@@ -21,11 +21,13 @@ from typing import Any, Dict, Optional
 
 from jinja2 import Environment
 
+from siteupdates.domain.messages import advisory_text
 from siteupdates.domain.timeutil import to_local
 from siteupdates.i18n import DEFAULT_LOCALE, LOCALES, N_, language
 
 __all__ = [
     "DOMAIN",
+    "advice_text",
     "LOCALE_DIR",
     "clock_text",
     "current",
@@ -133,6 +135,11 @@ def row_text(row: Any, zone: str) -> str:
     return f"{text} {gettext('(auto)')}" if row.automatic else text
 
 
+def advice_text(message: str) -> str:
+    """A warning's text (``Advisory.message``) in the current locale."""
+    return advisory_text(message, language(current()))
+
+
 def install(env: Environment) -> None:
     """Give ``env`` the screens' gettext (``{% trans %}``, ``_()``) and date helpers.
 
@@ -155,4 +162,5 @@ def install(env: Environment) -> None:
         clock_text=clock_text,
         local_text=local_text,
         row_text=row_text,
+        advice_text=advice_text,
     )
