@@ -23,8 +23,8 @@ from babel.messages.pofile import read_po
 
 from siteupdates import i18n
 from siteupdates.app.worker import Worker
-from siteupdates.domain.timeutil import to_local
 from siteupdates.domain import Tenant, UpdateRequest
+from siteupdates.domain.timeutil import to_local
 from siteupdates.errors import ConfigurationError, UnknownLocale
 from siteupdates.hookspecs import hookimpl
 from siteupdates.i18n import ENGLISH, Language, language
@@ -80,8 +80,9 @@ def _every_kind(desk: Desk, clock: FixedClock) -> None:
     second = dana.submit("d1", target="staging", version="E.1450.4",
                          at=datetime(2026, 3, 14, 22)).request.id  # fmt: skip
     dana.move(second, at=datetime(2026, 3, 21, 22))  # start-moved
-    newer = dana.submit("d1", target="staging", version="E.1505.2",
-                        at=datetime(2026, 3, 21, 23)).request.id  # fmt: skip (superseded)
+    newer = dana.submit(
+        "d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 21, 23)
+    ).request.id  # fmt: skip (superseded)
     provider.schedule(newer, start + timedelta(days=14))
     clock.now = start + timedelta(days=14) - timedelta(hours=1)
     desk.ops.deliver()  # the last reminder
@@ -264,7 +265,7 @@ def _extracted(package: Path, config: Path) -> set[str]:
     from babel.messages.frontend import parse_mapping_cfg
 
     with config.open() as f:
-        method_map, options_map = parse_mapping_cfg(f)
+        method_map, options_map = parse_mapping_cfg(f)  # type: ignore[no-untyped-call]
     ids = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(package), method_map, options_map, keywords={"_": None, "gettext": None,

@@ -100,6 +100,7 @@ def create_blueprint(
         return CsrfSigner(secret_key or current_app.secret_key or "")
 
     acts.csrf = lambda token: signer().token(link_identity(token))
+
     @bp.before_request
     def _locale() -> None:
         # The templates' gettext on the app's environment (i18n.install: once, then a no-op).
