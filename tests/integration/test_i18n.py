@@ -240,10 +240,7 @@ def test_every_notice_kind_in_a_pseudo_locale_keeps_no_english_word(
     def every_locale_is_pseudo(code: Any = None) -> Language:
         return pseudo
 
-    import siteupdates.domain.messages as messages
-
-    monkeypatch.setattr(messages, "language", every_locale_is_pseudo)
-    monkeypatch.setattr(i18n, "language", every_locale_is_pseudo)
+    monkeypatch.setattr(i18n, "language", every_locale_is_pseudo)  # what the app layer asks
     clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
     notifier = RecordingNotifier()
     desk = _desk(clock, {"contacts": {"dana": "de"}}, notifier)

@@ -70,14 +70,14 @@ def outbox_items(
     """
     # The notices' words load with the first change, not with a read command.
     from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
-    from siteupdates.i18n import language, locale_for
+    from siteupdates.i18n import Language, language, locale_for
 
     preset = app.preset  # a property: read once
     zone, duration = preset.default_zone, preset.update_duration
     locales = app.locales
 
-    def locale_of(contact: Contact) -> str:
-        return locale_for(contact.id, locales)
+    def language_of(contact: Contact) -> Language:
+        return language(locale_for(contact.id, locales))
 
     notices, calendar = messages_for(
         request,
@@ -88,7 +88,7 @@ def outbox_items(
         duration=duration,
         per_recipient_keys=per_recipient,
         meanings=app.meanings,
-        locale_of=locale_of,
+        language_of=language_of,
     )
     if app.links is not None:  # the actions that fit the request, as signed links
         at = app.now()
@@ -131,7 +131,7 @@ def outbox_items(
         default_zone=zone,
         duration=duration,
         per_recipient_keys=per_recipient,
-        locale_of=locale_of,
+        language_of=language_of,
     )
     for reminder in reminders:
         items.append(

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, 
 import attrs
 
 from siteupdates.errors import InvalidInput
-from siteupdates.i18n import ENGLISH, N_, Language, language
+from siteupdates.i18n import ENGLISH, N_, Language
 
 from .daycount import Days, days_earlier
 from .lifecycle import BOOKED, Event, HistoryEntry
@@ -533,7 +533,7 @@ def reminders_for(
     default_zone: str,
     duration: Optional[timedelta] = None,
     per_recipient_keys: bool = False,
-    locale_of: Callable[[Contact], Optional[str]] = lambda contact: None,
+    language_of: Callable[[Contact], Language] = lambda contact: ENGLISH,
 ) -> List[Reminder]:
     """The reminders ``entry`` arms: one per rung still ahead, per recipient.
 
@@ -561,7 +561,7 @@ def reminders_for(
         rungs = [(at, lead) for at, lead in times if at > now]
         for i, (at, lead) in enumerate(rungs):
             next_at = rungs[i + 1][0] if i + 1 < len(rungs) else None
-            lang = language(locale_of(contact))
+            lang = language_of(contact)
             _ = lang.gettext
             values = {
                 "tenant": tenant.name,
@@ -706,14 +706,14 @@ def messages_for(
     duration: timedelta,
     per_recipient_keys: bool,
     meanings: Optional[Mapping[Status, str]] = None,
-    locale_of: Callable[[Contact], Optional[str]] = lambda contact: None,
+    language_of: Callable[[Contact], Language] = lambda contact: ENGLISH,
 ) -> Tuple[List[Notice], Optional[CalendarEntry]]:
     """Every notice and the calendar entry that ``entry`` causes.
 
     ``per_recipient_keys`` adds the contact to each notice key: needed when one
     change tells several contacts (a provider-made request tells every contact
-    of the tenant), so that each notice keeps a key of its own. ``locale_of``
-    gives each recipient's locale (None: English).
+    of the tenant), so that each notice keeps a key of its own. ``language_of``
+    gives each recipient's language (default: English).
     """
     notices: List[Notice] = []
     for contact in recipients:
@@ -725,7 +725,7 @@ def messages_for(
             default_zone,
             duration=duration,
             meanings=meanings,
-            lang=language(locale_of(contact)),
+            lang=language_of(contact),
         )
         if notice is not None:
             if per_recipient_keys:
