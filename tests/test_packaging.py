@@ -151,6 +151,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
     return found
 
 
+def test_the_wheels_carry_their_compiled_catalogs(built: Dict[str, Path]) -> None:
+    """Issue 27: gettext reads the .mo at run time; nothing compiles them on install."""
+    for dist, package in (("siteupdates", "siteupdates"), ("siteupdates-web", "siteupdates_web")):
+        with zipfile.ZipFile(built[f"{dist}.whl"]) as wheel:
+            names = wheel.namelist()
+        for suffix in ("mo", "po"):
+            assert f"{package}/locale/de/LC_MESSAGES/{package}.{suffix}" in names, dist
+    with tarfile.open(built["siteupdates-web.tar.gz"]) as sdist:
+        assert any(n.endswith("/babel.cfg") for n in sdist.getnames())
+
+
 def _wheel_metadata(wheel: Path) -> Message:
     with zipfile.ZipFile(wheel) as z:
         (name,) = [n for n in z.namelist() if n.endswith(".dist-info/METADATA")]
