@@ -303,8 +303,9 @@ def test_the_committed_mo_is_the_po_compiled(package: Path, domain: str, config:
     for m in catalog:
         if not m.id:
             continue
-        if isinstance(m.id, tuple):
+        if isinstance(m.id, (tuple, list)):
+            assert isinstance(m.string, (tuple, list))
             for n, form in enumerate(m.string):
                 assert compiled.ngettext(m.id[0], m.id[1], 1 if n == 0 else 2) == form, fix
         else:
-            assert compiled.gettext(m.id) == m.string, fix
+            assert compiled.gettext(str(m.id)) == m.string, fix
