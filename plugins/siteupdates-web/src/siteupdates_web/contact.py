@@ -115,10 +115,10 @@ class ContactScreens(Screens):
         found, tenant, view = list(shown.tenants), shown.tenant, shown.overview
         # The use case's tag covers what is shown and to whom; the signed-in
         # identity and the template are added, so a tag one person's browser holds
-        # never matches another person's page.
-        etag = hashlib.sha256(repr((self.identity(), template, shown.etag)).encode()).hexdigest()[
-            :32
-        ]
+        # never matches another person's page; the locale too, so a page kept in
+        # one language is not confirmed once the contact's locale has changed.
+        tagged = (self.identity(), template, shown.etag, i18n.current())
+        etag = hashlib.sha256(repr(tagged).encode()).hexdigest()[:32]
         if request.if_none_match.contains(etag):
             resp = Response(status=304)
         else:
