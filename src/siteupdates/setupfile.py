@@ -737,11 +737,32 @@ def check_setup(setup: Setup) -> Setup:
         _at(f"contacts[{i}].email", checks.email, "email", c.email)
         for member in sorted(c.tenants):
             _at(f"contacts[{i}].tenants", checks.ident, "tenant", member)
+    _check_locales(setup.settings.get("locales"))
     try:
         json.dumps(dict(setup.settings), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ConfigurationError(f"settings: not storable as JSON: {exc}") from None
     return setup
+
+
+def _check_locales(locales: Any) -> None:
+    """``settings["locales"]`` of a Setup built in Python, held to the file's rules."""
+    from siteupdates.i18n import check_locale
+
+    if locales is None:
+        return
+    if not isinstance(locales, Mapping) or set(locales) - {"default", "contacts"}:
+        raise ConfigurationError(
+            'settings.locales: expected {"default": locale, "contacts": {id: locale}}, '
+            f"not {locales!r:.80}"
+        )
+    if "default" in locales:
+        check_locale(locales["default"], "settings.locales.default")
+    own = locales.get("contacts", {})
+    if not isinstance(own, Mapping):
+        raise ConfigurationError(f"settings.locales.contacts: expected a table, not {own!r:.80}")
+    for cid, code in own.items():
+        check_locale(code, f"settings.locales.contacts.{cid}")
 
 
 def load_setup(source: Union[str, Path, Mapping[str, Any], Setup]) -> Setup:

@@ -163,6 +163,18 @@ def test_an_unknown_locale_is_one_clear_error_naming_the_accepted_ones(
     assert str(caught.value).endswith("locales: de, en")
 
 
+def test_a_setup_built_in_python_is_held_to_the_same_locales() -> None:
+    from siteupdates.setupfile import check_setup
+
+    setup = sample_setup()
+    good = attrs.evolve(setup, settings={"locales": {"default": "de", "contacts": {"dana": "en"}}})
+    assert check_setup(good) is good
+    with pytest.raises(UnknownLocale, match=r"settings\.locales\.contacts\.dana: unknown locale"):
+        check_setup(attrs.evolve(setup, settings={"locales": {"contacts": {"dana": "xx"}}}))
+    with pytest.raises(ConfigurationError, match=r"settings\.locales: expected"):
+        check_setup(attrs.evolve(setup, settings={"locales": {"fallback": "de"}}))
+
+
 # -- Notices in the recipient's locale ------------------------------------------------
 
 
