@@ -19,9 +19,9 @@ files are committed, and a test fails when one differs from its ``.po``.
 from __future__ import annotations
 
 import gettext
+import os.path
 import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from siteupdates.errors import UnknownLocale
@@ -41,8 +41,9 @@ __all__ = [
 
 #: The gettext domain of the library's catalogs.
 DOMAIN = "siteupdates"
-#: Where the catalogs live (``<code>/LC_MESSAGES/siteupdates.po`` and ``.mo``).
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+#: Where the catalogs live (``<code>/LC_MESSAGES/siteupdates.po`` and ``.mo``). A string:
+#: pathlib (and the urllib.parse it imports) would cost every read command its import.
+LOCALE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
 #: The locale of the source's words, and of every reader without one.
 DEFAULT_LOCALE = "en"
 #: The locales a contact or provider may choose: English and those with a catalog.
@@ -134,7 +135,7 @@ def language(code: Optional[str] = None) -> Language:
         if code not in _LOADED:
             # fallback=False: a wheel without its compiled catalog is a packaging
             # fault to hear about, not a silent switch to English.
-            translations = gettext.translation(DOMAIN, str(LOCALE_DIR), [code])
+            translations = gettext.translation(DOMAIN, LOCALE_DIR, [code])
             _LOADED[code] = Language(code, translations, dates=code)
         return _LOADED[code]
 
