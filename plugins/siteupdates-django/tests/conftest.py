@@ -22,6 +22,7 @@ if not settings.configured:
         ALLOWED_HOSTS=["testserver", "127.0.0.1", "localhost"],
         ROOT_URLCONF="django_host",
         USE_TZ=True,
+        STATIC_URL="/static/",  # the live server serves STATIC_URL (the app serves its own)
         INSTALLED_APPS=[
             "django.contrib.auth",
             "django.contrib.contenttypes",
@@ -62,6 +63,16 @@ if not settings.configured:
                 "HOST": "127.0.0.1",
                 "PORT": "5432",
             },
+            # Only read by store_url(): never connected to.
+            "store_pg_socket": {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "portal db",
+                "USER": "app",
+                "PASSWORD": "p@ss/word",
+                "HOST": "/run/postgresql",
+                "OPTIONS": {"sslmode": "require"},
+            },
+            "store_memory": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
         },
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",

@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """``call_command("siteupdates", "deliver", ...)``: exit status other than 0 raises."""
-        code = self.run([options["command"], *options["args"]])
+        code = self.run([options["command"], *args])
         if code:
             from django.core.management.base import CommandError
 
