@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
-from django_host import PREFIX, open_desk
 
 import siteupdates_django
+from django_host import PREFIX, open_desk
 from siteupdates import Desk
 
 UTC = timezone.utc
 CHROMIUM = (
     os.environ.get("SITEUPDATES_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 )
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",

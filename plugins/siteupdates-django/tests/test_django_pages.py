@@ -9,9 +9,9 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 from django.test import Client
-from django_host import PREFIX, open_desk, user
 
 import siteupdates_django
+from django_host import PREFIX, open_desk, user
 from siteupdates import Desk, Status
 from siteupdates_web.pages import ROUTES
 
@@ -53,15 +53,23 @@ def submit_form(**over: str) -> Dict[str, str]:
 
 
 def dana_request(desk: Desk) -> str:
-    return desk.contact("dana").submit(
-        "maple", target="staging", version=None, db_refresh=True, at=datetime(2015, 2, 10, 22)
-    ).request.id
+    return (
+        desk.contact("dana")
+        .submit(
+            "maple", target="staging", version=None, db_refresh=True, at=datetime(2015, 2, 10, 22)
+        )
+        .request.id
+    )
 
 
 def sam_request(desk: Desk) -> str:
-    return desk.contact("sam").submit(
-        "birch", target="staging", version=None, db_refresh=True, at=datetime(2015, 2, 10, 22)
-    ).request.id
+    return (
+        desk.contact("sam")
+        .submit(
+            "birch", target="staging", version=None, db_refresh=True, at=datetime(2015, 2, 10, 22)
+        )
+        .request.id
+    )
 
 
 # -- the routes -----------------------------------------------------------------------------
@@ -158,7 +166,9 @@ def test_a_contact_submits_moves_and_cancels(desk: Desk) -> None:
     assert moved.status_code == 303, moved.content.decode()
     assert desk.provider.find(req.id).preferred_start == datetime(2015, 2, 21, 7, tzinfo=UTC)
 
-    confirm = dana.post(PREFIX + f"/t/maple/requests/{req.id}/remove", {"csrfmiddlewaretoken": csrf})
+    confirm = dana.post(
+        PREFIX + f"/t/maple/requests/{req.id}/remove", {"csrfmiddlewaretoken": csrf}
+    )
     assert confirm.status_code == 200 and "Are you sure" in confirm.content.decode()
     gone = dana.post(
         PREFIX + f"/t/maple/requests/{req.id}/remove",

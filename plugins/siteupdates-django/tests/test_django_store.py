@@ -15,9 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
-from django_host import PREFIX, ROOT, SETUP, user
 
 import siteupdates_django
+from django_host import PREFIX, ROOT, SETUP, user
 from siteupdates_django.conf import store_url
 from siteupdates_django.management.commands.siteupdates import command_line
 
@@ -50,20 +50,22 @@ def test_the_url_setting_opens_the_store_once_per_process(settings: Any, tmp_pat
 
 
 @pytest.mark.django_db
-def test_a_sqlite_alias_keeps_the_store_in_that_file_beside_djangos_tables(
-    settings: Any, tmp_path: Path
-) -> None:
-    db = settings.DATABASES["store_sqlite"]["NAME"]
-    settings.SITEUPDATES = {"DATABASE": "store_sqlite", "CONTACT": "django_host.contact_of"}
-    assert store_url() == f"sqlite:///{db}"
+def test_a_sqlite_alias_keeps_the_store_in_a_file_beside_djangos(settings: Any) -> None:
+    db = Path(settings.DATABASES["default"]["NAME"])  # the test database, Django's tables
+    settings.SITEUPDATES = {"DATABASE": "default", "CONTACT": "django_host.contact_of"}
+    store = db.with_name(f"{db.stem}-siteupdates{db.suffix}")
+    assert store_url() == f"sqlite:///{store}"
     call_command("siteupdates", "apply", str(SETUP))
     assert contact_page().status_code == 200
     import sqlite3
 
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(store) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"requests", "tenants", "outbox"} <= tables
     assert not [t for t in tables if t.startswith(("auth_", "django_"))]
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "auth_user" in tables and "requests" not in tables
 
 
 @pytest.fixture
@@ -136,7 +138,13 @@ def test_an_in_memory_sqlite_alias_is_refused() -> None:
 def test_the_short_names_and_every_flag_reach_the_command_line(settings: Any) -> None:
     url = settings.SITEUPDATES["URL"]
     assert command_line(["deliver", "--json"]) == ["--url", url, "ops", "deliver", "--json"]
-    assert command_line(["schedule", "--dry-run"]) == ["--url", url, "provider", "plan", "--dry-run"]
+    assert command_line(["schedule", "--dry-run"]) == [
+        "--url",
+        url,
+        "provider",
+        "plan",
+        "--dry-run",
+    ]
     assert command_line(["worker", "--once", "--id", "w1"])[2:] == [
         "ops", "worker", "--once", "--id", "w1",
     ]  # fmt: skip

@@ -4,9 +4,10 @@
 Key                 Meaning
 =================== =========================================================
 ``URL``             the store's URL (``sqlite:///...``, ``postgresql://...``)
-``DATABASE``        instead of ``URL``: a ``DATABASES`` alias whose SQLite
-                    file or PostgreSQL database holds the store (PostgreSQL:
-                    in the schema ``SCHEMA``, default ``siteupdates``)
+``DATABASE``        instead of ``URL``: a ``DATABASES`` alias whose database
+                    holds the store: PostgreSQL in the schema ``SCHEMA``
+                    (default ``siteupdates``); SQLite in a file beside the
+                    alias's (``db.sqlite3`` -> ``db-siteupdates.sqlite3``)
 ``CONTACT``         dotted path of a callable: ``request.user`` -> the
                     contact's ID, or None (required for the contact's pages)
 ``PERMISSION``      the permission that opens the provider's pages
@@ -23,6 +24,7 @@ Key                 Meaning
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import quote, urlencode
 
@@ -96,12 +98,17 @@ def store_url(conf: Optional[Mapping[str, Any]] = None) -> str:
 
 
 def _sqlite_url(alias: str, name: str) -> str:
+    """A file beside the alias's: SQLite has no schemas, and the store keeps a file to itself.
+
+    (The SQLite storage refuses a file that holds another program's tables.)
+    """
     if not name or name == ":memory:" or "mode=memory" in name:
         raise ImproperlyConfigured(
             f"DATABASES[{alias!r}] is an in-memory SQLite database, which the store cannot "
             "share; name a file, or give SITEUPDATES a URL"
         )
-    return "sqlite:///" + name
+    path = Path(name)
+    return "sqlite:///" + str(path.with_name(f"{path.stem}-siteupdates{path.suffix or '.db'}"))
 
 
 def _postgres_url(db: Mapping[str, Any], schema: str) -> str:

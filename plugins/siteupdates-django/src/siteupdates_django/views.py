@@ -121,10 +121,10 @@ def _who(request: HttpRequest) -> Tuple[Callable[[], Optional[str]], Callable[[]
 
     def staff() -> Optional[str]:
         if "staff" not in found:
-            allowed = user is not None and user.is_authenticated and user.is_active
-            found["staff"] = (
-                str(user.get_username()) if allowed and user.has_perm(conf.permission()) else None
-            )
+            found["staff"] = None
+            active = user is not None and user.is_authenticated and user.is_active
+            if active and user is not None and user.has_perm(conf.permission()):
+                found["staff"] = str(user.get_username())
         return found["staff"]
 
     return contact, staff
@@ -201,7 +201,7 @@ def _respond(request: HttpRequest, rq: PageRequest, result: Result) -> HttpRespo
             response[name] = value
     if frameable:
         # Django's XFrameOptionsMiddleware would add DENY; the CSP names who may frame.
-        response.xframe_options_exempt = True  # type: ignore[attr-defined]
+        response.xframe_options_exempt = True
     return response
 
 

@@ -18,6 +18,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    Literal,
     Mapping,
     Optional,
     Sequence,
@@ -155,7 +156,7 @@ class Cookie:
         *,
         max_age: int,
         path: str,
-        samesite: str = "Lax",
+        samesite: Literal["Lax", "Strict", "None"] = "Lax",
         httponly: bool = True,
         secure: bool = False,
     ) -> None:

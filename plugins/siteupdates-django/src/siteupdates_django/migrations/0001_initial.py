@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
-
 from django.db import migrations, models
 
 
@@ -11,7 +9,7 @@ class Migration(migrations.Migration):
     """Declare ProviderAccess (unmanaged) so that its permission exists."""
 
     initial = True
-    dependencies: List[Tuple[str, str]] = []  # noqa: RUF012
+    dependencies = []  # noqa: RUF012
     # Django's Migration reads these class attributes by design.
     operations = [  # noqa: RUF012
         migrations.CreateModel(
