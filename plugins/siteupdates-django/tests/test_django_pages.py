@@ -220,6 +220,52 @@ def test_the_provider_plans_dry_then_stores_and_works_the_outbox(desk: Desk) -> 
     assert "Delivered" in ops.get(sent["Location"]).content.decode()
 
 
+def test_the_contact_answers_a_question_and_postpones_a_scheduled_update(desk: Desk) -> None:
+    rid = dana_request(desk)
+    desk.provider.ask_input(rid, "May we restart the web server?", by="ops")
+    dana = signed_in("dana")
+    csrf = token(dana)
+    page = dana.get(PREFIX + f"/t/maple/requests/{rid}").content.decode()
+    assert "May we restart the web server?" in page
+    empty = dana.post(PREFIX + f"/t/maple/requests/{rid}/answer", {"csrfmiddlewaretoken": csrf})
+    assert empty.status_code == 400 and "Write an answer first" in empty.content.decode()
+    answered = dana.post(
+        PREFIX + f"/t/maple/requests/{rid}/answer", {"csrfmiddlewaretoken": csrf, "answer": "Yes"}
+    )
+    assert answered.status_code == 303 and "notice=answered" in answered["Location"]
+    desk.provider.plan_queue(by="ops")
+    assert desk.provider.find(rid).status is Status.SCHEDULED
+    detail = dana.get(PREFIX + f"/t/maple/requests/{rid}").content.decode()
+    assert "Why this date" in detail
+    postponed = dana.post(
+        PREFIX + f"/t/maple/requests/{rid}/postpone",
+        {"csrfmiddlewaretoken": csrf, "how": "next-window"},
+    )
+    assert postponed.status_code == 303, postponed.content.decode()
+    assert "notice=postponed" in postponed["Location"]
+
+
+def test_a_signed_action_link_shows_its_button_then_acts_once(desk: Desk, settings: Any) -> None:
+    settings.SITEUPDATES = {
+        **settings.SITEUPDATES, "ACTION_LINKS": {"BASE_URL": "http://testserver/updates/act"},
+    }  # fmt: skip
+    siteupdates_django.set_desk(desk)  # the settings changed: the desk stays the tests'
+    links = siteupdates_django.store.action_links()
+    assert links is not None
+    rid = dana_request(desk)
+    link = links.token("dana", desk.provider.find(rid), "cancel", desk.now())
+    browser = Client(enforce_csrf_checks=True)  # nobody signed in: the link is enough
+    shown = browser.get(PREFIX + f"/act/{link}")
+    assert shown.status_code == 200 and desk.provider.find(rid).status is Status.TO_BE_SCHEDULED
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', shown.content.decode())
+    assert csrf is not None
+    done = browser.post(PREFIX + f"/act/{link}", {"csrfmiddlewaretoken": csrf.group(1)})
+    assert done.status_code == 200 and desk.provider.find(rid).status is Status.CANCELLED
+    again = browser.post(PREFIX + f"/act/{link}", {"csrfmiddlewaretoken": csrf.group(1)})
+    forged = browser.get(PREFIX + "/act/forged")
+    assert again.status_code == forged.status_code == 404 and again.content == forged.content
+
+
 # -- CSRF (Django's own) ---------------------------------------------------------------------
 
 

@@ -218,8 +218,10 @@ def _answer(request: HttpRequest, route: Route, values: Dict[str, Any]) -> HttpR
         if request.method not in ("GET", "HEAD"):
             _CSRF.process_request(request)
             _CSRF.process_view(request, _answer, (), {})
-        screen = getattr(_SCREENS[route.screen], route.view)
-        result = screen(rq, **values)
+        screens = _SCREENS[route.screen]
+        if isinstance(screens, LinkScreens):
+            screens.links = store.action_links()  # from the settings, as they are now
+        result = getattr(screens, route.view)(rq, **values)
     except _CsrfRefused:
         result = _error(request, rq, 400, "The form has expired or did not come from this site.")
     except PageError as exc:
