@@ -137,6 +137,22 @@ def test_r21_the_gadget_on_the_hosts_own_django_page_and_in_a_frame(desk: Desk) 
     assert dana.get(PREFIX + "/t/maple/requests")["X-Frame-Options"] == "SAMEORIGIN"
 
 
+def test_a_host_whose_pages_are_jinja_uses_the_one_environment(desk: Desk) -> None:
+    from django.template.backends.jinja2 import Jinja2
+    from django.test import RequestFactory
+
+    engine = Jinja2({
+        "NAME": "host", "DIRS": [], "APP_DIRS": False,
+        "OPTIONS": {"environment": "siteupdates_django.jinja.environment"},
+    })  # fmt: skip
+    request = RequestFactory().get("/")
+    request.user = user("dana")
+    html = engine.from_string("<main>{{ siteupdates_gadget(request) }}</main>").render({}, request)
+    assert "Updated 4:39 AM CST" in html and "&lt;section" not in html
+    # The siteupdates templates are found through the host's environment too.
+    assert engine.get_template("siteupdates_web/_macros.html") is not None
+
+
 def test_the_gadget_answers_304_to_the_etag_it_gave(desk: Desk) -> None:
     dana = signed_in("dana")
     first = dana.get(PREFIX + "/")
