@@ -244,7 +244,8 @@ def test_every_documented_desk_on_postgresql_loads_the_plugin_that_opens_it() ->
         codes.append((str(module.relative_to(ROOT)), ast.get_docstring(ast.parse(
             module.read_text(encoding="utf-8"))) or ""))  # fmt: skip
     for readme in sorted(ROOT.glob("plugins/*/README.md")):
-        codes.append((str(readme.relative_to(ROOT)), readme.read_text(encoding="utf-8")))
+        blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+        codes.append((str(readme.relative_to(ROOT)), "\n".join(blocks)))
     calls = [(where, call) for where, code in codes for call in _desk_calls(code)]
     # A page's call on a variable (``url``) is on its PostgreSQL; a literal URL says.
     on_postgres = [
