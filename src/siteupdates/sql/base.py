@@ -914,17 +914,18 @@ class SqlUnit(SqlReads, Unit):
                 raise ConflictError(new.id, expected)
         instant = self._instant
         if len(changes.inserts) == 1 and changes.history and self._storage.dialect.insert_in_with:
-            self._insert_together(changes)
-        elif len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
-            pass  # one batched statement wrote them all
+            self._insert_together(changes)  # the request, history and outbox rows
         else:
-            for r in changes.inserts:
-                try:
-                    self._insert("requests", (codec.request_values(r, instant),))
-                except integrity as exc:
-                    if r.idempotency_key is not None and "idempotency" in str(exc):
-                        raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                    raise self._conflict(exc, r.id) from None
+            if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
+                pass  # one batched statement wrote them all
+            else:
+                for r in changes.inserts:
+                    try:
+                        self._insert("requests", (codec.request_values(r, instant),))
+                    except integrity as exc:
+                        if r.idempotency_key is not None and "idempotency" in str(exc):
+                            raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
+                        raise self._conflict(exc, r.id) from None
             try:
                 self._insert(
                     "history", [codec.history_values(h, instant) for h in changes.history]
