@@ -25,6 +25,7 @@ from .slots import (
     one_slot,
     span,
 )
+from .staged import follow_staging
 
 __all__ = [
     "postpone",
@@ -102,6 +103,8 @@ def postpone(
             reason=why + left, known=[who],
         )  # fmt: skip
         uow.apply(cs)
+        # A staging request postponed: its production at the gate keeps the soak after it.
+        follow_staging(app, uow, new, by=who.id)
         return new
 
     return app.run(use_case)
