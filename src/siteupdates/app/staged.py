@@ -352,6 +352,8 @@ def follow_staging(
             continue
         if p.scheduled_for is None or p.scheduled_for >= ended + link[1]:
             return None
+        # One planner at a time books slots: the slot found stays free until commit.
+        uow.lock("planner")
         what = "completed" if staging.status is Status.COMPLETED else "now ends"
         why = (
             f"staging (request {staging.short_id}) {what} {local_time(ended, p.zone)}: "
