@@ -84,6 +84,8 @@ def test_r13_staging_moved_then_completed_late_moves_production_past_the_soak(ur
     [told] = _moved_notices(desk, notifier, production)
     assert told.contact_id == "dana" and "Mar. 15, 2026" in told.body, told.body
     assert "production waits 3 days after it" in told.body
+    why = "\n".join(desk.explain(production).lines)
+    assert "production waits 3 days after staging" in why and "placed at Mar. 15" in why
     _run(desk, clock, staging, datetime(2026, 3, 5, 19, tzinfo=UTC), DONE_5)
     approved = desk.approve("dana", production)
     assert approved.status is Status.SCHEDULED

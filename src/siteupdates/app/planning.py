@@ -204,7 +204,10 @@ def explain(
                *e.lines[1:]),
     )  # fmt: skip
     if r.scheduled_for is not None and e.placement.start != r.scheduled_for:
-        moved = [h for h in app.reads.history(r.id) if h.event is Event.RESCHEDULE]
+        moved = [
+            h for h in app.reads.history(r.id)
+            if h.event in (Event.RESCHEDULE, Event.FOLLOW_STAGING)
+        ]  # fmt: skip
         why = f" ({moved[-1].reason})" if moved else " (placed by the provider)"
         e = attrs.evolve(
             e, lines=(*e.lines, f"  the provider set {local_time(r.scheduled_for, r.zone)}{why}")
