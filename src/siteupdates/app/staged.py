@@ -340,8 +340,8 @@ def follow_staging(
     and its contact is told (``production-moved``). Returns the moved
     production, or None when nothing moved.
     """
-    if staging.target is not Target.STAGING:
-        return None
+    if staging.target is not Target.STAGING or staging.version is None:
+        return None  # staged submissions are version updates: a refresh has no production
     now = app.now()
     ended = staging_end(uow, staging, now, app.preset)
     if ended is None:
