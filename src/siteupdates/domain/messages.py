@@ -69,6 +69,7 @@ NOTIFYING_EVENTS: Mapping[Event, str] = {
     Event.POSTPONE: "date-changed",
     Event.APPROVE: "scheduled",
     Event.WITHDRAW: "cancelled",
+    Event.FOLLOW_STAGING: "production-moved",
 }
 
 
@@ -225,6 +226,7 @@ _SUBJECTS = {
     "superseded": N_("New version requested"),
     "completed": N_("Update completed"),
     "cancelled": N_("Request cancelled"),
+    "production-moved": N_("Production moved after staging"),
     "reminder": N_("Reminder"),
 }
 
@@ -236,6 +238,7 @@ _TOLD_REASONS = {
     "unable-to-complete": N_("Reason: %(reason)s"),
     "superseded": N_("Reason: %(reason)s"),
     "cancelled": N_("Reason: %(reason)s"),
+    "production-moved": N_("Reason: %(reason)s"),
 }
 
 
@@ -368,6 +371,15 @@ def notice_for(
     elif kind == "date-changed":
         lines.append(
             _("The date moved from %(old)s to %(new)s.")
+            % {"old": when(entry.old_date), "new": when(entry.new_date)}
+        )
+    elif kind == "production-moved":
+        lines.append(
+            _(
+                "Staging moved or finished later, so production moved from %(old)s to "
+                "%(new)s: it waits the soak after staging, and still goes ahead only once "
+                "staging has completed."
+            )
             % {"old": when(entry.old_date), "new": when(entry.new_date)}
         )
     elif kind == "started":
@@ -616,6 +628,7 @@ CALENDAR_ACTIONS: Mapping[Event, str] = {
     Event.POSTPONE: "move",
     Event.APPROVE: "publish",
     Event.WITHDRAW: "withdraw",
+    Event.FOLLOW_STAGING: "move",
 }
 
 
