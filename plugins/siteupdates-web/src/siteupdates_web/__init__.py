@@ -75,7 +75,9 @@ _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 #: The largest form body the blueprint reads to check its encoding (its forms are small).
 _MAX_FORM = 256 * 1024
 #: The path parameters that are IDs; a value that could be none is a 404 like any other (R22).
-_ID_PARAMS = ("tenant_id", "request_id", "item_id", "name", "action")
+_ID_PARAMS = ("tenant_id", "request_id", "item_id", "name", "action", "tenant")
+#: The query parameters that name a tenant: as a path's ID, an impossible one is a 404.
+_ID_QUERY = ("tenant",)
 #: The action link's token: longer than an ID, but printable text all the same.
 _TOKEN_LIMIT = 2000
 
@@ -133,6 +135,9 @@ def create_blueprint(
         # never stored as the literal text it arrived as.
         for name, value in (request.view_args or {}).items():
             if not _plausible(name, value):
+                _abort_page(404, "")
+        for name in _ID_QUERY:
+            if any(not _plausible(name, v) for v in request.args.getlist(name) if v):
                 _abort_page(404, "")
         _check_encoding()
         rotate_if_changed(bp.name, people.identity())
