@@ -105,10 +105,12 @@ def _quoted(value: str) -> str:
 
 def _paths(fw: Framework) -> List[str]:
     t = f"{fw.prefix}/t/{{x}}"
+    mine = f"{fw.prefix}/t/{world.TENANT}"
     return [
         t + "/requests",
         t + "/new",
-        t + "/requests/{x}",
+        mine + "/requests/{x}",
+        mine + "/requests/{x}/remove",
         fw.prefix + "/provider/requests/{x}",
         fw.prefix + "/provider/read/{x}",
         fw.prefix + "/act/{x}",
