@@ -8,7 +8,9 @@ A host mounts it with one call::
 
 Authentication stays the host's: ``contact`` returns the signed-in contact's ID
 (or None), ``staff`` the signed-in provider staff member's name (or None) for
-the provider screens under ``<prefix>/provider/``.
+the provider screens under ``<prefix>/provider/``. A host that signs people in
+and out without clearing its session calls :func:`rotate` there, so no CSRF
+token of the pages outlives a sign-in.
 """
 
 from __future__ import annotations
@@ -99,7 +101,11 @@ def create_blueprint(
     :class:`~siteupdates.Desk` (or a callable returning it for each request; the
     blueprint never closes it); ``staff`` returns the signed-in staff member for
     the provider screens, None for anyone else (without it they answer 404).
-    CSRF tokens are signed with ``secret_key``, else the app's ``secret_key``.
+    CSRF tokens are signed with ``secret_key``, else the app's ``secret_key``,
+    and bound to a nonce kept in Flask's session, made anew at each sign-in and
+    sign-out (see :func:`rotate`). Registering the blueprint also adds app-level
+    404 and 405 handlers for paths under its prefix (others go to the handler
+    the app had) and its security headers on every response under the prefix.
     ``frame_ancestors`` lists the origins that may frame the gadget.
     ``action_links`` serves the signed links of the notices under ``<prefix>/act/``
     (their ``base_url`` must end there); given a :class:`~siteupdates.Desk`, its
