@@ -20,7 +20,9 @@ def _offences(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Attribute) and node.attr in ("storage", "app"):
-            found.append(f"{path.name}:{node.lineno}: .{node.attr}")
+            # Flask's blueprint setup state names the web app ``state.app``: not the desk's.
+            if not (isinstance(node.value, ast.Name) and node.value.id == "state"):
+                found.append(f"{path.name}:{node.lineno}: .{node.attr}")
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
