@@ -60,7 +60,12 @@ def visit_all(fw: Framework, browser: Any, base: str, who: str) -> Dict[str, str
     context = browser.new_context(bypass_csp=True)  # escaping must hold without the CSP
     page = context.new_page()
     dialogs: List[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     if who == "contact":
         page.goto(base + fw.sign_in_url(contact=world.CONTACT))
     else:

@@ -266,7 +266,13 @@ def create_blueprint(
         # The host's sign-in and sign-out views change the session: a new person
         # (or none) gets a new nonce, so no token from before stays good.
         if session.modified and request.blueprint != bp.name:
-            rotate_if_changed(bp.name, people.identity())
+            try:
+                who = people.identity()
+            except Exception:  # the host's callables may need what its page lacked
+                logger.warning("siteupdates-web: no identity after %s", request.path)
+                rotate([bp.name])  # not knowing who it is now, trust no earlier token
+            else:
+                rotate_if_changed(bp.name, who)
         # Responses under the prefix that no view of the blueprint made (404 and
         # 405 of routing, a host's error page there) carry its headers too.
         if request.blueprint != bp.name and within(request.path):
