@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from webtest_support import PREFIX, ROOT, open_desk, token
 
 from siteupdates import Desk
+from siteupdates.errors import ConflictError, InvalidInput, StorageError
 from siteupdates_web import mount, rotate
 from siteupdates_web.csrf import CsrfSigner
 
@@ -173,3 +174,33 @@ def test_the_portal_refuses_a_key_file_others_could_read_or_write(portal_env: Pa
     (portal_env / "elsewhere").write_text("attacker's key")
     with pytest.raises(RuntimeError, match="not a key file"):
         portal.secret_key()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "shown"),
+    [
+        (InvalidInput("offset 9 is out of range: expected 0 to 1"), 400, "out of range"),
+        (ConflictError("it changed meanwhile"), 409, "changed meanwhile"),
+        (StorageError("disk on fire at /var/lib/x"), 503, None),
+        (RuntimeError("a bug at line 3"), 500, None),
+    ],
+)
+def test_every_library_error_is_a_friendly_page_with_the_headers(
+    desk: Desk, error: Exception, status: int, shown: Any
+) -> None:
+    """A library error no view answered: a 4xx in its words, the store's a 503, a bug a 500."""
+    app = Flask("failing_host")
+    app.secret_key = "s"
+
+    def failing() -> Desk:
+        raise error
+
+    mount(app, contact=lambda: "dana", desk=failing, url_prefix=PREFIX)
+    resp = app.test_client().get(PREFIX + "/t/maple/requests")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == status and "Back to Your Updates" in text
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    if shown:
+        assert shown in text
+    else:
+        assert str(error) not in text and "/var/lib" not in text

@@ -16,29 +16,15 @@ token of the pages outlives a sign-in.
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Callable, Dict, List, Optional, Sequence
-from urllib.parse import unquote_to_bytes
+from typing import Any, Dict, Optional, Sequence
 
-from flask import Blueprint, Flask, current_app, g, render_template, request, session
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
-from siteupdates import Desk, checks
+from siteupdates import Desk
 from siteupdates.actionlinks import ActionLinks, install
-from siteupdates.errors import (
-    AccessDenied,
-    ConflictError,
-    DeliveryError,
-    DuplicateKey,
-    LeaseLost,
-    NotFound,
-    RequestRefused,
-    SiteUpdatesError,
-    StorageError,
-)
+from siteupdates.errors import AccessDenied, NotFound, SiteUpdatesError
 
 from . import forms
 from .base import DeskSource, IdentitySource
@@ -47,6 +33,7 @@ from .csrf import CsrfSigner, nonce, rotate, rotate_if_changed
 from .links import LinkScreens, link_identity
 from .provider import ProviderScreens
 from .reads import ReadScreens
+from .security import check_input, install_app_wide, security_headers, status_of
 
 __all__ = ["DeskSource", "IdentitySource", "create_blueprint", "mount", "rotate"]
 
@@ -72,16 +59,6 @@ _MESSAGES = {
     503: ("Not available just now", "We could not reach our records; try again in a moment."),
 }
 _CSRF_FIELD = "csrf_token"
-#: A percent sign not followed by two hexadecimal digits: never made by a browser.
-_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
-#: The largest form body the blueprint reads to check its encoding (its forms are small).
-_MAX_FORM = 256 * 1024
-#: The path parameters that are IDs; a value that could be none is a 404 like any other (R22).
-_ID_PARAMS = ("tenant_id", "request_id", "item_id", "name", "action", "tenant")
-#: The query parameters that name a tenant: as a path's ID, an impossible one is a 404.
-_ID_QUERY = ("tenant",)
-#: The action link's token: longer than an ID, but printable text all the same.
-_TOKEN_LIMIT = 2000
 
 
 def create_blueprint(
@@ -136,16 +113,7 @@ def create_blueprint(
 
     @bp.before_request
     def _guard() -> None:
-        # Hostile path parameters are a 404 like any other (R22), before a view
-        # hands them to the library; a malformed query or form is refused whole,
-        # never stored as the literal text it arrived as.
-        for name, value in (request.view_args or {}).items():
-            if not _plausible(name, value):
-                _abort_page(404, "")
-        for name in _ID_QUERY:
-            if any(not _plausible(name, v) for v in request.args.getlist(name) if v):
-                _abort_page(404, "")
-        _check_encoding()
+        check_input()
         rotate_if_changed(bp.name, people.identity())
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
@@ -170,21 +138,7 @@ def create_blueprint(
 
     bp.context_processor(helpers)
 
-    def headers(resp: Response) -> Response:
-        framing = " ".join(frame_ancestors) if g.get("siteupdates_web_frameable") else "'self'"
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            f"form-action 'self'; frame-ancestors {framing}",
-        )
-        if not g.get("siteupdates_web_frameable"):
-            resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if resp.mimetype == "text/html":
-            resp.headers.setdefault("Cache-Control", "private, no-cache")
-        return resp
-
+    headers = security_headers(frame_ancestors)
     bp.after_request(headers)
 
     def _page(status: int, detail: Optional[str] = None) -> ResponseReturnValue:
@@ -213,7 +167,7 @@ def create_blueprint(
         # A library error a view did not turn into words of its own: the input's
         # fault (a 4xx saying what was wrong, in the library's words, which name
         # what is accepted), or the store's (503, nothing of it shown).
-        status = _status_of(exc)
+        status = status_of(exc)
         if status >= 500:
             logger.warning("siteupdates-web: %s on %s %s", exc, request.method, request.path)
             return _page(status)
@@ -224,60 +178,7 @@ def create_blueprint(
         logger.exception("siteupdates-web: unhandled error on %s %s", request.method, request.path)
         return _page(500)
 
-    prefixes: List[str] = []
-
-    def within(path: str) -> bool:
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
-
-    def outside_page(exc: HTTPException) -> ResponseReturnValue:
-        # A path under the prefix that matches no route (404), or a route asked
-        # with a method it does not take (405): Flask sends these to the app's
-        # handlers, never the blueprint's. The blueprint's page is rendered as if
-        # at its home route, so its relative links resolve and its 404 is the
-        # very bytes of every other 404 (R22).
-        status = exc.code or 500
-        request.url_rule = next(iter(current_app.url_map.iter_rules(f"{bp.name}.gadget_page")))
-        resp = current_app.make_response(_page(status))
-        for key, value in exc.get_headers():
-            if key.lower() == "allow":  # a 405 names the methods the route takes
-                resp.headers[key] = value
-        return resp
-
-    @bp.record
-    def _on_register(state: BlueprintSetupState) -> None:
-        prefixes.append(state.url_prefix or "/")
-        app = state.app
-        for code in (404, 405):
-            earlier = _app_handler(app, code)
-
-            def handler(
-                exc: HTTPException, earlier: Optional[Callable[..., Any]] = earlier
-            ) -> ResponseReturnValue:
-                if within(request.path):
-                    return outside_page(exc)
-                if earlier is not None:
-                    return earlier(exc)  # type: ignore[no-any-return]
-                return exc
-
-            app.register_error_handler(code, handler)
-
-    @bp.after_app_request
-    def _everywhere(resp: Response) -> Response:
-        # The host's sign-in and sign-out views change the session: a new person
-        # (or none) gets a new nonce, so no token from before stays good.
-        if session.modified and request.blueprint != bp.name:
-            try:
-                who = people.identity()
-            except Exception:  # the host's callables may need what its page lacked
-                logger.warning("siteupdates-web: no identity after %s", request.path)
-                rotate([bp.name])  # not knowing who it is now, trust no earlier token
-            else:
-                rotate_if_changed(bp.name, who)
-        # Responses under the prefix that no view of the blueprint made (404 and
-        # 405 of routing, a host's error page there) carry its headers too.
-        if request.blueprint != bp.name and within(request.path):
-            headers(resp)
-        return resp
+    install_app_wide(bp, people.identity, _page, headers)
 
     rule = bp.add_url_rule
     rule("/", "gadget_page", people.gadget_page)
@@ -335,64 +236,6 @@ def _abort_page(status: int, detail: str) -> None:
     from flask import abort
 
     abort(status, detail)
-
-
-def _plausible(name: str, value: Any) -> bool:
-    """Whether a path parameter could name anything: an ID, or a link's printable token."""
-    if not isinstance(value, str):
-        return True  # a converter's value (none of the blueprint's routes has one)
-    if name == "token":
-        return 0 < len(value) <= _TOKEN_LIMIT and checks.bad_character(value) is None
-    if name not in _ID_PARAMS:
-        return True
-    try:
-        checks.ident(name, value)
-    except SiteUpdatesError:
-        return False
-    return True
-
-
-def _check_encoding() -> None:
-    """Refuse (400) a query or form whose percent-escapes are malformed or not UTF-8.
-
-    Werkzeug keeps a malformed escape as its literal text and replaces bytes that
-    are not UTF-8: either would be stored as something the person never typed.
-    """
-    bodies = [request.query_string]
-    if request.method not in ("GET", "HEAD", "OPTIONS") and (
-        request.mimetype == "application/x-www-form-urlencoded"
-    ):
-        if (request.content_length or 0) > _MAX_FORM:
-            _abort_page(413, "")
-        bodies.append(request.get_data(cache=True))
-    for raw in bodies:
-        if not raw:
-            continue
-        if _BAD_ESCAPE.search(raw):
-            _abort_page(400, "The form held a malformed character escape.")
-        try:
-            unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
-        except UnicodeDecodeError:
-            _abort_page(400, "The form held bytes that are not UTF-8 text.")
-
-
-def _status_of(exc: SiteUpdatesError) -> int:
-    """The HTTP status of a library error no view answered itself."""
-    if isinstance(exc, (NotFound, AccessDenied)):
-        return 404
-    if isinstance(exc, (ConflictError, DuplicateKey, LeaseLost)):
-        return 409
-    if isinstance(exc, RequestRefused):
-        return 422
-    if isinstance(exc, (StorageError, DeliveryError)):
-        return 503
-    return 400  # the input's fault: InvalidInput, WrongType and the like
-
-
-def _app_handler(app: Any, code: int) -> Optional[Callable[..., Any]]:
-    """The handler the app already has for ``code``, which the blueprint's hands on to."""
-    found: Dict[Any, Callable[..., Any]] = app.error_handler_spec.get(None, {}).get(code, {})
-    return next(iter(found.values()), None)
 
 
 def mount(
