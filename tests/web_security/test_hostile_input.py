@@ -58,7 +58,7 @@ def test_an_impossible_request_id_is_the_one_404(framework: Framework, bad: str)
     assert (staff_got.status, staff_got.body) == (staff_missing.status, staff_missing.body)
 
 
-def test_a_provider_date_past_the_calendar_is_refused_beside_its_field(
+def test_r12_a_provider_date_past_the_calendar_is_refused_beside_its_field(
     framework: Framework,
 ) -> None:
     """9999-12-31 23:30 in Chicago overflowed datetime: the library's range check refuses it."""
