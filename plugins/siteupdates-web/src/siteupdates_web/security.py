@@ -3,8 +3,8 @@
 * :func:`check_input`: a path parameter (or ``?tenant=``) no record could
   have is the one 404 (R22), before a view hands it to the library; a query or
   form with a malformed percent-escape or bytes that are not UTF-8 is refused
-  whole, never stored as text nobody typed.
-* :func:`status_of`: the HTTP status of a library error no view answered.
+  whole, never stored as text nobody typed (the checks themselves, free of
+  Flask, are :mod:`.guards`).
 * :func:`security_headers`: the headers of every response under the prefix.
 * :func:`install_app_wide`: what Flask sends to the app, not the blueprint
   (routing's 404 and 405 under the prefix; the host's sign-in and sign-out
@@ -14,9 +14,7 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Callable, Dict, List, Optional, Sequence
-from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, abort, current_app, g, request, session
 from flask.blueprints import BlueprintSetupState
@@ -24,44 +22,21 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from siteupdates import checks
-from siteupdates.errors import (
-    AccessDenied,
-    ConflictError,
-    DeliveryError,
-    DuplicateKey,
-    LeaseLost,
-    NotFound,
-    RequestRefused,
-    SiteUpdatesError,
-    StorageError,
-)
-
 from .csrf import rotate, rotate_if_changed
+from .guards import ID_QUERY, MAX_FORM, malformed, plausible, status_of
 
 __all__ = ["check_input", "install_app_wide", "security_headers", "status_of"]
 
 logger = logging.getLogger("siteupdates_web")
 
-#: A percent sign not followed by two hexadecimal digits: never made by a browser.
-_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
-#: The largest form body the blueprint reads to check its encoding (its forms are small).
-_MAX_FORM = 256 * 1024
-#: The path parameters that are IDs; a value that could be none is a 404 like any other (R22).
-_ID_PARAMS = ("tenant_id", "request_id", "item_id", "name", "action", "tenant")
-#: The query parameters that name a tenant: as a path's ID, an impossible one is a 404.
-_ID_QUERY = ("tenant",)
-#: The action link's token: longer than an ID, but printable text all the same.
-_TOKEN_LIMIT = 2000
-
 
 def check_input() -> None:
     """Abort with the one 404 for an impossible ID, with 400 for a malformed query or form."""
     for name, value in (request.view_args or {}).items():
-        if not _plausible(name, value):
+        if not plausible(name, value):
             abort(404)
-    for name in _ID_QUERY:
-        if any(not _plausible(name, v) for v in request.args.getlist(name) if v):
+    for name in ID_QUERY:
+        if any(not plausible(name, v) for v in request.args.getlist(name) if v):
             abort(404)
     _check_encoding()
 
@@ -156,21 +131,6 @@ def install_app_wide(
         return resp
 
 
-def _plausible(name: str, value: Any) -> bool:
-    """Whether a path parameter could name anything: an ID, or a link's printable token."""
-    if not isinstance(value, str):
-        return True  # a converter's value (none of the blueprint's routes has one)
-    if name == "token":
-        return 0 < len(value) <= _TOKEN_LIMIT and checks.bad_character(value) is None
-    if name not in _ID_PARAMS:
-        return True
-    try:
-        checks.ident(name, value)
-    except SiteUpdatesError:
-        return False
-    return True
-
-
 def _check_encoding() -> None:
     """Refuse (400) a query or form whose percent-escapes are malformed or not UTF-8.
 
@@ -181,31 +141,13 @@ def _check_encoding() -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS") and (
         request.mimetype == "application/x-www-form-urlencoded"
     ):
-        if (request.content_length or 0) > _MAX_FORM:
+        if (request.content_length or 0) > MAX_FORM:
             abort(413)
         bodies.append(request.get_data(cache=True))
     for raw in bodies:
-        if not raw:
-            continue
-        if _BAD_ESCAPE.search(raw):
-            abort(400, "The form held a malformed character escape.")
-        try:
-            unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
-        except UnicodeDecodeError:
-            abort(400, "The form held bytes that are not UTF-8 text.")
-
-
-def status_of(exc: SiteUpdatesError) -> int:
-    """The HTTP status of a library error no view answered itself."""
-    if isinstance(exc, (NotFound, AccessDenied)):
-        return 404
-    if isinstance(exc, (ConflictError, DuplicateKey, LeaseLost)):
-        return 409
-    if isinstance(exc, RequestRefused):
-        return 422
-    if isinstance(exc, (StorageError, DeliveryError)):
-        return 503
-    return 400  # the input's fault: InvalidInput, WrongType and the like
+        problem = malformed(raw)
+        if problem:
+            abort(400, problem)
 
 
 def _app_handler(app: Any, code: int) -> Optional[Callable[..., Any]]:
