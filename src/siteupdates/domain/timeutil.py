@@ -21,7 +21,7 @@ import sys
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from siteupdates import checks
+from siteupdates.checks import local_time
 from siteupdates.errors import (
     AmbiguousLocalTime,
     NaiveDatetime,
@@ -162,7 +162,7 @@ def to_instant(
         )
     # The accepted range (1900 to 2999) keeps every zone's conversion inside what
     # datetime can hold: 9999-12-31 23:30 west of UTC would overflow, not refuse.
-    checks.local_time("local time", local)
+    local_time("local time", local)
     rule = Ambiguity(ambiguity) if not isinstance(ambiguity, Ambiguity) else ambiguity
     tz = get_zone(zone)
     first = local.replace(tzinfo=tz, fold=0)
