@@ -83,7 +83,8 @@ class Desk(LegacyDeskAPI):
     file), or pass a :class:`~siteupdates.ports.Storage`. ``preset`` overrides
     the provider preset stored with the setup; without either, the desk plans
     with :data:`~siteupdates.presets.CAMPUS_HOSTING`. One desk may be shared by
-    the threads of a process (see ``docs/architecture.md``).
+    the threads of a process: open one per process and share it (see
+    ``docs/concurrency.md``).
     """
 
     def __init__(

@@ -51,9 +51,11 @@ def test_a_malformed_form_is_named(raw: bytes, problem: str) -> None:
 
 
 def test_each_library_error_has_its_status() -> None:
-    assert guards.status_of(InvalidInput("x")) == 400
-    assert guards.status_of(WrongType("x", 1, "a string")) == 400
-    assert guards.status_of(AccessDenied("x")) == 404
-    assert guards.status_of(ConflictError("x")) == 409
-    assert guards.status_of(RequestRefused([])) == 422
-    assert guards.status_of(StorageError("x")) == 503
+    from siteupdates_web.pages import status_for
+
+    assert status_for(InvalidInput("x")) == 400
+    assert status_for(WrongType("x", 1, "a string")) == 400
+    assert status_for(AccessDenied("x")) == 404
+    assert status_for(ConflictError("x")) == 409
+    assert status_for(RequestRefused([])) == 422
+    assert status_for(StorageError("x")) == 503

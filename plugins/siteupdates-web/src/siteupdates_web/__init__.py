@@ -26,39 +26,24 @@ from siteupdates import Desk
 from siteupdates.actionlinks import ActionLinks, install
 from siteupdates.errors import AccessDenied, NotFound, SiteUpdatesError
 
-from . import forms
 from .base import DeskSource, IdentitySource
 from .contact import ContactScreens
 from .csrf import CsrfSigner, nonce, rotate, rotate_if_changed
+from .flaskpages import view
 from .links import LinkScreens, link_identity
+from .pages import MESSAGES, ROUTES, status_for
 from .provider import ProviderScreens
 from .reads import ReadScreens
-from .security import check_input, install_app_wide, security_headers, status_of
+from .security import check_input, install_app_wide, security_headers
+from .templating import configure_environment, template_globals
 
 __all__ = ["DeskSource", "IdentitySource", "create_blueprint", "mount", "rotate"]
 
 logger = logging.getLogger("siteupdates_web")
 
-_MESSAGES = {
-    400: ("That did not work", "The form was not accepted. Reload the page and try again."),
-    401: ("Please sign in", "Sign in to see your updates."),
-    403: ("Not connected", "Your sign-in is not connected to any site."),
-    404: ("Not found", "There is nothing here, or it is not yours to see."),
-    405: ("Not allowed", "That page cannot be used that way."),
-    409: (
-        "It changed meanwhile",
-        "Someone changed this while you were looking at it. Look at it again and try once more.",
-    ),
-    413: ("Too much", "That was more than this page accepts."),
-    422: ("Not accepted", "That cannot be done now."),
-    500: (
-        "Something went wrong",
-        "We could not finish that. Nothing you entered was lost on our side; try again "
-        "in a moment.",
-    ),
-    503: ("Not available just now", "We could not reach our records; try again in a moment."),
-}
+_MESSAGES = MESSAGES  # shared with the Django app (siteupdates_web.pages)
 _CSRF_FIELD = "csrf_token"
+_ENV_READY = "siteupdates_web.environment"
 
 
 def create_blueprint(
@@ -102,6 +87,7 @@ def create_blueprint(
     acts.links = action_links
     if action_links is not None and isinstance(desk, Desk):
         install(desk, action_links)
+    screens = {"contact": people, "provider": provider, "reads": reads, "links": acts}
 
     def signer() -> CsrfSigner:
         return CsrfSigner(secret_key or current_app.secret_key or "")
@@ -109,7 +95,15 @@ def create_blueprint(
     def session_nonce() -> str:
         return nonce(bp.name, people.identity())
 
-    acts.csrf = lambda token: signer().token(link_identity(token), session_nonce())
+    def link_csrf(token: str) -> str:
+        return signer().token(link_identity(token), session_nonce())
+
+    @bp.before_request
+    def _environment() -> None:
+        # Before any page or error page renders, once per application.
+        if not current_app.extensions.get(_ENV_READY):
+            configure_environment(current_app.jinja_env)
+            current_app.extensions[_ENV_READY] = True
 
     @bp.before_request
     def _guard() -> None:
@@ -125,16 +119,13 @@ def create_blueprint(
             _abort_page(400, "The form has expired or did not come from this site.")
 
     def helpers() -> Dict[str, Any]:
-        return {
-            "csrf_field": _CSRF_FIELD,
-            "csrf_token": lambda: signer().token(people.identity(), session_nonce()),
-            "local_text": forms.local_text,
-            "day_text": forms.day_text,
-            # What a status means to a contact, in the provider's words where it has some.
-            "status_meaning": lambda status: people.desk().meaning(status),
-            "login_url": login_url,
-            "is_staff": bool(staff is not None and staff()),
-        }
+        return template_globals(
+            desk=people.desk,
+            csrf_field=_CSRF_FIELD,
+            csrf_token=lambda: signer().token(people.identity(), session_nonce()),
+            login_url=login_url,
+            is_staff=bool(staff is not None and staff()),
+        )
 
     bp.context_processor(helpers)
 
@@ -167,7 +158,7 @@ def create_blueprint(
         # A library error a view did not turn into words of its own: the input's
         # fault (a 4xx saying what was wrong, in the library's words, which name
         # what is accepted), or the store's (503, nothing of it shown).
-        status = status_of(exc)
+        status = status_for(exc)
         if status >= 500:
             logger.warning("siteupdates-web: %s on %s %s", exc, request.method, request.path)
             return _page(status)
@@ -180,55 +171,15 @@ def create_blueprint(
 
     install_app_wide(bp, people.identity, _page, headers)
 
-    rule = bp.add_url_rule
-    rule("/", "gadget_page", people.gadget_page)
-    rule("/gadget", "gadget_frame", people.gadget_frame)
-    rule("/gadget/fragment", "gadget_fragment", people.gadget_fragment)
-    rule("/requests", "requests_home", people.requests_home)
-    rule("/t/<tenant_id>/requests", "requests_of", people.requests_of)
-    rule("/t/<tenant_id>/hide-complete", "hide_complete", people.hide_complete, methods=["POST"])
-    rule("/t/<tenant_id>/new", "new_request", people.new_request, methods=["GET", "POST"])
-    rule("/t/<tenant_id>/requests/<request_id>", "request_detail", people.detail)
-    rule(
-        "/t/<tenant_id>/requests/<request_id>/remove",
-        "remove_request",
-        people.remove,
-        methods=["POST"],
-    )
-    rule(
-        "/t/<tenant_id>/requests/<request_id>/answer",
-        "answer_request",
-        people.answer,
-        methods=["POST"],
-    )
-    rule(
-        "/t/<tenant_id>/requests/<request_id>/move",
-        "move_request",
-        people.move,
-        methods=["POST"],
-    )
-    for action in ("postpone", "approve", "decline"):
-        rule(
-            f"/t/<tenant_id>/requests/<request_id>/{action}",
-            f"{action}_request",
-            getattr(people, action),
-            methods=["POST"],
+    # The pages are routed from one table, the Django app's too (siteupdates_web.pages).
+    for route in ROUTES:
+        screen = getattr(screens[route.screen], route.view)
+        bp.add_url_rule(
+            route.rule,
+            route.endpoint,
+            view(screen, contact=contact, staff=staff, link_csrf=link_csrf),
+            methods=list(route.methods),
         )
-    rule("/calendar.ics", "calendar_feed", people.calendar_feed)
-    rule("/act/<token>", "action_link", acts.action_link, methods=["GET", "POST"])
-    rule("/provider/", "provider_queue", provider.queue)
-    rule("/provider/plan", "provider_plan", provider.plan, methods=["POST"])
-    rule("/provider/requests/<request_id>", "provider_request", provider.detail)
-    rule(
-        "/provider/requests/<request_id>/<action>",
-        "provider_act",
-        provider.act,
-        methods=["POST"],
-    )
-    rule("/provider/outbox", "provider_outbox", provider.outbox)
-    rule("/provider/read/<name>", "provider_read", reads.read)
-    rule("/provider/outbox/deliver", "provider_deliver", provider.deliver, methods=["POST"])
-    rule("/provider/outbox/<item_id>/retry", "provider_retry", provider.retry, methods=["POST"])
     return bp
 
 

@@ -8,7 +8,9 @@
   encoding. Frameworks keep a malformed percent-escape as its literal text and
   replace bytes that are not UTF-8, so either would be stored as text nobody
   typed: the request is refused (400) instead.
-* :func:`status_of`: the HTTP status of a library error no view answered.
+
+The HTTP status of a library error no view answered is
+:func:`siteupdates_web.pages.status_for`.
 """
 
 from __future__ import annotations
@@ -18,19 +20,9 @@ from typing import Any, Optional
 from urllib.parse import unquote_to_bytes
 
 from siteupdates import checks
-from siteupdates.errors import (
-    AccessDenied,
-    ConflictError,
-    DeliveryError,
-    DuplicateKey,
-    LeaseLost,
-    NotFound,
-    RequestRefused,
-    SiteUpdatesError,
-    StorageError,
-)
+from siteupdates.errors import SiteUpdatesError
 
-__all__ = ["ID_PARAMS", "ID_QUERY", "MAX_FORM", "malformed", "plausible", "status_of"]
+__all__ = ["ID_PARAMS", "ID_QUERY", "MAX_FORM", "malformed", "plausible"]
 
 #: The path parameters that are IDs.
 ID_PARAMS = ("tenant_id", "request_id", "item_id", "name", "action", "tenant")
@@ -70,16 +62,3 @@ def malformed(raw: bytes) -> Optional[str]:
     except UnicodeDecodeError:
         return "The form held bytes that are not UTF-8 text."
     return None
-
-
-def status_of(exc: SiteUpdatesError) -> int:
-    """The HTTP status of a library error no view answered itself."""
-    if isinstance(exc, (NotFound, AccessDenied)):
-        return 404
-    if isinstance(exc, (ConflictError, DuplicateKey, LeaseLost)):
-        return 409
-    if isinstance(exc, RequestRefused):
-        return 422
-    if isinstance(exc, (StorageError, DeliveryError)):
-        return 503
-    return 400  # the input's fault: InvalidInput, WrongType and the like

@@ -23,9 +23,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .csrf import rotate, rotate_if_changed
-from .guards import ID_QUERY, MAX_FORM, malformed, plausible, status_of
+from .guards import ID_QUERY, MAX_FORM, malformed, plausible
 
-__all__ = ["check_input", "install_app_wide", "security_headers", "status_of"]
+__all__ = ["check_input", "install_app_wide", "security_headers"]
 
 logger = logging.getLogger("siteupdates_web")
 
