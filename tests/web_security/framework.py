@@ -6,6 +6,14 @@ returning a :class:`Framework` on a fresh store set up from :func:`world.setup_t
 (the example's tenants, with a hostile value in every free-text field), and is
 listed in :data:`ADAPTERS`. ``make`` raises :class:`Unavailable` when the
 framework's packages are missing; the suite then skips that framework.
+
+A Django adapter (``django_adapter.py``, not written yet) would configure the
+host project of ``plugins/siteupdates-django/tests/django_host.py``, give the
+world's desk to ``siteupdates_django.set_desk``, sign in with
+``Client.force_login`` (staff: a user with the ``provider`` permission), send
+tokens as ``csrfmiddlewaretoken`` (Django refuses with 403: its
+``csrf_refused``), and list the state-changing routes from Django's URL
+resolver (``siteupdates_web.pages.ROUTES`` names them for both frameworks).
 """
 
 from __future__ import annotations
