@@ -29,8 +29,13 @@ from typing import (
 from siteupdates.errors import (
     AccessDenied,
     ConflictError,
+    DeliveryError,
+    DuplicateKey,
+    LeaseLost,
     NotFound,
+    RequestRefused,
     SiteUpdatesError,
+    StorageError,
 )
 from siteupdates.i18n import N_
 
@@ -65,12 +70,18 @@ MESSAGES: Mapping[int, Tuple[str, str]] = {
         N_("Changed meanwhile"),
         N_("Someone changed this at the same time. Look again and retry."),
     ),
+    413: (N_("Too much"), N_("That was more than this page accepts.")),
+    422: (N_("Not accepted"), N_("That cannot be done now.")),
     500: (
         N_("Something went wrong"),
         N_(
             "We could not finish that. Nothing you entered was lost on our side; try again "
             "in a moment."
         ),
+    ),
+    503: (
+        N_("Not available just now"),
+        N_("We could not reach our records; try again in a moment."),
     ),
 }
 
@@ -246,16 +257,22 @@ class PageError(Exception):
 def status_for(exc: BaseException) -> int:
     """The status of the error page a library error becomes (never 500 for one).
 
-    Not found and not yours read alike (R22); a conflict is 409; any other
-    :class:`~siteupdates.errors.SiteUpdatesError`, and a value out of the
-    calendar's range (``OverflowError``), is the request's fault: 400.
+    Not found and not yours read alike (R22); a change made meanwhile is 409; a
+    refusal 422; the store's failure 503 (not the request's fault, nothing of
+    it shown); any other :class:`~siteupdates.errors.SiteUpdatesError`, and a
+    value out of the calendar's range (``OverflowError``), is the request's
+    fault: 400.
     """
     if isinstance(exc, PageError):
         return exc.status
     if isinstance(exc, (AccessDenied, NotFound)):
         return 404
-    if isinstance(exc, ConflictError):
+    if isinstance(exc, (ConflictError, DuplicateKey, LeaseLost)):
         return 409
+    if isinstance(exc, RequestRefused):
+        return 422
+    if isinstance(exc, (StorageError, DeliveryError)):
+        return 503
     if isinstance(exc, (SiteUpdatesError, OverflowError)):
         return 400
     return 500
