@@ -107,7 +107,7 @@ def create_blueprint(
             current_app.extensions[_ENV_READY] = True
         # The signed-in contact's locale; the provider's default on the provider
         # screens, on a signed link's page (its contact's, once the link is read) and
-        # for anyone not signed in.
+        # for anyone not signed in. Set on every request: a thread serves many people.
         provider_page = (request.endpoint or "").startswith(f"{bp.name}.provider_")
         who = None if provider_page else contact()
         i18n.use(people.desk().locale_of(who or None))
@@ -176,7 +176,12 @@ def create_blueprint(
         logger.exception("siteupdates-web: unhandled error on %s %s", request.method, request.path)
         return _page(500)
 
-    install_app_wide(bp, people.identity, _page, headers)
+    def _outside_page(status: int) -> ResponseReturnValue:
+        # Routing's 404 and 405 under the prefix: no blueprint hook ran for them.
+        _environment()
+        return _page(status)
+
+    install_app_wide(bp, people.identity, _outside_page, headers)
 
     # The pages are routed from one table, the Django app's too (siteupdates_web.pages).
     for route in ROUTES:
