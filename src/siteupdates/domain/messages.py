@@ -24,6 +24,7 @@ import attrs
 
 from siteupdates.errors import InvalidInput
 from siteupdates.i18n import ENGLISH, N_, Language
+from siteupdates.refusal import Listing, Phrase, Refusal
 
 from .daycount import Days, days_earlier
 from .lifecycle import BOOKED, Event, HistoryEntry
@@ -39,6 +40,8 @@ __all__ = [
     "Notice",
     "Reminder",
     "advisory_text",
+    "refusal_text",
+    "refusals_text",
     "calendar_entry_for",
     "lead_label",
     "messages_for",
@@ -300,6 +303,44 @@ def advisory_text(message: str, lang: Language = ENGLISH) -> str:
         if found:
             return lang.gettext(msgid) % found.groupdict()
     return message
+
+
+def _phrase_value(value: object, lang: Language) -> str:
+    if isinstance(value, Phrase):
+        return _phrase(value.template, value.params, lang)
+    if isinstance(value, Listing):
+        return value.sep.join(_phrase_value(v, lang) for v in value.items)
+    if isinstance(value, SiteKind):
+        return site_word(value, lang)
+    if isinstance(value, Target):
+        return target_word(value, lang)
+    if isinstance(value, Status):
+        return lang.gettext(value.label)
+    if isinstance(value, datetime):  # a local time (its zone's): day and clock
+        return f"{lang.day(value)} {lang.clock(value)}"
+    return str(value)
+
+
+def _phrase(template: str, params: Mapping[str, object], lang: Language) -> str:
+    text = lang.gettext(template)
+    return text % {k: _phrase_value(v, lang) for k, v in params.items()} if params else text
+
+
+def refusal_text(refusal: Refusal, lang: Language = ENGLISH) -> str:
+    """A refusal's message (without its rule ID) in ``lang``.
+
+    English is the refusal's own message, byte for byte. Another language writes
+    the refusal's ``template`` with its ``params`` through the catalog; a refusal
+    without a template (a reason someone wrote) is shown as written.
+    """
+    if lang is ENGLISH or refusal.template is None:
+        return refusal.message
+    return _phrase(refusal.template, refusal.params, lang)
+
+
+def refusals_text(refusals: Sequence[Refusal], lang: Language = ENGLISH) -> str:
+    """Every refusal's message in ``lang``, one after another (a form's single error line)."""
+    return " ".join(refusal_text(r, lang) for r in refusals)
 
 
 def _greeting(contact: Contact, lang: Language = ENGLISH) -> str:

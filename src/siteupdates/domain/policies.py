@@ -10,7 +10,7 @@ answer reveals nothing about a tenant the contact cannot see.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
@@ -22,6 +22,8 @@ from siteupdates.errors import (
     UnknownName,
     WrongType,
 )
+from siteupdates.i18n import N_
+from siteupdates.refusal import Listing, Phrase
 
 from .daycount import days_later, within_days
 from .lifecycle import OPEN, WAITING, allowed_events
@@ -40,7 +42,7 @@ from .model import (
     Version,
     optional_version,
 )
-from .timeutil import Ambiguity, local_fields, to_instant
+from .timeutil import Ambiguity, local_fields, to_instant, to_local
 from .views import format_clock, format_day
 
 if TYPE_CHECKING:
@@ -101,9 +103,17 @@ class Decision:
         return cls((), tuple(warnings))
 
     @classmethod
-    def refuse(cls, rule: str, message: str, suggestion: Optional[str] = None) -> Decision:
-        """A refusal by ``rule``."""
-        return cls((Refusal(rule, message, suggestion),), ())
+    def refuse(
+        cls,
+        rule: str,
+        message: str,
+        suggestion: Optional[str] = None,
+        *,
+        template: Optional[str] = None,
+        params: Optional[Mapping[str, object]] = None,
+    ) -> Decision:
+        """A refusal by ``rule``; ``template`` and ``params`` let it be shown in any language."""
+        return cls((Refusal(rule, message, suggestion, template, params or {}),), ())
 
     def __add__(self, other: Decision) -> Decision:
         return Decision(self.refusals + other.refusals, self.warnings + other.warnings)
@@ -111,6 +121,27 @@ class Decision:
 
 #: What Decision.ok() gives: the rules below return it directly (one call fewer each).
 _ALLOWED = Decision()
+
+_START_REQUIRED = N_("a preferred date and time is required")
+_CANCEL_FIRST = N_("cancel it first to ask for %(new)s")
+#: Where a list of things is empty: the word, translated where it is shown.
+_NONE = Phrase(N_("none"))
+
+
+def _value_of(kind: SiteKind) -> str:
+    return kind.value
+
+
+def _either(kinds: Sequence[SiteKind]) -> object:
+    """One site, or two joined by "or" (a request needs at most two sites)."""
+    if len(kinds) == 1:
+        return kinds[0]
+    return Phrase(N_("%(first)s or %(second)s"), {"first": kinds[0], "second": kinds[1]})
+
+
+def _local(instant: datetime, zone: str) -> datetime:
+    """``instant`` in ``zone``: a refusal's date, written the reader's way where shown."""
+    return to_local(instant, zone)
 
 
 def target_refusals(
@@ -131,6 +162,11 @@ def target_refusals(
                     "no version update targets the sandbox alone: it runs production's "
                     f"version; choose {pair}",
                     suggestion=pair,
+                    template=N_(
+                        "no version update targets the sandbox alone: it runs production's "
+                        "version; choose %(pair)s"
+                    ),
+                    params={"pair": Target.PRODUCTION_SANDBOX},
                 ),
             )
         return (
@@ -139,6 +175,11 @@ def target_refusals(
                 f"the sandbox is asked for through {pair}: choose {pair} with DB refresh only "
                 "to copy production's data into it",
                 suggestion=pair,
+                template=N_(
+                    "the sandbox is asked for through %(pair)s: choose %(pair)s with DB refresh "
+                    "only to copy production's data into it"
+                ),
+                params={"pair": Target.PRODUCTION_SANDBOX},
             ),
         )
     found = []
@@ -148,6 +189,10 @@ def target_refusals(
                 "R1",
                 f"production is always updated together with its sandbox; choose {pair}",
                 suggestion=pair,
+                template=N_(
+                    "production is always updated together with its sandbox; choose %(pair)s"
+                ),
+                params={"pair": Target.PRODUCTION_SANDBOX},
             )
         )
     if db_refresh:
@@ -157,6 +202,12 @@ def target_refusals(
                 "production is the source of every DB refresh and is never refreshed; "
                 f"choose the site to copy its data into ({pair} for the sandbox, staging "
                 "or preview)",
+                template=N_(
+                    "production is the source of every DB refresh and is never refreshed; "
+                    "choose the site to copy its data into (%(pair)s for the sandbox, staging "
+                    "or preview)"
+                ),
+                params={"pair": Target.PRODUCTION_SANDBOX},
             )
         )
     return tuple(found)
@@ -261,7 +312,7 @@ class PolicyContext:
         start: Optional[datetime] = None
         error: Optional[str] = None
         if draft.local_start is None:
-            error = "a preferred date and time is required"
+            error = _START_REQUIRED
         else:
             try:
                 start = to_instant(draft.local_start, zone, draft.ambiguity)
@@ -317,7 +368,11 @@ def r22_contact_sees_tenant(ctx: PolicyContext) -> Decision:
     """A contact acts only on the tenants connected to them."""
     if ctx.contact.sees(ctx.tenant.id):
         return _ALLOWED
-    return Decision.refuse("R22", "no such tenant among the tenants connected to you")
+    return Decision.refuse(
+        "R22",
+        "no such tenant among the tenants connected to you",
+        template=N_("no such tenant among the tenants connected to you"),
+    )
 
 
 # -- Sites --------------------------------------------------------------------
@@ -338,6 +393,12 @@ def r3_site_exists(ctx: PolicyContext) -> Decision:
     return Decision.refuse(
         "R3",
         f"{ctx.tenant.name} has no {' or '.join(missing)} site (its sites: {have})",
+        template=N_("%(tenant)s has no %(missing)s site (its sites: %(have)s)"),
+        params={
+            "tenant": ctx.tenant.name,
+            "missing": _either(sorted((k for k in needed if k not in kinds), key=_value_of)),
+            "have": Listing(tuple(sorted(kinds, key=_value_of))) if kinds else _NONE,
+        },
     )
 
 
@@ -348,7 +409,11 @@ def r4_refresh_copies_production(ctx: PolicyContext) -> Decision:
         return _ALLOWED
     if SiteKind.PRODUCTION not in ctx.tenant.kinds:
         return Decision.refuse(
-            "R4", "a DB refresh copies production's data, and this tenant has no production site"
+            "R4",
+            "a DB refresh copies production's data, and this tenant has no production site",
+            template=N_(
+                "a DB refresh copies production's data, and this tenant has no production site"
+            ),
         )
     return _ALLOWED
 
@@ -370,6 +435,11 @@ def r5_latest_pack_only(ctx: PolicyContext) -> Decision:
         f"{v} is not the most recent update of release {v.line}.{v.release}; "
         f"choose {latest}, which contains every pack before it",
         suggestion=str(latest),
+        template=N_(
+            "%(version)s is not the most recent update of release %(release)s; "
+            "choose %(latest)s, which contains every pack before it"
+        ),
+        params={"version": v, "release": f"{v.line}.{v.release}", "latest": latest},
     )
 
 
@@ -380,6 +450,9 @@ def r6_asks_for_something(ctx: PolicyContext) -> Decision:
         return Decision.refuse(
             "R6",
             "DB refresh only needs DB refresh set to yes; choose a version or set DB refresh",
+            template=N_(
+                "DB refresh only needs DB refresh set to yes; choose a version or set DB refresh"
+            ),
         )
     return _ALLOWED
 
@@ -391,8 +464,14 @@ def r7_offered_and_not_older(ctx: PolicyContext) -> Decision:
     if v is None:
         return _ALLOWED
     if not ctx.catalog.offers(v):
-        offered = ", ".join(str(x) for x in ctx.catalog.choosable()) or "none"
-        return Decision.refuse("R7", f"{v} is not offered; versions offered: {offered}")
+        choosable = ctx.catalog.choosable()
+        offered = ", ".join(str(x) for x in choosable) or "none"
+        return Decision.refuse(
+            "R7",
+            f"{v} is not offered; versions offered: {offered}",
+            template=N_("%(version)s is not offered; versions offered: %(offered)s"),
+            params={"version": v, "offered": Listing(tuple(choosable)) if choosable else _NONE},
+        )
     site = ctx.tenant.site(ctx.draft.target.main_site)
     if site is None:
         return Decision.ok()  # R3 speaks for a missing site
@@ -401,18 +480,35 @@ def r7_offered_and_not_older(ctx: PolicyContext) -> Decision:
             "R7",
             f"{ctx.draft.target.main_site.value} runs line {site.version.line} "
             f"({site.version}); choose a version of line {site.version.line}",
+            template=N_(
+                "%(site)s runs line %(line)s (%(current)s); choose a version of line %(line)s"
+            ),
+            params={
+                "site": ctx.draft.target.main_site,
+                "line": site.version.line,
+                "current": site.version,
+            },
         )
     if v < site.version:
         return Decision.refuse(
             "R7",
             f"{ctx.draft.target.main_site.value} already runs {site.version}, "
             f"newer than {v}; choose {site.version} or later",
+            template=N_(
+                "%(site)s already runs %(current)s, newer than %(version)s; "
+                "choose %(current)s or later"
+            ),
+            params={"site": ctx.draft.target.main_site, "current": site.version, "version": v},
         )
     if v == site.version and not ctx.db_refresh:
         return Decision.refuse(
             "R7",
             f"{ctx.draft.target.main_site.value} already runs {v}; "
             "choose a newer version, or DB refresh only",
+            template=N_(
+                "%(site)s already runs %(version)s; choose a newer version, or DB refresh only"
+            ),
+            params={"site": ctx.draft.target.main_site, "version": v},
         )
     return _ALLOWED
 
@@ -450,6 +546,11 @@ def r9_cloud_production_refresh_only(ctx: PolicyContext) -> Decision:
             f"{ctx.tenant.name} is on the {ctx.tenant.plan.value} plan and updated to the "
             "newest version every week; production/sandbox may only be a DB refresh",
             suggestion="db refresh only",
+            template=N_(
+                "%(tenant)s is on the %(plan)s plan and updated to the newest version every "
+                "week; production/sandbox may only be a DB refresh"
+            ),
+            params={"tenant": ctx.tenant.name, "plan": ctx.tenant.plan.value},
         )
     return _ALLOWED
 
@@ -464,6 +565,10 @@ def r10_groups_update_together(ctx: PolicyContext) -> Decision:
         f"{ctx.tenant.name} is updated with its group ({ctx.tenant.group_id}); "
         "it may request DB refreshes only",
         suggestion="db refresh only",
+        template=N_(
+            "%(tenant)s is updated with its group (%(group)s); it may request DB refreshes only"
+        ),
+        params={"tenant": ctx.tenant.name, "group": ctx.tenant.group_id},
     )
 
 
@@ -474,6 +579,8 @@ def r10_groups_update_together(ctx: PolicyContext) -> Decision:
 def r12_start_in_requester_zone(ctx: PolicyContext) -> Decision:
     """The preferred start must exist in the requester's zone and lie in the future."""
     if ctx.start_error is not None:
+        if ctx.start_error == _START_REQUIRED:
+            return Decision.refuse("R12", _START_REQUIRED, template=_START_REQUIRED)
         return Decision.refuse("R12", ctx.start_error)
     assert ctx.start is not None
     if ctx.start <= ctx.now:
@@ -482,6 +589,8 @@ def r12_start_in_requester_zone(ctx: PolicyContext) -> Decision:
             "R12",
             f"the preferred start has passed; choose a time after {shown:%Y-%m-%d %H:%M} "
             f"({ctx.zone})",
+            template=N_("the preferred start has passed; choose a time after %(now)s (%(zone)s)"),
+            params={"now": f"{shown:%Y-%m-%d %H:%M}", "zone": ctx.zone},
         )
     return _ALLOWED
 
@@ -530,6 +639,16 @@ def r14_scheduled_tasks(ctx: PolicyContext) -> Decision:
 # -- Refresh limits -----------------------------------------------------------------
 
 
+def _span_phrase(every: timedelta) -> Phrase:
+    days, rest = divmod(every, timedelta(days=1))
+    if not rest and days >= 3:
+        return Phrase(N_("%(num)s days"), {"num": days})
+    hours = every / timedelta(hours=1)
+    if hours == 1:
+        return Phrase(N_("1 hour"))
+    return Phrase(N_("%(num)s hours"), {"num": f"{hours:g}"})
+
+
 def _span(every: timedelta) -> str:
     days, rest = divmod(every, timedelta(days=1))
     if not rest and days >= 3:
@@ -575,6 +694,19 @@ def refresh_interval(ctx: PolicyContext) -> Decision:
         for when, r in planned
         if within_days(start, when, every, zone)
     ]
+    said = (
+        [Phrase(N_("last refreshed %(when)s"), {"when": _local(last, zone)})]
+        if last and recent
+        else []
+    )
+    said += [
+        Phrase(
+            N_("request %(id)s refreshes it %(when)s"),
+            {"id": r.short_id, "when": _local(when, zone)},
+        )
+        for when, r in planned
+        if within_days(start, when, every, zone)
+    ]
     if not clashes:
         return _ALLOWED
     first = max(start, days_later(last, every, zone)) if last else start
@@ -590,6 +722,18 @@ def refresh_interval(ctx: PolicyContext) -> Decision:
         f"{_span(every)} ({'; '.join(clashes)}); the first date allowed is "
         f"{_when(first, ctx.zone)} ({ctx.zone})",
         suggestion=local_fields(first, ctx.zone).strftime("%Y-%m-%d %H:%M"),
+        template=N_(
+            "the %(site)s of %(tenant)s is refreshed at most once every %(span)s (%(clashes)s); "
+            "the first date allowed is %(first)s (%(zone)s)"
+        ),
+        params={
+            "site": kind,
+            "tenant": ctx.tenant.name,
+            "span": _span_phrase(every),
+            "clashes": Listing(tuple(said), "; "),
+            "first": _local(first, ctx.zone),
+            "zone": ctx.zone,
+        },
     )
 
 
@@ -646,17 +790,34 @@ def r17_newer_version_supersedes(ctx: PolicyContext) -> Decision:
     stands = blocking_version_update(v, ctx.draft.target, ctx.open_requests)
     if stands is not None:
         assert stands.version is not None
+        them = {"id": stands.id, "version": stands.version, "status": stands.status, "new": v}
         if stands.status in WAITING and stands.version.line == v.line:
             why = f"request {stands.id} for {stands.version} is already open"
             fix = f"cancel it first to ask for {v}"
+            said = (N_("request %(id)s for %(version)s is already open"), _CANCEL_FIRST)
         elif stands.status in WAITING:
             why = f"request {stands.id} for {stands.version} (another release line) is open"
             fix = f"cancel it first to ask for {v}"
+            said = (
+                N_("request %(id)s for %(version)s (another release line) is open"),
+                _CANCEL_FIRST,
+            )
         else:
             why = f"request {stands.id} for {stands.version} is {stands.status.label}"
             fix = f"ask for {v} once it has finished"
+            said = (
+                N_("request %(id)s for %(version)s is %(status)s"),
+                N_("ask for %(new)s once it has finished"),
+            )
         return Decision.refuse(
-            "R17", f"{why} for {ctx.draft.target.value}; a site has one open version update: {fix}"
+            "R17",
+            f"{why} for {ctx.draft.target.value}; a site has one open version update: {fix}",
+            template=N_("%(why)s for %(target)s; a site has one open version update: %(fix)s"),
+            params={
+                "why": Phrase(said[0], them),
+                "target": ctx.draft.target,
+                "fix": Phrase(said[1], them),
+            },
         )
     older = superseded_by(v, ctx.draft.target, ctx.open_requests)
     return Decision.ok(
@@ -675,6 +836,11 @@ def may_cancel(request: UpdateRequest) -> Decision:
         "R16",
         f"request {request.id} is {request.status.label}; only To Be Scheduled or "
         "Scheduled requests can be cancelled",
+        template=N_(
+            "request %(id)s is %(status)s; only To Be Scheduled or Scheduled requests can be "
+            "cancelled"
+        ),
+        params={"id": request.id, "status": request.status},
     )
 
 
@@ -686,6 +852,11 @@ def may_delete(request: UpdateRequest) -> Decision:
         "R18",
         f"request {request.id} is {request.status.label}; only Completed requests can be "
         "deleted (cancel an open one instead)",
+        template=N_(
+            "request %(id)s is %(status)s; only Completed requests can be deleted "
+            "(cancel an open one instead)"
+        ),
+        params={"id": request.id, "status": request.status},
     )
 
 
@@ -704,6 +875,16 @@ def may_move(request: UpdateRequest, now: datetime, cutoff: timedelta, zone: str
         f"request {request.short_id} is scheduled for {_when(when, zone)}; its preferred start "
         f"may be moved until {_span(cutoff)} before ({_when(when - cutoff, zone)}); "
         "ask the provider to move it",
+        template=N_(
+            "request %(id)s is scheduled for %(when)s; its preferred start may be moved until "
+            "%(span)s before (%(deadline)s); ask the provider to move it"
+        ),
+        params={
+            "id": request.short_id,
+            "when": _local(when, zone),
+            "span": _span_phrase(cutoff),
+            "deadline": _local(when - cutoff, zone),
+        },
     )
 
 
