@@ -107,7 +107,11 @@ def group_update(
             )  # fmt: skip
             for policy in _GROUP_RULES:
                 for refusal in policy(ctx).refusals:
-                    refusals.append(attrs.evolve(refusal, message=f"{t.name}: {refusal.message}"))
+                    refusals.append(
+                        attrs.evolve(
+                            refusal, message=f"{t.name}: {refusal.message}", template=None
+                        )
+                    )
         if refusals:
             # Each rule once per message; a catalog refusal is the same for every member.
             raise RequestRefused(list(dict.fromkeys(refusals)))

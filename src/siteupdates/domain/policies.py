@@ -10,13 +10,25 @@ answer reveals nothing about a tenant the contact cannot see.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import attrs
 
 from siteupdates.errors import (
     AccessDenied,
     InvalidInput,
+    NonexistentLocalTime,
     RequestRefused,
     SiteUpdatesError,
     UnknownName,
@@ -42,7 +54,7 @@ from .model import (
     Version,
     optional_version,
 )
-from .timeutil import Ambiguity, local_fields, to_instant, to_local
+from .timeutil import Ambiguity, local_fields, stamp, to_instant, to_local
 from .views import format_clock, format_day
 
 if TYPE_CHECKING:
@@ -281,6 +293,8 @@ class PolicyContext:
     start: Optional[datetime] = None
     start_error: Optional[str] = None
     open_refreshes: Tuple[UpdateRequest, ...] = ()
+    #: A start in a spring-forward gap: the local time asked for and the gap's bounds.
+    start_gap: Optional[Tuple[datetime, datetime, datetime]] = None
 
     @property
     def db_refresh(self) -> bool:
@@ -311,11 +325,15 @@ class PolicyContext:
         zone = draft.zone or contact.zone or preset.default_zone
         start: Optional[datetime] = None
         error: Optional[str] = None
+        gap: Optional[Tuple[datetime, datetime, datetime]] = None
         if draft.local_start is None:
             error = _START_REQUIRED
         else:
             try:
                 start = to_instant(draft.local_start, zone, draft.ambiguity)
+            except NonexistentLocalTime as exc:
+                error = str(exc)
+                gap = (draft.local_start, exc.gap_start, exc.gap_end)
             except SiteUpdatesError as exc:
                 error = str(exc)
         return cls(
@@ -332,6 +350,7 @@ class PolicyContext:
             zone=zone,
             start=start,
             start_error=error,
+            start_gap=gap,
             open_refreshes=tuple(r for r in open_refreshes if r.tenant_id == tenant.id)
             if open_refreshes
             else (),
@@ -581,6 +600,8 @@ def r12_start_in_requester_zone(ctx: PolicyContext) -> Decision:
     if ctx.start_error is not None:
         if ctx.start_error == _START_REQUIRED:
             return Decision.refuse("R12", _START_REQUIRED, template=_START_REQUIRED)
+        if ctx.start_gap is not None:
+            return Decision.refuse("R12", ctx.start_error, **_gap_words(ctx.start_gap, ctx.zone))
         return Decision.refuse("R12", ctx.start_error)
     assert ctx.start is not None
     if ctx.start <= ctx.now:
@@ -593,6 +614,36 @@ def r12_start_in_requester_zone(ctx: PolicyContext) -> Decision:
             params={"now": f"{shown:%Y-%m-%d %H:%M}", "zone": ctx.zone},
         )
     return _ALLOWED
+
+
+def _gap_words(gap: Tuple[datetime, datetime, datetime], zone: str) -> Dict[str, Any]:
+    """The template and values of a start in a spring-forward gap (to_instant's words)."""
+    local, start, end = gap
+    if end - start >= timedelta(days=1) or start.date() != end.date():
+        return {
+            "template": N_(
+                "%(local)s does not exist in %(zone)s: clocks jump from %(start)s to %(end)s; "
+                "choose a time before %(start)s or from %(end)s"
+            ),
+            "params": {
+                "local": stamp(local),
+                "zone": zone,
+                "start": stamp(start),
+                "end": stamp(end),
+            },
+        }
+    return {
+        "template": N_(
+            "%(local)s does not exist in %(zone)s: clocks jump from %(start)s to %(end)s "
+            "that day; choose a time before %(start)s or from %(end)s"
+        ),
+        "params": {
+            "local": stamp(local),
+            "zone": zone,
+            "start": f"{start:%H:%M}",
+            "end": f"{end:%H:%M}",
+        },
+    }
 
 
 def overlapping_tasks(
@@ -932,7 +983,11 @@ def apply_override(decision: Decision, override: Override) -> Tuple[Decision, Tu
         if r.rule not in override.rules:
             left.append(r)
         elif r.rule in NOT_OVERRIDABLE:
-            left.append(attrs.evolve(r, message=f"{r.message} ({r.rule} cannot be overridden)"))
+            left.append(
+                attrs.evolve(
+                    r, message=f"{r.message} ({r.rule} cannot be overridden)", template=None
+                )
+            )
     if left:
         raise RequestRefused(left)
     refused = {r.rule for r in decision.refusals}

@@ -65,6 +65,7 @@ __all__ = [
     "parse_ts",
     "require_aware",
     "require_zone",
+    "stamp",
     "to_instant",
     "to_local",
     "ts",
@@ -201,11 +202,14 @@ def to_instant(
     return u_first if rule is Ambiguity.EARLIER else u_second
 
 
-def _stamp(value: datetime) -> str:
+def stamp(value: datetime) -> str:
     """``YYYY-MM-DD HH:MM`` with a four-digit year (strftime's %Y drops the zeros of 999)."""
     return (
         f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
     )
+
+
+_stamp = stamp
 
 
 def _fmt_off(off: timedelta | None) -> str:

@@ -323,7 +323,7 @@ class ContactScreens(Screens):
             except (TransitionNotAllowed, ConflictError):
                 error = i18n.gettext("This request no longer waits for an answer.")
             except RequestRefused as exc:  # a staged production waits for approval, not words
-                error = " ".join(r.message for r in exc.refusals) or str(exc)
+                error = i18n.refusals_words(exc.refusals) or str(exc)
             except InvalidInput as exc:
                 error = i18n.gettext("The answer cannot be sent: %(why)s") % {"why": exc}
         return self._request_page(desk, cid, tenant, req, error, 400)
@@ -343,7 +343,7 @@ class ContactScreens(Screens):
         try:
             act(desk.contact(cid), req.id)
         except RequestRefused as exc:
-            error = " ".join(r.message for r in exc.refusals) or str(exc)
+            error = i18n.refusals_words(exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
             error = i18n.gettext("This cannot be done now: %(why)s") % {"why": exc}
         else:
@@ -394,7 +394,7 @@ class ContactScreens(Screens):
         except forms.FormError as exc:
             error = exc.message
         except RequestRefused as exc:
-            error = " ".join(r.message for r in exc.refusals) or str(exc)
+            error = i18n.refusals_words(exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
             error = i18n.gettext("The date cannot be moved now: %(why)s") % {"why": exc}
         else:
@@ -523,7 +523,7 @@ class ContactScreens(Screens):
             for r in decision.refusals:
                 if r.rule == "R12" and "when" in errors:
                     continue  # the form's own words about the date are clearer
-                errors.setdefault(forms.field_for(r.rule), []).append(r.message)
+                errors.setdefault(forms.field_for(r.rule), []).append(i18n.refusal_words(r))
             warns = [w.message for w in decision.warnings]
             return _Outcome(errors, warns, checked=at is not None)
         assert at is not None
@@ -541,7 +541,7 @@ class ContactScreens(Screens):
             raise PageError(404) from None
         except RequestRefused as exc:
             for r in exc.refusals:
-                errors.setdefault(forms.field_for(r.rule), []).append(r.message)
+                errors.setdefault(forms.field_for(r.rule), []).append(i18n.refusal_words(r))
             return _Outcome(errors)
         except InvalidInput as exc:
             errors.setdefault("general", []).append(str(exc))
@@ -572,7 +572,10 @@ def _why_not(req: UpdateRequest) -> str:
             "cannot be cancelled."
         ) % {"id": req.id}
     decision = may_cancel(req)
-    reason = decision.refusals[0].message if decision.refusals else i18n.gettext(req.status.label)
+    if decision.refusals:
+        reason = i18n.refusal_words(decision.refusals[0])
+    else:
+        reason = i18n.gettext(req.status.label)
     return i18n.gettext("This request cannot be cancelled or deleted: %(why)s.") % {"why": reason}
 
 

@@ -17,17 +17,20 @@ import gettext as _gettext_module
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from jinja2 import Environment
 
-from siteupdates.domain.messages import advisory_text
+from siteupdates.domain.messages import advisory_text, refusal_text, refusals_text
 from siteupdates.domain.timeutil import to_local
 from siteupdates.i18n import DEFAULT_LOCALE, LOCALES, N_, language
+from siteupdates.refusal import Refusal
 
 __all__ = [
     "DOMAIN",
     "advice_text",
+    "refusal_words",
+    "refusals_words",
     "LOCALE_DIR",
     "clock_text",
     "current",
@@ -138,6 +141,16 @@ def row_text(row: Any, zone: str) -> str:
 def advice_text(message: str) -> str:
     """A warning's text (``Advisory.message``) in the current locale."""
     return advisory_text(message, language(current()))
+
+
+def refusal_words(refusal: Refusal) -> str:
+    """A refusal's message (without its rule ID) in the current locale."""
+    return refusal_text(refusal, language(current()))
+
+
+def refusals_words(refusals: Sequence[Refusal]) -> str:
+    """Every refusal's message in the current locale, one after another."""
+    return refusals_text(refusals, language(current()))
 
 
 def install(env: Environment) -> None:

@@ -85,7 +85,7 @@ class LinkScreens(Screens):
         try:
             after = self.links.act(self.desk(), target, answer=text)
         except RequestRefused as exc:
-            error = " ".join(r.message for r in exc.refusals) or str(exc)
+            error = i18n.refusals_words(exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError):
             raise PageError(404) from None  # changed meanwhile: the link no longer holds
         except (InvalidInput, SiteUpdatesError) as exc:
