@@ -198,3 +198,48 @@ def test_install_is_the_one_call_another_framework_makes() -> None:
     finally:
         i18n.use(None)
     assert template.render() == "Manage Requests|Yes|en"
+
+
+# -- Refusals in the contact's language ------------------------------------------------------
+
+
+def _errors(html: str) -> dict[str, str]:
+    return {
+        m.group(1): re.sub(r"<[^>]+>", " ", m.group(2))
+        for m in re.finditer(r'id="err-([a-z_]+)" role="alert">(.*?)</ul>', html, re.S)
+    }
+
+
+@pytest.mark.parametrize("action", ["submit", "check"])
+def test_r5_r6_r12_refusals_reach_a_german_contact_in_german_without_rule_ids(
+    german_dana: Tuple[Desk, FlaskClient], action: str
+) -> None:
+    from webtest_support import token
+
+    desk, client = german_dana
+    sign_in(client, contact="dana")
+    form = {
+        "key": f"k-refused-{action}",
+        "target": "staging",
+        "version": "E.1505.1",
+        "db_refresh": "no",
+        "date": "2015-03-08",
+        "time": "02:30",
+        "ambiguity": "earlier",
+        "action": action,
+        "csrf_token": token(client),
+    }
+    resp = client.post(PREFIX + "/t/maple/new", data=form)
+    errors = _errors(resp.get_data(as_text=True))
+    assert "E.1505.1 ist nicht das neueste Update" in errors["version"]
+    assert "wählen Sie E.1505.2" in errors["version"]
+    assert "2015-03-08 02:30 gibt es in America/Chicago nicht" in errors["when"]
+    refresh_only = {**form, "key": f"k-refresh-{action}", "version": "", "time": "09:00"}
+    resp = client.post(PREFIX + "/t/maple/new", data=refresh_only)
+    errors.update(_errors(resp.get_data(as_text=True)))
+    assert "reine Datenbankauffrischung" in errors["db_refresh"]
+    for text in errors.values():
+        assert not re.search(r"\bR\d+\b", text), text
+        for english in ("choose", "does not exist", "is not the most recent", "refresh only"):
+            assert english not in text, text
+    assert desk.requests("dana", "maple").total == 0
