@@ -243,3 +243,27 @@ def test_r5_r6_r12_refusals_reach_a_german_contact_in_german_without_rule_ids(
         for english in ("choose", "does not exist", "is not the most recent", "refresh only"):
             assert english not in text, text
     assert desk.requests("dana", "maple").total == 0
+
+
+def test_cutoff_a_refused_move_reads_in_german_with_german_dates(
+    german_dana: Tuple[Desk, FlaskClient],
+) -> None:
+    from datetime import datetime, timezone
+
+    from webtest_support import token
+
+    desk, client = german_dana
+    rid = desk.submit(
+        "dana", "maple", "staging", None, db_refresh=True, at=datetime(2015, 2, 10, 22)
+    ).request.id
+    desk.schedule(rid, datetime(2015, 2, 3, 10, tzinfo=timezone.utc))  # inside the cut-off
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/move",
+        data={"csrf_token": token(client), "date": "2015-02-20", "time": "22:00"},
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "bitten Sie den Anbieter, sie zu verschieben" in page
+    assert "3. Feb. 2015 04:00 CST" in page  # Babel's German date, the zone's clock
+    assert "ask the provider to move it" not in page and "CUTOFF" not in page
