@@ -7,6 +7,7 @@ Sunday 04:00-09:00 Chicago, two 2-hour slots (09:00 and 11:00 UTC from 8 March).
 
 from __future__ import annotations
 
+import gettext
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,7 +27,9 @@ from siteupdates.domain import (
     StagingRules,
     Status,
 )
+from siteupdates.domain.messages import refusal_text
 from siteupdates.errors import InvalidInput, RequestRefused, TransitionNotAllowed
+from siteupdates.i18n import Language, language
 from siteupdates.plugins import PluginHost
 from siteupdates.ports import OutboxState
 from siteupdates.presets import CAMPUS_HOSTING
@@ -224,8 +227,12 @@ def test_limited_deferral_next_window_then_days_then_refused_with_the_limit(
     assert "0 of 2 deferrals left" in (r.reason or "")
     with pytest.raises(
         RequestRefused, match=r"deferred 2 time\(s\) already: at most 2 per request"
-    ):
+    ) as err:
         desk.postpone("dana", rid, days=1)
+    (refused,) = err.value.refusals
+    german = refusal_text(refused, language("de"))
+    assert "bereits 2-mal verschoben" in german and "höchstens 2-mal je Anfrage" in german
+    assert refusal_text(refused, Language("en", gettext.NullTranslations())) == refused.message
     with pytest.raises(InvalidInput, match="expected 1 to 10 days"):
         desk.postpone("dana", rid, days=11)
     desk.deliver()
@@ -241,8 +248,13 @@ def test_deferral_is_limited_per_period_and_only_for_scheduled_requests(
     desk = _desk(url, clock, notifier, deferral=rules)
     rid = _scheduled(desk, clock)
     desk.postpone("dana", rid, next_window=True)
-    with pytest.raises(RequestRefused, match="at most 1 in that period"):
+    with pytest.raises(RequestRefused, match="at most 1 in that period") as err:
         desk.postpone("dana", rid, next_window=True)
+    (refused,) = err.value.refusals
+    german = refusal_text(refused, language("de"))
+    assert "bereits 1-mal verschoben (Zeitraum: 30 Tage)" in german, german
+    assert "höchstens 1-mal in diesem Zeitraum" in german
+    assert refusal_text(refused, Language("en", gettext.NullTranslations())) == refused.message
     waiting = desk.submit("dana", "d1", "staging", None, db_refresh=True,
                           at=datetime(2026, 4, 4, 9)).request.id  # fmt: skip
     with pytest.raises(TransitionNotAllowed, match="To Be Scheduled"):

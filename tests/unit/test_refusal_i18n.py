@@ -219,7 +219,7 @@ def test_german_refusals_use_german_site_words_and_dates() -> None:
     )
     (interval,) = _refresh_interval()
     text = refusal_text(interval, de)
-    assert "höchstens einmal in 7 Tage" in text and "Feb. 2015" in text, text
+    assert "höchstens einmal je 7 Tage" in text and "Feb. 2015" in text, text
     assert refusals_text((r3, interval), de).startswith("Example District hat keine")
 
 

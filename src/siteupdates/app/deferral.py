@@ -17,7 +17,9 @@ from siteupdates.domain.planner import (
 )
 from siteupdates.domain.policies import Refusal
 from siteupdates.errors import InvalidInput, RequestRefused
+from siteupdates.i18n import N_
 from siteupdates.ports import Unit
+from siteupdates.refusal import Phrase
 
 from . import access, changes
 from .bootstrap import App
@@ -31,6 +33,15 @@ __all__ = [
     "postpone",
     "postponed_after",
 ]
+
+
+def _span_words(length: timedelta) -> Phrase:
+    """:func:`span`'s words, translated where the refusal is shown."""
+    hours = int(length.total_seconds() // 3600)
+    if hours % 24 == 0:
+        days = hours // 24
+        return Phrase(N_("1 day")) if days == 1 else Phrase(N_("%(num)s days"), {"num": days})
+    return Phrase(N_("1 hour")) if hours == 1 else Phrase(N_("%(num)s hours"), {"num": hours})
 
 
 def postponed_after(scheduled_for: datetime, days: int, zone: str) -> datetime:
@@ -80,7 +91,11 @@ def postpone(
         if rules_.per_request is not None and len(used) >= rules_.per_request:
             raise RequestRefused([Refusal("deferral", (
                 f"request {r.short_id} was deferred {len(used)} time(s) already: at most "
-                f"{rules_.per_request} per request"))])  # fmt: skip
+                f"{rules_.per_request} per request"),
+                template=N_("request %(id)s was deferred %(n)s time(s) already: at most "
+                            "%(most)s per request"),
+                params={"id": r.short_id, "n": len(used), "most": rules_.per_request},
+            )])  # fmt: skip
         # The period is calendar days in the request's zone (docs/time.md).
         since = days_earlier(now, rules_.period, r.zone)
         recent = [h for h in used if h.at > since]
@@ -89,7 +104,13 @@ def postpone(
                 f"request {r.short_id} was deferred {len(recent)} time(s) in the last "
                 f"{span(rules_.period)}: at most {rules_.per_period} in that period"
             )
-            raise RequestRefused([Refusal("deferral", limit)])
+            raise RequestRefused([Refusal(
+                "deferral", limit,
+                template=N_("request %(id)s was deferred %(n)s time(s) in the last %(span)s: "
+                            "at most %(most)s in that period"),
+                params={"id": r.short_id, "n": len(recent), "span": _span_words(rules_.period),
+                        "most": rules_.per_period},
+            )])  # fmt: skip
         if next_window:
             after = r.scheduled_for + app.preset.update_duration
             for w in app.preset.windows:
