@@ -238,6 +238,7 @@ def test_limited_deferral_next_window_then_days_then_refused_with_the_limit(
     desk.deliver()
     moved = [n for n in notifier.delivered if n.kind == "date-changed"]
     assert len(moved) == 2 and "deferred by the contact" in moved[0].body
+    assert "Reason: deferred by the contact by 8 days (0 of 2 deferrals left)" in moved[1].body
     desk.close()
 
 

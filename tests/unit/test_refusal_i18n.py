@@ -21,7 +21,7 @@ import pytest
 
 from siteupdates.domain import PolicyContext, RequestDraft, Site
 from siteupdates.domain import policies as p
-from siteupdates.domain.messages import refusal_text, refusals_text
+from siteupdates.domain.messages import advisory_text, refusal_text, refusals_text
 from siteupdates.errors import RequestRefused
 from siteupdates.i18n import ENGLISH, Language, language
 from siteupdates.presets import CAMPUS_HOSTING
@@ -259,3 +259,23 @@ def test_every_refusal_of_the_policies_carries_a_catalog_template() -> None:
         missing.append(call.lineno)
     assert missing == []
     assert len(list(_refusal_calls())) >= 24
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "deferred by the contact to the next available window",
+        "deferred by the contact to the next available window (1 of 2 deferrals left)",
+        "deferred by the contact by 1 day",
+        "deferred by the contact by 1 day (0 of 2 deferrals left)",
+        "deferred by the contact by 8 days",
+        "deferred by the contact by 8 days (0 of 2 deferrals left)",
+    ],
+)
+def test_a_postpones_stored_reason_reads_in_the_contacts_language(reason: str) -> None:
+    assert advisory_text(reason) == reason
+    assert advisory_text(reason, SOURCE) == reason
+    german = advisory_text(reason, language("de"))
+    assert german.startswith("vom Kontakt") and "deferred" not in german
+    pseudo = re.sub(r"\d+", "", advisory_text(reason, PSEUDO))
+    assert re.findall(r"[A-Za-z]{2,}", pseudo) == [], pseudo

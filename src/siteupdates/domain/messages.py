@@ -248,7 +248,36 @@ _TOLD_REASONS = {
 #: The warnings the rules write (:class:`~siteupdates.domain.model.Advisory`) and the
 #: reasons the library writes into a history a contact reads, as catalog messages: both
 #: are stored as English text and read back into their message when shown.
+_LEFT = r" \((?P<left>\d+) of (?P<most>\d+) deferrals left\)"
 _ADVISORIES = (
+    # The contact's postpone (app.deferral), with and without the deferrals left.
+    (
+        re.compile(r"deferred by the contact to the next available window"),
+        N_("deferred by the contact to the next available window"),
+    ),
+    (
+        re.compile(r"deferred by the contact to the next available window" + _LEFT),
+        N_(
+            "deferred by the contact to the next available window "
+            "(%(left)s of %(most)s deferrals left)"
+        ),
+    ),
+    (
+        re.compile(r"deferred by the contact by 1 day"),
+        N_("deferred by the contact by 1 day"),
+    ),
+    (
+        re.compile(r"deferred by the contact by 1 day" + _LEFT),
+        N_("deferred by the contact by 1 day (%(left)s of %(most)s deferrals left)"),
+    ),
+    (
+        re.compile(r"deferred by the contact by (?P<days>\d+) days"),
+        N_("deferred by the contact by %(days)s days"),
+    ),
+    (
+        re.compile(r"deferred by the contact by (?P<days>\d+) days" + _LEFT),
+        N_("deferred by the contact by %(days)s days (%(left)s of %(most)s deferrals left)"),
+    ),
     (
         re.compile(r"newer version (?P<version>\S+) requested in request (?P<id>\S+)"),
         N_("newer version %(version)s requested in request %(id)s"),
