@@ -214,7 +214,7 @@ def accepted_request(
 
     Every field is valid already, so it is built without converters: the draft
     converted the target and the version, the context read the start in a zone
-    it found (so a known one), the clock is checked by :meth:`App.now`; only
+    it found (so a known one) and the clock (checked by :meth:`App.now`); only
     the warnings, which plugins give, go through the request's own conversion.
     """
     start, zone = ctx.start, ctx.zone
@@ -229,7 +229,8 @@ def accepted_request(
         preferred_start=start,
         zone=zone if type(zone) is str else str(zone),
         requested_by=who.id,
-        requested_at=app.now(),
+        # The moment the policies judged it (the context read the clock once).
+        requested_at=ctx.now,
         warnings=advisories(decision.warnings) if decision.warnings else (),
         idempotency_key=key,
     )
