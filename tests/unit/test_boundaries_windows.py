@@ -450,3 +450,106 @@ def test_r13_a_blackout_time_that_is_naive_is_refused_naming_it() -> None:
 
     with pytest.raises(NaiveDatetime, match=r"^blackout time "):
         Blackout("x", datetime(2026, 1, 1), _at(2026, 1, 2))
+
+
+# -- the surviving mutants of the first run, killed ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("window", "call", "field"),
+    [
+        (WeeklyWindow("sun", "04:00", "09:00", "UTC"), "next_occurrence", "after"),
+        (WeeklyWindow("sun", "04:00", "09:00", "UTC"), "contains", "instant"),
+        (RecurringWindow.weekly(["sun"], "04:00", 60, "UTC"), "next_occurrence", "after"),
+        (RecurringWindow.weekly(["sun"], "04:00", 60, "UTC"), "contains", "instant"),
+    ],
+)
+def test_r8_a_naive_moment_asked_of_a_window_is_refused_naming_it(
+    window: Any, call: str, field: str
+) -> None:
+    from siteupdates.errors import NaiveDatetime
+
+    with pytest.raises(NaiveDatetime) as caught:
+        getattr(window, call)(datetime(2026, 1, 4, 5))
+    assert str(caught.value).startswith(f"{field} 2026-01-04T05:00:00 has no time zone")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "name"),
+    [
+        ("starts_on", datetime(2026, 1, 1), "window start date"),
+        ("ends_on", 20260101, "window end date"),
+        ("excluded", [datetime(2026, 1, 1)], "excluded date"),
+    ],
+)
+def test_r13_a_window_date_of_the_wrong_type_is_named_by_its_field(
+    field: str, value: Any, name: str
+) -> None:
+    with pytest.raises(WrongType) as caught:
+        RecurringWindow("FREQ=WEEKLY;BYDAY=SU", "04:00", 60, "UTC", **{field: value})
+    assert caught.value.name == name
+
+
+@pytest.mark.parametrize(
+    ("kw", "value"), [({}, None), ({"day": 1, "nth": 1, "weekday": "sun"}, 1), ({"nth": 2}, None)]
+)
+def test_r13_a_monthly_window_asked_without_a_day_names_the_day_given(
+    kw: Dict[str, Any], value: object
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        RecurringWindow.monthly("04:00", 60, "UTC", **kw)
+    assert caught.value.value == value
+    assert str(caught.value) == "a monthly window needs day=N, or nth=N with weekday="
+
+
+def test_r13_a_monthly_window_on_the_first_is_not_counted_from_the_end() -> None:
+    assert str(RecurringWindow.monthly("04:00", 60, "UTC", day=1)) == (
+        "monthly on day 1 04:00 for 1h UTC"
+    )
+
+
+def test_r13_a_monthly_window_is_found_in_the_month_asked_not_the_next() -> None:
+    w = RecurringWindow.monthly("04:00", 60, "UTC", day=20, starts_on="2026-01-01")
+    assert w.next_occurrence(_at(2026, 3, 10)) == (_at(2026, 3, 20, 4), _at(2026, 3, 20, 5))
+
+
+def test_r13_an_every_five_months_window_keeps_its_phase_years_after_it_starts() -> None:
+    # 2026-01, -06, -11, 2027-04, -09, 2028-02, -07: the next after 1 June 2028 is July.
+    w = RecurringWindow.monthly("04:00", 60, "UTC", day=15, every=5, starts_on="2026-01-15")
+    assert w.next_occurrence(_at(2028, 6, 1)) == (_at(2028, 7, 15, 4), _at(2028, 7, 15, 5))
+
+
+def test_r13_every_n_weeks_count_from_monday_whatever_the_calendars_first_weekday() -> None:
+    import calendar
+
+    w = RecurringWindow.weekly(["sun", "mon"], "04:00", 60, "UTC", every=2, starts_on="2026-01-05")
+    before = calendar.firstweekday()
+    calendar.setfirstweekday(calendar.SUNDAY)
+    try:
+        days = [o[0].date() for o, _ in zip(w.occurrences(_at(2026, 1, 1)), range(4))]
+    finally:
+        calendar.setfirstweekday(before)
+    # Weeks of Monday 5 and Monday 19 January: Mon 5, Sun 11, Mon 19, Sun 25.
+    assert days == [date(2026, 1, 5), date(2026, 1, 11), date(2026, 1, 19), date(2026, 1, 25)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ("BYDAY=SU", "FREQ=''"),
+        ("FREQ=DAILY", "FREQ='DAILY'"),
+        ("FREQ=WEEKLY;=SU", "=SU='SU'"),
+        ("FREQ=WEEKLY;COUNT=3", "COUNT='3'"),
+        ("FREQ=WEEKLY;BYDAY=SU=MO", "BYDAY='SU=MO'"),
+        ("FREQ=WEEKLY;INTERVAL=0;BYDAY=SU", "INTERVAL='0'"),
+        ("FREQ=WEEKLY;BYDAY=XY", "BYDAY='XY'"),
+        ("FREQ=MONTHLY;BYDAY=xSU", "BYDAY='XSU'"),
+        ("FREQ=MONTHLY;BYDAY=6SU", "BYDAY='6SU'"),
+        ("FREQ=MONTHLY;BYMONTHDAY=x", "BYMONTHDAY='X'"),
+        ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY='32'"),
+    ],
+)
+def test_r13_an_unsupported_recurrence_part_is_named_with_its_value(rule: str, named: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        RecurringWindow(rule, "04:00", 60, "UTC")
+    assert str(caught.value).startswith(f"recurrence {rule!r}: unsupported {named};")
