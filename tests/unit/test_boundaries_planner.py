@@ -620,3 +620,16 @@ def test_r13_an_update_booked_before_blocks_every_overlapping_slot_of_overlappin
     assert [(c.start, c.cause) for c in p.explain("a").passed_over] == [
         (_h(6), "busy"), (_h(7), "busy"), (_h(8), "busy"),
     ]  # fmt: skip
+
+
+def test_r10_the_slot_after_one_too_full_is_checked_for_room_too() -> None:
+    early = d("z", "t5", "t6", at=_week(1, 4))  # fills next Sunday 04:00
+    ds = [early, d("x", "t1", at=_h(8)), d("g", "t2", "t3", at=_h(8))]
+    p = run(ds, capacity=2, start=SUN)
+    assert starts(p) == {"z": _week(1, 4), "x": _h(8), "g": _week(1, 6)}
+
+
+def test_r13_a_request_not_placed_does_not_stop_the_ones_after_it() -> None:
+    p = run([d("g", "a", "b"), d("x")])
+    assert starts(p) == {"g": None, "x": _h(4)}
+    assert p.placements["x"].position == 2
