@@ -47,6 +47,9 @@ def use_case_app() -> Flask:
     desk = Desk.open(os.environ["BENCH_PG_URL"], entry_points=True)
     mount(app, contact=lambda: request.headers.get("X-Contact"), desk=desk, url_prefix="/u")
 
+    # The blueprint's helpers serve its own routes; this route is the app's.
+    app.context_processor(lambda: {"status_meaning": desk.meaning})
+
     @app.route("/g/gadget/fragment")
     def fragment() -> Any:
         got = gadget(desk.app, request.headers.get("X-Contact") or "")
@@ -64,11 +67,12 @@ def use_case_app() -> Flask:
 BARE_SELECT = """
 WITH c AS (SELECT zone, tenants::json->>0 AS tid FROM contacts WHERE id = %(cid)s)
 SELECT 0 AS part, t.id, t.name, s.kind, s.version, s.since, s.refreshed_at,
-       NULL::text AS target, NULL::boolean AS db_refresh, NULL::timestamptz AS at, c.zone
+       NULL::text AS target, NULL::boolean AS db_refresh, NULL::timestamptz AS at, c.zone,
+       NULL::text AS status
   FROM c JOIN tenants t ON t.id = c.tid JOIN sites s ON s.tenant_id = t.id
 UNION ALL
 SELECT 1, r.tenant_id, NULL, NULL, r.version, NULL, NULL, r.target, r.db_refresh,
-       r.scheduled_for, NULL
+       r.scheduled_for, NULL, r.status
   FROM c JOIN requests r ON r.tenant_id = c.tid
  WHERE r.status IN ('scheduled', 'not-started', 'in-progress')
 """
@@ -77,8 +81,8 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 class Row:
-    def __init__(self, site: Any, text: str, label: str) -> None:
-        self.site, self.text, self.label = site, text, label
+    def __init__(self, site: Any, text: str, label: str, status: Any = None) -> None:
+        self.site, self.text, self.label, self.status = site, text, label, status
 
 
 class View:
@@ -96,13 +100,15 @@ def bare_app() -> Flask:
     from flask import render_template, url_for
     from zoneinfo import ZoneInfo
 
-    from siteupdates.domain.model import SiteKind
+    from siteupdates.domain.model import SiteKind, Status
     from siteupdates_web import forms, mount
 
     app = Flask("bench_bare")
     app.secret_key = "bench"
     # The blueprint is mounted for its templates and URLs; the route below is the baseline.
     mount(app, contact=lambda: request.headers.get("X-Contact"), desk=_no_desk, url_prefix="/u")
+    # Each scheduled row shows its status's meaning, as the library's page does.
+    app.context_processor(lambda: {"status_meaning": lambda status: status.meaning})
     url, schema = os.environ["BENCH_PG_URL"].split("?schema=")
     conn: Dict[str, Any] = {}
 
@@ -133,10 +139,11 @@ def bare_app() -> Flask:
             out.append(Row(kind, f"{s[4]} - {day(s[5], zone)}", "CURRENT"))
             for b in booked:
                 main, _, refresh = b[7].partition("/")
+                status = Status(b[11])
                 if b[4] is not None and main == s[3]:
-                    out.append(Row(kind, f"{b[4]} - {day(b[9], zone)}", "SCHEDULED"))
+                    out.append(Row(kind, f"{b[4]} - {day(b[9], zone)}", "SCHEDULED", status))
                 if b[8] and (refresh or main) == s[3]:
-                    out.append(Row(kind, f"Refresh - {day(b[9], zone)}", "SCHEDULED"))
+                    out.append(Row(kind, f"Refresh - {day(b[9], zone)}", "SCHEDULED", status))
         now = datetime.now(UTC).astimezone(ZoneInfo(zone))
         view: Optional[View] = None
         if sites:

@@ -794,6 +794,32 @@ def fig_queue(rounds: int, work: Path) -> List[Figure]:
     return figures
 
 
+# -- 9b. one interactive submit on PostgreSQL ------------------------------------------------
+
+
+def fig_pgsubmit(rounds: int) -> List[Figure]:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_BASE, connect_timeout=3).close()
+    except Exception as exc:  # no driver or no server: no figure
+        print(f"pgsubmit: skipped ({exc})", file=sys.stderr)
+        return []
+    from benchmarks import bench_pgsubmit
+
+    got = bench_pgsubmit.measure(PG_BASE, rounds)
+    base, own, lib = med(got["base"]) * 1e6, med(got["own"]) * 1e6, med(got["lib"]) * 1e6
+    return [
+        Figure("one interactive submit (DB refresh), PostgreSQL",
+               "BEGIN; INSERT request; INSERT history; COMMIT (one round trip each), psycopg",
+               base, lib, "us wall", "<= 2.0x", "le", 2.0,
+               f"{got['trips']} round trips per library submit (goal <= 5; libpq's trace)"),
+        Figure("one interactive submit on PostgreSQL, against its own statements",
+               "BEGIN; lock + counter (one pipeline); one INSERT ... WITH; COMMIT, psycopg",
+               own, lib, "us wall", "<= 1.3x", "le", 1.3),
+    ]  # fmt: skip
+
+
 # -- 10. the web gadget under load ----------------------------------------------------------
 
 
@@ -851,8 +877,8 @@ def fig_scaling(rounds: int, work: Path) -> List[Figure]:
 # -- the run -----------------------------------------------------------------------------------
 
 FIGURES = (
-    "transition", "import", "cli", "claims", "bulk", "interactive", "decode", "notices",
-    "queue", "gadget", "scaling",
+    "transition", "import", "cli", "claims", "bulk", "interactive", "pgsubmit", "decode",
+    "notices", "queue", "gadget", "scaling",
 )  # fmt: skip
 
 
@@ -904,6 +930,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 got = fig_bulk(max(a.rounds - 2, 1), work)
             elif name == "interactive":
                 got = fig_interactive(a.rounds, work)
+            elif name == "pgsubmit":
+                got = fig_pgsubmit(a.rounds)
             elif name == "decode":
                 got = fig_decode(a.rounds, work)
             elif name == "notices":

@@ -134,6 +134,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     "postgres": ("siteupdates-postgres", ("siteupdates_postgres",)),
     "ical": ("siteupdates-ical", ("siteupdates_ical",)),
     "web": ("siteupdates-web", ("siteupdates_web",)),
+    "django": ("siteupdates-django", ("siteupdates_django",)),
     "freeze": ("siteupdates-freeze (the example plugin)", ("siteupdates_freeze",)),
 }
 
@@ -287,7 +288,7 @@ def attribute_docs(module: types.ModuleType) -> Dict[str, str]:
 
 #: The distributions' top-level packages: anything else is documented upstream.
 OURS = ("siteupdates", "siteupdates_postgres", "siteupdates_ical", "siteupdates_web",
-        "siteupdates_freeze")  # fmt: skip
+        "siteupdates_django", "siteupdates_freeze")  # fmt: skip
 
 
 def is_ours(value: Any) -> bool:

@@ -396,7 +396,17 @@ class Unit(Reads):
 
 
 class Storage(Reads):
-    """Where a host keeps its data. Every method is safe to call from one thread at a time."""
+    """Where a host keeps its data.
+
+    One storage is shared by the threads of a process (a WSGI server's, a
+    worker's lease renewer): every method may be called from several threads at
+    once, each :meth:`unit` is one thread's own, and a read outside a unit sees
+    committed data only. A thread holds at most one connection: a read it makes
+    while its own unit is open may see that unit's writes. The built-in SQLite
+    storage has one connection behind a lock; the PostgreSQL plugin a pool of
+    ``pool_min`` to ``pool_max`` connections (see ``docs/concurrency.md``).
+    Several processes each open their own.
+    """
 
     url: str = ""
 

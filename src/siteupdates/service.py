@@ -31,28 +31,42 @@ from typing import (
 )
 
 from siteupdates import checks
-from siteupdates.app import App, bootstrap
-from siteupdates.app.contact import Submission
-from siteupdates.app.reference import SetupReport
-from siteupdates.domain.lifecycle import TERMINAL
-from siteupdates.domain.model import Status, UpdateRequest
 from siteupdates.errors import BadCall, WrongType
-from siteupdates.plugins import PluginHost
-from siteupdates.ports import Storage
 from siteupdates.usecases.declare import Legacy, Role, UseCase
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from siteupdates.app import App
+    from siteupdates.app.contact import Submission
+    from siteupdates.app.reference import SetupReport
+    from siteupdates.domain.model import Status, UpdateRequest
     from siteupdates.domain.policies import Policy
     from siteupdates.domain.preset import ProviderPreset
-    from siteupdates.ports import Setup
+    from siteupdates.plugins import PluginHost
+    from siteupdates.ports import Setup, Storage
     from siteupdates.usecases.typed import ContactAPI, LegacyDeskAPI, OpsAPI, ProviderAPI
-else:  # the methods are made from the declarations at import (see _install)
+else:  # the methods are made from the declarations (see _install)
     ContactAPI = LegacyDeskAPI = OpsAPI = ProviderAPI = object
 
 __all__ = ["ContactDesk", "Desk", "OpsDesk", "ProviderDesk", "SetupReport", "Submission",
            "is_open"]  # fmt: skip
+
+#: Names this module re-exports, imported on first use (PEP 562): ``from siteupdates
+#: import Desk`` loads the declarations, not the application layer and the domain
+#: model, which load when a desk is made.
+_LAZY = {"Submission": "siteupdates.app.contact", "SetupReport": "siteupdates.app.reference"}
+
+
+def __getattr__(name: str) -> Any:
+    """``Submission`` and ``SetupReport``, imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _instance(name: str, value: Any, kind: Any, words: str) -> Any:
@@ -83,7 +97,8 @@ class Desk(LegacyDeskAPI):
     file), or pass a :class:`~siteupdates.ports.Storage`. ``preset`` overrides
     the provider preset stored with the setup; without either, the desk plans
     with :data:`~siteupdates.presets.CAMPUS_HOSTING`. One desk may be shared by
-    the threads of a process (see ``docs/architecture.md``).
+    the threads of a process: open one per process and share it (see
+    ``docs/concurrency.md``).
     """
 
     def __init__(
@@ -96,6 +111,11 @@ class Desk(LegacyDeskAPI):
         new_id: Optional[Callable[[], str]] = None,
         plugin_settings: Optional[Mapping[str, Mapping[str, Any]]] = None,
     ) -> None:
+        # The application layer loads with the first desk, not with the import.
+        from siteupdates.app import bootstrap
+        from siteupdates.plugins import PluginHost
+        from siteupdates.ports import Storage
+
         if not isinstance(storage, Storage):
             raise WrongType("storage", storage, "a Storage (or use Desk.open(url))")
         _instance("host", host, PluginHost, "a PluginHost")
@@ -132,6 +152,8 @@ class Desk(LegacyDeskAPI):
         the command line. Installed plugins (``postgresql://`` needs
         siteupdates-postgres) load with ``entry_points=True`` or ``plugins=[...]``.
         """
+        from siteupdates.plugins import PluginHost
+
         checks.text("url", url, limit=4096, empty=False)
         checks.flag("entry_points", entry_points)
         _instance("host", host, PluginHost, "a PluginHost")
@@ -203,6 +225,7 @@ class Desk(LegacyDeskAPI):
         For a contact's screens, the CLI's ``show`` and JSON output; no rule IDs.
         """
         from siteupdates.domain.meanings import meaning_of
+        from siteupdates.domain.model import Status
 
         return meaning_of(Status.parse(status), self.app.meanings)
 
@@ -382,6 +405,26 @@ def _legacy_method(use_case: UseCase, legacy: Legacy) -> Callable[..., Any]:
     return alias
 
 
+class _Declared:
+    """A declared method of a class, made at its first lookup and then put in its place.
+
+    Importing :mod:`siteupdates` makes no signatures or docstrings for the
+    hundred-odd methods; the first ``handle.submit`` (or ``help()``) makes that
+    one, and from then on it is an ordinary function of the class.
+    """
+
+    __slots__ = ("_cls", "_make", "_name")
+
+    def __init__(self, cls: type, name: str, make: Callable[[], Callable[..., Any]]) -> None:
+        self._cls, self._name, self._make = cls, name, make
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        method = self._make()
+        method.__qualname__ = f"{self._cls.__name__}.{self._name}"
+        setattr(self._cls, self._name, method)  # two racing threads make equal ones
+        return method if obj is None else method.__get__(obj, owner)
+
+
 def _install() -> None:
     """Give the handles their methods and the desk its deprecated flat ones, from the catalog."""
     from siteupdates.usecases.catalog import CATALOG
@@ -389,13 +432,11 @@ def _install() -> None:
     handles = {Role.CONTACT: ContactDesk, Role.PROVIDER: ProviderDesk, Role.OPS: OpsDesk}
     for use_case in CATALOG:
         cls = handles[use_case.actor]
-        method = _handle_method(use_case)
-        method.__qualname__ = f"{cls.__name__}.{use_case.name}"
-        setattr(cls, use_case.name, method)
+        make = functools.partial(_handle_method, use_case)
+        setattr(cls, use_case.name, _Declared(cls, use_case.name, make))
         if use_case.legacy is not None:
-            alias = _legacy_method(use_case, use_case.legacy)
-            alias.__qualname__ = f"Desk.{use_case.legacy.name}"
-            setattr(Desk, use_case.legacy.name, alias)
+            make = functools.partial(_legacy_method, use_case, use_case.legacy)
+            setattr(Desk, use_case.legacy.name, _Declared(Desk, use_case.legacy.name, make))
 
 
 _install()
@@ -403,4 +444,7 @@ _install()
 
 def is_open(request: UpdateRequest) -> bool:
     """Whether ``request`` still needs work (neither terminal nor completed)."""
+    from siteupdates.domain.lifecycle import TERMINAL
+    from siteupdates.domain.model import Status
+
     return request.status not in TERMINAL and request.status is not Status.COMPLETED

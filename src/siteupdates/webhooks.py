@@ -89,6 +89,7 @@ _BY_LIFECYCLE: Mapping[str, str] = {
     "reschedule": "moved",
     "postpone": "moved",
     "move": "moved",
+    "follow-staging": "moved",
     "start": "started",
     "complete": "completed",
     "fail": "failed",

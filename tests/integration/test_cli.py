@@ -176,6 +176,45 @@ def test_a_district_contact_need_not_name_their_only_tenant(
     assert code == EXIT["usage"] and "aspen, birch, cedar" in err and "maple" not in err
 
 
+def _tenant_commands() -> list[str]:
+    from siteupdates.cli.generated import use_cases
+
+    return [
+        uc.command_name
+        for uc in use_cases("contact")
+        if any(p.name == "tenant_id" and p.required for p in uc.params)
+    ]
+
+
+@pytest.mark.parametrize("command", _tenant_commands())
+def test_every_grouped_contact_command_defaults_to_the_only_tenant(
+    capsys: pytest.CaptureFixture[str], db: Path, command: str
+) -> None:
+    """The grouped commands keep the 0.2 rule: a district contact's one tenant is implied."""
+    _, out, _ = run(capsys, db, "contact", command, "--help")
+    assert "--tenant ID" in out and "[--tenant ID]" in out.replace("\n", " ")
+    sample = {"--target": "staging", "--version": "E.1505.2", "--at": "2015-02-20 04:00"}
+    from siteupdates.cli.generated import use_cases
+
+    (uc,) = [u for u in use_cases("contact") if u.command_name == command]
+    rest = [x for p in uc.params if p.option in sample for x in (p.option, sample[p.option])]
+    code, _, err = run(capsys, db, "contact", command, "--as", "sam", *rest)
+    assert code == EXIT["usage"], err
+    assert err.count("\n") == 1 and "aspen, birch, cedar" in err and "maple" not in err
+    assert "..." not in err  # three tenants are all there are
+
+
+def test_the_grouped_overview_needs_no_tenant_for_a_district_contact(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    code, out, err = run(capsys, db, "contact", "overview", "--as", "dana")
+    assert code == 0, err
+    assert "Maple Grove District" in out
+    code, out, err = run(capsys, db, "--json", "contact", "requests", "--as", "dana")
+    assert code == 0, err
+    assert json.loads(out)["items"] == []
+
+
 def test_r20_the_provider_marks_a_question_answered_and_every_refusal_is_one_line(
     capsys: pytest.CaptureFixture[str], db: Path
 ) -> None:

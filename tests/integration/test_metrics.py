@@ -191,6 +191,24 @@ def test_counters_follow_use_cases_refusals_deliveries_and_plans() -> None:
     assert m2[("siteupdates_plan_runs_total", ())] == 1
 
 
+def test_a_contacts_transitions_are_counted_under_their_own_names() -> None:
+    """Cancel, delete and answer share one helper; each is still its own use case."""
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    desk = Desk.open("memory://", host=PluginHost(plugins=[RecordingNotifier()]), clock=clock)
+    desk.provider.load_setup(sample_setup())
+    metrics = Metrics(app=desk.app).install()
+    try:
+        dana = desk.contact("dana")
+        sub = dana.submit("d1", target="staging", version="E.1505.2", at=datetime(2026, 3, 7, 22))
+        dana.cancel(sub.request.id)
+    finally:
+        metrics.uninstall()
+    m = _families(prometheus_client.generate_latest(metrics.registry).decode())
+    assert m[("siteupdates_use_cases_total", (("name", "cancel"), ("outcome", "ok")))] == 1
+    names = {dict(labels).get("name") for (family, labels) in m if "use_cases" in family}
+    assert "_act" not in names
+
+
 def test_a_broken_observer_never_breaks_the_work() -> None:
     def broken(event: str, labels: Dict[str, Any]) -> None:
         raise RuntimeError("exporter down")

@@ -86,3 +86,39 @@ def test_a_claim_reads_two_partial_indexes_and_sorts_nothing(tmp_path: Path) -> 
     # part sorts the few requests whose lease ran out).
     assert "TEMP B-TREE" not in plans[1], plans
     storage.close()
+
+
+def test_r22_the_gadget_sends_the_same_statements_for_one_two_or_three_tenants(
+    tmp_path: Path,
+) -> None:
+    """Issue 24: the hottest read costs a constant number of statements.
+
+    The contact, their tenants with their sites (one joined read), and the shown
+    tenant's booked requests: no statement per tenant, no count.
+    """
+    from siteupdates.domain import Catalog, Contact, Site, Tenant
+    from siteupdates.ports import Setup
+
+    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    counts = []
+    for n in (1, 2, 3):
+        ids = [f"t{i}" for i in range(n)]
+        sites = (Site("production", "E.1450.4", t0), Site("staging", "E.1450.4", t0))
+        setup = Setup(
+            tenants=tuple(Tenant(i, i.upper(), "asp", sites=sites) for i in ids),
+            contacts=(Contact("ops", "Ops", "ops@example.org", "partner", set(ids)),),
+            catalog=Catalog.of("E.1450.4"),
+        )
+        with Desk.open(f"sqlite:///{tmp_path / f'g{n}.db'}", clock=FixedClock()) as desk:
+            desk.provider.load_setup(setup)
+            storage = desk.storage
+            assert isinstance(storage, SqliteStorage)
+            seen: List[str] = []
+            storage._db.set_trace_callback(seen.append)
+            try:
+                shown = desk.contact("ops").gadget("t0")
+            finally:
+                storage._db.set_trace_callback(None)
+            assert [t.id for t in shown.tenants] == ids and shown.overview is not None
+            counts.append(len(seen))
+    assert counts == [3, 3, 3]

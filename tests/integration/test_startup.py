@@ -159,3 +159,45 @@ def test_a_read_command_on_sqlite_imports_no_other_plugin(tmp_path: Path) -> Non
     ).stdout.split()  # fmt: skip
     assert sorted(loaded & (unwanted - set(bare))) == []
     assert "siteupdates.builtin.sqlite" in loaded
+
+
+def test_importing_desk_loads_the_declarations_not_the_application_layer() -> None:
+    """Issue 24: ``from siteupdates import Desk`` costs about ``import attrs, pluggy``.
+
+    Checked by what is imported, not by timing: the application layer, the
+    domain model, the plugin host and the storage code load when a desk is
+    made, the handles' methods when first looked up. (``sys.modules`` rather
+    than ``-X importtime``, which does not list what ``importlib`` imports, as
+    the package's lazy names are.)
+    """
+    code = "import sys; from siteupdates import Desk; print(' '.join(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stdout.split())
+    assert "siteupdates.service" in loaded and "siteupdates.usecases.catalog" in loaded
+    unwanted = {"siteupdates.app", "siteupdates.app.bootstrap", "siteupdates.app.contact",
+                "siteupdates.domain.model", "siteupdates.domain.lifecycle",
+                "siteupdates.plugins", "siteupdates.ports", "siteupdates.sql",
+                "siteupdates.builtin", "siteupdates.cli", "siteupdates.metrics",
+                "siteupdates.observe", "pluggy", "zoneinfo"}  # fmt: skip
+    assert sorted(loaded & unwanted) == []
+
+
+def test_a_handle_method_made_on_first_lookup_is_the_declared_one() -> None:
+    from siteupdates.service import ContactDesk
+
+    method = ContactDesk.submit
+    assert method is ContactDesk.submit  # made once, then an ordinary function
+    assert method.__qualname__ == "ContactDesk.submit"
+    assert "tenant_id" in str(method.__signature__)  # type: ignore[attr-defined]
+    assert method.__doc__ and ":param tenant_id:" in method.__doc__
+
+
+def test_the_names_service_reexports_still_resolve() -> None:
+    from siteupdates import service
+    from siteupdates.app.contact import Submission
+    from siteupdates.app.reference import SetupReport
+
+    assert service.Submission is Submission and service.SetupReport is SetupReport
+    with pytest.raises(AttributeError):
+        service.nothing_here  # noqa: B018

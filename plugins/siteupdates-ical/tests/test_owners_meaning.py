@@ -268,3 +268,61 @@ def test_explain_names_the_leap_years_only_rule_of_a_29_february_blackout(tmp_pa
     assert r is not None and r.scheduled_for == u(2032, 3, 7, 10)
     assert "Audit (29 February: leap years only)" in desk.explain(rid).render()
     desk.close()
+
+
+def _by_uid(cal: icalendar.Calendar) -> List[icalendar.Calendar]:
+    """``cal`` cut into calendars of one UID each (an event without UID alone), zones kept."""
+    zones = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
+    groups: dict[str, List[icalendar.cal.Component]] = {}
+    for i, c in enumerate(c for c in cal.subcomponents if c.name == "VEVENT"):
+        groups.setdefault(str(c.get("UID", "")) or f"#{i}", []).append(c)
+    out = []
+    for events in groups.values():
+        one = icalendar.Calendar()
+        for k, v in cal.items():
+            one[k] = v
+        for c in [*zones, *events]:
+            one.add_component(c)
+        out.append(one)
+    return out
+
+
+@pytest.mark.skipif(not all(d.is_dir() for d in SUITES), reason="test calendars not installed")
+def test_public_suite_files_with_problems_block_every_event_recurring_ical_events_can_read() -> (
+    None
+):
+    # A file with problems is not skipped: what recurring-ical-events can expand of it,
+    # UID by UID, blocks here too (each of two events sharing a UID blocks: a superset),
+    # and every UID it cannot expand is one our reading reports, never a traceback.
+    files = sorted(f for d in SUITES for f in d.glob("*.ics"))
+    checked, differ = 0, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for f in files:
+            try:
+                cals = parse_calendars(f.read_bytes(), f.name)
+            except ConfigurationError as exc:
+                assert f.name in str(exc)  # the whole file: one line naming it
+                continue
+            for cal in cals:
+                periods, problems = periods_in(cal, source=f.name, zone="UTC", start=R0, end=R1)
+                if not problems:
+                    continue
+                checked += 1
+                assert all(p.source == f.name and p.reason for p in problems)
+                got = {(p.start, p.end) for p in periods}
+                want: set[Tuple[datetime, datetime]] = set()
+                unreadable = 0
+                for one in _by_uid(cal):
+                    try:
+                        want.update(_direct(one))
+                    except Exception:  # recurring-ical-events cannot read this event
+                        unreadable += 1
+                dropped = [p for p in problems if "still count" in p.reason]
+                shared = any("share this UID" in p.reason for p in problems)
+                fits = want <= got if shared else want == got
+                if not fits or len(dropped) < unreadable:
+                    differ.append(f"{f.name}: {len(want - got)} missing, {unreadable} "
+                                  f"unreadable, {len(dropped)} reported")  # fmt: skip
+    assert checked >= 30, checked
+    assert differ == []

@@ -474,7 +474,8 @@ def _act(
         uow.apply(cs)
         return new
 
-    return app.run(use_case)
+    # Named by the event: metrics would otherwise call cancel, delete and answer all "_act".
+    return app.run(use_case, name=event.value)
 
 
 def cancel(app: App, contact_id: str, request_id: str) -> UpdateRequest:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Optional
 
 from siteupdates.domain import (
@@ -25,10 +25,21 @@ from .slots import (
     one_slot,
     span,
 )
+from .staged import follow_staging
 
 __all__ = [
     "postpone",
+    "postponed_after",
 ]
+
+
+def postponed_after(scheduled_for: datetime, days: int, zone: str) -> datetime:
+    """Where postponing by ``days`` looks for a slot from: ``days`` calendar days later.
+
+    Calendar days in the request's ``zone``: the same wall time so many dates
+    later, whatever clock change lies between (docs/time.md).
+    """
+    return days_later(scheduled_for, timedelta(days=days), zone)
 
 
 def postpone(
@@ -88,9 +99,7 @@ def postpone(
             why = "deferred by the contact to the next available window"
         else:
             assert days is not None
-            # Calendar days in the request's zone: the same wall time, whatever clock
-            # change lies between (docs/time.md).
-            after = days_later(r.scheduled_for, timedelta(days=days), r.zone)
+            after = postponed_after(r.scheduled_for, days, r.zone)
             why = f"deferred by the contact by {days} day{'s' if days != 1 else ''}"
         hold = Hold(after, f"deferral: {why}")
         date = one_slot(app, uow, r, after, (hold,))
@@ -102,6 +111,8 @@ def postpone(
             reason=why + left, known=[who],
         )  # fmt: skip
         uow.apply(cs)
+        # A staging request postponed: its production at the gate keeps the soak after it.
+        follow_staging(app, uow, new, by=who.id)
         return new
 
     return app.run(use_case)

@@ -19,6 +19,7 @@ from siteupdates.domain import (
     Event,
     ProviderPreset,
     Status,
+    Target,
     UpdateRequest,
 )
 from siteupdates.domain.messages import Notice
@@ -43,7 +44,7 @@ from .slots import (
     span,
     stage_link,
 )
-from .staged import advance_stages
+from .staged import advance_stages, follow_staging
 
 __all__ = [
     "Move",
@@ -139,6 +140,14 @@ def plan_queue(
             parts.append(cs)
             stored.append(r.id)
         uow.apply(ChangeSet.concat(parts))
+        # A staging request planned again (after a move): its production at the gate
+        # keeps the soak after it, around the slots just stored.
+        placed_ids = set(stored)
+        for r in queue:
+            if r.id in placed_ids and r.target is Target.STAGING:
+                placed = uow.request(r.id)
+                if placed is not None:
+                    follow_staging(app, uow, placed, by=by)
         return PlanRun(result, tuple(queue), tuple(stored))
 
     if dry_run:
@@ -195,7 +204,10 @@ def explain(
                *e.lines[1:]),
     )  # fmt: skip
     if r.scheduled_for is not None and e.placement.start != r.scheduled_for:
-        moved = [h for h in app.reads.history(r.id) if h.event is Event.RESCHEDULE]
+        moved = [
+            h for h in app.reads.history(r.id)
+            if h.event in (Event.RESCHEDULE, Event.FOLLOW_STAGING)
+        ]  # fmt: skip
         why = f" ({moved[-1].reason})" if moved else " (placed by the provider)"
         e = attrs.evolve(
             e, lines=(*e.lines, f"  the provider set {local_time(r.scheduled_for, r.zone)}{why}")

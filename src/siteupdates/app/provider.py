@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
-from siteupdates.domain import Actor, Event, HistoryEntry, Status, Tenant, UpdateRequest
+from siteupdates.domain import Actor, Event, HistoryEntry, Status, Target, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import require_aware
 from siteupdates.errors import InvalidInput, LeaseLost, NotFound
 from siteupdates.ports import Page, Reads, Unit
@@ -36,6 +36,11 @@ __all__ = [
     "supersede",
     "tenant",
 ]
+
+
+#: A staging request's changes after which its staged production is checked again
+#: (:func:`siteupdates.app.staged.follow_staging`): a new date, or its completion.
+_STAGING_MOVES = frozenset({Event.SCHEDULE, Event.RESCHEDULE, Event.COMPLETE})
 
 
 def _request(reads: Reads, request_id: str) -> UpdateRequest:
@@ -157,6 +162,10 @@ def act(
             fence=fence, release=release,
         )  # fmt: skip
         uow.apply(cs)
+        if event in _STAGING_MOVES and new.target is Target.STAGING:
+            from . import staged  # the planner loads only for the commands that plan
+
+            staged.follow_staging(app, uow, new, by=by)
         return new
 
     return app.run(use_case, name=event.value)

@@ -62,6 +62,7 @@ __all__ = [
     "soak_link",
     "span",
     "stage_link",
+    "staging_end",
 ]
 
 #: The booking prefix of a production request that waits on its staging request
@@ -232,19 +233,9 @@ def demand_of(
             held.append(Hold(now, why, after=staging_id, gap=soak))
         else:
             staging = reads.request(staging_id)
-            if (
-                staging is None
-                or staging.scheduled_for is None
-                or staging.status not in (BOOKED | {Status.COMPLETED})
-            ):
+            ended = None if staging is None else staging_end(reads, staging, now, setup)
+            if ended is None:
                 return None  # staging is not planned (or failed): nothing to soak after yet
-            # Measured from what happened: staging's completion if it completed, else
-            # the end of its slot, or now if it runs (or waits) past that end.
-            ended = staging.scheduled_for + setup.update_duration
-            if staging.status is Status.COMPLETED:
-                ended = completed_at(reads, staging.id) or ended
-            elif staging.status is not Status.SCHEDULED:
-                ended = max(ended, now)
             held.append(Hold(ended + soak, why))
     return Demand(
         r.id, (r.tenant_id,), earliest or max(r.preferred_start, now), zone, label_of(r),
@@ -268,6 +259,25 @@ def notice_hold(
     when = f"{format_day(until, zone)} {format_clock(until, zone)}"
     return Hold(until, f"notice tier {name!r}: booked at least {span(lead)} after it is "
                        f"announced (from {when})")  # fmt: skip
+
+
+def staging_end(
+    reads: Reads, staging: UpdateRequest, now: datetime, setup: ProviderPreset
+) -> Optional[datetime]:
+    """When ``staging`` ended, or will: the instant its production's soak counts from.
+
+    Measured from what happened: its completion if it completed, else the end of
+    its slot, or now if it runs (or waits) past that end. None when it has no
+    slot (not planned, failed, withdrawn): there is nothing to soak after yet.
+    """
+    if staging.scheduled_for is None or staging.status not in (BOOKED | {Status.COMPLETED}):
+        return None
+    ended = staging.scheduled_for + setup.update_duration
+    if staging.status is Status.COMPLETED:
+        return completed_at(reads, staging.id) or ended
+    if staging.status is not Status.SCHEDULED:
+        return max(ended, now)
+    return ended
 
 
 def completed_at(reads: Reads, request_id: str) -> Optional[datetime]:

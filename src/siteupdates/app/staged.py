@@ -26,6 +26,7 @@ from siteupdates.domain import (
     submitted,
 )
 from siteupdates.domain import policies as rules
+from siteupdates.domain.planner import Hold
 from siteupdates.domain.policies import Refusal
 from siteupdates.errors import AccessDenied, InvalidInput, RequestRefused
 from siteupdates.ports import ChangeSet, Unit
@@ -40,12 +41,15 @@ from .slots import (
     one_slot,
     span,
     stage_link,
+    staging_end,
 )
 
 __all__ = [
     "StagedSubmission",
     "advance_stages",
+    "FOLLOWED",
     "confirm_stage",
+    "follow_staging",
     "refuse_answer_at_gate",
     "submit_staged",
 ]
@@ -316,3 +320,50 @@ def advance_stages(app: App, *, by: str = "planner") -> Tuple[UpdateRequest, ...
         if done is not None:
             moved.append(done)
     return tuple(moved)
+
+
+#: The events of a staging request after which its production at the gate is
+#: checked again: staging got a (new) date, or completed.
+FOLLOWED = frozenset({Event.SCHEDULE, Event.RESCHEDULE, Event.POSTPONE, Event.COMPLETE})
+
+
+def follow_staging(
+    app: App, uow: Unit, staging: UpdateRequest, *, by: str
+) -> Optional[UpdateRequest]:
+    """Move staging's production at its gate when it no longer starts the soak after staging.
+
+    Call it in the unit of work that applied a change of ``staging`` (a new date,
+    or its completion), after applying it. Production waiting at its gate keeps
+    its slot when that still lies at least the soak after staging's end (its
+    completion, else the end of its slot); otherwise it moves, still at the
+    gate, to the first free slot from there (never earlier), in the same unit,
+    and its contact is told (``production-moved``). Returns the moved
+    production, or None when nothing moved.
+    """
+    if staging.target is not Target.STAGING or staging.version is None:
+        return None  # staged submissions are version updates: a refresh has no production
+    now = app.now()
+    ended = staging_end(uow, staging, now, app.preset)
+    if ended is None:
+        return None
+    for p in uow.open_version_updates(staging.tenant_id, Target.PRODUCTION_SANDBOX):
+        link = stage_link(p)
+        if link is None or link[0] != staging.id or p.status is not Status.PENDING_INPUT:
+            continue
+        if p.scheduled_for is None or p.scheduled_for >= ended + link[1]:
+            return None
+        # One planner at a time books slots: the slot found stays free until commit.
+        uow.lock("planner")
+        what = "completed" if staging.status is Status.COMPLETED else "now ends"
+        why = (
+            f"staging (request {staging.short_id}) {what} {local_time(ended, p.zone)}: "
+            f"production waits {span(link[1])} after it"
+        )
+        date = one_slot(app, uow, p, ended + link[1], (Hold(ended + link[1], f"soak: {why}"),))
+        new, cs = changes.transition(
+            app, uow, p, Event.FOLLOW_STAGING, actor=Actor.PROVIDER, by=by, date=date,
+            reason=why,
+        )  # fmt: skip
+        uow.apply(cs)
+        return new
+    return None

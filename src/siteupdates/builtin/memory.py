@@ -3,7 +3,10 @@
 It keeps the contract of every storage (units of work that commit or roll back
 whole, optimistic concurrency, idempotency keys, the invariants of
 :mod:`siteupdates.ports`) so tests written against it hold elsewhere. A unit
-holds the storage's lock from start to end, so units run one at a time.
+holds the storage's lock from start to end, so units run one at a time, and
+every read takes the lock too: a thread reading while another's unit runs waits
+for it to commit or roll back, and never sees half a change set. One storage
+may be shared by the threads of a process.
 """
 
 from __future__ import annotations
@@ -219,7 +222,8 @@ class MemoryStorage(Storage):
 
     def tenant(self, tenant_id: str) -> Optional[Tenant]:
         """The tenant, or None."""
-        return self._tenants.get(tenant_id)
+        with self._lock:
+            return self._tenants.get(tenant_id)
 
     def tenants(self) -> List[Tenant]:
         """Every tenant by ID."""
@@ -228,15 +232,18 @@ class MemoryStorage(Storage):
 
     def has_tenants(self) -> bool:
         """Whether any tenant is stored."""
-        return bool(self._tenants)
+        with self._lock:
+            return bool(self._tenants)
 
     def group(self, group_id: str) -> Optional[Group]:
         """The group, or None."""
-        return self._groups.get(group_id)
+        with self._lock:
+            return self._groups.get(group_id)
 
     def contact(self, contact_id: str) -> Optional[Contact]:
         """The contact, or None."""
-        return self._contacts.get(contact_id)
+        with self._lock:
+            return self._contacts.get(contact_id)
 
     def contacts(self) -> List[Contact]:
         """Every contact by ID."""
@@ -245,11 +252,13 @@ class MemoryStorage(Storage):
 
     def catalog(self) -> Catalog:
         """The catalog."""
-        return self._catalog
+        with self._lock:
+            return self._catalog
 
     def request(self, request_id: str) -> Optional[UpdateRequest]:
         """The request, or None."""
-        return self._requests.get(request_id)
+        with self._lock:
+            return self._requests.get(request_id)
 
     def request_ids(
         self, prefix: str, *, limit: int = 2, tenants: Optional[Sequence[str]] = None
@@ -293,8 +302,9 @@ class MemoryStorage(Storage):
 
     def by_idempotency_key(self, requested_by: str, key: str) -> Optional[UpdateRequest]:
         """The request submitted with this key, or None."""
-        rid = self._keys.get((requested_by, key))
-        return None if rid is None else self._requests.get(rid)
+        with self._lock:
+            rid = self._keys.get((requested_by, key))
+            return None if rid is None else self._requests.get(rid)
 
     def history(self, request_id: str) -> List[HistoryEntry]:
         """The history, oldest first."""
@@ -558,7 +568,8 @@ class MemoryStorage(Storage):
 
     def lease(self, request_id: str) -> Optional[Lease]:
         """The current lease, or None (attempts are kept after it ends)."""
-        held = self._leases.get(request_id)
+        with self._lock:
+            held = self._leases.get(request_id)
         if held is None:
             return None
         worker, expires, attempts = held

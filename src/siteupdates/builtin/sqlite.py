@@ -11,6 +11,12 @@ Durability and concurrency choices:
   IMMEDIATE``, a busy timeout waits for the lock and a locked database is retried
   with backoff. SQLite has one writer at a time, so writes from many processes
   queue; for several machines use PostgreSQL.
+* **Threads.** One storage (one :class:`~siteupdates.Desk`) may be shared by
+  the threads of a process: it holds one connection, and a lock lets one thread
+  at a time use it, for a whole unit of work or for one read. A read therefore
+  never sees another thread's uncommitted writes; units of one process queue as
+  those of several processes do, and the file is open once (three descriptors:
+  the file, its WAL and its shared memory) however many threads share it.
 * The schema version lives in ``PRAGMA user_version``; migrations run on open
   inside a write transaction, so two processes opening a new file at once do not
   both migrate.

@@ -77,6 +77,11 @@ def _help(p: Param) -> str:
     return f"{p.help} (default: {getattr(shown, 'value', shown)})"
 
 
+def _only_tenant_default(uc: UseCase, p: Param) -> bool:
+    """Whether a contact's required ``--tenant`` may be left out: a district contact has one."""
+    return uc.actor is Role.CONTACT and p.name == "tenant_id" and p.required and p.option != ""
+
+
 def _summary(uc: UseCase) -> str:
     first = uc.doc.strip().splitlines()[0].rstrip(".")
     return first[:1].lower() + first[1:]
@@ -112,11 +117,13 @@ def add_arguments(sp: argparse.ArgumentParser, uc: UseCase) -> None:
             sp.add_argument(p.option, dest=dest, action="store_true", default=None,
                             help=_help(p))  # fmt: skip
         else:
-            required = p.required and not nullable(p)
+            only = _only_tenant_default(uc, p)
+            required = p.required and not nullable(p) and not only
             sp.add_argument(
                 p.option, dest=dest, required=required, metavar=kind.metavar,
                 action="append" if kind.many else "store", choices=kind.choices or None,
-                help=_help(p) + ("; repeatable" if kind.many else ""),
+                help=_help(p) + ("; repeatable" if kind.many else "")
+                + (" (default: your only tenant)" if only else ""),
             )  # fmt: skip
 
 
@@ -146,11 +153,29 @@ def run_use_case(uc: UseCase) -> Callable[[Desk, argparse.Namespace, Out], int]:
         from .views import show
 
         lead: Tuple[str, ...] = (a.contact,) if uc.actor is Role.CONTACT else ()
-        values = uc.bind((), values_of(uc, a))
+        given = values_of(uc, a)
+        for p in uc.params:
+            if _only_tenant_default(uc, p) and p.name not in given:
+                given[p.name] = _only_tenant(desk, a.contact)
+        values = uc.bind((), given)
         result = desk.call(uc, lead, dict(values))
         return show(desk, uc, lead, values, result, out)
 
     return run
+
+
+def _only_tenant(desk: Desk, contact_id: str) -> str:
+    """The contact's only tenant; else one error naming the tenants to choose among."""
+    from siteupdates.errors import InvalidInput
+
+    mine = list(desk.contact(contact_id).tenants(limit=11))
+    if len(mine) == 1:
+        return str(mine[0].id)
+    choices = ", ".join(t.id for t in mine[:10]) or "none"
+    more = ", ..." if len(mine) > 10 else ""
+    raise InvalidInput(
+        f"choose --tenant among the tenants connected to you: {choices}{more}", None
+    )
 
 
 def add_group(

@@ -80,6 +80,7 @@ class Event(NamedEnum):
     POSTPONE = "postpone"
     APPROVE = "approve"
     WITHDRAW = "withdraw"
+    FOLLOW_STAGING = "follow-staging"
 
 
 @attrs.frozen
@@ -217,6 +218,17 @@ TRANSITIONS: Mapping[Event, Transition] = dict(
         # Staging, then production: production waits in Pending Input for the gate.
         _row(Event.APPROVE, frozenset({S.PENDING_INPUT}), S.SCHEDULED, _BOTH, date=True),
         _row(Event.WITHDRAW, frozenset({S.PENDING_INPUT}), S.CANCELLED, _BOTH, reason=True),
+        # Its date follows staging: moved (staying at the gate) when staging moved or
+        # completed too late for the soak to fit before it.
+        _row(
+            Event.FOLLOW_STAGING,
+            frozenset({S.PENDING_INPUT}),
+            S.PENDING_INPUT,
+            _P,
+            reason=True,
+            date=True,
+            rule="R13",
+        ),
     ]
 )
 
@@ -374,6 +386,8 @@ def apply(
     new_date = request.scheduled_for
     if ev is Event.ASK_INPUT:
         resume = _resume_to(status)
+    elif ev is Event.FOLLOW_STAGING:
+        resume = request.resume_status  # still at the gate: the answer returns it as before
     elif row.returns and request.resume_status is not None:
         target = request.resume_status
     if ev is Event.MOVE:

@@ -64,6 +64,7 @@ NOTIFYING_EVENTS: Mapping[Event, str] = {
     Event.POSTPONE: "date-changed",
     Event.APPROVE: "scheduled",
     Event.WITHDRAW: "cancelled",
+    Event.FOLLOW_STAGING: "production-moved",
 }
 
 
@@ -177,6 +178,7 @@ _SUBJECTS = {
     "superseded": "New version requested",
     "completed": "Update completed",
     "cancelled": "Request cancelled",
+    "production-moved": "Production moved after staging",
     "reminder": "Reminder",
 }
 
@@ -188,6 +190,7 @@ _TOLD_REASONS = {
     "unable-to-complete": "Reason",
     "superseded": "Reason",
     "cancelled": "Reason",
+    "production-moved": "Reason",
 }
 
 
@@ -242,6 +245,12 @@ def notice_for(
     elif kind == "date-changed":
         lines.append(
             f"The date moved from {_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}."
+        )
+    elif kind == "production-moved":
+        lines.append(
+            f"Staging moved or finished later, so production moved from "
+            f"{_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}: it waits "
+            "the soak after staging, and still goes ahead only once staging has completed."
         )
     elif kind == "started":
         text = f"The work has started: {_offline(request)} may be offline"
@@ -456,6 +465,7 @@ CALENDAR_ACTIONS: Mapping[Event, str] = {
     Event.POSTPONE: "move",
     Event.APPROVE: "publish",
     Event.WITHDRAW: "withdraw",
+    Event.FOLLOW_STAGING: "move",
 }
 
 

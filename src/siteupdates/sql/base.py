@@ -15,6 +15,7 @@ decision depends on and the writes it makes are one transaction).
 from __future__ import annotations
 
 import abc
+import functools
 import json
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
@@ -186,6 +187,32 @@ _INVARIANTS = {
 
 
 _R = TypeVar("_R")
+
+
+@functools.lru_cache(maxsize=64)
+def _together(shape: Tuple[int, ...]) -> str:
+    """The inserts of one request's rows as one statement: ``shape`` counts each table's rows.
+
+    Tables in :func:`SqlUnit._insert_together`'s order, the last one the
+    statement's own ``INSERT``, the others ``WITH`` clauses; parameters are
+    ``:p{table}r{row}{column}``.
+    """
+    tables = (("requests", _REQ), ("history", codec.HISTORY_COLUMNS),
+              ("outbox", codec.OUTBOX_COLUMNS))  # fmt: skip
+    inserts = []
+    for p, count in enumerate(shape):
+        table, columns = tables[p]
+        rows = ", ".join(
+            "(" + ", ".join(f":p{p}r{i}{c}" for c in columns) + ")" for i in range(count)
+        )
+        inserts.append(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows}")
+    *first, last = inserts
+    clauses = ", ".join(f"w{p} AS ({text})" for p, text in enumerate(first))
+    return f"WITH {clauses} {last}" if first else last
+
+
+#: The reference counter (see :class:`_Reference`).
+_COUNTER = "SELECT n FROM reference_version"
 
 
 @attrs.define
@@ -579,7 +606,7 @@ class SqlUnit(SqlReads, Unit):
         if not self._cached:
             return None
         if self._fresh is None:
-            n = int(self._fetch("SELECT n FROM reference_version")[0]["n"])
+            n = int(self._fetch(_COUNTER)[0]["n"])
             shared = self._storage._shared_reference
             self._seen = shared if shared is not None and shared.version == n else None
             self._fresh = _Reference(n)
@@ -657,12 +684,25 @@ class SqlUnit(SqlReads, Unit):
 
     def lock(self, name: str) -> None:
         """Take the dialect's named transaction lock (none on SQLite: units run one at a time)."""
-        if self._storage.dialect.lock is not None:
-            self._fetch(self._storage.dialect.lock, {"name": f"siteupdates:{name}"})
-            # Reads after the lock see what committed before it (READ COMMITTED): the
-            # reference counter is read again rather than trusted from before the wait.
-            if self._fresh is not None:
-                self._fresh = self._seen = None
+        storage = self._storage
+        statement = storage.dialect.lock
+        if statement is None:
+            return
+        params = {"name": f"siteupdates:{name}"}
+        if not self._cached:
+            self._fetch(statement, params)
+            return
+        # Reads after the lock see what committed before it (READ COMMITTED): the
+        # reference counter is read again rather than trusted from before the wait.
+        # It is read by a statement of its own (its own snapshot, taken once the lock
+        # is held) that the backend may send with the lock in one round trip.
+        rows = storage._after(self._cur, storage._sql(statement), params, _COUNTER)
+        n = int(rows[0]["n"])
+        if self._fresh is not None and self._fresh.version == n:
+            return  # what this unit decoded still holds
+        shared = storage._shared_reference
+        self._seen = shared if shared is not None and shared.version == n else None
+        self._fresh = _Reference(n)
 
     # -- rows ------------------------------------------------------------------------
 
@@ -723,6 +763,42 @@ class SqlUnit(SqlReads, Unit):
             return False
         self._x("RELEASE SAVEPOINT siteupdates_batch")
         return True
+
+    def _insert_together(self, changes: ChangeSet) -> None:
+        """The one request of ``changes``, its history and outbox rows: one statement.
+
+        Data-modifying ``WITH`` clauses (PostgreSQL): a submit's three inserts
+        are one round trip. The keys are checked at the statement's end, so the
+        history row may name the request inserted beside it. A refusal is told
+        as the one-insert path tells it: the request's key or invariant, else the
+        change set's.
+        """
+        (r,) = changes.inserts
+        instant = self._instant
+        parts = [("requests", _REQ, [codec.request_values(r, instant)])]
+        parts.append(
+            ("history", codec.HISTORY_COLUMNS,
+             [codec.history_values(h, instant) for h in changes.history])
+        )  # fmt: skip
+        if changes.outbox:
+            parts.append(
+                ("outbox", codec.OUTBOX_COLUMNS,
+                 [codec.outbox_values(o, instant) for o in changes.outbox])
+            )  # fmt: skip
+        shape = tuple(len(rows) for _, _, rows in parts)
+        params: Dict[str, Any] = {}
+        for p, (_, columns, rows) in enumerate(parts):
+            for i, row in enumerate(rows):
+                params.update(zip([f"p{p}r{i}{c}" for c in columns], row))
+        try:
+            self._x(_together(shape), params)
+        except self._storage.integrity_error as exc:
+            text = str(exc)
+            if r.idempotency_key is not None and "idempotency" in text:
+                raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
+            if any(n in text for names in _INVARIANTS for n in names):
+                raise self._conflict(exc, r.id) from None
+            raise StorageError(f"change set refused by the database: {exc}") from exc
 
     def put_tenants(self, tenants: Sequence[Tenant], *, check: bool) -> None:
         """Write tenants and their sites; with ``check``, only at their loaded revision."""
@@ -837,21 +913,26 @@ class SqlUnit(SqlReads, Unit):
             if done.rowcount != 1:
                 raise ConflictError(new.id, expected)
         instant = self._instant
-        if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
-            pass  # one batched statement wrote them all
+        if len(changes.inserts) == 1 and changes.history and self._storage.dialect.insert_in_with:
+            self._insert_together(changes)  # the request, history and outbox rows
         else:
-            for r in changes.inserts:
-                try:
-                    self._insert("requests", (codec.request_values(r, instant),))
-                except integrity as exc:
-                    if r.idempotency_key is not None and "idempotency" in str(exc):
-                        raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
-                    raise self._conflict(exc, r.id) from None
-        try:
-            self._insert("history", [codec.history_values(h, instant) for h in changes.history])
-            self._insert("outbox", [codec.outbox_values(o, instant) for o in changes.outbox])
-        except integrity as exc:
-            raise StorageError(f"change set refused by the database: {exc}") from exc
+            if len(changes.inserts) > 1 and self._insert_batch(changes.inserts):
+                pass  # one batched statement wrote them all
+            else:
+                for r in changes.inserts:
+                    try:
+                        self._insert("requests", (codec.request_values(r, instant),))
+                    except integrity as exc:
+                        if r.idempotency_key is not None and "idempotency" in str(exc):
+                            raise DuplicateKey(r.requested_by, r.idempotency_key) from exc
+                        raise self._conflict(exc, r.id) from None
+            try:
+                self._insert(
+                    "history", [codec.history_values(h, instant) for h in changes.history]
+                )
+                self._insert("outbox", [codec.outbox_values(o, instant) for o in changes.outbox])
+            except integrity as exc:
+                raise StorageError(f"change set refused by the database: {exc}") from exc
         if changes.tenants:
             self.put_tenants(changes.tenants, check=True)
         if changes.release:
@@ -923,6 +1004,17 @@ class SqlStorage(SqlReads, Storage):
 
     def _fetch(self, sql: str, params: Mapping[str, Any] = {}) -> List[Any]:
         return self._read(self._sql(sql), params)
+
+    def _after(self, cur: Cursor, first: str, params: Mapping[str, Any], then: str) -> List[Any]:
+        """Run ``first`` (in the driver's style), then ``then`` (no parameters): ``then``'s rows.
+
+        Two statements, in this order, on the unit's cursor; a backend whose driver
+        can send both before waiting (PostgreSQL's pipeline mode) does so, one
+        round trip instead of two.
+        """
+        cur.execute(first, params)
+        cur.execute(self._sql(then))
+        return list(cur.fetchall())
 
     # -- units of work ----------------------------------------------------------------
 

@@ -48,7 +48,8 @@ class Dialect:
     ``{bool}``, ``{false}``); ``for_update`` is appended to the reads of a unit
     of work that must lock the rows they return; ``lock`` is the statement that
     takes a named transaction lock (``:name``), or None where units already run
-    one at a time; ``claim_lock`` is appended to the claim's SELECT.
+    one at a time; ``claim_lock`` is appended to the claim's SELECT;
+    ``insert_in_with`` allows data-modifying ``WITH`` clauses.
     """
 
     name: str
@@ -56,6 +57,9 @@ class Dialect:
     for_update: str = ""
     lock: Optional[str] = None
     claim_lock: str = ""
+    #: Whether ``INSERT`` may stand in a ``WITH`` clause, so a change set's request,
+    #: history and outbox rows go in one statement (one round trip to a server).
+    insert_in_with: bool = False
 
 
 #: SQLite: text instants, integer booleans; units of work lock by ``BEGIN IMMEDIATE``.
@@ -71,6 +75,7 @@ POSTGRES = Dialect(
     # Transaction-scoped: released at commit or rollback, never leaked by a crash.
     lock="SELECT pg_advisory_xact_lock(hashtext(:name))",
     claim_lock="FOR UPDATE SKIP LOCKED",
+    insert_in_with=True,
 )
 
 #: The open statuses as an SQL list; constants of the lifecycle, never user input.

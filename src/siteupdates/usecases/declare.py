@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import enum
 import importlib
-import inspect
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -35,6 +35,9 @@ from typing import (
 import attrs
 
 from siteupdates.errors import BadCall
+
+if TYPE_CHECKING:
+    import inspect
 
 __all__ = ["REQUIRED", "Check", "Kind", "Legacy", "Param", "Role", "UseCase", "resolve"]
 
@@ -284,6 +287,8 @@ class UseCase:
 
     def signature(self, *, first: Sequence[Param] = ()) -> inspect.Signature:
         """The Python signature of the actor handle's method (``self`` first)."""
+        import inspect  # for help() and the docs, not for importing the API
+
         params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
         for p in (*first, *self.params):
             kind = (

@@ -17,7 +17,8 @@ Each due request is claimed under a lease and sent as the task
 idempotency key. In a program, register ``CeleryExecutor(celery_app)`` on the
 desk's host instead.
 
-**Running** (the team's Celery worker). Wrap the runbook::
+**Running** (the team's Celery worker). Wrap the runbook (the whole example,
+run by the test suite, is the tutorial ``docs/tutorials/celery-tasks.md``)::
 
     from celery import Celery
     from siteupdates import Desk
@@ -27,6 +28,7 @@ desk's host instead.
     app = Celery("hosting", broker="redis://127.0.0.1:6379/0")
 
     def desk():
+        # entry_points=True: the installed siteupdates-postgres opens the URL.
         return Desk.open("postgresql://...", entry_points=True)
 
     @fenced_task(app, desk=desk, queue="siteupdates")

@@ -12,6 +12,17 @@ The request a use case changes is read ``FOR UPDATE``, writers of one tenant
 take a transaction-scoped advisory lock, and the invariants are unique indexes;
 a deadlock or serialization failure is reported as a ConflictError, which the
 use cases retry.
+
+Threads: one storage (one :class:`~siteupdates.Desk`) is shared by the threads
+of a process. Its pool holds ``pool_min`` to ``pool_max`` connections (URL
+parameters, default 1 and 8); a thread holds at most one of them at a time: a
+read made while the thread's own unit of work is open runs on that unit's
+connection, so threads outnumbering ``pool_max`` wait for a connection, and
+never deadlock holding one while waiting for a second. A thread waits at most
+``connect_timeout`` seconds for a free connection, then gets a StorageError.
+Size ``pool_max`` to the threads that use the store at once (a WSGI server's
+threads, plus one per background worker), up to what the server's
+``max_connections`` allows for every process.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -213,6 +225,8 @@ class PostgresStorage(SqlStorage):
             raise ConfigurationError(
                 "pool_min and pool_max are 1 to 1000, connect_timeout 0 to 3600 seconds"
             )
+        #: The connection of the unit of work this thread has open (see _connection).
+        self._held = threading.local()
         self._pool = ConnectionPool(
             conninfo,
             min_size=lo,
@@ -259,10 +273,34 @@ class PostgresStorage(SqlStorage):
         return value
 
     @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """The connection this thread's open unit holds, else one from the pool.
+
+        So a thread never holds two: with every connection held by a unit whose
+        thread then reads outside it, a second one could never come.
+        """
+        held = getattr(self._held, "conn", None)
+        if held is not None:
+            yield held
+            return
+        with self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
     def _write(self) -> Iterator[Cursor]:
         try:
+            held = getattr(self._held, "conn", None)
+            if held is not None:
+                # A unit inside this thread's open unit: a savepoint on its connection.
+                with held.transaction():
+                    yield held.cursor()
+                return
             with self._pool.connection() as conn, conn.transaction():
-                yield conn.cursor()  # type: ignore[misc]
+                self._held.conn = conn
+                try:
+                    yield conn.cursor()  # type: ignore[misc]
+                finally:
+                    self._held.conn = None
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
             # Two units waited on each other; PostgreSQL rolled one back. Run it again.
             raise ConflictError(
@@ -271,9 +309,22 @@ class PostgresStorage(SqlStorage):
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
 
+    def _after(self, cur: Cursor, first: str, params: Mapping[str, Any], then: str) -> List[Any]:
+        """Both statements sent in pipeline mode, then one wait: one round trip, not two.
+
+        Each is a statement of its own, so ``then`` takes its snapshot after
+        ``first`` (a lock) is held, as it would sent alone.
+        """
+        conn = cur.connection  # type: ignore[attr-defined]
+        second = conn.cursor()
+        with conn.pipeline():
+            cur.execute(first, params)
+            second.execute(_pyformat(then))
+        return list(second.fetchall())
+
     def _read(self, text: str, params: Mapping[str, Any] = {}) -> List[Any]:
         try:
-            with self._pool.connection() as conn:
+            with self._connection() as conn:
                 return conn.execute(text, params).fetchall()
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
@@ -329,15 +380,12 @@ class PostgresStorage(SqlStorage):
         expires = now + timedelta(seconds=lease_seconds)
         params = {"now": now, "limit": limit, "worker": worker, "expires": expires}
         try:
-            conn = self._pool.getconn()
-            try:
+            with self._connection() as conn:
                 # Tuples in binary: no column names to decode and no timestamps to
                 # format and parse; the statement is prepared from the first call.
                 cur = conn.cursor(row_factory=tuple_row, binary=True)
                 statement = _CLAIM_ONE_STATEMENT if limit == 1 else _CLAIM_STATEMENT
                 rows = cur.execute(statement, params, prepare=True).fetchall()
-            finally:
-                self._pool.putconn(conn)
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
         claims = []
@@ -362,6 +410,18 @@ class PostgresStorage(SqlStorage):
     def schema_version(self) -> int:
         """The schema version of the database."""
         return int(self._fetch("SELECT version FROM siteupdates_schema")[0]["version"])
+
+    def pool_stats(self) -> Dict[str, int]:
+        """The connection pool's sizes now, for health checks and tests.
+
+        ``pool_min``, ``pool_max``, ``pool_size`` (open), ``pool_available`` (open
+        and idle in the pool) and ``requests_waiting``. Every connection is back
+        in the pool (``pool_available == pool_size``) whenever no thread is
+        inside a call of this storage.
+        """
+        stats = self._pool.get_stats()
+        keys = ("pool_min", "pool_max", "pool_size", "pool_available", "requests_waiting")
+        return {key: int(stats.get(key, 0)) for key in keys}
 
     def close(self) -> None:
         """Close the pool."""

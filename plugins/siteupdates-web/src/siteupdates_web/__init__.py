@@ -25,31 +25,23 @@ from siteupdates import Desk
 from siteupdates.actionlinks import ActionLinks, install
 from siteupdates.errors import AccessDenied, NotFound
 
-from . import forms
 from .base import DeskSource, IdentitySource
 from .contact import ContactScreens
 from .csrf import CsrfSigner
+from .flaskpages import view
 from .links import LinkScreens, link_identity
+from .pages import MESSAGES, ROUTES
 from .provider import ProviderScreens
 from .reads import ReadScreens
+from .templating import configure_environment, template_globals
 
 __all__ = ["DeskSource", "IdentitySource", "create_blueprint", "mount"]
 
 logger = logging.getLogger("siteupdates_web")
 
-_MESSAGES = {
-    400: ("That did not work", "The form was not accepted. Reload the page and try again."),
-    401: ("Please sign in", "Sign in to see your updates."),
-    403: ("Not connected", "Your sign-in is not connected to any site."),
-    404: ("Not found", "There is nothing here, or it is not yours to see."),
-    405: ("Not allowed", "That page cannot be used that way."),
-    500: (
-        "Something went wrong",
-        "We could not finish that. Nothing you entered was lost on our side; try again "
-        "in a moment.",
-    ),
-}
+_MESSAGES = MESSAGES  # shared with the Django app (siteupdates_web.pages)
 _CSRF_FIELD = "csrf_token"
+_ENV_READY = "siteupdates_web.environment"
 
 
 def create_blueprint(
@@ -89,11 +81,20 @@ def create_blueprint(
     acts.links = action_links
     if action_links is not None and isinstance(desk, Desk):
         install(desk, action_links)
+    screens = {"contact": people, "provider": provider, "reads": reads, "links": acts}
 
     def signer() -> CsrfSigner:
         return CsrfSigner(secret_key or current_app.secret_key or "")
 
-    acts.csrf = lambda token: signer().token(link_identity(token))
+    def link_csrf(token: str) -> str:
+        return signer().token(link_identity(token))
+
+    @bp.before_request
+    def _environment() -> None:
+        # Before any page or error page renders, once per application.
+        if not current_app.extensions.get(_ENV_READY):
+            configure_environment(current_app.jinja_env)
+            current_app.extensions[_ENV_READY] = True
 
     @bp.before_request
     def _check_csrf() -> None:
@@ -108,16 +109,13 @@ def create_blueprint(
 
     @bp.context_processor
     def _helpers() -> Dict[str, Any]:
-        return {
-            "csrf_field": _CSRF_FIELD,
-            "csrf_token": lambda: signer().token(people.identity()),
-            "local_text": forms.local_text,
-            "day_text": forms.day_text,
-            # What a status means to a contact, in the provider's words where it has some.
-            "status_meaning": lambda status: people.desk().meaning(status),
-            "login_url": login_url,
-            "is_staff": bool(staff is not None and staff()),
-        }
+        return template_globals(
+            desk=people.desk,
+            csrf_field=_CSRF_FIELD,
+            csrf_token=lambda: signer().token(people.identity()),
+            login_url=login_url,
+            is_staff=bool(staff is not None and staff()),
+        )
 
     @bp.after_request
     def _headers(resp: Response) -> Response:
@@ -161,55 +159,15 @@ def create_blueprint(
         logger.exception("siteupdates-web: unhandled error on %s %s", request.method, request.path)
         return _page(500)
 
-    rule = bp.add_url_rule
-    rule("/", "gadget_page", people.gadget_page)
-    rule("/gadget", "gadget_frame", people.gadget_frame)
-    rule("/gadget/fragment", "gadget_fragment", people.gadget_fragment)
-    rule("/requests", "requests_home", people.requests_home)
-    rule("/t/<tenant_id>/requests", "requests_of", people.requests_of)
-    rule("/t/<tenant_id>/hide-complete", "hide_complete", people.hide_complete, methods=["POST"])
-    rule("/t/<tenant_id>/new", "new_request", people.new_request, methods=["GET", "POST"])
-    rule("/t/<tenant_id>/requests/<request_id>", "request_detail", people.detail)
-    rule(
-        "/t/<tenant_id>/requests/<request_id>/remove",
-        "remove_request",
-        people.remove,
-        methods=["POST"],
-    )
-    rule(
-        "/t/<tenant_id>/requests/<request_id>/answer",
-        "answer_request",
-        people.answer,
-        methods=["POST"],
-    )
-    rule(
-        "/t/<tenant_id>/requests/<request_id>/move",
-        "move_request",
-        people.move,
-        methods=["POST"],
-    )
-    for action in ("postpone", "approve", "decline"):
-        rule(
-            f"/t/<tenant_id>/requests/<request_id>/{action}",
-            f"{action}_request",
-            getattr(people, action),
-            methods=["POST"],
+    # The pages are routed from one table, the Django app's too (siteupdates_web.pages).
+    for route in ROUTES:
+        screen = getattr(screens[route.screen], route.view)
+        bp.add_url_rule(
+            route.rule,
+            route.endpoint,
+            view(screen, contact=contact, staff=staff, link_csrf=link_csrf),
+            methods=list(route.methods),
         )
-    rule("/calendar.ics", "calendar_feed", people.calendar_feed)
-    rule("/act/<token>", "action_link", acts.action_link, methods=["GET", "POST"])
-    rule("/provider/", "provider_queue", provider.queue)
-    rule("/provider/plan", "provider_plan", provider.plan, methods=["POST"])
-    rule("/provider/requests/<request_id>", "provider_request", provider.detail)
-    rule(
-        "/provider/requests/<request_id>/<action>",
-        "provider_act",
-        provider.act,
-        methods=["POST"],
-    )
-    rule("/provider/outbox", "provider_outbox", provider.outbox)
-    rule("/provider/read/<name>", "provider_read", reads.read)
-    rule("/provider/outbox/deliver", "provider_deliver", provider.deliver, methods=["POST"])
-    rule("/provider/outbox/<item_id>/retry", "provider_retry", provider.retry, methods=["POST"])
     return bp
 
 

@@ -1,12 +1,12 @@
-"""What every screen shares: who is signed in, which desk, framing."""
+"""What every screen shares: who is signed in, which desk."""
 
 from __future__ import annotations
 
 from typing import Callable, Optional, Union
 
-from flask import abort, g
-
 from siteupdates import Desk
+
+from .pages import PageError, PageRequest
 
 __all__ = ["DeskSource", "IdentitySource", "Screens"]
 
@@ -17,13 +17,18 @@ IdentitySource = Callable[[], Optional[str]]
 
 
 class Screens:
-    """The host's callables, shared by the contact and provider screens."""
+    """The host's desk, shared by the contact and provider screens.
+
+    The screens take who is signed in from each :class:`~.pages.PageRequest`;
+    ``contact`` and ``staff`` given here serve :meth:`identity` only, for a
+    framework hook that runs outside a screen (the Flask blueprint's CSRF check).
+    """
 
     def __init__(
         self,
         *,
-        contact: IdentitySource,
         desk: DeskSource,
+        contact: Optional[IdentitySource] = None,
         staff: Optional[IdentitySource] = None,
     ) -> None:
         self._contact = contact
@@ -36,30 +41,27 @@ class Screens:
             return self._desk
         return self._desk()
 
-    def contact_id(self) -> str:
+    @staticmethod
+    def contact_id(rq: PageRequest) -> str:
         """The signed-in contact's ID; 401 when nobody is signed in as a contact."""
-        cid = self._contact()
+        cid = rq.contact()
         if not cid:
-            abort(401)
+            raise PageError(401)
         return cid
 
-    def staff_id(self) -> str:
+    @staticmethod
+    def staff_id(rq: PageRequest) -> str:
         """The signed-in provider staff member; 404 for everyone else.
 
         404, not 403: the provider screens do not announce themselves to contacts.
         """
-        who = self._staff() if self._staff is not None else None
+        who = rq.staff()
         if not who:
-            abort(404)
+            raise PageError(404)
         return who
 
     def identity(self) -> str:
-        """Who the CSRF token of this request is bound to."""
-        contact = self._contact() or ""
+        """Who the CSRF token of this request is bound to (the host's callables')."""
+        contact = (self._contact() if self._contact is not None else None) or ""
         staff = (self._staff() if self._staff is not None else None) or ""
         return f"contact:{contact}|staff:{staff}"
-
-    @staticmethod
-    def allow_framing() -> None:
-        """Let the host's pages frame this response (the gadget)."""
-        g.siteupdates_web_frameable = True

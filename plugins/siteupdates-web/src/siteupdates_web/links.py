@@ -9,10 +9,7 @@ link that never existed (R22).
 
 from __future__ import annotations
 
-from typing import Callable, Optional
-
-from flask import abort, render_template, request
-from flask.typing import ResponseReturnValue
+from typing import Optional
 
 from siteupdates.actionlinks import ActionLinks, LinkTarget
 from siteupdates.errors import (
@@ -25,6 +22,7 @@ from siteupdates.errors import (
 
 from . import adapter, forms
 from .base import Screens
+from .pages import Page, PageError, PageRequest
 
 __all__ = ["LinkScreens", "link_identity"]
 
@@ -46,52 +44,57 @@ class LinkScreens(Screens):
     """The link pages; ``links`` is None when the host has not turned links on."""
 
     links: Optional[ActionLinks] = None
-    #: Makes the CSRF token of a link's form (bound to :func:`link_identity`).
-    csrf: Callable[[str], str] = staticmethod(lambda token: "")  # set by create_blueprint
 
     def _target(self, token: str) -> LinkTarget:
         found = self.links.resolve(self.desk(), token) if self.links is not None else None
         if found is None:
-            abort(404)  # the same page whatever the reason (R22)
+            raise PageError(404)  # the same page whatever the reason (R22)
         return found
 
-    def _page(self, token: str, target: LinkTarget, error: Optional[str] = None) -> str:
+    def _page(
+        self,
+        rq: PageRequest,
+        token: str,
+        target: LinkTarget,
+        error: Optional[str] = None,
+        status: int = 200,
+    ) -> Page:
         desk = self.desk()
-        return render_template(
-            "siteupdates_web/act.html",
-            token=token,
-            link_csrf_token=self.csrf(token),
-            target=target,
-            req=target.request,
-            zone=adapter.contact_zone(desk, target.contact_id),
-            target_label=forms.target_label,
-            error=error,
-        )
+        context = {
+            "token": token,
+            "link_csrf_token": rq.link_csrf(token),
+            "target": target,
+            "req": target.request,
+            "zone": adapter.contact_zone(desk, target.contact_id),
+            "target_label": forms.target_label,
+            "error": error,
+        }
+        return Page("siteupdates_web/act.html", context, status)
 
-    def action_link(self, token: str) -> ResponseReturnValue:
+    def action_link(self, rq: PageRequest, token: str) -> Page:
         """GET: what the link does, and a button; POST: do it (once)."""
         target = self._target(token)
-        if request.method == "GET" or target.action == "open":
-            return self._page(token, target)
-        text = request.form.get("answer", "").strip()
+        if rq.method in ("GET", "HEAD") or target.action == "open":
+            return self._page(rq, token, target)
+        text = rq.form.get("answer", "").strip()
         if target.action == "answer" and not text:
-            return self._page(token, target, "Write an answer first."), 400
+            return self._page(rq, token, target, "Write an answer first.", 400)
         assert self.links is not None
         try:
             after = self.links.act(self.desk(), target, answer=text)
         except RequestRefused as exc:
             error = " ".join(r.message for r in exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError):
-            abort(404)  # changed meanwhile: the link no longer holds
+            raise PageError(404) from None  # changed meanwhile: the link no longer holds
         except (InvalidInput, SiteUpdatesError) as exc:
             error = f"This cannot be done now: {exc}"
         else:
             desk = self.desk()
-            return render_template(
-                "siteupdates_web/act_done.html",
-                done=_DONE[target.action],
-                req=after,
-                zone=adapter.contact_zone(desk, target.contact_id),
-                target_label=forms.target_label,
-            )
-        return self._page(token, target, error), 400
+            context = {
+                "done": _DONE[target.action],
+                "req": after,
+                "zone": adapter.contact_zone(desk, target.contact_id),
+                "target_label": forms.target_label,
+            }
+            return Page("siteupdates_web/act_done.html", context)
+        return self._page(rq, token, target, error, 400)

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Optional
 
-from flask import abort, redirect, render_template, request, url_for
-from flask.typing import ResponseReturnValue
-
 from siteupdates import Actor, Desk, Event, Status, UpdateRequest
 from siteupdates.domain import allowed_events, to_instant
 from siteupdates.errors import (
@@ -20,6 +17,7 @@ from siteupdates.errors import (
 
 from . import adapter, forms
 from .base import Screens
+from .pages import Page, PageError, PageRequest, Redirect, Result
 
 __all__ = ["ProviderScreens"]
 
@@ -69,17 +67,17 @@ _MISSING = {
 
 
 class ProviderScreens(Screens):
-    """View functions of the provider side; every one needs a signed-in staff member."""
+    """The provider side's pages; every one needs a signed-in staff member."""
 
-    def queue(self) -> ResponseReturnValue:
+    def queue(self, rq: PageRequest) -> Result:
         """The queue, first come first served, with filters."""
-        self.staff_id()
+        self.staff_id(rq)
         desk = self.desk()
-        view = request.args.get("view", "queue")
+        view = rq.args.get("view", "queue")
         if view not in _VIEWS:
             view = "queue"
-        tenant = request.args.get("tenant", "")
-        target = request.args.get("target", "")
+        tenant = rq.args.get("tenant", "")
+        target = rq.args.get("target", "")
         rows = (
             list(desk.provider.queue(limit=adapter.PAGE))
             if view == "queue"
@@ -89,14 +87,8 @@ class ProviderScreens(Screens):
             rows = [r for r in rows if r.tenant_id == tenant]
         if target:
             rows = [r for r in rows if r.target.value == target]
-        return render_template(
-            "siteupdates_web/provider/queue.html",
-            rows=rows,
-            view=view,
-            tenant=tenant,
-            target=target,
-            **self._common(desk),
-        )
+        context = {"rows": rows, "view": view, "tenant": tenant, "target": target}
+        return Page("siteupdates_web/provider/queue.html", {**context, **self._common(desk)})
 
     def _common(self, desk: Desk) -> Dict[str, object]:
         tenants = adapter.tenants(desk)
@@ -107,36 +99,31 @@ class ProviderScreens(Screens):
             "target_label": forms.target_label,
         }
 
-    def plan(self) -> ResponseReturnValue:
+    def plan(self, rq: PageRequest) -> Result:
         """Plan the queue: a dry run to look at first, then store it."""
-        staff = self.staff_id()
+        staff = self.staff_id(rq)
         desk = self.desk()
-        store = request.form.get("mode") == "store"
+        store = rq.form.get("mode") == "store"
         run = desk.provider.plan_queue(dry_run=not store, by=staff)
         rows, stored, conflicts = adapter.plan_rows(run)
-        return render_template(
-            "siteupdates_web/provider/plan.html",
-            rows=rows,
-            stored=stored,
-            conflicts=conflicts,
-            dry_run=not store,
-            **self._common(desk),
-        )
+        context = {"rows": rows, "stored": stored, "conflicts": conflicts, "dry_run": not store}
+        return Page("siteupdates_web/provider/plan.html", {**context, **self._common(desk)})
 
     def _find(self, desk: Desk, request_id: str) -> UpdateRequest:
         try:
             return desk.provider.find(request_id)
         except NotFound:
-            abort(404)
+            raise PageError(404) from None
 
-    def detail(self, request_id: str) -> ResponseReturnValue:
+    def detail(self, rq: PageRequest, request_id: str) -> Result:
         """One request: its history, why it has its date, and what may be done with it."""
-        self.staff_id()
+        self.staff_id(rq)
         desk = self.desk()
-        return self._detail(desk, self._find(desk, request_id))
+        return self._detail(rq, desk, self._find(desk, request_id))
 
     def _detail(
         self,
+        rq: PageRequest,
         desk: Desk,
         req: UpdateRequest,
         *,
@@ -144,7 +131,7 @@ class ProviderScreens(Screens):
         action: str = "",
         notice: Optional[str] = None,
         status: int = 200,
-    ) -> ResponseReturnValue:
+    ) -> Result:
         allowed = set(allowed_events(req.status, Actor.PROVIDER))
         actions = [name for name, (event, _, _) in _ACTIONS.items() if event in allowed]
         why: List[str] = []
@@ -153,46 +140,43 @@ class ProviderScreens(Screens):
                 why = list(desk.provider.explain(req.id).lines)
             except SiteUpdatesError:
                 why = []
-        body = render_template(
-            "siteupdates_web/provider/request.html",
-            req=req,
-            history=desk.provider.history(req.id),
-            actions=actions,
-            why=why,
-            errors=errors or {},
-            action=action,
-            notice=notice or _DONE.get(request.args.get("done", "")),
-            form=request.form,
+        context = {
+            "req": req,
+            "history": desk.provider.history(req.id),
+            "actions": actions,
+            "why": why,
+            "errors": errors or {},
+            "action": action,
+            "notice": notice or _DONE.get(rq.args.get("done", "")),
+            "form": rq.form,
             **self._common(desk),
-        )
-        return body, status
+        }
+        return Page("siteupdates_web/provider/request.html", context, status)
 
-    def act(self, request_id: str, action: str) -> ResponseReturnValue:
+    def act(self, rq: PageRequest, request_id: str, action: str) -> Result:
         """Schedule, move, ask, mark answered, defer, resume or fail one request."""
-        staff = self.staff_id()
+        staff = self.staff_id(rq)
         desk = self.desk()
         req = self._find(desk, request_id)
         if action not in _ACTIONS:
-            abort(404)
+            raise PageError(404)
         _, needs_date, needs_reason = _ACTIONS[action]
         errors: Dict[str, List[str]] = {}
-        reason = request.form.get("reason", "").strip()
+        reason = rq.form.get("reason", "").strip()
         if needs_reason and not reason:
             errors.setdefault("reason", []).append(_MISSING.get(action, _MISSING[""]))
         when: Optional[datetime] = None
         if needs_date:
-            zone = request.form.get("zone", "").strip() or adapter.provider_zone(desk)
+            zone = rq.form.get("zone", "").strip() or adapter.provider_zone(desk)
             try:
-                local = forms.parse_local(
-                    request.form.get("date", ""), request.form.get("time", "")
-                )
+                local = forms.parse_local(rq.form.get("date", ""), rq.form.get("time", ""))
                 when = to_instant(local, zone)
             except forms.FormError as exc:
                 errors.setdefault("when", []).append(exc.message)
             except InvalidInput as exc:
                 errors.setdefault("when", []).append(str(exc))
         if errors:
-            return self._detail(desk, req, errors=errors, action=action, status=422)
+            return self._detail(rq, desk, req, errors=errors, action=action, status=422)
         try:
             if action == "schedule":
                 assert when is not None
@@ -213,47 +197,47 @@ class ProviderScreens(Screens):
         # RequestRefused: the lifecycle's refusal, or the staging gate's (not a question).
         except (RequestRefused, ConflictError, InvalidInput) as exc:
             errors.setdefault("general", []).append(str(exc))
-            return self._detail(desk, self._find(desk, req.id), errors=errors, status=409)
-        return redirect(url_for(".provider_request", request_id=req.id, done=action), code=303)
+            return self._detail(rq, desk, self._find(desk, req.id), errors=errors, status=409)
+        return Redirect(rq.url_for(".provider_request", request_id=req.id, done=action), 303)
 
-    def outbox(self) -> ResponseReturnValue:
+    def outbox(self, rq: PageRequest) -> Result:
         """The outbox: notices and calendar entries, their state, dead ones to retry."""
-        self.staff_id()
+        self.staff_id(rq)
         desk = self.desk()
-        state = request.args.get("state", "")
+        state = rq.args.get("state", "")
         if state not in ("", "pending", "delivered", "dead"):
             state = ""
-        return render_template(
-            "siteupdates_web/provider/outbox.html",
-            items=adapter.outbox(desk, state or None),
-            state=state,
-            notice=_outbox_notice(desk),
+        context = {
+            "items": adapter.outbox(desk, state or None),
+            "state": state,
+            "notice": _outbox_notice(rq, desk),
             **self._common(desk),
-        )
+        }
+        return Page("siteupdates_web/provider/outbox.html", context)
 
-    def deliver(self) -> ResponseReturnValue:
+    def deliver(self, rq: PageRequest) -> Result:
         """Deliver every due item now."""
-        self.staff_id()
+        self.staff_id(rq)
         report = self.desk().ops.deliver()
         counts: Dict[str, Any] = {
             "delivered": report.delivered,
             "retried": report.retried,
             "dead": report.dead,
         }
-        return redirect(url_for(".provider_outbox", **counts), code=303)
+        return Redirect(rq.url_for(".provider_outbox", **counts), 303)
 
-    def retry(self, item_id: str) -> ResponseReturnValue:
+    def retry(self, rq: PageRequest, item_id: str) -> Result:
         """Try one item again, a dead one included."""
-        self.staff_id()
+        self.staff_id(rq)
         row = adapter.retry_outbox_item(self.desk(), item_id)
         if row is None:
-            abort(404)
-        return redirect(url_for(".provider_outbox", tried=row.id), code=303)
+            raise PageError(404)
+        return Redirect(rq.url_for(".provider_outbox", tried=row.id), 303)
 
 
-def _outbox_notice(desk: Desk) -> Optional[str]:
+def _outbox_notice(rq: PageRequest, desk: Desk) -> Optional[str]:
     """What the last button did, rebuilt from numbers and IDs (no text taken from the URL)."""
-    args = request.args
+    args = rq.args
     if "delivered" in args:
         try:
             n = [int(args.get(k, "0")) for k in ("delivered", "retried", "dead")]

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 import attrs
-from flask import abort, render_template, request
 
 from siteupdates import Desk, checks
 from siteupdates.errors import SiteUpdatesError
 from siteupdates.usecases import Param, Role, UseCase, by_actor
 
 from .base import Screens
+from .pages import Fields, Page, PageError, PageRequest
 
 __all__ = ["ReadScreens", "provider_reads"]
 
@@ -45,16 +45,16 @@ def _field(p: Param) -> Dict[str, Any]:
     }
 
 
-def _values(uc: UseCase) -> Dict[str, Any]:
+def _values(uc: UseCase, args: Fields) -> Dict[str, Any]:
     """The form's values, read by each parameter's kind (as the command line reads them)."""
     found: Dict[str, Any] = {}
     for p in uc.params:
         if p.kind.many:
-            items = [v for v in request.args.getlist(p.name) if v.strip()]
+            items = [v for v in args.getlist(p.name) if v.strip()]
             if items:
                 found[p.name] = [p.kind.parse(v) if p.kind.parse else v for v in items]
             continue
-        text = request.args.get(p.name, "")
+        text = args.get(p.name, "")
         if p.kind.switch:
             if text:
                 found[p.name] = text in ("1", "on", "yes", "true")
@@ -101,34 +101,34 @@ def _rows(result: Any) -> Tuple[List[str], List[List[str]], Optional[int]]:
 
 
 class ReadScreens(Screens):
-    """The provider's read pages; routes are added by :func:`~.create_blueprint`."""
+    """The provider's read pages; each framework routes :data:`~.pages.ROUTES` to them."""
 
-    def read(self, name: str) -> Any:
+    def read(self, rq: PageRequest, name: str) -> Page:
         """One declared read: its form, and its result when the form was sent."""
-        self.staff_id()
+        self.staff_id(rq)
         uc = provider_reads().get(name)
         if uc is None:
-            abort(404)
+            raise PageError(404)
         desk: Desk = self.desk()
         columns: List[str] = []
         rows: List[List[str]] = []
         total: Optional[int] = None
         error = None
-        asked = bool(request.args) or not any(p.required for p in uc.params)
+        asked = bool(rq.args) or not any(p.required for p in uc.params)
         if asked:
             try:
-                result = desk.call(uc, (), uc.bind((), _values(uc)))
+                result = desk.call(uc, (), uc.bind((), _values(uc, rq.args)))
                 columns, rows, total = _rows(result)
             except SiteUpdatesError as exc:
                 error = str(exc)
-        return render_template(
-            "siteupdates_web/provider/read.html",
-            use_case=uc,
-            reads=sorted(provider_reads()),
-            fields=[_field(p) for p in uc.params],
-            given={k: _printable(v) for k, v in request.args.items()},
-            columns=columns,
-            rows=rows,
-            total=total,
-            error=error,
-        ), (400 if error else 200)
+        context = {
+            "use_case": uc,
+            "reads": sorted(provider_reads()),
+            "fields": [_field(p) for p in uc.params],
+            "given": {k: _printable(v) for k, v in rq.args.items()},
+            "columns": columns,
+            "rows": rows,
+            "total": total,
+            "error": error,
+        }
+        return Page("siteupdates_web/provider/read.html", context, 400 if error else 200)

@@ -1,0 +1,1 @@
+"""The ``siteupdates`` management command."""

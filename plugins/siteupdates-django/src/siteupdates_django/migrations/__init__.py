@@ -1,0 +1,1 @@
+"""The migrations: the unmanaged model of the provider permission only."""
