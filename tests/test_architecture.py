@@ -25,6 +25,8 @@ LAYERS: Dict[str, int] = {
     "siteupdates.logformat": 0,
     "siteupdates.checks": 1,
     "siteupdates.domain": 1,
+    # The contact's language: gettext catalogs, Babel dates; the notices need it.
+    "siteupdates.i18n": 1,
     "siteupdates.ports": 2,
     "siteupdates._portvalues": 2,
     "siteupdates.runs": 2,
@@ -238,6 +240,8 @@ LONG_MODULES: Dict[str, str] = {
     "siteupdates/domain/planner.py": "placing requests into maintenance windows",
     "siteupdates/domain/model.py": "the domain's values and their converters",
     "siteupdates/setupfile.py": "a setup file read into a Setup, every key checked",
+    "siteupdates/domain/messages.py": "what each change tells whom: notices, reminders, "
+    "calendar entries, each sentence a catalog message",
     "siteupdates/cli/commands.py": "the commands' bodies that are not one use case each: the "
     "0.2 command forms, the long-running loops, the feed",
 }

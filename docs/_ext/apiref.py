@@ -56,6 +56,7 @@ PAGES: Dict[str, Tuple[str, Tuple[str, ...]]] = {
             "siteupdates.presets",
             "siteupdates.notices",
             "siteupdates.actionlinks",
+            "siteupdates.i18n",
             "siteupdates.leases",
             "siteupdates.registry",
             "siteupdates.logs",

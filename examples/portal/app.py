@@ -17,8 +17,16 @@ points), ``SITEUPDATES_NOW`` a fixed clock (the source document's moment,
 
 Sessions are signed with ``PORTAL_SECRET_KEY``; without it, a random key is
 made once and kept in ``PORTAL_SECRET_FILE`` (default: a file of the user's in
-the temporary directory), so every worker process of a server such as
-``gunicorn -w 4 'app:create_app()'`` signs with the same key.
+the temporary directory, readable by that user only), so every worker process
+of a server such as ``gunicorn -w 4 'app:create_app()'`` signs with the same
+key. A key file another user could have written is refused. Set
+``PORTAL_SECRET_KEY`` (the same value for every worker and every machine) in
+production.
+
+The session cookie is ``HttpOnly`` and ``SameSite=Lax`` (a page of another
+site cannot post with it), and ``Secure`` when ``PORTAL_SECURE_COOKIE=1`` (set
+it behind HTTPS). Signing in or out starts a new session, so no CSRF token of
+the pages outlives it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import stat
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +44,7 @@ from flask import Flask, redirect, render_template_string, request, session, url
 from flask.typing import ResponseReturnValue
 
 from siteupdates import Desk
+from siteupdates.errors import SiteUpdatesError
 from siteupdates.presets import CAMPUS_HOSTING
 from siteupdates.setupfile import load_setup, stored_preset
 from siteupdates_web import mount
@@ -63,7 +73,10 @@ _SIGN_IN = """<!doctype html>
 {% if who %}<p>Signed in as {{ who }}.
   <a href="{{ url_for('siteupdates_web.gadget_page') }}">Your Updates</a>
   {% if staff %} · <a href="{{ url_for('siteupdates_web.provider_queue') }}">Provider queue</a>
-  {% endif %}</p>{% endif %}
+  {% endif %}</p>
+<form method="post" action="{{ url_for('sign_out') }}">
+  <button type="submit" class="su-button">Sign out</button>
+</form>{% endif %}
 </main></body></html>
 """
 
@@ -85,8 +98,14 @@ def open_desk(url: str, setup: Path, now: Optional[datetime]) -> Desk:
         preset=preset or CAMPUS_HOSTING,
         entry_points=True,  # postgresql:// and other storages come from plugins
     )
-    if not desk.storage.tenants():
-        desk.provider.load_setup(loaded)
+    if not desk.provider.tenants(limit=1):
+        try:
+            desk.provider.load_setup(loaded)
+        except SiteUpdatesError:
+            # Several workers starting on one empty store: one loads it, and the
+            # others' loads lose the race. What counts is that it is loaded.
+            if not desk.provider.tenants(limit=1):
+                raise
     return desk
 
 
@@ -119,7 +138,24 @@ def secret_key() -> str:
             pass  # another worker made it first: use theirs
         finally:
             os.unlink(aside)
+    _check_key_file(path)
     return path.read_text().strip()
+
+
+def _check_key_file(path: Path) -> None:
+    """Refuse a key file someone else could have written or can read.
+
+    The default lies in a shared temporary directory: another user who made the
+    file first would know the key, and could sign any session.
+    """
+    if not hasattr(os, "getuid"):  # pragma: no cover - no owners to compare on Windows
+        return
+    st = path.lstat()
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise RuntimeError(
+            f"{path} is not a key file of this user's alone (a regular file, owned by "
+            "the user, mode 600): remove it, or set PORTAL_SECRET_KEY"
+        )
 
 
 def create_app(
@@ -137,6 +173,12 @@ def create_app(
 
     app = Flask(__name__)
     app.secret_key = secret_key()
+    app.config.update(
+        SESSION_COOKIE_NAME="portal_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("PORTAL_SECURE_COOKIE", "") in ("1", "true", "yes"),
+    )
 
     def signed_in(kind: str) -> Optional[str]:
         who = str(session.get("who", ""))
@@ -156,6 +198,10 @@ def create_app(
     def sign_in() -> ResponseReturnValue:
         contacts: List[object] = list(desk.storage.contacts())
         if request.method == "POST":
+            # A new session for the new person: nothing of the last one's (its
+            # CSRF nonce included) carries over. A host that cannot clear its
+            # session calls siteupdates_web.rotate() here instead.
+            session.clear()
             session["who"] = request.form.get("who", "")
             if session["who"].startswith("staff:"):
                 return redirect(url_for("siteupdates_web.provider_queue"))
@@ -164,6 +210,11 @@ def create_app(
         return render_template_string(
             _SIGN_IN, contacts=contacts, who=who, staff=str(who or "").startswith("staff:")
         )
+
+    @app.route("/signout", methods=["POST"])
+    def sign_out() -> ResponseReturnValue:
+        session.clear()
+        return redirect(url_for("sign_in"), code=303)
 
     return app
 

@@ -31,6 +31,7 @@ import attrs
 
 from siteupdates.domain.model import Status, UpdateRequest
 from siteupdates.errors import SiteUpdatesError
+from siteupdates.i18n import ENGLISH, N_, Language
 
 if TYPE_CHECKING:
     from siteupdates.service import Desk
@@ -66,11 +67,11 @@ def actions_for(request: UpdateRequest) -> Tuple[str, ...]:
 
 #: How a notice words each link.
 _WORDS = {
-    "confirm": "Go ahead as scheduled",
-    "postpone": "Postpone to the next window",
-    "cancel": "Cancel the request",
-    "answer": "Answer the question",
-    "open": "Open the request",
+    "confirm": N_("Go ahead as scheduled"),
+    "postpone": N_("Postpone to the next window"),
+    "cancel": N_("Cancel the request"),
+    "answer": N_("Answer the question"),
+    "open": N_("Open the request"),
 }
 
 
@@ -117,12 +118,16 @@ class ActionLinks:
         """The link of ``token``."""
         return f"{self.base_url}/{token}"
 
-    def lines(self, contact_id: str, request: UpdateRequest, now: datetime) -> List[str]:
-        """A notice's lines with the links that fit ``request``'s status now."""
-        out = ["", "Act on it without signing in (each link works once):"]
+    def lines(
+        self, contact_id: str, request: UpdateRequest, now: datetime, lang: Language = ENGLISH
+    ) -> List[str]:
+        """A notice's lines with the links that fit ``request``'s status now, in ``lang``."""
+        out = ["", lang.gettext("Act on it without signing in (each link works once):")]
         for action in actions_for(request):
+            url = self.url(self.token(contact_id, request, action, now))
             out.append(
-                f"{_WORDS[action]}: {self.url(self.token(contact_id, request, action, now))}"
+                lang.gettext("%(action)s: %(url)s")
+                % {"action": lang.gettext(_WORDS[action]), "url": url}
             )
         return out
 

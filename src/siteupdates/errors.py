@@ -175,6 +175,18 @@ class ConfigurationError(SiteUpdatesError, ValueError):
     """Raised when a setup file, storage URL or plugin configuration is not usable."""
 
 
+class UnknownLocale(ConfigurationError):
+    """Raised for a locale the library has no catalog for (a setup file's ``locale``).
+
+    ``value`` is what was asked for, ``accepted`` the locales there are.
+    """
+
+    def __init__(self, value: object, accepted: tuple[str, ...], where: str = "locale") -> None:
+        self.value = value
+        self.accepted = accepted
+        super().__init__(f"{where}: unknown locale {value!r}; locales: {', '.join(accepted)}")
+
+
 class StorageError(SiteUpdatesError):
     """Raised when a storage backend fails for a reason other than a conflict."""
 

@@ -219,15 +219,27 @@ class Desk(LegacyDeskAPI):
         """The reminder ladder: how long before a scheduled start each reminder fires."""
         return self.app.reminders
 
-    def meaning(self, status: Union[Status, str]) -> str:
+    def meaning(self, status: Union[Status, str], locale: Optional[str] = None) -> str:
         """What ``status`` (a Status or its value) means to a contact, in the provider's words.
 
         For a contact's screens, the CLI's ``show`` and JSON output; no rule IDs.
+        ``locale`` (:data:`siteupdates.i18n.LOCALES`) translates the default words;
+        the provider's own are shown as written.
         """
         from siteupdates.domain.meanings import meaning_of
         from siteupdates.domain.model import Status
+        from siteupdates.i18n import language
 
-        return meaning_of(Status.parse(status), self.app.meanings)
+        return meaning_of(Status.parse(status), self.app.meanings, language(locale))
+
+    def locale_of(self, contact_id: Optional[str]) -> str:
+        """The locale of ``contact_id`` (the setup file's), else the provider's default.
+
+        None asks for the provider's default (its own screens and notices).
+        """
+        from siteupdates.i18n import locale_for
+
+        return locale_for(contact_id, self.app.locales)
 
     def meanings(self) -> Dict[str, Dict[str, str]]:
         """Every status's label and meaning by status value, for JSON output and schemas."""

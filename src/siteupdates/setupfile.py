@@ -127,6 +127,8 @@ class _Provider:
     reschedule_cutoff_hours: Any = None
     refresh_interval_days: Dict[str, Any] = attrs.field(factory=dict)
     email: Optional[str] = None
+    # The locale of contacts without one, and of the provider's own notices.
+    default_locale: Optional[str] = None
     # [provider.scheduling]: checked key by key by domain.scheduling_settings.
     scheduling: Optional[Dict[str, Any]] = None
 
@@ -181,6 +183,7 @@ class _Contact:
     tenants: List[str]
     name: Optional[str] = None
     zone: Optional[str] = None
+    locale: Optional[str] = None
 
 
 @attrs.frozen
@@ -597,6 +600,23 @@ def _meanings(table: Mapping[str, Any]) -> Dict[Status, str]:
     return out
 
 
+def _locales(f: _File) -> Dict[str, Any]:
+    """The provider's ``default_locale`` and each contact's ``locale``, checked; {} for none."""
+    from siteupdates.i18n import check_locale
+
+    out: Dict[str, Any] = {}
+    if f.provider.default_locale is not None:
+        out["default"] = check_locale(f.provider.default_locale, "provider.default_locale")
+    own = {
+        c.id: check_locale(c.locale, f"contacts[{i}].locale")
+        for i, c in enumerate(f.contacts)
+        if c.locale is not None
+    }
+    if own:
+        out["contacts"] = own
+    return out
+
+
 def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     """A :class:`~siteupdates.ports.Setup` from parsed TOML (checked; see the module doc)."""
     f = _structure(data)
@@ -669,6 +689,9 @@ def setup_from_dict(data: Mapping[str, Any]) -> Setup:
     if f.notices.reminders is not None:
         ladder = _at("notices.reminders", parse_ladder, f.notices.reminders)
         settings["notices"] = {"reminders": [lead_label(lead) for lead in ladder]}
+    locales = _locales(f)
+    if locales:
+        settings["locales"] = locales
     if f.notices.statuses:
         meanings = _meanings(f.notices.statuses)
         settings.setdefault("notices", {})["statuses"] = {s.value: t for s, t in meanings.items()}
@@ -714,11 +737,32 @@ def check_setup(setup: Setup) -> Setup:
         _at(f"contacts[{i}].email", checks.email, "email", c.email)
         for member in sorted(c.tenants):
             _at(f"contacts[{i}].tenants", checks.ident, "tenant", member)
+    _check_locales(setup.settings.get("locales"))
     try:
         json.dumps(dict(setup.settings), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ConfigurationError(f"settings: not storable as JSON: {exc}") from None
     return setup
+
+
+def _check_locales(locales: Any) -> None:
+    """``settings["locales"]`` of a Setup built in Python, held to the file's rules."""
+    from siteupdates.i18n import check_locale
+
+    if locales is None:
+        return
+    if not isinstance(locales, Mapping) or set(locales) - {"default", "contacts"}:
+        raise ConfigurationError(
+            'settings.locales: expected {"default": locale, "contacts": {id: locale}}, '
+            f"not {locales!r:.80}"
+        )
+    if "default" in locales:
+        check_locale(locales["default"], "settings.locales.default")
+    own = locales.get("contacts", {})
+    if not isinstance(own, Mapping):
+        raise ConfigurationError(f"settings.locales.contacts: expected a table, not {own!r:.80}")
+    for cid, code in own.items():
+        check_locale(code, f"settings.locales.contacts.{cid}")
 
 
 def load_setup(source: Union[str, Path, Mapping[str, Any], Setup]) -> Setup:

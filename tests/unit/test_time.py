@@ -12,6 +12,7 @@ from siteupdates.domain import Ambiguity, WeeklyWindow, to_instant
 from siteupdates.domain.timeutil import get_zone, local_fields, require_aware
 from siteupdates.errors import (
     AmbiguousLocalTime,
+    InvalidInput,
     NaiveDatetime,
     NonexistentLocalTime,
     UnknownZone,
@@ -166,3 +167,15 @@ def test_window_contains_agrees_with_its_occurrences(moment: datetime) -> None:
     inside = local.weekday() == 6 and time(4) <= local.time() < time(9)
     assume(local.date() not in _dst_days("America/Chicago", local.year))
     assert w.contains(instant) == inside
+
+
+@pytest.mark.parametrize(
+    "local", [datetime(9999, 12, 31, 23, 30), datetime(1, 1, 1), datetime(3000, 1, 1)]
+)
+def test_r12_a_local_time_outside_the_accepted_years_is_invalid_input(local: datetime) -> None:
+    """9999-12-31 23:30 in Chicago overflowed ``datetime`` (OverflowError, a 500 on the web)."""
+    with pytest.raises(InvalidInput, match="out of range: dates from 1900-01-01 to 2999-12-31"):
+        to_instant(local, "America/Chicago")
+    # The edges themselves are read, even where they leave the range in UTC.
+    assert to_instant(datetime(2999, 12, 31, 23, 30), "America/Chicago").year == 3000
+    assert to_instant(datetime(1900, 1, 1), "Asia/Tokyo").year == 1899

@@ -27,7 +27,7 @@ from siteupdates.errors import InvalidInput, NotFound
 from siteupdates.ports import Page
 
 from . import provider as provider_cases
-from .bootstrap import App, merge_settings, reminder_ladder, status_meanings
+from .bootstrap import App, merge_settings, reminder_ladder, status_meanings, stored_locales
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -211,6 +211,7 @@ def store_setup(
         stored = app.storage.settings()
         app.reminders = reminder_ladder(stored)
         app.meanings = status_meanings(stored)
+        app.locales = stored_locales(stored)
         if not app.preset_fixed:
             found = stored_preset(app.storage.settings())
             if found is not None:

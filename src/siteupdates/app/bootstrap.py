@@ -38,12 +38,15 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from siteupdates.domain import Policy, ProviderPreset, Status, UpdateRequest
+    from siteupdates.i18n import Language
 
     class NoticeLinks(Protocol):
         """What adds action links to a contact's notice (``siteupdates.actionlinks``)."""
 
-        def lines(self, contact_id: str, request: UpdateRequest, now: datetime) -> List[str]:
-            """The notice's lines with the links that fit ``request`` now."""
+        def lines(
+            self, contact_id: str, request: UpdateRequest, now: datetime, lang: Language = ...
+        ) -> List[str]:
+            """The notice's lines with the links that fit ``request`` now, in ``lang``."""
 
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "new_request_id",
     "reminder_ladder",
     "status_meanings",
+    "stored_locales",
     "system_clock",
 ]
 
@@ -102,6 +106,8 @@ class App:
     _reminders: Optional[Tuple[timedelta, ...]] = attrs.field(default=None, alias="reminders")
     #: The provider's words for what statuses mean (``[notices.statuses]``), by status.
     meanings: Mapping[Status, str] = attrs.field(factory=dict)
+    #: The setup's locales: ``{"default": "de", "contacts": {"c1": "en"}}``.
+    locales: Mapping[str, Any] = attrs.field(factory=dict)
     #: Signed action links for the contact's notices (:mod:`siteupdates.actionlinks`).
     links: Optional[NoticeLinks] = None
     #: Where the preset comes from when none was given (default: the built-in one).
@@ -229,6 +235,12 @@ def status_meanings(settings: Mapping[str, Any]) -> Dict[Status, str]:
     return from_table(table) if isinstance(table, Mapping) else {}
 
 
+def stored_locales(settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """The setup's locales in stored settings: the provider's default and each contact's."""
+    table = settings.get("locales") or {}
+    return dict(table) if isinstance(table, Mapping) else {}
+
+
 def merge_settings(
     base: Mapping[str, Any], extra: Mapping[str, Mapping[str, Any]]
 ) -> Dict[str, Dict[str, Any]]:
@@ -310,6 +322,7 @@ def bootstrap(
         new_id=new_id or new_request_id,
         reminders=reminder_ladder(settings) if settings.get("notices") else None,
         meanings=status_meanings(settings),
+        locales=stored_locales(settings),
         preset_fixed=preset is not None,
         plugin_overrides=dict(plugin_settings or {}),
     )

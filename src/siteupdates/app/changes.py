@@ -70,9 +70,15 @@ def outbox_items(
     """
     # The notices' words load with the first change, not with a read command.
     from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
+    from siteupdates.i18n import Language, language, locale_for
 
     preset = app.preset  # a property: read once
     zone, duration = preset.default_zone, preset.update_duration
+    locales = app.locales
+
+    def language_of(contact: Contact) -> Language:
+        return language(locale_for(contact.id, locales))
+
     notices, calendar = messages_for(
         request,
         entry,
@@ -82,14 +88,25 @@ def outbox_items(
         duration=duration,
         per_recipient_keys=per_recipient,
         meanings=app.meanings,
+        language_of=language_of,
     )
     if app.links is not None:  # the actions that fit the request, as signed links
         at = app.now()
+        links = app.links
         notices = [
-            attrs.evolve(n, body="\n".join([n.body, *app.links.lines(n.contact_id, request, at)]))
+            attrs.evolve(
+                n,
+                body="\n".join(
+                    [n.body, *links.lines(n.contact_id, request, at,
+                                          language(locale_for(n.contact_id, locales)))]
+                ),
+            )
             for n in notices
-        ]
-    for_provider = provider_notice_for(request, entry, tenant, email=preset.email, zone=zone)
+        ]  # fmt: skip
+    for_provider = provider_notice_for(
+        request, entry, tenant, email=preset.email, zone=zone,
+        lang=language(locale_for(None, locales)),
+    )  # fmt: skip
     if for_provider is not None:
         notices.append(for_provider)
     now = app.now()
@@ -114,6 +131,7 @@ def outbox_items(
         default_zone=zone,
         duration=duration,
         per_recipient_keys=per_recipient,
+        language_of=language_of,
     )
     for reminder in reminders:
         items.append(

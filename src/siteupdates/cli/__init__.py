@@ -203,6 +203,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         check_arguments(a)
         desk = open_desk(a)
+        out.meaning = desk.meaning
         try:
             code = int(a.func(desk, a, out))
         finally:

@@ -331,10 +331,11 @@ def cmd_show(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     zone = desk.default_zone
     rows = history_rows(hist, zone)
     head = table([request_row(r, zone)])
+    meaning = f"\n{r.status.label}: {desk.meaning(r.status)}"
     warn = "".join(f"\nwarning {w}" for w in r.warnings)
     out.emit(
         {**request_json(r, zone), "history": [history_json(h, zone) for h in hist]},
-        f"{head}{warn}\n\n{table(rows)}",
+        f"{head}{meaning}{warn}\n\n{table(rows)}",
     )
     return 0
 

@@ -141,6 +141,8 @@ def request_json(r: UpdateRequest, zone: str) -> Dict[str, Any]:
         "db_refresh": r.db_refresh,
         "status": r.status.value,
         "status_label": r.status.label,
+        # The source document's words; Out.emit puts the provider's in, where it has some.
+        "meaning": r.status.meaning,
         "preferred_start": instant(r.preferred_start, zone),
         "scheduled_for": instant(r.scheduled_for, zone),
         "date": instant(r.effective_date, zone),
@@ -305,14 +307,33 @@ def output_schema() -> Mapping[str, Any]:
 
 
 class Out:
-    """Prints either text for people or JSON for programs."""
+    """Prints either text for people or JSON for programs.
+
+    ``meaning`` (the desk's :meth:`~siteupdates.Desk.meaning`, set once the desk is
+    open) puts the provider's words for a status into every request printed.
+    """
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
+        self.meaning: Optional[Callable[[str], str]] = None
 
     def emit(self, data: Any, text: str) -> None:
         """Print ``data`` as JSON or ``text``, as chosen."""
         if self.as_json:
+            if self.meaning is not None:
+                data = _with_meanings(data, self.meaning)
             print(json.dumps(data, indent=2, sort_keys=True))
         else:
             print(text)
+
+
+def _with_meanings(data: Any, meaning: Callable[[str], str]) -> Any:
+    """``data`` with the ``meaning`` of each request in it (a dict with ``status``) redone."""
+    if isinstance(data, dict):
+        out = {k: _with_meanings(v, meaning) for k, v in data.items()}
+        if "meaning" in out and isinstance(out.get("status"), str):
+            out["meaning"] = meaning(out["status"])
+        return out
+    if isinstance(data, list):
+        return [_with_meanings(v, meaning) for v in data]
+    return data

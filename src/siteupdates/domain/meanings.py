@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional
 
+from siteupdates.i18n import ENGLISH, Language
+
 from .model import Status
 
 __all__ = ["MAX_MEANING", "Meanings", "from_table", "meaning_of", "meanings", "status_named"]
@@ -52,13 +54,18 @@ def status_named(name: object) -> Optional[Status]:
     return None
 
 
-def meaning_of(status: Status, overrides: Optional[Meanings] = None) -> str:
-    """What ``status`` means to a contact: the provider's words if given, else the default."""
+def meaning_of(
+    status: Status, overrides: Optional[Meanings] = None, lang: Language = ENGLISH
+) -> str:
+    """What ``status`` means to a contact: the provider's words if given, else the default.
+
+    The default is in ``lang``; the provider's words are shown as written.
+    """
     if overrides:
         found = overrides.get(status)
         if found:
             return found
-    return status.meaning
+    return lang.gettext(status.meaning)
 
 
 def meanings(overrides: Optional[Meanings] = None) -> Dict[str, Dict[str, str]]:

@@ -16,18 +16,20 @@ new keys and the old one is withdrawn.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import attrs
 
 from siteupdates.errors import InvalidInput
+from siteupdates.i18n import ENGLISH, N_, Language
 
 from .daycount import Days, days_earlier
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .meanings import meaning_of
-from .model import Contact, Status, Tenant, UpdateRequest
-from .timeutil import format_clock, format_local_clock, format_local_day, parse_ts, to_local, ts
+from .model import Contact, SiteKind, Status, Target, Tenant, UpdateRequest
+from .timeutil import parse_ts, to_local, ts
 
 __all__ = [
     "CALENDAR_ACTIONS",
@@ -36,6 +38,7 @@ __all__ = [
     "CalendarEntry",
     "Notice",
     "Reminder",
+    "advisory_text",
     "calendar_entry_for",
     "lead_label",
     "messages_for",
@@ -43,7 +46,9 @@ __all__ = [
     "parse_ladder",
     "reminders_for",
     "provider_notice_for",
+    "site_word",
     "status_line",
+    "target_word",
 ]
 
 _UTC = timezone.utc
@@ -143,64 +148,174 @@ class CalendarEntry:
         return cls(**d)
 
 
-def _when(instant: Optional[datetime], zone: str) -> str:
+def _when(instant: Optional[datetime], zone: str, lang: Language = ENGLISH) -> str:
     if instant is None:
-        return "(no date)"
+        return lang.gettext("(no date)")
     local = to_local(instant, zone)  # once for both halves
-    return f"{format_local_day(local)} at {format_local_clock(local)}"
+    return lang.gettext("%(day)s at %(time)s") % {
+        "day": lang.day(local),
+        "time": lang.clock(local),
+    }
 
 
-def _what(request: UpdateRequest) -> str:
+def site_word(kind: SiteKind, lang: Language = ENGLISH) -> str:
+    """A site's name inside a sentence (``production``), in ``lang``."""
+    return lang.gettext(_SITE_WORDS[kind])
+
+
+def target_word(target: Target, lang: Language = ENGLISH) -> str:
+    """A target's name inside a sentence (``production/sandbox``), in ``lang``."""
+    return lang.gettext(_TARGET_WORDS[target])
+
+
+_SITE_WORDS = {
+    SiteKind.PRODUCTION: N_("production"),
+    SiteKind.SANDBOX: N_("sandbox"),
+    SiteKind.STAGING: N_("staging"),
+    SiteKind.PREVIEW: N_("preview"),
+}
+_TARGET_WORDS = {
+    Target.PRODUCTION_SANDBOX: N_("production/sandbox"),
+    Target.STAGING: N_("staging"),
+    Target.PREVIEW: N_("preview"),
+}
+
+
+def _what(request: UpdateRequest, lang: Language = ENGLISH) -> str:
+    refresh = site_word(request.target.refresh_site, lang)
     if request.version is not None:
-        what = f"update of {request.target.value} to {request.version}"
+        values = {
+            "target": target_word(request.target, lang),
+            "version": request.version,
+            "site": refresh,
+        }
         if request.db_refresh:
-            what += f" with a DB refresh of {request.target.refresh_site.value}"
-        return what
-    return f"DB refresh of {request.target.refresh_site.value}"
+            return (
+                lang.gettext("update of %(target)s to %(version)s with a DB refresh of %(site)s")
+                % values
+            )
+        return lang.gettext("update of %(target)s to %(version)s") % values
+    return lang.gettext("DB refresh of %(site)s") % {"site": refresh}
 
 
-def _offline(request: UpdateRequest) -> str:
+def _offline(request: UpdateRequest, lang: Language = ENGLISH, *, start: bool = False) -> str:
     """The sites an update takes offline, as words (R1: production with its sandbox)."""
     if request.version is None:
-        return f"your {request.target.refresh_site.value} site"
-    sites = [k.value for k in request.target.version_sites]
-    return "your " + " and ".join(sites) + (" sites" if len(sites) > 1 else " site")
+        sites = [site_word(request.target.refresh_site, lang)]
+    else:
+        sites = [site_word(k, lang) for k in request.target.version_sites]
+    if len(sites) == 1:
+        one = N_("Your %(site)s site") if start else N_("your %(site)s site")
+        return lang.gettext(one) % {"site": sites[0]}
+    two = (
+        N_("Your %(first)s and %(second)s sites")
+        if start
+        else N_("your %(first)s and %(second)s sites")
+    )
+    return lang.gettext(two) % {"first": sites[0], "second": sites[1]}
 
 
 _SUBJECTS = {
-    "accepted": "Request accepted",
-    "scheduled": "Update scheduled",
-    "date-changed": "Date changed",
-    "start-moved": "Preferred start moved",
-    "started": "Update started",
-    "input-needed": "Input needed",
-    "unable-to-complete": "Unable to complete",
-    "superseded": "New version requested",
-    "completed": "Update completed",
-    "cancelled": "Request cancelled",
-    "production-moved": "Production moved after staging",
-    "reminder": "Reminder",
+    "accepted": N_("Request accepted"),
+    "scheduled": N_("Update scheduled"),
+    "date-changed": N_("Date changed"),
+    "start-moved": N_("Preferred start moved"),
+    "started": N_("Update started"),
+    "input-needed": N_("Input needed"),
+    "unable-to-complete": N_("Unable to complete"),
+    "superseded": N_("New version requested"),
+    "completed": N_("Update completed"),
+    "cancelled": N_("Request cancelled"),
+    "production-moved": N_("Production moved after staging"),
+    "reminder": N_("Reminder"),
 }
 
 #: The kinds whose history reason the contact reads, and how it is labelled. Others
 #: (a schedule's planner reason, a worker's take-over) are the provider's own.
 _TOLD_REASONS = {
-    "date-changed": "Reason",
-    "input-needed": "Question",
-    "unable-to-complete": "Reason",
-    "superseded": "Reason",
-    "cancelled": "Reason",
-    "production-moved": "Reason",
+    "date-changed": N_("Reason: %(reason)s"),
+    "input-needed": N_("Question: %(reason)s"),
+    "unable-to-complete": N_("Reason: %(reason)s"),
+    "superseded": N_("Reason: %(reason)s"),
+    "cancelled": N_("Reason: %(reason)s"),
+    "production-moved": N_("Reason: %(reason)s"),
 }
 
 
-def _greeting(contact: Contact) -> str:
-    return f"Hello {contact.name}," if contact.name else "Hello,"
+#: The warnings the rules write (:class:`~siteupdates.domain.model.Advisory`) and the
+#: reasons the library writes into a history a contact reads, as catalog messages: both
+#: are stored as English text and read back into their message when shown.
+_ADVISORIES = (
+    (
+        re.compile(r"newer version (?P<version>\S+) requested in request (?P<id>\S+)"),
+        N_("newer version %(version)s requested in request %(id)s"),
+    ),
+    (
+        re.compile(r"newer version requested in request (?P<id>\S+)"),
+        N_("newer version requested in request %(id)s"),
+    ),
+    (
+        re.compile(r"newer version (?P<version>\S+) planned for the group in request (?P<id>\S+)"),
+        N_("newer version %(version)s planned for the group in request %(id)s"),
+    ),
+    (
+        re.compile(r"the update could not be finished after (?P<n>\d+) attempts"),
+        N_("the update could not be finished after %(n)s attempts"),
+    ),
+    (
+        re.compile(r"request (?P<id>\S+) for (?P<version>\S+) becomes New Version Requested"),
+        N_("request %(id)s for %(version)s becomes New Version Requested"),
+    ),
+    (
+        re.compile(
+            r"scheduled task (?P<name>.+) would run during the update and will not "
+            r"complete; it runs again at its next set time"
+        ),
+        N_(
+            "scheduled task %(name)s would run during the update and will not complete; "
+            "it runs again at its next set time"
+        ),
+    ),
+    (
+        re.compile(r"scheduled task (?P<name>.+) of (?P<tenant>\S+) would run during the update"),
+        N_("scheduled task %(name)s of %(tenant)s would run during the update"),
+    ),
+    (
+        re.compile(
+            r"the requested time falls in the weekly maintenance window \((?P<window>.*)\), "
+            r"when the automatic update runs and every service is unavailable"
+        ),
+        N_(
+            "the requested time falls in the weekly maintenance window (%(window)s), "
+            "when the automatic update runs and every service is unavailable"
+        ),
+    ),
+)
 
 
-def status_line(status: Status, meanings: Optional[Mapping[Status, str]] = None) -> str:
+def advisory_text(message: str, lang: Language = ENGLISH) -> str:
+    """A warning (without its rule ID) or history reason in ``lang``; others' words as written."""
+    for pattern, msgid in _ADVISORIES:
+        found = pattern.fullmatch(message)
+        if found:
+            return lang.gettext(msgid) % found.groupdict()
+    return message
+
+
+def _greeting(contact: Contact, lang: Language = ENGLISH) -> str:
+    if contact.name:
+        return lang.gettext("Hello %(name)s,") % {"name": contact.name}
+    return lang.gettext("Hello,")
+
+
+def status_line(
+    status: Status, meanings: Optional[Mapping[Status, str]] = None, lang: Language = ENGLISH
+) -> str:
     """A notice's status line: ``Status: Deferred.`` and what the status means."""
-    return f"Status: {status.label}. {meaning_of(status, meanings)}"
+    return lang.gettext("Status: %(label)s. %(meaning)s") % {
+        "label": lang.gettext(status.label),
+        "meaning": meaning_of(status, meanings, lang),
+    }
 
 
 def notice_for(
@@ -212,6 +327,7 @@ def notice_for(
     *,
     duration: Optional[timedelta] = None,
     meanings: Optional[Mapping[Status, str]] = None,
+    lang: Language = ENGLISH,
 ) -> Optional[Notice]:
     """The notice ``entry`` sends to ``contact``, or None when the event tells no one.
 
@@ -219,63 +335,97 @@ def notice_for(
     the site is offline. Every notice ends with the request's status and what it
     means, in the provider's words from ``meanings`` where it has some
     (:func:`~siteupdates.domain.meanings.meaning_of`). Warnings are shown without
-    their rule IDs: those are the provider's.
+    their rule IDs: those are the provider's. ``lang`` is the contact's language
+    (:mod:`siteupdates.i18n`).
     """
     kind = NOTIFYING_EVENTS.get(entry.event)
     if kind is None:
         return None
     zone = contact.zone or default_zone
     short = request.short_id
+    _ = lang.gettext
+
+    def when(instant: Optional[datetime]) -> str:
+        return _when(instant, zone, lang)
+
     lines = [
-        _greeting(contact),
+        _greeting(contact, lang),
         "",
-        f"{tenant.name}: {_what(request)} (request {short}).",
+        _("%(tenant)s: %(what)s (request %(id)s).")
+        % {"tenant": tenant.name, "what": _what(request, lang), "id": short},
     ]
     if kind == "accepted":
-        lines.append(f"Preferred start: {_when(request.preferred_start, zone)}.")
+        lines.append(_("Preferred start: %(when)s.") % {"when": when(request.preferred_start)})
         if request.warnings:
-            lines.extend(f"Note: {w.message}" for w in request.warnings)
+            lines.extend(
+                _("Note: %(warning)s") % {"warning": advisory_text(w.message, lang)}
+                for w in request.warnings
+            )
     elif kind == "scheduled":
-        lines.append(f"Scheduled for {_when(request.scheduled_for, zone)}.")
+        lines.append(_("Scheduled for %(when)s.") % {"when": when(request.scheduled_for)})
         if request.scheduled_for != request.preferred_start:
             lines.append(
-                f"This differs from the time you asked for, "
-                f"{_when(request.preferred_start, zone)}."
+                _("This differs from the time you asked for, %(when)s.")
+                % {"when": when(request.preferred_start)}
             )
     elif kind == "date-changed":
         lines.append(
-            f"The date moved from {_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}."
+            _("The date moved from %(old)s to %(new)s.")
+            % {"old": when(entry.old_date), "new": when(entry.new_date)}
         )
     elif kind == "production-moved":
         lines.append(
-            f"Staging moved or finished later, so production moved from "
-            f"{_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}: it waits "
-            "the soak after staging, and still goes ahead only once staging has completed."
+            _(
+                "Staging moved or finished later, so production moved from %(old)s to "
+                "%(new)s: it waits the soak after staging, and still goes ahead only once "
+                "staging has completed."
+            )
+            % {"old": when(entry.old_date), "new": when(entry.new_date)}
         )
     elif kind == "started":
-        text = f"The work has started: {_offline(request)} may be offline"
+        offline = _offline(request, lang)
         if duration is not None:
-            text += f" until about {_when(entry.at + duration, zone)}"
-        lines.append(text + ". We will tell you when it is done.")
+            text = _(
+                "The work has started: %(sites)s may be offline until about %(when)s. "
+                "We will tell you when it is done."
+            ) % {"sites": offline, "when": when(entry.at + duration)}
+        else:
+            text = _(
+                "The work has started: %(sites)s may be offline. We will tell you when it is done."
+            ) % {"sites": offline}
+        lines.append(text)
     elif kind == "completed":
         if request.version is not None:
-            sites = " and ".join(k.value for k in request.target.version_sites)
-            lines.append(f"Done: {sites} now run{'s' if ' and ' not in sites else ''} "
-                         f"{request.version}.")  # fmt: skip
+            sites = [site_word(k, lang) for k in request.target.version_sites]
+            if len(sites) == 1:
+                done = _("Done: %(site)s now runs %(version)s.") % {
+                    "site": sites[0],
+                    "version": request.version,
+                }
+            else:
+                done = _("Done: %(first)s and %(second)s now run %(version)s.") % {
+                    "first": sites[0],
+                    "second": sites[1],
+                    "version": request.version,
+                }
+            lines.append(done)
         if request.db_refresh:
             lines.append(
-                f"The {request.target.refresh_site.value} database was refreshed from production."
+                _("The %(site)s database was refreshed from production.")
+                % {"site": site_word(request.target.refresh_site, lang)}
             )
     elif kind == "start-moved":
         lines.append(
-            f"The preferred start moved from {_when(entry.old_date, zone)} to "
-            f"{_when(entry.new_date, zone)}. The request keeps its place in the queue; "
-            "you will be told its date once it is planned."
+            _(
+                "The preferred start moved from %(old)s to %(new)s. The request keeps its "
+                "place in the queue; you will be told its date once it is planned."
+            )
+            % {"old": when(entry.old_date), "new": when(entry.new_date)}
         )
     label = _TOLD_REASONS.get(kind)
     if label and entry.reason:
-        lines.append(f"{label}: {entry.reason}")
-    lines.append(status_line(request.status, meanings))
+        lines.append(_(label) % {"reason": advisory_text(entry.reason, lang)})
+    lines.append(status_line(request.status, meanings, lang))
     return Notice(
         key=f"{request.id}:{entry.seq}:{kind}",
         kind=kind,
@@ -283,7 +433,8 @@ def notice_for(
         tenant_id=tenant.id,
         contact_id=contact.id,
         email=contact.email,
-        subject=f"{_SUBJECTS[kind]}: {tenant.name}, request {short}",
+        subject=_("%(subject)s: %(tenant)s, request %(id)s")
+        % {"subject": _(_SUBJECTS[kind]), "tenant": tenant.name, "id": short},
         body="\n".join(lines),
         created_at=entry.at,
         contact_name=contact.name,
@@ -342,14 +493,14 @@ def lead_label(lead: timedelta) -> str:
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
-def _lead_words(lead: timedelta) -> str:
+def _lead_words(lead: timedelta, lang: Language = ENGLISH) -> str:
     if isinstance(lead, Days):
-        return "1 day" if lead.days == 1 else f"{lead.days} days"
+        return lang.ngettext("%(n)d day", "%(n)d days", lead.days) % {"n": lead.days}
     minutes = int(lead.total_seconds() // 60)
     if minutes % 60 == 0:
         hours = minutes // 60
-        return "1 hour" if hours == 1 else f"{hours} hours"
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+        return lang.ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    return lang.ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
 
 @attrs.frozen
@@ -394,6 +545,7 @@ def reminders_for(
     default_zone: str,
     duration: Optional[timedelta] = None,
     per_recipient_keys: bool = False,
+    language_of: Callable[[Contact], Language] = lambda contact: ENGLISH,
 ) -> List[Reminder]:
     """The reminders ``entry`` arms: one per rung still ahead, per recipient.
 
@@ -421,16 +573,28 @@ def reminders_for(
         rungs = [(at, lead) for at, lead in times if at > now]
         for i, (at, lead) in enumerate(rungs):
             next_at = rungs[i + 1][0] if i + 1 < len(rungs) else None
+            lang = language_of(contact)
+            _ = lang.gettext
+            values = {
+                "tenant": tenant.name,
+                "what": _what(request, lang),
+                "id": request.short_id,
+                "lead": _lead_words(lead, lang),
+                "when": _when(start, zone, lang),
+            }
             lines = [
-                _greeting(contact),
+                _greeting(contact, lang),
                 "",
-                f"{tenant.name}: the {_what(request)} (request {request.short_id}) starts in "
-                f"{_lead_words(lead)}, on {_when(start, zone)}.",
+                _("%(tenant)s: the %(what)s (request %(id)s) starts in %(lead)s, on %(when)s.")
+                % values,
             ]
             if duration is not None:
                 lines.append(
-                    f"{_offline(request).capitalize()} may be offline until about "
-                    f"{format_clock(start + duration, zone)}."
+                    _("%(sites)s may be offline until about %(time)s.")
+                    % {
+                        "sites": _offline(request, lang, start=True),
+                        "time": lang.clock(to_local(start + duration, zone)),
+                    }
                 )
             key = f"{request.id}:{entry.seq}:reminder-{lead_label(lead)}"
             if per_recipient_keys:
@@ -442,8 +606,7 @@ def reminders_for(
                 tenant_id=tenant.id,
                 contact_id=contact.id,
                 email=contact.email,
-                subject=f"Reminder: {tenant.name}, request {request.short_id} starts in "
-                f"{_lead_words(lead)}",
+                subject=_("Reminder: %(tenant)s, request %(id)s starts in %(lead)s") % values,
                 body="\n".join(lines),
                 created_at=entry.at,
                 contact_name=contact.name,
@@ -502,22 +665,36 @@ def provider_notice_for(
     *,
     email: Optional[str],
     zone: str,
+    lang: Language = ENGLISH,
 ) -> Optional[Notice]:
     """The notice a contact's change tells the provider (their reschedule), or None.
 
     Addressed to ``contact_id`` ``provider`` at the preset's ``email`` (empty when
-    none is set: notifiers that need an address leave it to the others).
+    none is set: notifiers that need an address leave it to the others), in
+    ``lang``, the provider's default locale.
     """
     if entry.event is not Event.MOVE:
         return None
+    _ = lang.gettext
     lines = [
-        f"{tenant.name}: contact {entry.by} moved the preferred start of request "
-        f"{request.short_id} from {_when(entry.old_date, zone)} to {_when(entry.new_date, zone)}.",
+        _(
+            "%(tenant)s: contact %(contact)s moved the preferred start of request %(id)s "
+            "from %(old)s to %(new)s."
+        )
+        % {
+            "tenant": tenant.name,
+            "contact": entry.by,
+            "id": request.short_id,
+            "old": _when(entry.old_date, zone, lang),
+            "new": _when(entry.new_date, zone, lang),
+        },
     ]
     if entry.from_status is Status.SCHEDULED:
-        lines.append("The date you had set is withdrawn; the request waits in the queue again.")
-    lines.append("It keeps its first-come place in the queue (submitted "
-                 f"{_when(request.requested_at, zone)}).")  # fmt: skip
+        lines.append(_("The date you had set is withdrawn; the request waits in the queue again."))
+    lines.append(
+        _("It keeps its first-come place in the queue (submitted %(when)s).")
+        % {"when": _when(request.requested_at, zone, lang)}
+    )
     return Notice(
         key=f"{request.id}:{entry.seq}:start-moved:provider",
         kind="start-moved",
@@ -525,7 +702,8 @@ def provider_notice_for(
         tenant_id=tenant.id,
         contact_id="provider",
         email=email or "",
-        subject=f"Contact moved a request: {tenant.name}, request {request.short_id}",
+        subject=_("Contact moved a request: %(tenant)s, request %(id)s")
+        % {"tenant": tenant.name, "id": request.short_id},
         body="\n".join(lines),
         created_at=entry.at,
     )
@@ -541,17 +719,26 @@ def messages_for(
     duration: timedelta,
     per_recipient_keys: bool,
     meanings: Optional[Mapping[Status, str]] = None,
+    language_of: Callable[[Contact], Language] = lambda contact: ENGLISH,
 ) -> Tuple[List[Notice], Optional[CalendarEntry]]:
     """Every notice and the calendar entry that ``entry`` causes.
 
     ``per_recipient_keys`` adds the contact to each notice key: needed when one
     change tells several contacts (a provider-made request tells every contact
-    of the tenant), so that each notice keeps a key of its own.
+    of the tenant), so that each notice keeps a key of its own. ``language_of``
+    gives each recipient's language (default: English).
     """
     notices: List[Notice] = []
     for contact in recipients:
         notice = notice_for(
-            request, entry, tenant, contact, default_zone, duration=duration, meanings=meanings
+            request,
+            entry,
+            tenant,
+            contact,
+            default_zone,
+            duration=duration,
+            meanings=meanings,
+            lang=language_of(contact),
         )
         if notice is not None:
             if per_recipient_keys:

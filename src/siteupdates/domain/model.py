@@ -37,6 +37,7 @@ from siteupdates.errors import (
     UnknownName,
     WrongType,
 )
+from siteupdates.i18n import N_
 from siteupdates.refusal import Refusal as Refusal  # re-exported: its old home
 
 from .timeutil import require_aware, require_zone
@@ -184,39 +185,52 @@ class Status(NamedEnum):
 
 
 _STATUS_LABELS = {
-    Status.TO_BE_SCHEDULED: "To Be Scheduled",
-    Status.SCHEDULED: "Scheduled",
-    Status.NOT_STARTED: "Not Started",
-    Status.IN_PROGRESS: "In Progress",
-    Status.COMPLETED: "Completed",
-    Status.PENDING_INPUT: "Pending Input",
-    Status.DEFERRED: "Deferred",
-    Status.NEW_VERSION_REQUESTED: "New Version Requested",
-    Status.UNABLE_TO_COMPLETE: "Unable to Complete",
-    Status.CANCELLED: "Cancelled",
-    Status.DELETED: "Deleted",
+    Status.TO_BE_SCHEDULED: N_("To Be Scheduled"),
+    Status.SCHEDULED: N_("Scheduled"),
+    Status.NOT_STARTED: N_("Not Started"),
+    Status.IN_PROGRESS: N_("In Progress"),
+    Status.COMPLETED: N_("Completed"),
+    Status.PENDING_INPUT: N_("Pending Input"),
+    Status.DEFERRED: N_("Deferred"),
+    Status.NEW_VERSION_REQUESTED: N_("New Version Requested"),
+    Status.UNABLE_TO_COMPLETE: N_("Unable to Complete"),
+    Status.CANCELLED: N_("Cancelled"),
+    Status.DELETED: N_("Deleted"),
 }
 
 _STATUS_MEANINGS = {
-    Status.TO_BE_SCHEDULED: "The request has been submitted to the provider. Once the request "
-    "has been scheduled, an email will be sent confirming the scheduled date.",
-    Status.SCHEDULED: "The request has been confirmed and is scheduled to proceed on the "
-    "scheduled date.",
-    Status.NOT_STARTED: "This request has just been pulled from the update request queue in "
-    "anticipation of beginning the update.",
-    Status.IN_PROGRESS: "This request is currently being updated to the requested version. The "
-    "application is offline, and unable to be accessed by users.",
-    Status.COMPLETED: "The update process is completed.",
-    Status.PENDING_INPUT: "A question has been posed to you via email regarding this request. "
-    "Please answer it so that work may proceed.",
-    Status.DEFERRED: "The request is on hold until further notice.",
-    Status.NEW_VERSION_REQUESTED: "A newer version was requested in a different update request. "
-    "Both updates will be completed under the newer request.",
-    Status.UNABLE_TO_COMPLETE: "There was an issue that prevented this request from being "
-    "completed. Please read the email that contains more information regarding this issue, "
-    "and what will be needed to resolve it.",
-    Status.CANCELLED: "The request was cancelled and removed from the queue.",
-    Status.DELETED: "The completed request was deleted from the list.",
+    Status.TO_BE_SCHEDULED: N_(
+        "The request has been submitted to the provider. Once the request "
+        "has been scheduled, an email will be sent confirming the scheduled date."
+    ),
+    Status.SCHEDULED: N_(
+        "The request has been confirmed and is scheduled to proceed on the scheduled date."
+    ),
+    Status.NOT_STARTED: N_(
+        "This request has just been pulled from the update request queue in "
+        "anticipation of beginning the update."
+    ),
+    Status.IN_PROGRESS: N_(
+        "This request is currently being updated to the requested version. The "
+        "application is offline, and unable to be accessed by users."
+    ),
+    Status.COMPLETED: N_("The update process is completed."),
+    Status.PENDING_INPUT: N_(
+        "A question has been posed to you via email regarding this request. "
+        "Please answer it so that work may proceed."
+    ),
+    Status.DEFERRED: N_("The request is on hold until further notice."),
+    Status.NEW_VERSION_REQUESTED: N_(
+        "A newer version was requested in a different update request. "
+        "Both updates will be completed under the newer request."
+    ),
+    Status.UNABLE_TO_COMPLETE: N_(
+        "There was an issue that prevented this request from being "
+        "completed. Please read the email that contains more information regarding this issue, "
+        "and what will be needed to resolve it."
+    ),
+    Status.CANCELLED: N_("The request was cancelled and removed from the queue."),
+    Status.DELETED: N_("The completed request was deleted from the list."),
 }
 
 

@@ -21,6 +21,7 @@ import sys
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
+from siteupdates.checks import local_time
 from siteupdates.errors import (
     AmbiguousLocalTime,
     NaiveDatetime,
@@ -159,6 +160,9 @@ def to_instant(
         raise WrongType(
             "local time", local, "a naive datetime; it is read in the zone given separately"
         )
+    # The accepted range (1900 to 2999) keeps every zone's conversion inside what
+    # datetime can hold: 9999-12-31 23:30 west of UTC would overflow, not refuse.
+    local_time("local time", local)
     rule = Ambiguity(ambiguity) if not isinstance(ambiguity, Ambiguity) else ambiguity
     tz = get_zone(zone)
     first = local.replace(tzinfo=tz, fold=0)

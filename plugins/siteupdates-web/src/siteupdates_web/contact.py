@@ -19,8 +19,9 @@ from siteupdates.errors import (
     TransitionNotAllowed,
     UnknownName,
 )
+from siteupdates.i18n import N_
 
-from . import adapter, forms
+from . import adapter, forms, i18n
 from .base import Screens
 from .pages import Body, Cookie, Page, PageError, PageRequest, Redirect, Result, etag_matches
 
@@ -30,14 +31,16 @@ HIDE_COOKIE = "siteupdates_hide_complete"
 PAGE_SIZE = 25
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _NOTICES = {
-    "submitted": "Your request was submitted. The provider will email you when it is scheduled.",
-    "cancelled": "The request was cancelled and removed from the provider's queue.",
-    "deleted": "The completed request was deleted from your list.",
-    "answered": "Your answer was sent; the request goes back to the provider's queue.",
-    "moved": "Your preferred date was changed; the request keeps its place in the queue.",
-    "postponed": "The update was postponed; the provider will email you its new date.",
-    "approved": "Production will be updated as scheduled.",
-    "declined": "Production will not be updated; the request was released.",
+    "submitted": N_(
+        "Your request was submitted. The provider will email you when it is scheduled."
+    ),
+    "cancelled": N_("The request was cancelled and removed from the provider's queue."),
+    "deleted": N_("The completed request was deleted from your list."),
+    "answered": N_("Your answer was sent; the request goes back to the provider's queue."),
+    "moved": N_("Your preferred date was changed; the request keeps its place in the queue."),
+    "postponed": N_("The update was postponed; the provider will email you its new date."),
+    "approved": N_("Production will be updated as scheduled."),
+    "declined": N_("Production will not be updated; the request was released."),
 }
 
 
@@ -54,7 +57,10 @@ class ContactScreens(Screens):
             found = []
         if not found:
             raise PageError(
-                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+                403,
+                i18n.gettext(
+                    "Your sign-in is not connected to any site. Ask your provider to connect it."
+                ),
             )
         return cid, found
 
@@ -100,15 +106,18 @@ class ContactScreens(Screens):
             raise PageError(404)  # R22: the same answer as for a tenant that does not exist
         if shown is None or not shown.tenants:
             raise PageError(
-                403, "Your sign-in is not connected to any site. Ask your provider to connect it."
+                403,
+                i18n.gettext(
+                    "Your sign-in is not connected to any site. Ask your provider to connect it."
+                ),
             )
         found, tenant, view = list(shown.tenants), shown.tenant, shown.overview
         # The use case's tag covers what is shown and to whom; the signed-in
         # identity and the template are added, so a tag one person's browser holds
         # never matches another person's page.
-        etag = hashlib.sha256(repr((rq.identity(), template, shown.etag)).encode()).hexdigest()[
-            :32
-        ]
+        etag = hashlib.sha256(
+            repr((rq.identity(), template, shown.etag, i18n.current())).encode()
+        ).hexdigest()[:32]
         # Private: a shared cache must never answer one contact with another's page;
         # no-cache: the browser asks each time, and the answer is a 304 when it can be.
         headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache", "Vary": "Cookie"}
@@ -164,6 +173,7 @@ class ContactScreens(Screens):
             tenant.id, hide_complete=hide, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         notice = _NOTICES.get(rq.args.get("notice", ""))
+        notice = i18n.gettext(notice) if notice else notice
         shown: Optional[UpdateRequest] = None
         rid = rq.args.get("rid")
         if notice and rid and rq.args.get("notice") == "submitted":
@@ -240,8 +250,10 @@ class ContactScreens(Screens):
             return self._list(
                 rq,
                 tenant.id,
-                error="The request changed while you were looking at it; look at it again "
-                "and try once more.",
+                error=i18n.gettext(
+                    "The request changed while you were looking at it; look at it again "
+                    "and try once more."
+                ),
                 status=409,
             )
 
@@ -303,17 +315,17 @@ class ContactScreens(Screens):
         text = rq.form.get("answer", "").strip()
         error = None
         if not text:
-            error = "Write an answer first."
+            error = i18n.gettext("Write an answer first.")
         else:
             try:
                 desk.contact(cid).answer(req.id, text)
                 return self._done(rq, tenant, "answered")
             except (TransitionNotAllowed, ConflictError):
-                error = "This request no longer waits for an answer."
+                error = i18n.gettext("This request no longer waits for an answer.")
             except RequestRefused as exc:  # a staged production waits for approval, not words
                 error = " ".join(r.message for r in exc.refusals) or str(exc)
             except InvalidInput as exc:
-                error = f"The answer cannot be sent: {exc}"
+                error = i18n.gettext("The answer cannot be sent: %(why)s") % {"why": exc}
         return self._request_page(desk, cid, tenant, req, error, 400)
 
     def _gate_action(
@@ -333,7 +345,7 @@ class ContactScreens(Screens):
         except RequestRefused as exc:
             error = " ".join(r.message for r in exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
-            error = f"This cannot be done now: {exc}"
+            error = i18n.gettext("This cannot be done now: %(why)s") % {"why": exc}
         else:
             return self._done(rq, tenant, notice, req.id)
         return self._request_page(desk, cid, tenant, req, error, 400)
@@ -384,7 +396,7 @@ class ContactScreens(Screens):
         except RequestRefused as exc:
             error = " ".join(r.message for r in exc.refusals) or str(exc)
         except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
-            error = f"The date cannot be moved now: {exc}"
+            error = i18n.gettext("The date cannot be moved now: %(why)s") % {"why": exc}
         else:
             return self._done(rq, tenant, "moved", moved.id)
         return self._request_page(desk, cid, tenant, req, error, 400)
@@ -495,10 +507,12 @@ class ContactScreens(Screens):
                 tenant.id, values["target"], version, refresh, at, None, Ambiguity(ambiguity)
             )
         except UnknownName:
-            errors.setdefault("target", []).append("Choose one of the sites listed.")
+            errors.setdefault("target", []).append(i18n.gettext("Choose one of the sites listed."))
             return _Outcome(errors)
         except MalformedVersion:
-            errors.setdefault("version", []).append("Choose a version from the list.")
+            errors.setdefault("version", []).append(
+                i18n.gettext("Choose a version from the list.")
+            )
             return _Outcome(errors)
         checking = rq.form.get("action") == "check" or at is None
         if checking:
@@ -553,13 +567,13 @@ class _Outcome:
 def _why_not(req: UpdateRequest) -> str:
     """A refused cancel in words a contact understands."""
     if req.status is Status.IN_PROGRESS:
-        return (
-            f"Request {req.id} is In Progress: work has already begun on your site, so it "
+        return i18n.gettext(
+            "Request %(id)s is In Progress: work has already begun on your site, so it "
             "cannot be cancelled."
-        )
+        ) % {"id": req.id}
     decision = may_cancel(req)
-    reason = decision.refusals[0].message if decision.refusals else req.status.label
-    return f"This request cannot be cancelled or deleted: {reason}."
+    reason = decision.refusals[0].message if decision.refusals else i18n.gettext(req.status.label)
+    return i18n.gettext("This request cannot be cancelled or deleted: %(why)s.") % {"why": reason}
 
 
 def feed_available() -> bool:

@@ -13,6 +13,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from siteupdates import Catalog, ProviderPreset, SiteKind, Target, Tenant, Version
 from siteupdates.domain import get_zone, to_local
+from siteupdates.i18n import N_, language
+
+from .i18n import current, gettext
 
 __all__ = [
     "FIELD_OF_RULE",
@@ -47,6 +50,14 @@ _TARGET_LABELS = {
 }
 
 
+_SITE_LABELS = {
+    SiteKind.PRODUCTION: N_("Production"),
+    SiteKind.SANDBOX: N_("Sandbox"),
+    SiteKind.STAGING: N_("Staging"),
+    SiteKind.PREVIEW: N_("Preview"),
+}
+
+
 class FormError(ValueError):
     """A field the form could not read; ``field`` names it."""
 
@@ -63,7 +74,7 @@ def field_for(rule: str) -> str:
 
 def target_label(target: Target) -> str:
     """``Production/Sandbox``: the target as the form names it."""
-    return _TARGET_LABELS[target]
+    return gettext(_TARGET_LABELS[target])
 
 
 def targets_of(tenant: Tenant) -> List[Target]:
@@ -116,11 +127,10 @@ class Gap:
         self.end = end
 
     def __str__(self) -> str:
-        day = f"{self.day:%b}. {self.day.day}, {self.day.year}"
-        return (
-            f"On {day} clocks jump from {self.start:%H:%M} to {self.end:%H:%M}; "
-            "times in between do not exist."
-        )
+        day = language(current()).day(datetime.combine(self.day, time()))
+        return gettext(
+            "On %(day)s clocks jump from %(start)s to %(end)s; times in between do not exist."
+        ) % {"day": day, "start": f"{self.start:%H:%M}", "end": f"{self.end:%H:%M}"}
 
 
 def next_gap(zone: str, after: datetime, within_days: int = 370) -> Optional[Gap]:
@@ -156,17 +166,23 @@ def parse_local(day: str, clock: str) -> datetime:
     """A naive wall-clock datetime from an ``<input type=date>`` and ``<input type=time>``."""
     day, clock = day.strip(), clock.strip()
     if not day:
-        raise FormError("when", "Choose a preferred date.")
+        raise FormError("when", gettext("Choose a preferred date."))
     if not clock:
-        raise FormError("when", "Choose a time.")
+        raise FormError("when", gettext("Choose a time."))
     if not _DATE.match(day):
-        raise FormError("when", "Write the date as YYYY-MM-DD, for example 2015-02-14.")
+        raise FormError("when", gettext("Write the date as YYYY-MM-DD, for example 2015-02-14."))
     if not _TIME.match(clock):
-        raise FormError("when", "Write the time as HH:MM on a 24-hour clock, for example 01:00.")
+        raise FormError(
+            "when", gettext("Write the time as HH:MM on a 24-hour clock, for example 01:00.")
+        )
     try:
         return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock.zfill(5)))
     except ValueError:
-        raise FormError("when", f"{day} {clock} is not a date and time on the calendar.") from None
+        raise FormError(
+            "when",
+            gettext("%(day)s %(clock)s is not a date and time on the calendar.")
+            % {"day": day, "clock": clock},
+        ) from None
 
 
 def local_text(instant: Optional[datetime], zone: str) -> str:
@@ -191,7 +207,7 @@ def day_text(instant: Optional[datetime], zone: str) -> str:
 
 def site_label(kind: SiteKind) -> str:
     """``Production``: a site kind as a heading."""
-    return kind.value.capitalize()
+    return gettext(_SITE_LABELS[kind])
 
 
 def sorted_refusals(

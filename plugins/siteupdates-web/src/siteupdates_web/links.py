@@ -19,8 +19,9 @@ from siteupdates.errors import (
     SiteUpdatesError,
     TransitionNotAllowed,
 )
+from siteupdates.i18n import N_
 
-from . import adapter, forms
+from . import adapter, forms, i18n
 from .base import Screens
 from .pages import Page, PageError, PageRequest
 
@@ -28,10 +29,10 @@ __all__ = ["LinkScreens", "link_identity"]
 
 #: What the contact reads after the action.
 _DONE = {
-    "confirm": "Production will be updated as scheduled.",
-    "postpone": "The update was postponed; the provider will email you its new date.",
-    "cancel": "The request was cancelled and removed from the provider's queue.",
-    "answer": "Your answer was sent; the request goes back to the provider's queue.",
+    "confirm": N_("Production will be updated as scheduled."),
+    "postpone": N_("The update was postponed; the provider will email you its new date."),
+    "cancel": N_("The request was cancelled and removed from the provider's queue."),
+    "answer": N_("Your answer was sent; the request goes back to the provider's queue."),
 }
 
 
@@ -49,6 +50,7 @@ class LinkScreens(Screens):
         found = self.links.resolve(self.desk(), token) if self.links is not None else None
         if found is None:
             raise PageError(404)  # the same page whatever the reason (R22)
+        i18n.use(self.desk().locale_of(found.contact_id))  # the page in its contact's locale
         return found
 
     def _page(
@@ -78,7 +80,7 @@ class LinkScreens(Screens):
             return self._page(rq, token, target)
         text = rq.form.get("answer", "").strip()
         if target.action == "answer" and not text:
-            return self._page(rq, token, target, "Write an answer first.", 400)
+            return self._page(rq, token, target, i18n.gettext("Write an answer first."), 400)
         assert self.links is not None
         try:
             after = self.links.act(self.desk(), target, answer=text)
@@ -87,11 +89,11 @@ class LinkScreens(Screens):
         except (TransitionNotAllowed, ConflictError):
             raise PageError(404) from None  # changed meanwhile: the link no longer holds
         except (InvalidInput, SiteUpdatesError) as exc:
-            error = f"This cannot be done now: {exc}"
+            error = i18n.gettext("This cannot be done now: %(why)s") % {"why": exc}
         else:
             desk = self.desk()
             context = {
-                "done": _DONE[target.action],
+                "done": i18n.gettext(_DONE[target.action]),
                 "req": after,
                 "zone": adapter.contact_zone(desk, target.contact_id),
                 "target_label": forms.target_label,

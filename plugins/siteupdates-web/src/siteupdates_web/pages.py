@@ -29,9 +29,15 @@ from typing import (
 from siteupdates.errors import (
     AccessDenied,
     ConflictError,
+    DeliveryError,
+    DuplicateKey,
+    LeaseLost,
     NotFound,
+    RequestRefused,
     SiteUpdatesError,
+    StorageError,
 )
+from siteupdates.i18n import N_
 
 __all__ = [
     "MESSAGES",
@@ -52,16 +58,30 @@ __all__ = [
 
 #: The error page's title and text by status; other statuses read as 500.
 MESSAGES: Mapping[int, Tuple[str, str]] = {
-    400: ("That did not work", "The form was not accepted. Reload the page and try again."),
-    401: ("Please sign in", "Sign in to see your updates."),
-    403: ("Not connected", "Your sign-in is not connected to any site."),
-    404: ("Not found", "There is nothing here, or it is not yours to see."),
-    405: ("Not allowed", "That page cannot be used that way."),
-    409: ("Changed meanwhile", "Someone changed this at the same time. Look again and retry."),
+    400: (
+        N_("That did not work"),
+        N_("The form was not accepted. Reload the page and try again."),
+    ),
+    401: (N_("Please sign in"), N_("Sign in to see your updates.")),
+    403: (N_("Not connected"), N_("Your sign-in is not connected to any site.")),
+    404: (N_("Not found"), N_("There is nothing here, or it is not yours to see.")),
+    405: (N_("Not allowed"), N_("That page cannot be used that way.")),
+    409: (
+        N_("Changed meanwhile"),
+        N_("Someone changed this at the same time. Look again and retry."),
+    ),
+    413: (N_("Too much"), N_("That was more than this page accepts.")),
+    422: (N_("Not accepted"), N_("That cannot be done now.")),
     500: (
-        "Something went wrong",
-        "We could not finish that. Nothing you entered was lost on our side; try again "
-        "in a moment.",
+        N_("Something went wrong"),
+        N_(
+            "We could not finish that. Nothing you entered was lost on our side; try again "
+            "in a moment."
+        ),
+    ),
+    503: (
+        N_("Not available just now"),
+        N_("We could not reach our records; try again in a moment."),
     ),
 }
 
@@ -237,16 +257,22 @@ class PageError(Exception):
 def status_for(exc: BaseException) -> int:
     """The status of the error page a library error becomes (never 500 for one).
 
-    Not found and not yours read alike (R22); a conflict is 409; any other
-    :class:`~siteupdates.errors.SiteUpdatesError`, and a value out of the
-    calendar's range (``OverflowError``), is the request's fault: 400.
+    Not found and not yours read alike (R22); a change made meanwhile is 409; a
+    refusal 422; the store's failure 503 (not the request's fault, nothing of
+    it shown); any other :class:`~siteupdates.errors.SiteUpdatesError`, and a
+    value out of the calendar's range (``OverflowError``), is the request's
+    fault: 400.
     """
     if isinstance(exc, PageError):
         return exc.status
     if isinstance(exc, (AccessDenied, NotFound)):
         return 404
-    if isinstance(exc, ConflictError):
+    if isinstance(exc, (ConflictError, DuplicateKey, LeaseLost)):
         return 409
+    if isinstance(exc, RequestRefused):
+        return 422
+    if isinstance(exc, (StorageError, DeliveryError)):
+        return 503
     if isinstance(exc, (SiteUpdatesError, OverflowError)):
         return 400
     return 500

@@ -14,8 +14,9 @@ from siteupdates.errors import (
     RequestRefused,
     SiteUpdatesError,
 )
+from siteupdates.i18n import N_
 
-from . import adapter, forms
+from . import adapter, forms, i18n
 from .base import Screens
 from .pages import Page, PageError, PageRequest, Redirect, Result
 
@@ -51,18 +52,18 @@ _ACTIONS = {
     "fail": (Event.FAIL, False, True),
 }
 _DONE = {
-    "schedule": "The date was confirmed; the contact will be told.",
-    "reschedule": "The date was moved; the contact will be told, with the reason.",
-    "ask": "The question was sent; the request is Pending Input.",
-    "answered": "The question is marked answered; the request is back where it was asked.",
-    "defer": "The request is deferred until further notice.",
-    "resume": "The request is back in the queue.",
-    "fail": "The request is marked Unable to Complete; the contact will be told why.",
+    "schedule": N_("The date was confirmed; the contact will be told."),
+    "reschedule": N_("The date was moved; the contact will be told, with the reason."),
+    "ask": N_("The question was sent; the request is Pending Input."),
+    "answered": N_("The question is marked answered; the request is back where it was asked."),
+    "defer": N_("The request is deferred until further notice."),
+    "resume": N_("The request is back in the queue."),
+    "fail": N_("The request is marked Unable to Complete; the contact will be told why."),
 }
 #: What an empty text field is told, by action ("" for every other action).
 _MISSING = {
-    "": "Give a reason; the contact will read it.",
-    "answered": "Say how the contact answered (by phone, say); it goes into the history.",
+    "": N_("Give a reason; the contact will read it."),
+    "answered": N_("Say how the contact answered (by phone, say); it goes into the history."),
 }
 
 
@@ -147,7 +148,7 @@ class ProviderScreens(Screens):
             "why": why,
             "errors": errors or {},
             "action": action,
-            "notice": notice or _DONE.get(rq.args.get("done", "")),
+            "notice": notice or i18n.gettext(_DONE.get(rq.args.get("done", ""), "")) or None,
             "form": rq.form,
             **self._common(desk),
         }
@@ -164,7 +165,9 @@ class ProviderScreens(Screens):
         errors: Dict[str, List[str]] = {}
         reason = rq.form.get("reason", "").strip()
         if needs_reason and not reason:
-            errors.setdefault("reason", []).append(_MISSING.get(action, _MISSING[""]))
+            errors.setdefault("reason", []).append(
+                i18n.gettext(_MISSING.get(action, _MISSING[""]))
+            )
         when: Optional[datetime] = None
         if needs_date:
             zone = rq.form.get("zone", "").strip() or adapter.provider_zone(desk)
@@ -243,11 +246,19 @@ def _outbox_notice(rq: PageRequest, desk: Desk) -> Optional[str]:
             n = [int(args.get(k, "0")) for k in ("delivered", "retried", "dead")]
         except ValueError:
             return None
-        return f"Delivered {n[0]}, to retry {n[1]}, dead {n[2]}."
+        return i18n.gettext("Delivered %(sent)d, to retry %(retry)d, dead %(dead)d.") % {
+            "sent": n[0],
+            "retry": n[1],
+            "dead": n[2],
+        }
     tried = args.get("tried")
     if tried:
         row = adapter.outbox_item(desk, tried)
         if row is not None:
             error = f": {row.last_error}" if row.last_error else ""
-            return f"Tried {row.key} again: {row.state}{error}"
+            return i18n.gettext("Tried %(key)s again: %(state)s%(error)s") % {
+                "key": row.key,
+                "state": row.state,
+                "error": error,
+            }
     return None

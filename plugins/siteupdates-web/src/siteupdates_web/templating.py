@@ -15,7 +15,7 @@ from jinja2 import Environment
 
 from siteupdates import Desk
 
-from . import forms
+from . import i18n
 
 __all__ = ["TEMPLATES", "configure_environment", "template_globals"]
 
@@ -34,6 +34,7 @@ def configure_environment(env: Environment) -> Environment:
         # Every name and note in the pages is someone's input: rendered raw it
         # would be stored XSS.
         raise ValueError("the siteupdates templates need a Jinja environment with autoescape on")
+    i18n.install(env)  # {% trans %}, _() and the locale's dates (siteupdates_web.i18n)
     return env
 
 
@@ -49,10 +50,11 @@ def template_globals(
     return {
         "csrf_field": csrf_field,
         "csrf_token": csrf_token,
-        "local_text": forms.local_text,
-        "day_text": forms.day_text,
-        # What a status means to a contact, in the provider's words where it has some.
-        "status_meaning": lambda status: desk().meaning(status),
+        "local_text": i18n.local_text,
+        "day_text": i18n.day_text,
+        # What a status means to a contact, in the provider's words where it has some,
+        # in the page's locale (i18n.use).
+        "status_meaning": lambda status: desk().meaning(status, i18n.current()),
         "login_url": login_url,
         "is_staff": is_staff,
     }
