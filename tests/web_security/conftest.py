@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 from .framework import ADAPTERS, Framework, Unavailable
 
+# Django's settings are configured once per process, when a suite is collected (as the
+# Django app's own tests do it, with the same helper): pytest-django then sets up its
+# test environment and database for whichever suite runs first.
+try:
+    from . import django_adapter
+except ImportError:  # pragma: no cover - the adapter imports nothing optional at the top
+    pass
+else:
+    django_adapter.configure()
 
-def make_framework(name: str, where: Path) -> Framework:
+
+def make_framework(name: str, where: Path, request: Any = None) -> Framework:
     """The adapter ``name`` on a fresh world in ``where``; skips when it is unavailable."""
     try:
         module: Any = importlib.import_module(f"tests.web_security.{name}_adapter")
@@ -20,13 +31,28 @@ def make_framework(name: str, where: Path) -> Framework:
             pytest.skip(f"no security adapter for {name} yet")
         pytest.skip(f"{name} is not installed: {exc}")
     try:
+        prepare = getattr(module, "prepare", None)
+        if prepare is not None and request is not None:
+            prepare(request)  # what the framework needs of pytest (Django: a database)
         found: Framework = module.make(where)
     except Unavailable as exc:
         pytest.skip(str(exc))
     return found
 
 
-@pytest.fixture(params=ADAPTERS)
-def framework(request: pytest.FixtureRequest, tmp_path: Path) -> Framework:
+def _param(name: str) -> Any:
+    # pytest-django sets up only the databases its marked tests ask for; Django's
+    # tests are transactional, so the live server's threads see the users and sessions.
+    if name == "django" and importlib.util.find_spec("pytest_django") is not None:
+        return pytest.param(name, marks=pytest.mark.django_db(transaction=True))
+    return name
+
+
+@pytest.fixture(params=[_param(name) for name in ADAPTERS])
+def framework(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Framework]:
     """A framework's host with the pages mounted, on a fresh hostile world."""
-    return make_framework(str(request.param), tmp_path)
+    found = make_framework(str(request.param), tmp_path, request)
+    yield found
+    close = getattr(found, "close", None)
+    if close is not None:
+        close()  # the adapter gives back what it changed (Django: its settings)
