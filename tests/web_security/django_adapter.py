@@ -17,6 +17,7 @@ real sign-in does.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 import threading
@@ -54,6 +55,10 @@ def configure() -> bool:
     import django_host
 
     django_host.configure()
+    # The browser tests' Playwright (sync API) keeps an event loop in the main thread for
+    # a whole module, around the database setup and flushes, which are synchronous
+    # all the same: Django would refuse them as calls "from an async context".
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from django.apps import apps
 
     if not apps.ready:
