@@ -140,7 +140,7 @@ class DjangoHost:
             method, path, body, content_type=_FORM, headers=dict(headers or {})
         )
         found = {k.lower(): v for k, v in r.items()}
-        content = b"".join(r.streaming_content) if r.streaming else r.content
+        content = b"".join(getattr(r, "streaming_content", ())) if r.streaming else r.content
         return Resp(r.status_code, content, found)
 
     def sign_in(self, contact: Optional[str] = None, staff: Optional[str] = None) -> None:
@@ -170,14 +170,14 @@ class DjangoHost:
 
     def state_changing_endpoints(self) -> Set[str]:
         """The app's routes taking a write method, read from Django's URL resolver."""
-        from django.urls import get_resolver
+        from django.urls import URLResolver, get_resolver
 
         from siteupdates_web.pages import ROUTES
 
         methods = {r.endpoint: set(r.methods) for r in ROUTES}
         found: Set[str] = set()
         for entry in get_resolver().url_patterns:
-            if getattr(entry, "namespace", None) != NAMESPACE:
+            if not isinstance(entry, URLResolver) or entry.namespace != NAMESPACE:
                 continue
             for pattern in entry.url_patterns:
                 name = getattr(pattern, "name", None)

@@ -10,6 +10,7 @@ never a 500), and every response carries the app's security headers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -293,10 +294,8 @@ def _check_input(request: HttpRequest, values: Dict[str, Any]) -> None:
             length = 0
         if length > MAX_FORM:
             raise _Refused(413)
-        try:
+        with contextlib.suppress(RawPostDataException):  # the host's middleware read it first
             bodies.append(request.body)
-        except RawPostDataException:  # the host's middleware read the form first
-            pass
     for raw in bodies:
         problem = malformed(raw)
         if problem:
@@ -334,16 +333,13 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponseBase:
     """
     if getattr(settings, "APPEND_SLASH", True) and not request.path_info.endswith("/"):
         try:
-            resolve(request.path_info + "/")
-        except Resolver404:
-            pass
-        else:
             match = resolve(request.path_info + "/")
-            if match.url_name != "not_found":
-                target = request.path + "/"
-                query = request.META.get("QUERY_STRING", "")
-                response = HttpResponsePermanentRedirect(target + ("?" + query if query else ""))
-                return _with_headers(response)
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "not_found":
+            query = request.META.get("QUERY_STRING", "")
+            target = request.path + "/" + ("?" + query if query else "")
+            return _with_headers(HttpResponsePermanentRedirect(target))
     rq = page_request(request)
     try:
         _use_locale(rq, None)
