@@ -133,3 +133,19 @@ def test_an_unknown_path_without_a_slash_is_redirected_as_django_would(desk: Des
     resp = signed_in("dana").get(PREFIX + "/provider")
     assert resp.status_code == 301 and resp["Location"] == PREFIX + "/provider/"
     assert resp["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_template_tags_gadget_is_in_the_contacts_language(desk: Desk) -> None:
+    """On the host's own Django page: Dana's gadget in German, Sam's in English."""
+    home = signed_in("dana").get("/").content.decode()
+    assert "Update-Anfragen" in home and "Anfragen verwalten" in home
+    assert "Manage Requests" in signed_in("sam").get("/").content.decode()
+
+
+def test_a_missing_static_file_is_the_apps_404_with_its_headers(desk: Desk) -> None:
+    resp = signed_in("dana").get(PREFIX + "/static/no-such.css")
+    assert resp.status_code == 404 and "Nicht gefunden" in resp.content.decode()
+    assert "default-src 'self'" in resp["Content-Security-Policy"]
+    css = Client().get(PREFIX + "/static/site.css")
+    assert css.status_code == 200 and css["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in css["Content-Security-Policy"]

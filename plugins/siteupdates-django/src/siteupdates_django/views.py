@@ -316,12 +316,10 @@ def route_view(route: Route) -> Callable[..., HttpResponseBase]:
 
 def static(request: HttpRequest, filename: str) -> HttpResponseBase:
     """The pages' stylesheet and script (siteupdates-web's ``static`` folder)."""
-    rq = page_request(request)
     try:
-        _use_locale(rq, None)
         response: HttpResponseBase = serve(request, filename, document_root=str(_STATIC))
     except Exception:  # Http404, or a name no file system takes: the one 404 page
-        return _respond(request, rq, _error(request, rq, 404))
+        return _not_found_page(request)
     return _with_headers(response)
 
 
@@ -340,10 +338,14 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponseBase:
             query = request.META.get("QUERY_STRING", "")
             target = request.path + "/" + ("?" + query if query else "")
             return _with_headers(HttpResponsePermanentRedirect(target))
+    return _not_found_page(request)
+
+
+def _not_found_page(request: HttpRequest) -> HttpResponse:
     rq = page_request(request)
     try:
         _use_locale(rq, None)
-    except Exception:  # the store is down: the 404 page all the same, in the default language
+    except Exception:  # the store is down: the 404 page all the same, in English
         logger.exception("siteupdates-django: no locale for the 404 page of %s", request.path)
     response = _respond(request, rq, _error(request, rq, 404))
     _CSRF.process_response(request, response)
@@ -365,6 +367,7 @@ def gadget(request: HttpRequest) -> SafeString:
     screens = _SCREENS["contact"]
     assert isinstance(screens, ContactScreens)
     try:
+        _use_locale(rq, None)  # the contact's language, whatever the host's page is in
         result = screens.gadget_fragment(rq)
     except (PageError, Exception) as exc:
         if status_for(exc) >= 500:
