@@ -22,7 +22,7 @@ else:
     django_adapter.configure()
 
 
-def make_framework(name: str, where: Path, request: Any = None) -> Framework:
+def make_framework(name: str, where: Path) -> Framework:
     """The adapter ``name`` on a fresh world in ``where``; skips when it is unavailable."""
     try:
         module: Any = importlib.import_module(f"tests.web_security.{name}_adapter")
@@ -31,9 +31,6 @@ def make_framework(name: str, where: Path, request: Any = None) -> Framework:
             pytest.skip(f"no security adapter for {name} yet")
         pytest.skip(f"{name} is not installed: {exc}")
     try:
-        prepare = getattr(module, "prepare", None)
-        if prepare is not None and request is not None:
-            prepare(request)  # what the framework needs of pytest (Django: a database)
         found: Framework = module.make(where)
     except Unavailable as exc:
         pytest.skip(str(exc))
@@ -51,7 +48,7 @@ def _param(name: str) -> Any:
 @pytest.fixture(params=[_param(name) for name in ADAPTERS])
 def framework(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Framework]:
     """A framework's host with the pages mounted, on a fresh hostile world."""
-    found = make_framework(str(request.param), tmp_path, request)
+    found = make_framework(str(request.param), tmp_path)
     yield found
     close = getattr(found, "close", None)
     if close is not None:

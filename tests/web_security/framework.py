@@ -8,7 +8,7 @@ listed in :data:`ADAPTERS`. ``make`` raises :class:`Unavailable` when the
 framework's packages are missing; the suite then skips that framework.
 
 An adapter may also have ``close()`` (called after the test: give back what it
-changed) and the module a ``prepare(request)``. The Django adapter
+changed). The Django adapter
 (``django_adapter.py``) configures Django with the very helper of
 ``plugins/siteupdates-django/tests/django_host.py`` (settings are once per
 process), uses pytest-django's transactional database, overrides only the
