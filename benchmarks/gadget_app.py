@@ -31,7 +31,7 @@ def lib_app() -> Flask:
 
 
 def use_case_app() -> Flask:
-    """The blueprint's template fed by ``siteupdates.app.contact.gadget`` (one read, 3 statements).
+    """The blueprint's template fed by ``siteupdates.app.contact.gadget`` (one read, 2 statements).
 
     What the web plugin's route would do once the facade declares that read:
     measured beside the route that goes through the contact's handle today.

@@ -12,8 +12,15 @@ Which mutants count (the rule docs/testing.md states):
   mutant;
 * code that runs at import (module constants, class bodies) is never mutated by
   mutmut, so it does not count either;
+* a mutant listed in ``tests/mutation_equivalents.txt`` as equivalent to the
+  original (no input tells them apart), with the line it changes and why, does
+  not count. The entry holds only while the mutant's diff still adds that line:
+  once the function changes (mutmut numbers a function's mutants in order), a
+  stale entry is reported and the mutant counts again until it is checked anew;
 * every other mutant counts, and it is killed only when a test failed with it:
   one that no unit test reaches ("no tests") or that timed out counts as alive.
+
+``--equivalents`` prints the list as the Markdown table docs/testing.md shows.
 """
 
 from __future__ import annotations
@@ -24,10 +31,65 @@ import json
 import sys
 import tokenize
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 MUTANTS = Path("mutants")
+#: The surviving mutants checked by hand and found equivalent (the format is in the file).
+EQUIVALENTS = Path(__file__).with_name("mutation_equivalents.txt")
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """One listed equivalent mutant: its name, the line its diff adds, and why no input tells."""
+
+    name: str
+    line: str
+    why: str
+
+
+def read_equivalents(path: Path = EQUIVALENTS) -> Dict[str, Equivalent]:
+    """The entries of ``path``: a name line, then ``+ <line added>`` and ``why: <reason>``.
+
+    An entry without both indented lines is an error (ValueError naming its line):
+    a mutant is excluded only with the change it makes and the reason written down.
+    """
+    found: Dict[str, Equivalent] = {}
+    if not path.exists():
+        return found
+    name, line, why, at = "", "", "", 0
+
+    def close() -> None:
+        if not name:
+            return
+        if not line or not why:
+            raise ValueError(f"{path.name}:{at}: {name} needs a '+ <line>' and a 'why:' line")
+        found[name] = Equivalent(name, line, why)
+
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        if not raw[0].isspace():
+            close()
+            name, line, why, at = text, "", "", number
+        elif text.startswith("+ ") and name:
+            line = text[2:].strip()
+        elif text.startswith("why:") and name:
+            why = text[4:].strip()
+        else:
+            raise ValueError(f"{path.name}:{number}: expected a mutant name, '+ <line>' or 'why:'")
+    close()
+    return found
+
+
+def adds_line(diff: str, line: str) -> bool:
+    """Whether ``diff`` adds ``line`` (whitespace at either end ignored)."""
+    return any(
+        x.startswith("+") and not x.startswith("+++") and x[1:].strip() == line
+        for x in diff.splitlines()
+    )
 
 
 def _tokens(code: str) -> List[Tuple[int, str]]:
@@ -104,7 +166,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--survivors", action="store_true", help="print each surviving logic mutant")
     ap.add_argument("--min-kill", type=float, default=0.0, help="fail below this percentage")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument(
+        "--equivalents", action="store_true", help="print the equivalents' list as a table"
+    )
     args = ap.parse_args(argv)
+    equivalents = read_equivalents()
+    if args.equivalents:
+        print("| mutant | why equivalent |\n|---|---|")
+        for e in equivalents.values():
+            print(f"| `{e.name.replace('siteupdates.domain.', '')}` | {e.why} |")
+        return 0
+    stale: List[str] = []
     tally: Dict[str, Counter[str]] = {}
     survivors: List[Tuple[str, str]] = []
     for source, name, code in results():
@@ -119,6 +191,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if message_only(diff):
             t["message only"] += 1
             continue
+        listed = equivalents.get(name)
+        if listed is not None and status in ("killed", "caught by type check"):
+            print(f"listed in {EQUIVALENTS.name} but killed (drop the entry): {name}")
+        elif listed is not None:
+            if adds_line(diff, listed.line):
+                t["equivalent"] += 1
+                continue
+            stale.append(name)
         t["logic"] += 1
         if status in ("killed", "caught by type check"):
             t["killed"] += 1
@@ -131,16 +211,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         rate = 100.0 * t["killed"] / t["logic"] if t["logic"] else 100.0
         worst = min(worst, rate)
         figures[module] = {**t, "kill_rate": round(rate, 1)}
-        uncounted = ("logic", "killed", "message only", "import time")
+        uncounted = ("logic", "killed", "message only", "import time", "equivalent")
         alive = ", ".join(f"{k} {v}" for k, v in sorted(t.items()) if k not in uncounted)
         print(
             f"{module:24} logic {t['logic']:4}  killed {t['killed']:4}  {rate:5.1f}%  "
-            f"(not counted: message-only {t['message only']}, import-time {t['import time']})"
-            + (f"  alive: {alive}" if alive else "")
+            f"(not counted: message-only {t['message only']}, import-time {t['import time']}, "
+            f"equivalent {t['equivalent']})" + (f"  alive: {alive}" if alive else "")
         )
     if args.survivors:
         for name, diff in survivors:
             print(f"\n# {name}\n{diff}")
+    for name in stale:
+        print(f"stale entry in {EQUIVALENTS.name}: {name} no longer adds the line listed; counted")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 1 if tally and worst < args.min_kill else 0

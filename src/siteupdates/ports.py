@@ -192,6 +192,18 @@ class Reads(abc.ABC):
         found = (self.tenant(t) for t in sorted(set(tenant_ids)))
         return [t for t in found if t is not None]
 
+    def contact_tenants(self, contact_id: str) -> Optional[Tuple[Contact, List[Tenant]]]:
+        """The contact and their tenants with their sites, ordered by ID, or None (optional).
+
+        What :meth:`contact` then :meth:`tenants_by_id` of the contact's tenants
+        give, for a reader that needs both (the gadget): SQL backends send one
+        statement.
+        """
+        who = self.contact(contact_id)
+        if who is None:
+            return None
+        return who, self.tenants_by_id(sorted(who.tenants))
+
     def has_tenants(self) -> bool:
         """Whether any tenant is stored (a setup was applied).
 

@@ -154,6 +154,24 @@ def test_a_german_contact_reads_every_contact_page_in_german(
     assert '<html lang="en">' in _html(client, "/")
 
 
+def test_routing_404_and_405_under_the_prefix_are_in_the_readers_locale(tmp_path: Path) -> None:
+    """Pages no route matched run no blueprint hook; they still speak the reader's language."""
+    desk = _desk(tmp_path, None, "de")
+    try:
+        with make_app(desk).test_client() as client:
+            sign_in(client, contact="dana")
+            # The very first request of the app is one no route matches.
+            page = _html(client, "/no/such/page", 404)
+            assert '<html lang="de">' in page and "Nicht gefunden" in page
+            wrong = client.post(PREFIX + "/requests")
+            assert wrong.status_code == 405 and "Nicht erlaubt" in wrong.get_data(as_text=True)
+            sign_in(client, contact="sam")  # the same thread, the next reader
+            page = _html(client, "/no/such/page", 404)
+            assert '<html lang="en">' in page and "Not found" in page
+    finally:
+        desk.close()
+
+
 def test_provider_pages_follow_the_providers_default_locale(tmp_path: Path) -> None:
     desk = _desk(tmp_path, "de", "en")
     try:

@@ -514,8 +514,10 @@ def plan(
 
     existing = list(occupied)
     for k, o in enumerate(existing):
-        lo = bisect.bisect_right(slot_starts, o.start) - 1
-        i = max(lo, 0)
+        # Slots are all slot_length long, so one starting that long or more before the
+        # update has ended by then; the last slot starting before it is not enough, as
+        # the slots of overlapping windows interleave.
+        i = bisect.bisect_right(slot_starts, o.start - slot_length)
         while i < n and slots[i][0] < o.end:
             if slots[i][1] > o.start:
                 used[i] += len(o.tenants)

@@ -101,6 +101,8 @@ def require_zone(name: Any) -> str:
 
 def require_aware(name: str, value: Any) -> datetime:
     """Return ``value`` as a UTC instant; raise if it is not a timezone-aware datetime."""
+    if value.__class__ is datetime and value.tzinfo is timezone.utc:
+        return value  # a UTC instant already (the clock's, every use case asks it)
     if not isinstance(value, datetime):
         raise WrongType(name, value, "a timezone-aware datetime")
     if value.tzinfo is None or value.utcoffset() is None:

@@ -60,6 +60,9 @@ class Dialect:
     #: Whether ``INSERT`` may stand in a ``WITH`` clause, so a change set's request,
     #: history and outbox rows go in one statement (one round trip to a server).
     insert_in_with: bool = False
+    #: ``{id}`` is one of the elements of the JSON list of text ``{list}``: a contact's
+    #: tenants joined in the statement that reads the contact, through the key's index.
+    in_json_list: str = "{id} IN (SELECT value FROM json_each({list}))"
 
 
 #: SQLite: text instants, integer booleans; units of work lock by ``BEGIN IMMEDIATE``.
@@ -76,6 +79,9 @@ POSTGRES = Dialect(
     lock="SELECT pg_advisory_xact_lock(hashtext(:name))",
     claim_lock="FOR UPDATE SKIP LOCKED",
     insert_in_with=True,
+    # = ANY(ARRAY(...)), not a join on the set-returning function: its guess of 100
+    # elements would have the planner scan every tenant and site.
+    in_json_list="{id} = ANY(ARRAY(SELECT json_array_elements_text({list}::json)))",
 )
 
 #: The open statuses as an SQL list; constants of the lifecycle, never user input.

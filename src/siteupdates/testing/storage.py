@@ -330,6 +330,20 @@ class StorageContract:
         both = loaded.requests_in([Status.TO_BE_SCHEDULED, Status.SCHEDULED])
         assert both[0] == done
 
+    def test_a_contact_is_read_with_their_tenants_and_sites(self, loaded: Storage) -> None:
+        sam = loaded.contact("sam")
+        assert sam is not None and len(sam.tenants) == 2
+        got = loaded.contact_tenants("sam")
+        assert got is not None
+        assert got == (sam, loaded.tenants_by_id(sorted(sam.tenants)))
+        assert [t.id for t in got[1]] == sorted(sam.tenants)
+        assert all(t.sites for t in got[1])
+        # R22 holds in the read: a contact with no tenant sees none, an unknown one is None.
+        loaded.save_setup(Setup(contacts=(attrs.evolve(sam, id="nobody", tenants=frozenset()),)))
+        alone = loaded.contact_tenants("nobody")
+        assert alone is not None and alone[1] == []
+        assert loaded.contact_tenants("no-such-contact") is None
+
     def test_tenants_are_read_by_id_and_a_tenants_requests_without_a_count(
         self, loaded: Storage
     ) -> None:

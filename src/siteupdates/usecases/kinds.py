@@ -129,12 +129,16 @@ def seconds(lo: float, hi: float, *, above: bool = False) -> Kind:
 
 
 def _target(name: str, value: Any) -> Any:
+    if type(value) is str:  # the usual spelling: no import to look up (a Target is a str subclass)
+        return checks.text(name, value, limit=64)
     from siteupdates.domain.model import Target
 
     return value if isinstance(value, Target) else checks.text(name, value, limit=64)
 
 
 def _version(name: str, value: Any) -> Any:
+    if type(value) is str:
+        return checks.text(name, value, limit=64)
     from siteupdates.domain.model import Version
 
     return value if isinstance(value, Version) else checks.text(name, value, limit=64)
