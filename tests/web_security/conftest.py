@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 from .framework import ADAPTERS, Framework, Unavailable
+
+# Django's settings are configured once per process, when a suite is collected (as the
+# Django app's own tests do it, with the same helper): pytest-django then sets up its
+# test environment and database for whichever suite runs first.
+try:
+    from . import django_adapter
+except ImportError:  # pragma: no cover - the adapter imports nothing optional at the top
+    pass
+else:
+    django_adapter.configure()
 
 
 def make_framework(name: str, where: Path) -> Framework:
@@ -26,7 +37,19 @@ def make_framework(name: str, where: Path) -> Framework:
     return found
 
 
-@pytest.fixture(params=ADAPTERS)
-def framework(request: pytest.FixtureRequest, tmp_path: Path) -> Framework:
+def _param(name: str) -> Any:
+    # pytest-django sets up only the databases its marked tests ask for; Django's
+    # tests are transactional, so the live server's threads see the users and sessions.
+    if name == "django" and importlib.util.find_spec("pytest_django") is not None:
+        return pytest.param(name, marks=pytest.mark.django_db(transaction=True))
+    return name
+
+
+@pytest.fixture(params=[_param(name) for name in ADAPTERS])
+def framework(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Framework]:
     """A framework's host with the pages mounted, on a fresh hostile world."""
-    return make_framework(str(request.param), tmp_path)
+    found = make_framework(str(request.param), tmp_path)
+    yield found
+    close = getattr(found, "close", None)
+    if close is not None:
+        close()  # the adapter gives back what it changed (Django: its settings)

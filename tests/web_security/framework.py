@@ -7,13 +7,17 @@ returning a :class:`Framework` on a fresh store set up from :func:`world.setup_t
 listed in :data:`ADAPTERS`. ``make`` raises :class:`Unavailable` when the
 framework's packages are missing; the suite then skips that framework.
 
-A Django adapter (``django_adapter.py``, not written yet) would configure the
-host project of ``plugins/siteupdates-django/tests/django_host.py``, give the
-world's desk to ``siteupdates_django.set_desk``, sign in with
-``Client.force_login`` (staff: a user with the ``provider`` permission), send
-tokens as ``csrfmiddlewaretoken`` (Django refuses with 403: its
-``csrf_refused``), and list the state-changing routes from Django's URL
-resolver (``siteupdates_web.pages.ROUTES`` names them for both frameworks).
+An adapter may also have ``close()`` (called after the test: give back what it
+changed). The Django adapter
+(``django_adapter.py``) configures Django with the very helper of
+``plugins/siteupdates-django/tests/django_host.py`` (settings are once per
+process), uses pytest-django's transactional database, overrides only the
+``SITEUPDATES`` setting per test, gives the world's desk to
+``siteupdates_django.set_desk``, signs in and out through the host's views
+(``login``/``logout``: ``Client.force_login`` would skip the CSRF rotation of a
+real sign-in), sends tokens as ``csrfmiddlewaretoken`` (the app's 400 page
+refuses them) and lists the state-changing routes from Django's URL resolver
+(``siteupdates_web.pages.ROUTES`` names them for both frameworks).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import include, path
@@ -124,6 +124,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """``/_signout``: Django's own sign-out (the session is flushed)."""
+    logout(request)
+    return HttpResponse("ok")
+
+
 def home(request: HttpRequest) -> HttpResponse:
     """The host's home page, in Django's own template language, with the gadget in it."""
     page = engines["django"].from_string(
@@ -136,6 +142,7 @@ def home(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", home),
     path("_signin", sign_in),
+    path("_signout", sign_out),
     path("updates/", include("siteupdates_django.urls")),
 ]
 

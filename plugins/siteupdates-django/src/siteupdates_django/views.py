@@ -10,20 +10,25 @@ never a 500), and every response carries the app's security headers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect
+from django.http.request import RawPostDataException
 from django.middleware.csrf import CsrfViewMiddleware, get_token
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 
 from siteupdates import Desk
+from siteupdates_web import i18n
 from siteupdates_web.contact import ContactScreens
+from siteupdates_web.guards import ID_QUERY, MAX_FORM, malformed, plausible
 from siteupdates_web.links import LinkScreens
 from siteupdates_web.pages import (
     MESSAGES,
@@ -46,7 +51,7 @@ from siteupdates_web.templating import TEMPLATES, template_globals
 from . import conf, store
 from .jinja import pages_environment
 
-__all__ = ["APP_NAME", "gadget", "route_view", "static"]
+__all__ = ["APP_NAME", "gadget", "not_found", "route_view", "static"]
 
 logger = logging.getLogger("siteupdates_django")
 
@@ -165,7 +170,7 @@ def _render(request: HttpRequest, rq: PageRequest, template: str, context: Dict[
 def _error(
     request: HttpRequest, rq: PageRequest, status: int, detail: Optional[str] = None
 ) -> Page:
-    title, text = MESSAGES.get(status, MESSAGES[500])
+    title, text = (i18n.gettext(m) for m in MESSAGES.get(status, MESSAGES[500]))
     # 404 and 500 never show a detail: both must look the same whatever the cause (R22).
     shown = detail if status in (400, 403) else None
     context = {"title": title, "text": text, "detail": shown, "status": status}
@@ -211,6 +216,8 @@ def _answer(request: HttpRequest, route: Route, values: Dict[str, Any]) -> HttpR
     if "GET" in allowed:
         allowed.append("HEAD")
     try:
+        _use_locale(rq, route)
+        _check_input(request, values)
         if request.method not in allowed:
             response = _respond(request, rq, _error(request, rq, 405))
             response["Allow"] = ", ".join(sorted(set(allowed) | {"OPTIONS"}))
@@ -223,8 +230,12 @@ def _answer(request: HttpRequest, route: Route, values: Dict[str, Any]) -> HttpR
             screens.links = store.action_links()  # from the settings, as they are now
         result = getattr(screens, route.view)(rq, **values)
     except _CsrfRefused:
-        result = _error(request, rq, 400, "The form has expired or did not come from this site.")
+        result = _error(
+            request, rq, 400, i18n.gettext("The form has expired or did not come from this site.")
+        )
     except PageError as exc:
+        result = _error(request, rq, exc.status, exc.detail)
+    except _Refused as exc:
         result = _error(request, rq, exc.status, exc.detail)
     except Exception as exc:
         status = status_for(exc)
@@ -243,6 +254,54 @@ def _answer(request: HttpRequest, route: Route, values: Dict[str, Any]) -> HttpR
     return response
 
 
+class _Refused(Exception):
+    """A request's raw parts are impossible: answered with ``status`` before any view runs."""
+
+    def __init__(self, status: int, detail: Optional[str] = None) -> None:
+        super().__init__(detail or str(status))
+        self.status, self.detail = status, detail
+
+
+def _use_locale(rq: PageRequest, route: Optional[Route]) -> None:
+    """The reader's locale for this request (a thread serves many people, so set on each one).
+
+    The signed-in contact's; the provider's default on the provider's pages and
+    for anyone not signed in (a signed link's page switches to its contact's).
+    """
+    i18n.use(None)  # until the reader is known: never the previous request's locale
+    provider_page = route is not None and route.endpoint.startswith("provider_")
+    who = None if provider_page else rq.contact()
+    i18n.use(_desk().locale_of(who or None))
+
+
+def _check_input(request: HttpRequest, values: Dict[str, Any]) -> None:
+    """The one 404 for an impossible ID (R22); 400/413 for a malformed query or form."""
+    for name, value in values.items():
+        if not plausible(name, value):
+            raise PageError(404)
+    for name in ID_QUERY:
+        if any(not plausible(name, v) for v in request.GET.getlist(name) if v):
+            raise PageError(404)
+    # Django keeps a malformed escape as its text and replaces bytes that are not
+    # UTF-8: either would be stored as something nobody typed.
+    bodies = [request.META.get("QUERY_STRING", "").encode("latin-1", "replace")]
+    if request.method not in ("GET", "HEAD", "OPTIONS") and (
+        request.content_type == "application/x-www-form-urlencoded"
+    ):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_FORM:
+            raise _Refused(413)
+        with contextlib.suppress(RawPostDataException):  # the host's middleware read it first
+            bodies.append(request.body)
+    for raw in bodies:
+        problem = malformed(raw)
+        if problem:
+            raise _Refused(400, i18n.gettext(problem))
+
+
 def route_view(route: Route) -> Callable[..., HttpResponseBase]:
     """The Django view of one route."""
 
@@ -257,8 +316,48 @@ def route_view(route: Route) -> Callable[..., HttpResponseBase]:
 
 def static(request: HttpRequest, filename: str) -> HttpResponseBase:
     """The pages' stylesheet and script (siteupdates-web's ``static`` folder)."""
-    response = serve(request, filename, document_root=str(_STATIC))
-    response["X-Content-Type-Options"] = "nosniff"
+    try:
+        response: HttpResponseBase = serve(request, filename, document_root=str(_STATIC))
+    except Exception:  # Http404, or a name no file system takes: the one 404 page
+        return _not_found_page(request)
+    return _with_headers(response)
+
+
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponseBase:
+    """Any other path under the prefix: the app's 404 page with its headers, not Django's.
+
+    With ``APPEND_SLASH`` a path that names a page once a slash is added is
+    redirected there, as Django's CommonMiddleware would have done.
+    """
+    if getattr(settings, "APPEND_SLASH", True) and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "not_found":
+            query = request.META.get("QUERY_STRING", "")
+            target = request.path + "/" + ("?" + query if query else "")
+            return _with_headers(HttpResponsePermanentRedirect(target))
+    return _not_found_page(request)
+
+
+def _not_found_page(request: HttpRequest) -> HttpResponse:
+    rq = page_request(request)
+    try:
+        _use_locale(rq, None)
+    except Exception:  # the store is down: the 404 page all the same, in English
+        logger.exception("siteupdates-django: no locale for the 404 page of %s", request.path)
+    response = _respond(request, rq, _error(request, rq, 404))
+    _CSRF.process_response(request, response)
+    return response
+
+
+def _with_headers(response: HttpResponseBase) -> HttpResponseBase:
+    for name, value in security_headers(
+        frameable=False, frame_ancestors=conf.frame_ancestors(), html=False
+    ).items():
+        if name not in response:
+            response[name] = value
     return response
 
 
@@ -268,6 +367,7 @@ def gadget(request: HttpRequest) -> SafeString:
     screens = _SCREENS["contact"]
     assert isinstance(screens, ContactScreens)
     try:
+        _use_locale(rq, None)  # the contact's language, whatever the host's page is in
         result = screens.gadget_fragment(rq)
     except (PageError, Exception) as exc:
         if status_for(exc) >= 500:
