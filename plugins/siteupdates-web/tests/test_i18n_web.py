@@ -267,3 +267,32 @@ def test_cutoff_a_refused_move_reads_in_german_with_german_dates(
     assert "bitten Sie den Anbieter, sie zu verschieben" in page
     assert "3. Feb. 2015 04:00 CST" in page  # Babel's German date, the zone's clock
     assert "ask the provider to move it" not in page and "CUTOFF" not in page
+
+
+@pytest.mark.parametrize("action", ["approve", "decline", "postpone", "move"])
+def test_an_action_the_request_no_longer_allows_reads_in_german(
+    german_dana: Tuple[Desk, FlaskClient], action: str
+) -> None:
+    """A stale page's button: the status now, in German, not the library's English."""
+    from datetime import datetime
+
+    from webtest_support import token
+
+    desk, client = german_dana
+    dana = desk.contact("dana")
+    rid = dana.submit(
+        "maple", target="staging", version=None, db_refresh=True, at=datetime(2015, 2, 10, 22)
+    ).request.id
+    dana.cancel(rid)  # meanwhile, in another tab
+    sign_in(client, contact="dana")
+    resp = client.post(
+        PREFIX + f"/t/maple/requests/{rid}/{action}",
+        data={"csrf_token": token(client), "date": "2015-02-20", "time": "22:00"},
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code in (400, 404), resp.status_code
+    if resp.status_code == 400:
+        (alert,) = re.findall(r'<div class="su-alert" role="alert">(.*?)</div>', page, re.S)
+        assert "Das ist nicht möglich, solange die Anfrage den Status Storniert hat." in alert
+        for english in ("cannot", "event", "Cancelled", "R16", "request"):
+            assert english not in alert, alert

@@ -343,9 +343,10 @@ class ContactScreens(Screens):
         try:
             act(desk.contact(cid), req.id)
         except RequestRefused as exc:
-            error = i18n.refusals_words(exc.refusals) or str(exc)
-        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
-            error = i18n.gettext("This cannot be done now: %(why)s") % {"why": exc}
+            error = _refused_words(exc) or _not_now(desk, cid, req)
+        except (TransitionNotAllowed, ConflictError, InvalidInput):
+            # Its arguments are the request alone: what fails is the request's state.
+            error = _not_now(desk, cid, req)
         else:
             return self._done(rq, tenant, notice, req.id)
         return self._request_page(desk, cid, tenant, req, error, 400)
@@ -394,8 +395,10 @@ class ContactScreens(Screens):
         except forms.FormError as exc:
             error = exc.message
         except RequestRefused as exc:
-            error = i18n.refusals_words(exc.refusals) or str(exc)
-        except (TransitionNotAllowed, ConflictError, InvalidInput) as exc:
+            error = _refused_words(exc) or _not_now(desk, cid, req)
+        except (TransitionNotAllowed, ConflictError):
+            error = _not_now(desk, cid, req)
+        except InvalidInput as exc:
             error = i18n.gettext("The date cannot be moved now: %(why)s") % {"why": exc}
         else:
             return self._done(rq, tenant, "moved", moved.id)
@@ -562,6 +565,28 @@ class _Outcome:
         self.errors = errors
         self.warnings = warnings or []
         self.checked = checked
+
+
+def _refused_words(exc: RequestRefused) -> Optional[str]:
+    """The refusals in the contact's language; None when one has no words in the catalog."""
+    if not exc.refusals or any(r.template is None for r in exc.refusals):
+        return None
+    return i18n.refusals_words(exc.refusals)
+
+
+def _not_now(desk: Desk, contact_id: str, req: UpdateRequest) -> str:
+    """Why an action the page offered no longer applies, in the contact's words.
+
+    The library's own text names events and rules; the contact needs the status
+    the request has now (it changed since the page was drawn).
+    """
+    try:
+        now = desk.contact(contact_id).request(req.id)
+    except SiteUpdatesError:
+        now = req
+    return i18n.gettext("This cannot be done while the request is %(status)s.") % {
+        "status": i18n.gettext(now.status.label)
+    }
 
 
 def _why_not(req: UpdateRequest) -> str:
