@@ -296,3 +296,39 @@ def test_an_action_the_request_no_longer_allows_reads_in_german(
         assert "Das ist nicht möglich, solange die Anfrage den Status Storniert hat." in alert
         for english in ("cannot", "event", "Cancelled", "R16", "request"):
             assert english not in alert, alert
+
+
+def _explanation(page: str) -> List[str]:
+    """The lines of the request page's "why this date" list, as text."""
+    found = re.search(r'<ul class="su-explanation">(.*?)</ul>', page, re.S)
+    assert found, "the page has no explanation"
+    parser = _Text()
+    parser.feed(found.group(1))
+    return [t for t in parser.found if t.strip()]
+
+
+def test_a_german_contact_reads_why_this_date_in_german(
+    german_dana: Tuple[Desk, FlaskClient],
+) -> None:
+    from datetime import datetime
+
+    desk, client = german_dana
+    at = datetime(2015, 2, 10, 22)
+    desk.submit("sam", "birch", "staging", None, db_refresh=True, at=at)
+    rid = desk.submit("dana", "maple", "staging", None, db_refresh=True, at=at).request.id
+    sign_in(client, contact="dana")
+    english = desk.explain_to("dana", rid).lines
+    queued = _explanation(_html(client, f"/t/maple/requests/{rid}"))
+    desk.contact("dana").cancel(rid)
+    cancelled = _explanation(_html(client, f"/t/maple/requests/{rid}"))
+    for lines in (queued, cancelled):
+        assert len(lines) >= 3, lines
+        text = " ".join(lines)
+        # As written: the request's ID, the tenant, the zone; and words German shares.
+        kept = {"maple", "america", "chicago", "cst", "staging", "db", "feb", "in", "position"}
+        words = set(re.findall(r"[a-z]{2,}", text.replace(rid, "").lower())) - kept
+        english_words = set(re.findall(r"[a-z]{2,}", " ".join(english).replace(rid, "").lower()))
+        assert not words & english_words, (words & english_words, lines)
+    assert queued[0].startswith(f"Anfrage {rid}") and "Warteschlange" in queued[0]
+    assert "Storniert" in cancelled[0] or "nicht in der Warteschlange" in cancelled[0]
+    assert any("außerhalb jedes Wartungsfensters" in line for line in queued), queued

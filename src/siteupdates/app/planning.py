@@ -28,8 +28,11 @@ from siteupdates.domain.planner import (
     Explanation,
     Plan,
 )
+from siteupdates.domain.timeutil import to_local
 from siteupdates.errors import NotFound
+from siteupdates.i18n import N_
 from siteupdates.ports import ChangeSet, Reads, Unit
+from siteupdates.refusal import Phrase
 
 from . import changes
 from .bootstrap import App
@@ -38,6 +41,7 @@ from .slots import (
     demand_of,
     horizon_of,
     label_of,
+    label_words,
     local_time,
     occupied_slots,
     plan_demands,
@@ -188,7 +192,7 @@ def explain(
     dated = [h.at for h in app.reads.history(r.id) if h.event is Event.SCHEDULE]
     announced = dated[-1] if dated else now
     demand = demand_of(app, app.reads, r, tenant, announced, earliest=r.preferred_start) or Demand(
-        r.id, (r.tenant_id,), r.preferred_start, r.zone, label_of(r)
+        r.id, (r.tenant_id,), r.preferred_start, r.zone, label_of(r), words=label_words(r)
     )
     result = plan_demands(
         app, app.reads, [demand], until, app.reads.tenants(), Blackouts(app, start, until),
@@ -197,11 +201,27 @@ def explain(
     e = result.explain(r.id, sees=sees)
     head = e.lines[0].split(": position ", 1)[0]
     when = local_time(r.preferred_start, r.zone)
+    first = e.phrases[0] if e.phrases else None
+    # The head keeps the request's ID and label; the rest of the line is new.
+    again = (
+        None
+        if first is None
+        else Phrase(
+            N_(
+                "request %(id)s (%(label)s): %(status)s, not in the queue; "
+                "preferred start %(preferred)s"
+            )
+            if first.params.get("label")
+            else N_("request %(id)s: %(status)s, not in the queue; preferred start %(preferred)s"),
+            {**first.params, "status": r.status, "preferred": to_local(r.preferred_start, r.zone)},
+        )
+    )
     e = attrs.evolve(
         e,
         position=None,
         lines=(f"{head}: {r.status.label}, not in the queue; preferred start {when}",
                *e.lines[1:]),
+        phrases=(again, *e.phrases[1:]),
     )  # fmt: skip
     if r.scheduled_for is not None and e.placement.start != r.scheduled_for:
         moved = [
@@ -209,8 +229,17 @@ def explain(
             if h.event in (Event.RESCHEDULE, Event.FOLLOW_STAGING)
         ]  # fmt: skip
         why = f" ({moved[-1].reason})" if moved else " (placed by the provider)"
+        reason = Phrase(str(moved[-1].reason)) if moved else Phrase(N_("placed by the provider"))
         e = attrs.evolve(
-            e, lines=(*e.lines, f"  the provider set {local_time(r.scheduled_for, r.zone)}{why}")
+            e,
+            lines=(*e.lines, f"  the provider set {local_time(r.scheduled_for, r.zone)}{why}"),
+            phrases=(
+                *e.phrases,
+                Phrase(
+                    N_("the provider set %(when)s (%(why)s)"),
+                    {"when": to_local(r.scheduled_for, r.zone), "why": reason},
+                ),
+            ),
         )
     return e
 

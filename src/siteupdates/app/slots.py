@@ -41,7 +41,9 @@ from siteupdates.domain.timeutil import require_aware
 from siteupdates.domain.views import format_clock, format_day
 from siteupdates.domain.windows import Blackout, WorkKind
 from siteupdates.errors import InvalidInput, RequestRefused
+from siteupdates.i18n import N_
 from siteupdates.ports import Reads
+from siteupdates.refusal import Phrase
 
 from .bootstrap import App
 
@@ -53,6 +55,7 @@ __all__ = [
     "demand_of",
     "horizon_of",
     "label_of",
+    "label_words",
     "local_time",
     "notice_hold",
     "occupied_slots",
@@ -77,6 +80,15 @@ def label_of(r: UpdateRequest) -> str:
     """How the planner names ``r`` in its explanations: tenant, target, version."""
     what = str(r.version) if r.version is not None else "DB refresh"
     return f"{r.tenant_id} {r.target.value} {what}"
+
+
+def label_words(r: UpdateRequest) -> Phrase:
+    """:func:`label_of` as a phrase another language can write (target and refresh as words)."""
+    what: object = str(r.version) if r.version is not None else Phrase(N_("DB refresh"))
+    return Phrase(
+        N_("%(tenant)s %(target)s %(what)s"),
+        {"tenant": r.tenant_id, "target": r.target, "what": what},
+    )
 
 
 def stage_link(r: UpdateRequest) -> Optional[Tuple[str, timedelta]]:
@@ -240,6 +252,7 @@ def demand_of(
     return Demand(
         r.id, (r.tenant_id,), earliest or max(r.preferred_start, now), zone, label_of(r),
         frozenset(kinds), (tenant.group_id,) if tenant and tenant.group_id else (), tuple(held),
+        words=label_words(r),
     )  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from siteupdates.refusal import Listing, Phrase, Refusal
 from .daycount import Days, days_earlier
 from .lifecycle import BOOKED, Event, HistoryEntry
 from .meanings import meaning_of
-from .model import Contact, SiteKind, Status, Target, Tenant, UpdateRequest
+from .model import Advisory, Contact, SiteKind, Status, Target, Tenant, UpdateRequest
 from .timeutil import parse_ts, to_local, ts
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Notice",
     "Reminder",
     "advisory_text",
+    "explanation_lines",
     "refusal_text",
     "refusals_text",
     "calendar_entry_for",
@@ -347,12 +348,38 @@ def _phrase_value(value: object, lang: Language) -> str:
         return lang.gettext(value.label)
     if isinstance(value, datetime):  # a local time (its zone's): day and clock
         return f"{lang.day(value)} {lang.clock(value)}"
+    if isinstance(value, Advisory):
+        return f"{value.rule}: {advisory_text(value.message, lang)}"
     return str(value)
 
 
 def _phrase(template: str, params: Mapping[str, object], lang: Language) -> str:
     text = lang.gettext(template)
-    return text % {k: _phrase_value(v, lang) for k, v in params.items()} if params else text
+    if not params:
+        # A reason someone wrote in a known form (a history reason) is matched.
+        return advisory_text(template, lang) if text == template else text
+    return text % {k: _phrase_value(v, lang) for k, v in params.items()}
+
+
+def explanation_lines(explanation: Any, lang: Language = ENGLISH) -> Tuple[str, ...]:
+    """An :class:`~siteupdates.domain.planner.Explanation`'s lines in ``lang``.
+
+    English is the explanation's own lines, byte for byte. Another language
+    writes each line's phrase through the catalog, keeping the line's indent;
+    a line without a phrase is shown as written.
+    """
+    lines: Tuple[str, ...] = explanation.lines
+    phrases: Tuple[Optional[Phrase], ...] = explanation.phrases
+    if lang is ENGLISH or len(phrases) != len(lines):
+        return lines
+    out = []
+    for line, phrase in zip(lines, phrases):
+        if phrase is None:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        out.append(indent + _phrase(phrase.template, phrase.params, lang))
+    return tuple(out)
 
 
 def refusal_text(refusal: Refusal, lang: Language = ENGLISH) -> str:

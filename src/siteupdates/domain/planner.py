@@ -36,6 +36,7 @@ demand, from the plan, for the requests someone asks about.
 from __future__ import annotations
 
 import bisect
+import re
 from datetime import date, datetime, timedelta
 from typing import (
     Any,
@@ -53,10 +54,12 @@ from typing import (
 import attrs
 
 from siteupdates.errors import InvalidInput
+from siteupdates.i18n import N_
+from siteupdates.refusal import Listing, Phrase
 
 from .model import Advisory
 from .policies import overlapping_tasks
-from .timeutil import local_fields, require_aware
+from .timeutil import local_fields, require_aware, to_local
 from .views import format_clock, format_day
 from .windows import ALL_WORK, Blackout, WeeklyWindow, Window, WorkKind, resolve_local
 
@@ -98,6 +101,7 @@ class Demand:
     """One request to place: its tenants (several for a group update), earliest start.
 
     ``zone`` is the requester's, used to explain; ``label`` names it in explanations.
+    ``words`` is the label as a translatable phrase (see :class:`Explanation`).
     ``kinds`` are the kinds of work it does (a scoped blackout blocks only some),
     ``groups`` the groups of its tenants (for group-scoped blackouts) and ``holds``
     the rules that keep it from starting before a later instant.
@@ -111,6 +115,7 @@ class Demand:
     kinds: FrozenSet[WorkKind] = ALL_WORK
     groups: Tuple[str, ...] = ()
     holds: Tuple[Hold, ...] = ()
+    words: Optional[Phrase] = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def not_before(self) -> datetime:
@@ -172,7 +177,51 @@ class Candidate:
 
 
 #: What a contact reads for a slot passed over because of tenants they cannot see.
-TAKEN = "taken by earlier requests"
+TAKEN = N_("taken by earlier requests")
+_NOT_FREE = N_("the tenant (or a group member) is not yet free")
+_YOURS = N_("your tenant already has an update then")
+_DAY_WORDS = (
+    N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"),
+    N_("Friday"), N_("Saturday"), N_("Sunday"),
+)  # fmt: skip
+_CAPACITY = re.compile(
+    r"capacity full \((?P<used>\d+) of (?P<capacity>\d+) taken by requests ahead\)"
+)
+_TOO_BIG = re.compile(
+    r"needs (?P<weight>\d+) places at once \(one per tenant\) but a slot holds (?P<capacity>\d+)"
+)
+_HORIZON = "no free slot before the horizon "
+
+
+def _window_words(window: Window) -> object:
+    """A window as :func:`str` writes it, with a weekly window's day translatable."""
+    if isinstance(window, WeeklyWindow):
+        rest = str(window).split(" ", 1)[1]
+        return Listing((Phrase(_DAY_WORDS[window.weekday]), rest), sep=" ")
+    return str(window)
+
+
+def _why_words(why: str) -> object:
+    """A reason the planner wrote, as a translatable phrase where its form is known."""
+    if why.startswith("blackout "):
+        return Phrase(N_("blackout %(name)s"), {"name": why[len("blackout ") :]})
+    found = _CAPACITY.fullmatch(why)
+    if found:
+        return Phrase(
+            N_("capacity full (%(used)s of %(capacity)s taken by requests ahead)"),
+            found.groupdict(),
+        )
+    found = _TOO_BIG.fullmatch(why)
+    if found:
+        return Phrase(
+            N_("needs %(weight)s places at once (one per tenant) but a slot holds %(capacity)s"),
+            found.groupdict(),
+        )
+    if why.startswith(_HORIZON):
+        return Phrase(N_("no free slot before the horizon %(horizon)s"),
+                      {"horizon": why[len(_HORIZON) :]})  # fmt: skip
+    # A constant reason is its own message id; anything else stays as written.
+    return Phrase(why)
 
 
 @attrs.frozen
@@ -181,6 +230,11 @@ class Explanation:
 
     ``position`` is the place in the queue, first come first served; None for a
     request that is no longer in the queue (already booked).
+
+    ``lines`` are English; ``phrases`` (not compared) are the same lines, one for
+    one, as catalog message ids with their values (None: the line is shown as
+    written), so :func:`siteupdates.domain.messages.explanation_lines` can write
+    them in another language. A line's leading spaces are not in its phrase.
     """
 
     id: str
@@ -189,6 +243,7 @@ class Explanation:
     placement: Placement
     passed_over: Tuple[Candidate, ...]
     lines: Tuple[str, ...]
+    phrases: Tuple[Optional[Phrase], ...] = attrs.field(default=(), eq=False, repr=False)
 
     def render(self) -> str:
         """The explanation as text."""
@@ -320,31 +375,87 @@ class Plan:
         def when(t: Optional[datetime]) -> str:
             return "-" if t is None else f"{format_day(t, zone)} {format_clock(t, zone)}"
 
+        def at(t: Optional[datetime]) -> object:
+            return "-" if t is None else to_local(t, zone)
+
         lines = [
             f"request {d.id}{(' (' + d.label + ')') if d.label else ''}: position {p.position} "
             f"in the queue, preferred start {when(d.earliest)}"
+        ]
+        head = {"id": d.id, "label": d.words or d.label, "position": p.position}
+        phrases: List[Optional[Phrase]] = [
+            Phrase(
+                N_(
+                    "request %(id)s (%(label)s): position %(position)s in the queue, "
+                    "preferred start %(preferred)s"
+                )
+                if d.label
+                else N_(
+                    "request %(id)s: position %(position)s in the queue, "
+                    "preferred start %(preferred)s"
+                ),
+                {**head, "preferred": at(d.earliest)},
+            )
         ]
         if first < len(self.slots) and self.slots[first][0] > d.earliest:
             inside = any(w.contains(d.earliest) for w in self.windows)
             if not inside:
                 shown = ", ".join(str(w) for w in self.windows)
                 lines.append(f"  {when(d.earliest)} is outside every window ({shown})")
+                windows = Listing(tuple(_window_words(w) for w in self.windows))
+                phrases.append(
+                    Phrase(
+                        N_("%(when)s is outside every window (%(windows)s)"),
+                        {"when": at(d.earliest), "windows": windows},
+                    )
+                )
         for until, why in sorted(self._held.get(me, ())):
             if until > d.earliest:
                 lines.append(f"  not before {when(until)}: {why}")
+                phrases.append(
+                    Phrase(
+                        N_("not before %(when)s: %(why)s"), {"when": at(until), "why": Phrase(why)}
+                    )
+                )
         for c in passed:
             listed = f": {', '.join(c.ahead)}" if c.ahead else ""
             lines.append(f"  passed over {when(c.start)}: {c.why}{listed}")
+            values = {"when": at(c.start), "why": _why_words(c.why), "ahead": ", ".join(c.ahead)}
+            phrases.append(
+                Phrase(
+                    N_("passed over %(when)s: %(why)s: %(ahead)s")
+                    if c.ahead
+                    else N_("passed over %(when)s: %(why)s"),
+                    values if c.ahead else {k: v for k, v in values.items() if k != "ahead"},
+                )
+            )
         if p.start is not None:
             lines.append(f"  placed at {when(p.start)} until {when(p.end)}")
+            phrases.append(
+                Phrase(
+                    N_("placed at %(start)s until %(end)s"),
+                    {"start": at(p.start), "end": at(p.end)},
+                )
+            )
             if p.start != d.earliest:
                 lines.append(
                     f"  this differs from the preferred start {when(d.earliest)} ({zone})"
                 )
+                phrases.append(
+                    Phrase(
+                        N_("this differs from the preferred start %(when)s (%(zone)s)"),
+                        {"when": at(d.earliest), "zone": zone},
+                    )
+                )
         else:
             lines.append(f"  not placed: {p.reason}")
-        lines.extend(f"  warning {w}" for w in p.warnings)
-        return Explanation(d.id, p.position, d.earliest, p, tuple(passed), tuple(lines))
+            phrases.append(Phrase(N_("not placed: %(why)s"), {"why": _why_words(str(p.reason))}))
+        for w in p.warnings:
+            lines.append(f"  warning {w}")
+            phrases.append(Phrase(N_("warning %(warning)s"), {"warning": w}))
+        return Explanation(
+            d.id, p.position, d.earliest, p, tuple(passed), tuple(lines), tuple(phrases)
+        )
 
     def _why(self, i: int, d: Demand, me: int) -> Tuple[str, str, Tuple[str, ...]]:
         s, e = self.slots[i]
@@ -366,7 +477,7 @@ class Plan:
         ahead = [self._occupant(k) for k in self._occupants[i] if k < me]
         busy = sorted({rid for rid, ts in ahead if set(ts) & set(d.tenants)})
         if busy:
-            return "busy", "the tenant (or a group member) is not yet free", tuple(busy)
+            return "busy", _NOT_FREE, tuple(busy)
         used = sum(len(ts) for _, ts in ahead)
         if used + d.weight > self._capacity:
             return (
@@ -398,7 +509,7 @@ class Plan:
                 if set(ts) & set(d.tenants) and all(sees(t) for t in ts)
             ]
             if mine and all(sees(t) for t in d.tenants):
-                return "your tenant already has an update then", tuple(sorted(mine))
+                return _YOURS, tuple(sorted(mine))
         return TAKEN, ()
 
     def _occupant(self, k: int) -> Tuple[str, Tuple[str, ...]]:

@@ -280,7 +280,7 @@ class ContactScreens(Screens):
         status: int = 200,
     ) -> Page:
         try:
-            why: Tuple[str, ...] = desk.contact(cid).explain(req.id).lines
+            why: Tuple[str, ...] = i18n.explanation_words(desk.contact(cid).explain(req.id))
         except SiteUpdatesError:
             why = ()  # nothing to explain once a request has left the queue's reach
         context = {

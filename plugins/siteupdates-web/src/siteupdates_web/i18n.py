@@ -17,11 +17,16 @@ import gettext as _gettext_module
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from jinja2 import Environment
 
-from siteupdates.domain.messages import advisory_text, refusal_text, refusals_text
+from siteupdates.domain.messages import (
+    advisory_text,
+    explanation_lines,
+    refusal_text,
+    refusals_text,
+)
 from siteupdates.domain.timeutil import to_local
 from siteupdates.i18n import DEFAULT_LOCALE, LOCALES, N_, language
 from siteupdates.refusal import Refusal
@@ -29,6 +34,7 @@ from siteupdates.refusal import Refusal
 __all__ = [
     "DOMAIN",
     "advice_text",
+    "explanation_words",
     "refusal_words",
     "refusals_words",
     "LOCALE_DIR",
@@ -146,6 +152,11 @@ def advice_text(message: str) -> str:
 def refusal_words(refusal: Refusal) -> str:
     """A refusal's message (without its rule ID) in the current locale."""
     return refusal_text(refusal, language(current()))
+
+
+def explanation_words(explanation: Any) -> Tuple[str, ...]:
+    """Why a request has its date (an ``Explanation``'s lines) in the current locale."""
+    return explanation_lines(explanation, language(current()))
 
 
 def refusals_words(refusals: Sequence[Refusal]) -> str:
