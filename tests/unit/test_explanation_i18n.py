@@ -15,6 +15,7 @@ from typing import Callable, Dict, Tuple
 
 import pytest
 
+from siteupdates.app.slots import span_words
 from siteupdates.domain import ScheduledTask, Target, WeeklyWindow
 from siteupdates.domain.messages import explanation_lines
 from siteupdates.domain.planner import Demand, Explanation, Hold, plan
@@ -69,7 +70,12 @@ def _warning() -> Explanation:
 
 def _blackout_and_hold() -> Explanation:
     spring = Blackout("spring", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
-    hold = Hold(datetime(2026, 3, 10, tzinfo=UTC), "soak: production waits 2 days")
+    soak = Phrase(
+        "soak: production waits %(span)s after staging (request %(id)s)",
+        {"span": span_words(timedelta(days=2)), "id": "s1"},
+    )
+    why = "soak: production waits 2 days after staging (request s1)"
+    hold = Hold(datetime(2026, 3, 10, tzinfo=UTC), why, words=soak)
     return _run((Demand("h", ("t0",), T0, CHI, holds=(hold,)),), blackouts=[spring])["h"]
 
 
@@ -103,7 +109,6 @@ PSEUDO = Language("de", _Pseudo(), dates="de", day_pattern="d.M.y")
 DATA = ("America/Chicago", "CST", "CDT", "nightly export", "R14", "spring", "t0", "t1")
 STILL_ENGLISH = (
     "(all work, provider-wide)",
-    "soak: production waits 2 days",
     "2026-06-01T00:00:00+00:00",
 )
 

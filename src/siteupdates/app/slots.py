@@ -37,7 +37,7 @@ from siteupdates.domain.planner import (
     plan,
 )
 from siteupdates.domain.policies import Refusal
-from siteupdates.domain.timeutil import require_aware
+from siteupdates.domain.timeutil import require_aware, to_local
 from siteupdates.domain.views import format_clock, format_day
 from siteupdates.domain.windows import Blackout, WorkKind
 from siteupdates.errors import InvalidInput, RequestRefused
@@ -64,6 +64,7 @@ __all__ = [
     "slot_holders",
     "soak_link",
     "span",
+    "span_words",
     "stage_link",
     "staging_end",
 ]
@@ -208,6 +209,15 @@ def span(length: timedelta) -> str:
     return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
+def span_words(length: timedelta) -> Phrase:
+    """:func:`span` as a phrase another language can write."""
+    hours = int(length.total_seconds() // 3600)
+    if hours % 24 == 0:
+        n = hours // 24
+        return Phrase(N_("%(n)s day") if n == 1 else N_("%(n)s days"), {"n": n})
+    return Phrase(N_("%(n)s hour") if hours == 1 else N_("%(n)s hours"), {"n": hours})
+
+
 def demand_of(
     app: App,
     reads: Reads,
@@ -241,14 +251,18 @@ def demand_of(
     if link is not None:
         staging_id, soak = link
         why = f"soak: production waits {span(soak)} after staging (request {staging_id[:12]})"
+        words = Phrase(
+            N_("soak: production waits %(span)s after staging (request %(id)s)"),
+            {"span": span_words(soak), "id": staging_id[:12]},
+        )
         if staging_id in set(queued):
-            held.append(Hold(now, why, after=staging_id, gap=soak))
+            held.append(Hold(now, why, after=staging_id, gap=soak, words=words))
         else:
             staging = reads.request(staging_id)
             ended = None if staging is None else staging_end(reads, staging, now, setup)
             if ended is None:
                 return None  # staging is not planned (or failed): nothing to soak after yet
-            held.append(Hold(ended + soak, why))
+            held.append(Hold(ended + soak, why, words=words))
     return Demand(
         r.id, (r.tenant_id,), earliest or max(r.preferred_start, now), zone, label_of(r),
         frozenset(kinds), (tenant.group_id,) if tenant and tenant.group_id else (), tuple(held),
@@ -270,8 +284,12 @@ def notice_hold(
     name, lead = max(tiers, key=lambda x: x[1])
     until = days_later(now, lead, zone)
     when = f"{format_day(until, zone)} {format_clock(until, zone)}"
+    words = Phrase(
+        N_("notice tier %(name)s: booked at least %(span)s after it is announced (from %(when)s)"),
+        {"name": repr(name), "span": span_words(lead), "when": to_local(until, zone)},
+    )
     return Hold(until, f"notice tier {name!r}: booked at least {span(lead)} after it is "
-                       f"announced (from {when})")  # fmt: skip
+                       f"announced (from {when})", words=words)  # fmt: skip
 
 
 def staging_end(

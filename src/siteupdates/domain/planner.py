@@ -87,13 +87,15 @@ class Hold:
 
     With ``after``, the hold also runs until ``gap`` after the end of the slot the
     demand ``after`` gets in the same plan (staging, then production after a soak):
-    ``after`` must come earlier in the queue.
+    ``after`` must come earlier in the queue. ``words`` is ``why`` as a
+    translatable phrase (not compared), for the explanation in other languages.
     """
 
     until: datetime = attrs.field(converter=_hold_until)
     why: str = ""
     after: Optional[str] = None
     gap: timedelta = timedelta(0)
+    words: Optional[Phrase] = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -412,9 +414,11 @@ class Plan:
         for until, why in sorted(self._held.get(me, ())):
             if until > d.earliest:
                 lines.append(f"  not before {when(until)}: {why}")
+                words = [h.words for h in d.holds if h.why == why and h.words is not None]
                 phrases.append(
                     Phrase(
-                        N_("not before %(when)s: %(why)s"), {"when": at(until), "why": Phrase(why)}
+                        N_("not before %(when)s: %(why)s"),
+                        {"when": at(until), "why": words[0] if words else Phrase(why)},
                     )
                 )
         for c in passed:

@@ -138,7 +138,7 @@ class ProviderScreens(Screens):
         why: List[str] = []
         if req.status in (Status.TO_BE_SCHEDULED, Status.SCHEDULED):
             try:
-                why = list(desk.provider.explain(req.id).lines)
+                why = list(i18n.explanation_words(desk.provider.explain(req.id)))
             except SiteUpdatesError:
                 why = []
         context = {
