@@ -411,20 +411,24 @@ class Plan:
                         {"when": at(d.earliest), "windows": windows},
                     )
                 )
+        held = {h.why: h.words for h in d.holds if h.words is not None}
         for until, why in sorted(self._held.get(me, ())):
             if until > d.earliest:
                 lines.append(f"  not before {when(until)}: {why}")
-                words = [h.words for h in d.holds if h.why == why and h.words is not None]
                 phrases.append(
                     Phrase(
                         N_("not before %(when)s: %(why)s"),
-                        {"when": at(until), "why": words[0] if words else Phrase(why)},
+                        {"when": at(until), "why": held.get(why) or Phrase(why)},
                     )
                 )
         for c in passed:
             listed = f": {', '.join(c.ahead)}" if c.ahead else ""
             lines.append(f"  passed over {when(c.start)}: {c.why}{listed}")
-            values = {"when": at(c.start), "why": _why_words(c.why), "ahead": ", ".join(c.ahead)}
+            values = {
+                "when": at(c.start),
+                "why": held.get(c.why) or _why_words(c.why),
+                "ahead": ", ".join(c.ahead),
+            }
             phrases.append(
                 Phrase(
                     N_("passed over %(when)s: %(why)s: %(ahead)s")
