@@ -19,11 +19,12 @@ from siteupdates.app.slots import span_words
 from siteupdates.domain import ScheduledTask, Target, WeeklyWindow
 from siteupdates.domain.messages import explanation_lines
 from siteupdates.domain.planner import Demand, Explanation, Hold, plan
-from siteupdates.domain.windows import Blackout
+from siteupdates.domain.windows import Blackout, WorkKind
 from siteupdates.i18n import ENGLISH, Language, language
 from siteupdates.refusal import Phrase
 
 UTC = timezone.utc
+VERSION = frozenset({WorkKind.VERSION})
 CHI = "America/Chicago"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)  # Saturday evening in Chicago: outside the window
 HORIZON = datetime(2026, 6, 1, tzinfo=UTC)
@@ -68,15 +69,31 @@ def _warning() -> Explanation:
     return _run((Demand("w", ("t0",), T0, CHI),), tasks={"t0": [task]})["w"]
 
 
-def _blackout_and_hold() -> Explanation:
+def _hold() -> Explanation:
     spring = Blackout("spring", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
+    exams = Blackout(
+        "exams", datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC), "t0",
+        kinds="version",
+    )  # fmt: skip
     soak = Phrase(
         "soak: production waits %(span)s after staging (request %(id)s)",
         {"span": span_words(timedelta(days=2)), "id": "s1"},
     )
     why = "soak: production waits 2 days after staging (request s1)"
     hold = Hold(datetime(2026, 3, 10, tzinfo=UTC), why, words=soak)
-    return _run((Demand("h", ("t0",), T0, CHI, holds=(hold,)),), blackouts=[spring])["h"]
+    return _run(
+        (Demand("h", ("t0",), T0, CHI, holds=(hold,), kinds=VERSION),), blackouts=[spring, exams]
+    )["h"]
+
+
+def _blackouts() -> Explanation:
+    spring = Blackout("spring", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
+    exams = Blackout(
+        "exams", datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC), "t0",
+        kinds="version",
+    )  # fmt: skip
+    ds = (Demand("v", ("t0",), T0, CHI, kinds=VERSION),)
+    return _run(ds, reader=False, blackouts=[spring, exams])["v"]
 
 
 SCENARIOS: Dict[str, Callable[[], Explanation]] = {
@@ -84,7 +101,8 @@ SCENARIOS: Dict[str, Callable[[], Explanation]] = {
     "busy-and-hidden": _busy_and_hidden,
     "too-big": _too_big,
     "warning": _warning,
-    "blackout-and-hold": _blackout_and_hold,
+    "hold": _hold,
+    "blackouts": _blackouts,
 }
 
 #: English through the catalog (the English shortcut bypassed): must be the lines.
@@ -106,11 +124,8 @@ class _Pseudo(gettext.NullTranslations):
 
 PSEUDO = Language("de", _Pseudo(), dates="de", day_pattern="d.M.y")
 #: Names, zones, IDs and the parts still written in English (listed in docs/i18n.md).
-DATA = ("America/Chicago", "CST", "CDT", "nightly export", "R14", "spring", "t0", "t1")
-STILL_ENGLISH = (
-    "(all work, provider-wide)",
-    "2026-06-01T00:00:00+00:00",
-)
+DATA = ("exams", "America/Chicago", "CST", "CDT", "nightly export", "R14", "spring", "t0", "t1")
+STILL_ENGLISH = ("2026-06-01T00:00:00+00:00",)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -193,6 +193,18 @@ _TOO_BIG = re.compile(
     r"needs (?P<weight>\d+) places at once \(one per tenant\) but a slot holds (?P<capacity>\d+)"
 )
 _HORIZON = "no free slot before the horizon "
+_WORK_WORDS = {
+    "all work": N_("all work"),
+    "version updates": N_("version updates"),
+    "DB refreshes": N_("DB refreshes"),
+    "version updates and DB refreshes": N_("version updates and DB refreshes"),
+}
+# Blackout.scope's words: kinds of work, then whom.
+_BLACKOUT = re.compile(
+    r"blackout (?P<name>.*) \((?P<what>"
+    + "|".join(map(re.escape, _WORK_WORDS))
+    + r"), (?P<who>provider-wide|tenant .+|group .+)\)"
+)
 
 
 def _window_words(window: Window) -> object:
@@ -205,6 +217,19 @@ def _window_words(window: Window) -> object:
 
 def _why_words(why: str) -> object:
     """A reason the planner wrote, as a translatable phrase where its form is known."""
+    found = _BLACKOUT.fullmatch(why)
+    if found:
+        who = found["who"]
+        if who == "provider-wide":
+            whom = Phrase(N_("provider-wide"))
+        elif who.startswith("tenant "):
+            whom = Phrase(N_("tenant %(id)s"), {"id": who[len("tenant ") :]})
+        else:
+            whom = Phrase(N_("group %(id)s"), {"id": who[len("group ") :]})
+        return Phrase(
+            N_("blackout %(name)s (%(what)s, %(whom)s)"),
+            {"name": found["name"], "what": Phrase(_WORK_WORDS[found["what"]]), "whom": whom},
+        )
     if why.startswith("blackout "):
         return Phrase(N_("blackout %(name)s"), {"name": why[len("blackout ") :]})
     found = _CAPACITY.fullmatch(why)
