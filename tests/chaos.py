@@ -239,7 +239,8 @@ def workers(
         time.sleep(stop_for)
         os.kill(procs[1].pid, signal.SIGCONT)
         desk = _desk(url)
-        deadline = time.monotonic() + 120
+        # Generous: under a loaded machine 200 runs take minutes; the loop ends when done.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             open_ = desk.storage.requests_in(
                 [Status.SCHEDULED, Status.NOT_STARTED, Status.IN_PROGRESS], limit=1

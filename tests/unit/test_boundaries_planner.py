@@ -622,6 +622,19 @@ def test_r13_an_update_booked_before_blocks_every_overlapping_slot_of_overlappin
     ]  # fmt: skip
 
 
+def test_r13_two_new_updates_of_one_tenant_never_overlap_in_interleaved_windows() -> None:
+    # Slots 04, 06, 08 and 05, 07, 09 interleave. "a" takes 04:00-06:00; the 05:00 slot
+    # overlaps it, so "b" (same tenant) must wait for 06:00 (R13: one update at a time).
+    later = WeeklyWindow("sunday", "05:00", "11:00", "UTC")
+    ds = [d("a", "t1", at=_h(4)), d("b", "t1", at=_h(5))]
+    p = run(ds, windows=[SUNDAY, later], capacity=3)
+    assert starts(p) == {"a": _h(4), "b": _h(6)}
+    assert [(c.start, c.cause) for c in p.explain("b").passed_over] == [(_h(5), "busy")]
+    # Another tenant may use the overlapping slot: only the same tenant is held back.
+    q = run([d("a", "t1", at=_h(4)), d("c", "t2", at=_h(5))], windows=[SUNDAY, later], capacity=3)
+    assert starts(q) == {"a": _h(4), "c": _h(5)}
+
+
 def test_r10_the_slot_after_one_too_full_is_checked_for_room_too() -> None:
     early = d("z", "t5", "t6", at=_week(1, 4))  # fills next Sunday 04:00
     ds = [early, d("x", "t1", at=_h(8)), d("g", "t2", "t3", at=_h(8))]

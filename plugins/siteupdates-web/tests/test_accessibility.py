@@ -102,6 +102,8 @@ def _page(browser: Any, server: LiveServer, who: str) -> Page:
 
 def violations(page: Page, axe: str) -> List[Dict[str, Any]]:
     """axe-core's violations on the page as it is now: rule, impact, the nodes."""
+    # After a form's POST and redirect the new page may still be loading on a busy machine.
+    page.wait_for_load_state("load")
     ready_state = page.evaluate("document.readyState")
     assert ready_state == "complete", ready_state
     if not page.evaluate("typeof window.axe !== 'undefined'"):

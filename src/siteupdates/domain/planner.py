@@ -490,6 +490,22 @@ class Plan:
             d.id, p.position, d.earliest, p, tuple(passed), tuple(lines), tuple(phrases)
         )
 
+    def _ahead_near(self, i: int, me: int) -> List[Tuple[str, Tuple[str, ...]]]:
+        """Who was placed before ``me`` in slot ``i`` or a slot overlapping it.
+
+        The slots of overlapping windows interleave: an update in one keeps its
+        tenants busy in the others it overlaps (R13).
+        """
+        s, e = self.slots[i]
+        first = bisect.bisect_left(self.slots, (s - (e - s),))  # slots are sorted by start
+        found: List[Tuple[str, Tuple[str, ...]]] = []
+        for j in range(first, len(self.slots)):
+            if self.slots[j][0] >= e:
+                break
+            if self.slots[j][1] > s:
+                found.extend(self._occupant(k) for k in self._occupants[j] if k < me)
+        return found
+
     def _why(self, i: int, d: Demand, me: int) -> Tuple[str, str, Tuple[str, ...]]:
         s, e = self.slots[i]
         holds = [h for h in self._held.get(me, ()) if s < h[0]]
@@ -508,7 +524,7 @@ class Plan:
                 )
         # Occupants are demand indexes, or -(k + 1) for the k-th update booked before.
         ahead = [self._occupant(k) for k in self._occupants[i] if k < me]
-        busy = sorted({rid for rid, ts in ahead if set(ts) & set(d.tenants)})
+        busy = sorted({rid for rid, ts in self._ahead_near(i, me) if set(ts) & set(d.tenants)})
         if busy:
             return "busy", _NOT_FREE, tuple(busy)
         used = sum(len(ts) for _, ts in ahead)
@@ -538,7 +554,7 @@ class Plan:
         if cause == "busy":
             mine = [
                 rid
-                for rid, ts in (self._occupant(k) for k in self._occupants[i] if k < me)
+                for rid, ts in self._ahead_near(i, me)
                 if set(ts) & set(d.tenants) and all(sees(t) for t in ts)
             ]
             if mine and all(sees(t) for t in d.tenants):
@@ -743,14 +759,21 @@ def plan(
         s, e = slots[i]
         used[i] += weight
         occupants[i].append(order)
-        for t in members:
-            held = busy.get(t)
-            if held is None:
-                busy[t] = i  # most tenants hold one slot: no list to allocate and chase
-            elif held.__class__ is int:
-                busy[t] = [held, i]
-            else:
-                held.append(i)
+        # The tenants are busy in every slot this update overlaps, not only its own:
+        # the slots of overlapping windows interleave (R13, one update at a time).
+        for j in range(bisect.bisect_right(slot_starts, s - slot_length), n):
+            if slots[j][0] >= e:
+                break
+            if slots[j][1] <= s:
+                continue
+            for t in members:
+                held = busy.get(t)
+                if held is None:
+                    busy[t] = j  # most tenants hold one slot: no list to allocate and chase
+                elif held.__class__ is int:
+                    busy[t] = [held, j]
+                else:
+                    held.append(j)
         if used[i] >= capacity:
             nxt.close(i)
         chosen.append(i)
