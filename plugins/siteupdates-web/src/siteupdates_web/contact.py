@@ -8,7 +8,6 @@ import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from siteupdates import Ambiguity, Desk, RequestDraft, Status, Target, Tenant, UpdateRequest
-from siteupdates.domain import may_cancel
 from siteupdates.errors import (
     AccessDenied,
     ConflictError,
@@ -21,7 +20,7 @@ from siteupdates.errors import (
 )
 from siteupdates.i18n import N_
 
-from . import adapter, forms, i18n
+from . import adapter, forms, i18n, why
 from .base import Screens
 from .pages import Body, Cookie, Page, PageError, PageRequest, Redirect, Result, etag_matches
 
@@ -245,7 +244,7 @@ class ContactScreens(Screens):
             desk.contact(cid).cancel(req.id)
             return self._done(rq, tenant, "cancelled")
         except TransitionNotAllowed:
-            return self._list(rq, tenant.id, error=_why_not(req), status=409)
+            return self._list(rq, tenant.id, error=why.cannot_cancel(req), status=409)
         except ConflictError:
             return self._list(
                 rq,
@@ -343,10 +342,10 @@ class ContactScreens(Screens):
         try:
             act(desk.contact(cid), req.id)
         except RequestRefused as exc:
-            error = _refused_words(exc) or _not_now(desk, cid, req)
+            error = why.refused_words(exc) or why.not_now(desk, cid, req)
         except (TransitionNotAllowed, ConflictError, InvalidInput):
             # Its arguments are the request alone: what fails is the request's state.
-            error = _not_now(desk, cid, req)
+            error = why.not_now(desk, cid, req)
         else:
             return self._done(rq, tenant, notice, req.id)
         return self._request_page(desk, cid, tenant, req, error, 400)
@@ -395,9 +394,9 @@ class ContactScreens(Screens):
         except forms.FormError as exc:
             error = exc.message
         except RequestRefused as exc:
-            error = _refused_words(exc) or _not_now(desk, cid, req)
+            error = why.refused_words(exc) or why.not_now(desk, cid, req)
         except (TransitionNotAllowed, ConflictError):
-            error = _not_now(desk, cid, req)
+            error = why.not_now(desk, cid, req)
         except InvalidInput as exc:
             error = i18n.gettext("The date cannot be moved now: %(why)s") % {"why": exc}
         else:
@@ -565,43 +564,6 @@ class _Outcome:
         self.errors = errors
         self.warnings = warnings or []
         self.checked = checked
-
-
-def _refused_words(exc: RequestRefused) -> Optional[str]:
-    """The refusals in the contact's language; None when one has no words in the catalog."""
-    if not exc.refusals or any(r.template is None for r in exc.refusals):
-        return None
-    return i18n.refusals_words(exc.refusals)
-
-
-def _not_now(desk: Desk, contact_id: str, req: UpdateRequest) -> str:
-    """Why an action the page offered no longer applies, in the contact's words.
-
-    The library's own text names events and rules; the contact needs the status
-    the request has now (it changed since the page was drawn).
-    """
-    try:
-        now = desk.contact(contact_id).request(req.id)
-    except SiteUpdatesError:
-        now = req
-    return i18n.gettext("This cannot be done while the request is %(status)s.") % {
-        "status": i18n.gettext(now.status.label)
-    }
-
-
-def _why_not(req: UpdateRequest) -> str:
-    """A refused cancel in words a contact understands."""
-    if req.status is Status.IN_PROGRESS:
-        return i18n.gettext(
-            "Request %(id)s is In Progress: work has already begun on your site, so it "
-            "cannot be cancelled."
-        ) % {"id": req.id}
-    decision = may_cancel(req)
-    if decision.refusals:
-        reason = i18n.refusal_words(decision.refusals[0])
-    else:
-        reason = i18n.gettext(req.status.label)
-    return i18n.gettext("This request cannot be cancelled or deleted: %(why)s.") % {"why": reason}
 
 
 def feed_available() -> bool:
