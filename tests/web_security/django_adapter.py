@@ -22,23 +22,19 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
+from typing import Any, Dict, Iterator, Mapping, Optional, Set
 from urllib.parse import urlencode
 
 from siteupdates import Desk
-from siteupdates.usecases import Role, by_actor
 
 from . import world
-from .framework import Resp, Route, Unavailable
+from .framework import Resp, Unavailable
+from .shared import PREFIX, WRITES, WorldPages
 
-PREFIX = "/updates"
 NAMESPACE = "siteupdates"
 #: Where the host project of the Django app's tests lives.
 HOST_DIR = world.ROOT / "plugins" / "siteupdates-django" / "tests"
-#: The provider's actions on one request (``/provider/requests/<id>/<action>``).
-PROVIDER_ACTIONS = ("schedule", "reschedule", "ask", "answered", "defer", "resume", "fail")
 _TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -75,11 +71,12 @@ def contact_of(user: Any) -> Optional[str]:
     return str(user.get_username())
 
 
-class DjangoHost:
+class DjangoHost(WorldPages):
     """The Django app in the tests' host project, on the hostile world."""
 
     name = "django"
     prefix = PREFIX
+    endpoint_prefix = NAMESPACE + ":"
 
     def __init__(self, where: Path) -> None:
         if not configure():
@@ -181,69 +178,10 @@ class DjangoHost:
                 continue
             for pattern in entry.url_patterns:
                 name = getattr(pattern, "name", None)
-                if name and _WRITES & methods.get(name, set()):
+                if name and WRITES & methods.get(name, set()):
                     found.add(f"{NAMESPACE}:{name}")
         assert found, "the host's URL config has no siteupdates namespace"
         return found
-
-    def routes(self) -> List[Route]:
-        t, ids = world.TENANT, self.ids
-        mine = f"{PREFIX}/t/{t}/requests/{ids['open']}"
-        page = f"{PREFIX}/t/{t}/requests"
-        link = self.links.token(
-            world.CONTACT, self.desk.contact(world.CONTACT).request(ids["open"]), "cancel",
-            world.NOW,
-        )  # fmt: skip
-        outbox = list(self.desk.provider.outbox(limit=1))
-        assert outbox, "the world's notices fill the outbox"
-        n = NAMESPACE
-        # The link first: the other routes' accepted posts may cancel its request.
-        found = [
-            Route(f"{n}:action_link", f"{PREFIX}/act/{link}", {}, "link", f"{PREFIX}/act/{link}"),
-            Route(f"{n}:hide_complete", f"{PREFIX}/t/{t}/hide-complete", {"hide": "1"},
-                  "contact", page),
-            Route(f"{n}:new_request", f"{PREFIX}/t/{t}/new", {
-                "key": "k-0123456789", "target": "staging", "version": "", "db_refresh": "yes",
-                "date": "2015-02-20", "time": "22:00", "ambiguity": "earlier",
-                "action": "submit"}, "contact", f"{PREFIX}/t/{t}/new"),
-            Route(f"{n}:remove_request", mine + "/remove", {"confirmed": "1"}, "contact", page),
-            Route(f"{n}:answer_request", f"{PREFIX}/t/{t}/requests/{ids['asked']}/answer",
-                  {"answer": "by phone"}, "contact", page),
-            Route(f"{n}:move_request", mine + "/move", {"date": "2015-02-21", "time": "22:00"},
-                  "contact", page),
-            Route(f"{n}:postpone_request", f"{PREFIX}/t/{t}/requests/{ids['scheduled']}/postpone",
-                  {"how": "next-window"}, "contact", page),
-            Route(f"{n}:approve_request", mine + "/approve", {}, "contact", page),
-            Route(f"{n}:decline_request", mine + "/decline", {"reason": "no"}, "contact", page),
-            Route(f"{n}:provider_plan", f"{PREFIX}/provider/plan", {"mode": "store"}, "staff",
-                  f"{PREFIX}/provider/"),
-            Route(f"{n}:provider_deliver", f"{PREFIX}/provider/outbox/deliver", {}, "staff",
-                  f"{PREFIX}/provider/outbox"),
-            Route(f"{n}:provider_retry", f"{PREFIX}/provider/outbox/{outbox[0].id}/retry", {},
-                  "staff", f"{PREFIX}/provider/outbox"),
-        ]  # fmt: skip
-        for action in PROVIDER_ACTIONS:
-            found.append(
-                Route(
-                    f"{n}:provider_act",
-                    f"{PREFIX}/provider/requests/{ids['open']}/{action}",
-                    {"reason": "why", "date": "2015-02-22", "time": "05:00"},
-                    "staff",
-                    f"{PREFIX}/provider/",
-                    label=f"provider_act:{action}",
-                )
-            )
-        return found
-
-    def readable_paths(self) -> List[str]:
-        base = PREFIX + "/t/{tenant}"
-        return [
-            base + "/requests",
-            base + "/new",
-            base + "/requests/{request}",
-            PREFIX + "/gadget/fragment?tenant={tenant}",
-            PREFIX + "/requests?tenant={tenant}",
-        ]
 
     def crash_next(self) -> None:
         from siteupdates_django import store
@@ -291,38 +229,6 @@ class DjangoHost:
         if staff:
             return "/_signin?" + urlencode({"user": staff, "staff": "1"})
         return "/_signin?" + urlencode({"user": contact or ""})
-
-    def pages(self, who: str) -> List[str]:
-        ids = self.ids
-        if who == "contact":
-            t = f"{PREFIX}/t/{world.TENANT}"
-            mine = [v for k, v in ids.items() if k != "other"]
-            return [
-                PREFIX + "/",
-                PREFIX + "/gadget",
-                PREFIX + "/gadget/fragment",
-                t + "/requests",
-                t + "/new",
-                *(f"{t}/requests/{rid}" for rid in mine),
-                f"{PREFIX}/act/"
-                + self.links.token(
-                    world.CONTACT, self.desk.contact(world.CONTACT).request(ids["asked"]),
-                    "answer", world.NOW,
-                ),
-            ]  # fmt: skip
-        reads = sorted(
-            uc.name
-            for uc in by_actor(Role.PROVIDER)
-            if not uc.writes and not uc.python_only and not any(p.required for p in uc.params)
-        )
-        return [
-            PREFIX + "/provider/",
-            PREFIX + "/provider/?view=open",
-            PREFIX + "/provider/?view=done",
-            PREFIX + "/provider/outbox",
-            *(f"{PREFIX}/provider/requests/{rid}" for rid in ids.values()),
-            *(f"{PREFIX}/provider/read/{name}" for name in reads),
-        ]
 
 
 def make(where: Path) -> DjangoHost:

@@ -6,28 +6,25 @@ import contextlib
 import re
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
+from typing import Any, Dict, Iterator, Mapping, Optional, Set
 from urllib.parse import urlencode
 
 from siteupdates import Desk
 from siteupdates.actionlinks import ActionLinks, install
-from siteupdates.usecases import Role, by_actor
 
 from . import world
-from .framework import Resp, Route, Unavailable
+from .framework import Resp, Unavailable
+from .shared import PREFIX, WRITES, WorldPages
 
-PREFIX = "/updates"
-#: The provider's actions on one request (``/provider/requests/<id>/<action>``).
-PROVIDER_ACTIONS = ("schedule", "reschedule", "ask", "answered", "defer", "resume", "fail")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class FlaskHost:
+class FlaskHost(WorldPages):
     """A host app as a careless portal writes it: sign-out drops its keys, never clears."""
 
     name = "flask"
     prefix = PREFIX
+    endpoint_prefix = "siteupdates_web."
 
     def __init__(self, where: Path) -> None:
         try:
@@ -129,72 +126,8 @@ class FlaskHost:
         return {
             r.endpoint
             for r in self.app.url_map.iter_rules()
-            if r.endpoint.startswith("siteupdates_web.") and _WRITES & set(r.methods or ())
+            if r.endpoint.startswith("siteupdates_web.") and WRITES & set(r.methods or ())
         }
-
-    def routes(self) -> List[Route]:
-        t, ids = world.TENANT, self.ids
-        mine = f"{PREFIX}/t/{t}/requests/{ids['open']}"
-        page = f"{PREFIX}/t/{t}/requests"
-        link = self.links.token(
-            world.CONTACT, self.desk.contact(world.CONTACT).request(ids["open"]), "cancel",
-            world.NOW,
-        )  # fmt: skip
-        outbox = list(self.desk.provider.outbox(limit=1))
-        assert outbox, "the world's notices fill the outbox"
-        # The link first: the other routes' accepted posts may cancel its request.
-        found = [
-            Route("siteupdates_web.action_link", f"{PREFIX}/act/{link}", {}, "link",
-                  f"{PREFIX}/act/{link}"),
-            Route("siteupdates_web.hide_complete", f"{PREFIX}/t/{t}/hide-complete",
-                  {"hide": "1"}, "contact", page),
-            Route("siteupdates_web.new_request", f"{PREFIX}/t/{t}/new", {
-                "key": "k-0123456789", "target": "staging", "version": "", "db_refresh": "yes",
-                "date": "2015-02-20", "time": "22:00", "ambiguity": "earlier",
-                "action": "submit"}, "contact", f"{PREFIX}/t/{t}/new"),
-            Route("siteupdates_web.remove_request", mine + "/remove", {"confirmed": "1"},
-                  "contact", page),
-            Route("siteupdates_web.answer_request",
-                  f"{PREFIX}/t/{t}/requests/{ids['asked']}/answer", {"answer": "by phone"},
-                  "contact", page),
-            Route("siteupdates_web.move_request", mine + "/move",
-                  {"date": "2015-02-21", "time": "22:00"}, "contact", page),
-            Route("siteupdates_web.postpone_request",
-                  f"{PREFIX}/t/{t}/requests/{ids['scheduled']}/postpone",
-                  {"how": "next-window"}, "contact", page),
-            Route("siteupdates_web.approve_request", mine + "/approve", {}, "contact", page),
-            Route("siteupdates_web.decline_request", mine + "/decline", {"reason": "no"},
-                  "contact", page),
-            Route("siteupdates_web.provider_plan", f"{PREFIX}/provider/plan",
-                  {"mode": "store"}, "staff", f"{PREFIX}/provider/"),
-            Route("siteupdates_web.provider_deliver", f"{PREFIX}/provider/outbox/deliver", {},
-                  "staff", f"{PREFIX}/provider/outbox"),
-            Route("siteupdates_web.provider_retry",
-                  f"{PREFIX}/provider/outbox/{outbox[0].id}/retry", {}, "staff",
-                  f"{PREFIX}/provider/outbox"),
-        ]  # fmt: skip
-        for action in PROVIDER_ACTIONS:
-            found.append(
-                Route(
-                    "siteupdates_web.provider_act",
-                    f"{PREFIX}/provider/requests/{ids['open']}/{action}",
-                    {"reason": "why", "date": "2015-02-22", "time": "05:00"},
-                    "staff",
-                    f"{PREFIX}/provider/",
-                    label=f"provider_act:{action}",
-                )
-            )
-        return found
-
-    def readable_paths(self) -> List[str]:
-        base = PREFIX + "/t/{tenant}"
-        return [
-            base + "/requests",
-            base + "/new",
-            base + "/requests/{request}",
-            PREFIX + "/gadget/fragment?tenant={tenant}",
-            PREFIX + "/requests?tenant={tenant}",
-        ]
 
     def crash_next(self) -> None:
         self._crash = True
@@ -221,38 +154,6 @@ class FlaskHost:
     def sign_in_url(self, contact: Optional[str] = None, staff: Optional[str] = None) -> str:
         args = {k: v for k, v in (("contact", contact), ("staff", staff)) if v}
         return "/_signin?" + urlencode(args)
-
-    def pages(self, who: str) -> List[str]:
-        ids = self.ids
-        if who == "contact":
-            t = f"{PREFIX}/t/{world.TENANT}"
-            mine = [v for k, v in ids.items() if k != "other"]
-            return [
-                PREFIX + "/",
-                PREFIX + "/gadget",
-                PREFIX + "/gadget/fragment",
-                t + "/requests",
-                t + "/new",
-                *(f"{t}/requests/{rid}" for rid in mine),
-                f"{PREFIX}/act/"
-                + self.links.token(
-                    world.CONTACT, self.desk.contact(world.CONTACT).request(ids["asked"]),
-                    "answer", world.NOW,
-                ),
-            ]  # fmt: skip
-        reads = sorted(
-            uc.name
-            for uc in by_actor(Role.PROVIDER)
-            if not uc.writes and not uc.python_only and not any(p.required for p in uc.params)
-        )
-        return [
-            PREFIX + "/provider/",
-            PREFIX + "/provider/?view=open",
-            PREFIX + "/provider/?view=done",
-            PREFIX + "/provider/outbox",
-            *(f"{PREFIX}/provider/requests/{rid}" for rid in ids.values()),
-            *(f"{PREFIX}/provider/read/{name}" for name in reads),
-        ]
 
 
 def make(where: Path) -> FlaskHost:

@@ -117,8 +117,9 @@ def test_hostile_text_typed_into_the_forms_is_shown_as_typed(
         page.goto(base + framework.sign_in_url(contact=world.CONTACT))
         page.goto(f"{base}{framework.prefix}/t/{world.TENANT}/requests/{rid}")
         page.fill("textarea[name=answer]", typed)
-        page.locator("textarea[name=answer]").evaluate("e => e.form.requestSubmit()")
-        page.wait_for_load_state("load")
+        # Wait for the POST's own navigation: a load state already reached would not.
+        with page.expect_navigation():
+            page.locator("textarea[name=answer]").evaluate("e => e.form.requestSubmit()")
         page.goto(base + framework.sign_in_url(staff=world.STAFF))
         page.goto(f"{base}{framework.prefix}/provider/requests/{rid}")
         found = page.evaluate(_PROBE)
