@@ -99,8 +99,8 @@ def test_axe_core_finds_no_violation_on_any_german_page(
         if who == "contact=dana":
             page.goto(PREFIX + "/t/maple/new")
             ready(page)
-            page.get_by_role("button", name="Anfrage absenden").click()
-            page.wait_for_load_state("load")
+            with page.expect_navigation():  # the POST's own page, not the one before
+                page.get_by_role("button", name="Anfrage absenden").click()
             assert "Die Anfrage wurde nicht abgesendet" in page.content()
             report[f"{who} /t/maple/new (refused)"] = violations(page, axe)
             page.goto(PREFIX + "/t/maple/requests")
@@ -109,14 +109,14 @@ def test_axe_core_finds_no_violation_on_any_german_page(
                 "() => document.querySelectorAll('form[data-confirm]')"
                 ".forEach(f => f.removeAttribute('data-confirm'))"
             )
-            page.locator(f"tr[data-request='{rids['queued']}']").get_by_role("button").click()
-            page.wait_for_load_state("load")
+            with page.expect_navigation():  # the POST's own page, not the one before
+                page.locator(f"tr[data-request='{rids['queued']}']").get_by_role("button").click()
             assert "Möchten Sie diese Anfrage wirklich löschen?" in page.content()
             report[f"{who} remove (confirm)"] = violations(page, axe)
         if who == "staff=pat":
             page.goto(PREFIX + "/provider/")
-            page.get_by_role("button", name="Warteschlange planen (Probelauf)").click()
-            page.wait_for_load_state("load")
+            with page.expect_navigation():  # the POST's own page, not the one before
+                page.get_by_role("button", name="Warteschlange planen (Probelauf)").click()
             report[f"{who} /provider/plan (dry run)"] = violations(page, axe)
         page.context.close()
     print(json.dumps({k: v for k, v in report.items() if v}, indent=1))
