@@ -324,5 +324,7 @@ def test_public_suite_files_with_problems_block_every_event_recurring_ical_event
                 if not fits or len(dropped) < unreadable:
                     differ.append(f"{f.name}: {len(want - got)} missing, {unreadable} "
                                   f"unreadable, {len(dropped)} reported")  # fmt: skip
-    assert checked >= 30, checked
+    # Not vacuous: the suites ship 43 such files with the newest icalendar, 23 with
+    # the one Python 3.8 installs.
+    assert checked >= 20, checked
     assert differ == []
