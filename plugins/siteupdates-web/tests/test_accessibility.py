@@ -197,6 +197,62 @@ def tab_to(page: Page, test: str, *, limit: int = 60) -> None:
     raise AssertionError(f"no focusable element where {test} within {limit} tabs")
 
 
+def walk_by_keyboard(page: Page, words: Dict[str, str]) -> None:
+    """The source document's steps by Tab, Enter and arrows alone, on the page's ``words``.
+
+    ``words``: the link and button texts (``manage``, ``request``, ``submit``), and
+    what the pages then say (``submitted``, ``when``, ``status``, ``cancelled``).
+    """
+    page.goto("/_signin?contact=dana")
+    page.goto(PREFIX + "/")
+    ready(page)
+    # Manage Requests, then Request an Update: links followed with Enter.
+    tab_to(page, f"e.textContent.trim() === {words['manage']!r}")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/t/maple/requests")
+    ready(page)
+    tab_to(page, f"e.textContent.trim() === {words['request']!r}")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/t/maple/new")
+    ready(page)
+    # Choose a Site: arrows move the choice within the radio group.
+    tab_to(page, "e.name === 'target'")
+    for _ in range(6):
+        if page.evaluate("document.activeElement.value") == "staging":
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.value") == "staging"
+    tab_to(page, "e.name === 'date'")
+    # The date and time fields are the browser's own widgets, in its UI's order
+    # (headless Chromium's is US English whatever the page's language).
+    page.keyboard.type("02142015")
+    tab_to(page, "e.name === 'time'")
+    page.keyboard.type("1000PM")
+    tab_to(page, "e.name === 'version'")
+    for _ in range(8):
+        if page.evaluate("document.activeElement.value") == "E.1505.2":
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.value") == "E.1505.2"
+    typed = page.evaluate("[document.querySelector('[name=date]').value, "
+                          "document.querySelector('[name=time]').value]")  # fmt: skip
+    assert typed == ["2015-02-14", "22:00"], typed
+    tab_to(page, f"e.textContent.trim() === {words['submit']!r}")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/t/maple/requests?**")
+    sync_api.expect(page.locator(".su-notice")).to_contain_text(words["submitted"])
+    row = page.locator("tr", has_text="E.1505.2")
+    sync_api.expect(row).to_contain_text(words["when"])
+    sync_api.expect(row).to_contain_text(words["status"])
+    ready(page)
+    # The trash can of that request, Enter, and Yes to the question.
+    page.once("dialog", lambda d: d.accept())
+    tab_to(page, "(e.getAttribute('aria-label') || '').includes('E.1505.2')")
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator(".su-notice")).to_contain_text(words["cancelled"])
+    sync_api.expect(page.locator("tr", has_text="E.1505.2")).to_have_count(0)
+
+
 def test_the_source_documents_steps_by_keyboard_alone(browser: Any, tmp_path: Path) -> None:
     desk: Desk = open_desk(tmp_path / "keys.db")
     seed(desk)
@@ -204,49 +260,11 @@ def test_the_source_documents_steps_by_keyboard_alone(browser: Any, tmp_path: Pa
     try:
         context = browser.new_context(base_url=server.url, locale="en-US")
         page = context.new_page()
-        page.goto("/_signin?contact=dana")
-        page.goto(PREFIX + "/")
-        ready(page)
-        # Manage Requests, then Request an Update: links followed with Enter.
-        tab_to(page, "e.textContent.trim() === 'Manage Requests'")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/t/maple/requests")
-        ready(page)
-        tab_to(page, "e.textContent.trim() === 'Request an Update'")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/t/maple/new")
-        ready(page)
-        # Choose a Site: arrows move the choice within the radio group.
-        tab_to(page, "e.name === 'target'")
-        for _ in range(6):
-            if page.evaluate("document.activeElement.value") == "staging":
-                break
-            page.keyboard.press("ArrowDown")
-        assert page.evaluate("document.activeElement.value") == "staging"
-        tab_to(page, "e.name === 'date'")
-        page.keyboard.type("02142015")
-        tab_to(page, "e.name === 'time'")
-        page.keyboard.type("1000PM")
-        tab_to(page, "e.name === 'version'")
-        for _ in range(8):
-            if page.evaluate("document.activeElement.value") == "E.1505.2":
-                break
-            page.keyboard.press("ArrowDown")
-        assert page.evaluate("document.activeElement.value") == "E.1505.2"
-        tab_to(page, "e.textContent.trim() === 'Submit Request'")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/t/maple/requests?**")
-        sync_api.expect(page.locator(".su-notice")).to_contain_text("Your request was submitted")
-        row = page.locator("tr", has_text="E.1505.2")
-        sync_api.expect(row).to_contain_text("Feb. 14, 2015")
-        sync_api.expect(row).to_contain_text("To Be Scheduled")
-        ready(page)
-        # The trash can of that request, Enter, and Yes to the question.
-        page.once("dialog", lambda d: d.accept())
-        tab_to(page, "(e.getAttribute('aria-label') || '').includes('E.1505.2')")
-        page.keyboard.press("Enter")
-        sync_api.expect(page.locator(".su-notice")).to_contain_text("cancelled")
-        sync_api.expect(page.locator("tr", has_text="E.1505.2")).to_have_count(0)
+        walk_by_keyboard(page, {
+            "manage": "Manage Requests", "request": "Request an Update",
+            "submit": "Submit Request", "submitted": "Your request was submitted",
+            "when": "Feb. 14, 2015", "status": "To Be Scheduled", "cancelled": "cancelled",
+        })  # fmt: skip
         # Cancelled: gone from the contact's list (R19), only the seeded refreshes remain.
         assert all(r.version is None for r in desk.contact("dana").requests("maple").items)
         context.close()

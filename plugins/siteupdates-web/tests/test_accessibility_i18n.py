@@ -20,8 +20,8 @@ from test_accessibility import (
     _page,
     contact_pages,
     provider_pages,
-    tab_to,
     violations,
+    walk_by_keyboard,
 )
 from test_browser import ARGS, CHROMIUM, LiveServer, ready, seed, sync_api
 from webtest_support import NOW, PREFIX, SETUP
@@ -135,53 +135,11 @@ def test_the_source_documents_steps_by_keyboard_alone_in_german(
     try:
         context = browser.new_context(base_url=server.url, locale="de-DE")
         page = context.new_page()
-        page.goto("/_signin?contact=dana")
-        page.goto(PREFIX + "/")
-        ready(page)
-        tab_to(page, "e.textContent.trim() === 'Anfragen verwalten'")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/t/maple/requests")
-        ready(page)
-        tab_to(page, "e.textContent.trim() === 'Update anfragen'")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/t/maple/new")
-        ready(page)
-        tab_to(page, "e.name === 'target'")
-        for _ in range(6):
-            if page.evaluate("document.activeElement.value") == "staging":
-                break
-            page.keyboard.press("ArrowDown")
-        assert page.evaluate("document.activeElement.value") == "staging"
-        tab_to(page, "e.name === 'date'")
-        # The date and time fields are the browser's own widgets, in its UI's order
-        # (headless Chromium's is US English whatever the page's language).
-        page.keyboard.type("02142015")
-        tab_to(page, "e.name === 'time'")
-        page.keyboard.type("1000PM")
-        tab_to(page, "e.name === 'version'")
-        for _ in range(8):
-            if page.evaluate("document.activeElement.value") == "E.1505.2":
-                break
-            page.keyboard.press("ArrowDown")
-        assert page.evaluate("document.activeElement.value") == "E.1505.2"
-        typed = page.evaluate("[document.querySelector('[name=date]').value, "
-                              "document.querySelector('[name=time]').value]")  # fmt: skip
-        assert typed == ["2015-02-14", "22:00"], typed
-        tab_to(page, "e.textContent.trim() === 'Anfrage absenden'")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/t/maple/requests?**")
-        sync_api.expect(page.locator(".su-notice")).to_contain_text(
-            "Ihre Anfrage wurde abgesendet"
-        )
-        row = page.locator("tr", has_text="E.1505.2")
-        sync_api.expect(row).to_contain_text("14. Feb. 2015 22:00 CST")
-        sync_api.expect(row).to_contain_text("Zu planen")
-        ready(page)
-        page.once("dialog", lambda d: d.accept())
-        tab_to(page, "(e.getAttribute('aria-label') || '').includes('E.1505.2')")
-        page.keyboard.press("Enter")
-        sync_api.expect(page.locator(".su-notice")).to_contain_text("storniert")
-        sync_api.expect(page.locator("tr", has_text="E.1505.2")).to_have_count(0)
+        walk_by_keyboard(page, {
+            "manage": "Anfragen verwalten", "request": "Update anfragen",
+            "submit": "Anfrage absenden", "submitted": "Ihre Anfrage wurde abgesendet",
+            "when": "14. Feb. 2015 22:00 CST", "status": "Zu planen", "cancelled": "storniert",
+        })  # fmt: skip
         context.close()
     finally:
         server.stop()
