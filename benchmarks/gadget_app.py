@@ -40,9 +40,11 @@ def use_case_app() -> Flask:
 
     from siteupdates import Desk
     from siteupdates.app.contact import gadget
-    from siteupdates_web import forms, mount
+    from siteupdates_web import configure_environment, forms, mount
 
     app = Flask("bench_use_case")
+    # The blueprint does this before its own pages; this route is the app's.
+    configure_environment(app.jinja_env)
     app.secret_key = "bench"
     desk = Desk.open(os.environ["BENCH_PG_URL"], entry_points=True)
     mount(app, contact=lambda: request.headers.get("X-Contact"), desk=desk, url_prefix="/u")
@@ -81,13 +83,18 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 class Row:
-    def __init__(self, site: Any, text: str, label: str, status: Any = None) -> None:
-        self.site, self.text, self.label, self.status = site, text, label, status
+    """The fields of an overview row the template reads (``row_text`` in English uses ``text``)."""
+
+    def __init__(self, site: Any, text: str, label: str, when: datetime, status: Any = None):
+        self.site, self.text, self.label, self.when, self.status = site, text, label, when, status
+        self.automatic = False
 
 
 class View:
-    def __init__(self, name: str, updated: str, rows: List[Row]) -> None:
-        self.tenant_name, self.updated_line, self.rows = name, updated, rows
+    """The fields of an overview the template reads."""
+
+    def __init__(self, name: str, made_at: datetime, zone: str, rows: List[Row]) -> None:
+        self.tenant_name, self.made_at, self.zone, self.rows = name, made_at, zone, rows
 
 
 def _no_desk() -> Any:
@@ -101,9 +108,11 @@ def bare_app() -> Flask:
     from zoneinfo import ZoneInfo
 
     from siteupdates.domain.model import SiteKind, Status
-    from siteupdates_web import forms, mount
+    from siteupdates_web import configure_environment, forms, mount
 
     app = Flask("bench_bare")
+    # The template's {% trans %} and date helpers, as the blueprint installs them.
+    configure_environment(app.jinja_env)
     app.secret_key = "bench"
     # The blueprint is mounted for its templates and URLs; the route below is the baseline.
     mount(app, contact=lambda: request.headers.get("X-Contact"), desk=_no_desk, url_prefix="/u")
@@ -136,18 +145,19 @@ def bare_app() -> Flask:
         out: List[Row] = []
         for s in sites:
             kind = SiteKind(s[3])
-            out.append(Row(kind, f"{s[4]} - {day(s[5], zone)}", "CURRENT"))
+            out.append(Row(kind, f"{s[4]} - {day(s[5], zone)}", "CURRENT", s[5]))
             for b in booked:
                 main, _, refresh = b[7].partition("/")
                 status = Status(b[11])
+                when = b[9]
                 if b[4] is not None and main == s[3]:
-                    out.append(Row(kind, f"{b[4]} - {day(b[9], zone)}", "SCHEDULED", status))
+                    out.append(Row(kind, f"{b[4]} - {day(when, zone)}", "SCHEDULED", when, status))
                 if b[8] and (refresh or main) == s[3]:
-                    out.append(Row(kind, f"Refresh - {day(b[9], zone)}", "SCHEDULED", status))
-        now = datetime.now(UTC).astimezone(ZoneInfo(zone))
+                    text = f"Refresh - {day(when, zone)}"
+                    out.append(Row(kind, text, "SCHEDULED", when, status))
         view: Optional[View] = None
         if sites:
-            view = View(sites[0][2], f"Updated {now:%I:%M %p %Z}", out)
+            view = View(sites[0][2], datetime.now(UTC), zone, out)
         return render_template(
             "siteupdates_web/gadget.html", overview=view, tenant=None, many=False,
             manage_url=url_for("siteupdates_web.requests_of",
