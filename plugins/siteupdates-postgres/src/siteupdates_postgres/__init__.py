@@ -188,6 +188,25 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+class _Connection(psycopg.Connection[Any]):
+    """A pooled connection that keeps one cursor for its claims.
+
+    A worker claims in a loop: a new cursor per claim would look up the loaders
+    of the claim's 22 result columns every time, a reused one keeps them while
+    the result's types stay the same (about a third of a claim's client CPU).
+    A pooled connection serves one thread at a time, and so does its cursor.
+    """
+
+    _claims: Optional[psycopg.Cursor[Tuple[Any, ...]]] = None
+
+    def claim_cursor(self) -> psycopg.Cursor[Tuple[Any, ...]]:
+        """The cursor of this connection's claims: tuples, in binary."""
+        cur = self._claims
+        if cur is None or cur.closed:
+            cur = self._claims = self.cursor(row_factory=tuple_row, binary=True)
+        return cur
+
+
 def _split(url: str) -> Tuple[str, Dict[str, str]]:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -227,8 +246,9 @@ class PostgresStorage(SqlStorage):
             )
         #: The connection of the unit of work this thread has open (see _connection).
         self._held = threading.local()
-        self._pool = ConnectionPool(
+        self._pool: ConnectionPool[_Connection] = ConnectionPool(
             conninfo,
+            connection_class=_Connection,
             min_size=lo,
             max_size=max(hi, lo),
             kwargs={"autocommit": True, "row_factory": dict_row},
@@ -379,13 +399,21 @@ class PostgresStorage(SqlStorage):
         """
         expires = now + timedelta(seconds=lease_seconds)
         params = {"now": now, "limit": limit, "worker": worker, "expires": expires}
+        statement = _CLAIM_ONE_STATEMENT if limit == 1 else _CLAIM_STATEMENT
         try:
-            with self._connection() as conn:
+            # As _connection() does, without its two context managers per claim:
+            # the unit's connection when this thread has one open, else a pooled
+            # one (autocommit: the statement is its own transaction, and nothing
+            # is left open to commit or roll back when it goes back).
+            held = getattr(self._held, "conn", None)
+            conn = held if held is not None else self._pool.getconn()
+            try:
                 # Tuples in binary: no column names to decode and no timestamps to
                 # format and parse; the statement is prepared from the first call.
-                cur = conn.cursor(row_factory=tuple_row, binary=True)
-                statement = _CLAIM_ONE_STATEMENT if limit == 1 else _CLAIM_STATEMENT
-                rows = cur.execute(statement, params, prepare=True).fetchall()
+                rows = conn.claim_cursor().execute(statement, params, prepare=True).fetchall()
+            finally:
+                if held is None:
+                    self._pool.putconn(conn)
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
         claims = []
