@@ -167,6 +167,14 @@ _SETTLE_OUTBOX = (
     "delivered_at = :delivered_at, lease_owner = NULL, lease_expires = NULL "
     "WHERE id = :id AND state = 'pending' AND lease_owner = :lease_owner AND claims = :claims"
 )
+#: The settle and its log row in one statement, where UPDATE may stand in WITH: the
+#: log row is written only when the fenced UPDATE found the claim (one round trip).
+_SETTLE_AND_LOG_OUTBOX = (
+    f"WITH settled AS ({_SETTLE_OUTBOX} RETURNING id) "
+    "INSERT INTO outbox_log (outbox_id, seq, at, event, by_whom, detail) "
+    "SELECT settled.id, coalesce((SELECT max(seq) FROM outbox_log "
+    "WHERE outbox_id = settled.id), 0) + 1, :at, :event, :by, :detail FROM settled"
+)
 #: IDs per claim UPDATE (below SQLite's oldest limit of 999 parameters).
 _CLAIM_CHUNK = 500
 _LOG_OUTBOX = (
@@ -1133,14 +1141,13 @@ class SqlStorage(SqlReads, Storage):
                 "lease_owner": item.lease_owner,
                 "claims": item.claims,
             }  # the statement's columns only: the payload is not encoded again
+            log = {"at": self._ts(at), "event": event, "by": by, "detail": item.last_error}
+            if self.dialect.insert_in_with:
+                return bool(uow._x(_SETTLE_AND_LOG_OUTBOX, {**values, **log}).rowcount == 1)
             done = uow._x(_SETTLE_OUTBOX, values)
             if done.rowcount != 1:
                 return False
-            uow._x(
-                _LOG_OUTBOX,
-                {"id": item.id, "at": self._ts(at), "event": event, "by": by,
-                 "detail": item.last_error},
-            )  # fmt: skip
+            uow._x(_LOG_OUTBOX, {"id": item.id, **log})
             return True
 
     def requeue_outbox(
