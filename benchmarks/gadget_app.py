@@ -40,7 +40,8 @@ def use_case_app() -> Flask:
 
     from siteupdates import Desk
     from siteupdates.app.contact import gadget
-    from siteupdates_web import configure_environment, forms, mount
+    from siteupdates_web import forms, mount
+    from siteupdates_web.templating import configure_environment
 
     app = Flask("bench_use_case")
     # The blueprint does this before its own pages; this route is the app's.
@@ -108,7 +109,8 @@ def bare_app() -> Flask:
     from zoneinfo import ZoneInfo
 
     from siteupdates.domain.model import SiteKind, Status
-    from siteupdates_web import configure_environment, forms, mount
+    from siteupdates_web import forms, mount
+    from siteupdates_web.templating import configure_environment
 
     app = Flask("bench_bare")
     # The template's {% trans %} and date helpers, as the blueprint installs them.
