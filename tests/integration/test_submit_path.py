@@ -64,8 +64,9 @@ def test_sqlite_binds_the_yes_no_columns_as_integers_and_reads_them_back_as_bool
     tmp_path: Path,
 ) -> None:
     desk = _desk(tmp_path)
-    unit = desk.storage.unit()  # type: ignore[attr-defined]
-    with unit as uow:
+    storage = desk.storage
+    assert isinstance(storage, SqliteStorage)
+    with storage.unit() as uow:
         values = codec.request_values(make_request("d1", db_refresh=True), uow._instant, uow._flag)
     flags = [values[codec.REQUEST_COLUMNS.index(c)] for c in ("db_refresh", "automatic")]
     assert [type(f) for f in flags] == [int, int] and flags == [1, 0]
@@ -84,8 +85,10 @@ def test_the_codec_keeps_bools_for_a_driver_with_a_boolean_type() -> None:
     "instants",
     [
         # the same object twice, then another object of the same value, then a new value
-        lambda: [datetime(2026, 1, 1, tzinfo=UTC)] * 2
-        + [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)],
+        lambda: (
+            [datetime(2026, 1, 1, tzinfo=UTC)] * 2
+            + [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)]
+        ),
         # an aware instant in another zone: converted, and its cached text is of UTC
         lambda: [datetime(2026, 1, 1, 5, tzinfo=timezone(timedelta(hours=5)))] * 2,
     ],
