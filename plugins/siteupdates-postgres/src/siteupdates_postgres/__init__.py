@@ -285,6 +285,11 @@ class PostgresStorage(SqlStorage):
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        # Instants are stored as timestamptz and read back as UTC by the codec. In
+        # a UTC session psycopg gives them datetime.timezone.utc, which the codec
+        # takes as it is, instead of the server's zone (often Etc/UTC, a ZoneInfo
+        # to convert from on every column of every row read).
+        conn.execute("SET TimeZone TO 'UTC'")
 
     def _sql(self, text: str) -> str:
         return _pyformat(text)
