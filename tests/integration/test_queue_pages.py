@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_a_queue_longer_than_the_cap_is_counted_as_at_least_the_cap(
 
 @pytest.mark.parametrize("command", [["queue"], ["provider", "queue"]])
 def test_the_command_line_says_at_least_when_the_queue_was_counted_up_to_the_cap(
-    command: list,
+    command: List[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
