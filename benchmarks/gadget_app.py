@@ -40,7 +40,8 @@ def use_case_app() -> Flask:
 
     from siteupdates import Desk
     from siteupdates.app.contact import gadget
-    from siteupdates_web import configure_environment, forms, mount
+    from siteupdates_web import forms, mount
+    from siteupdates_web.templating import configure_environment
 
     app = Flask("bench_use_case")
     # The blueprint does this before its own pages; this route is the app's.
@@ -79,6 +80,9 @@ SELECT 1, r.tenant_id, NULL, NULL, r.version, NULL, NULL, r.target, r.db_refresh
  WHERE r.status IN ('scheduled', 'not-started', 'in-progress')
 """
 
+#: The overview's site order (the source document's: Production, staging, Sandbox).
+SITE_ORDER = {"production": 0, "staging": 1, "sandbox": 2}
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -108,7 +112,8 @@ def bare_app() -> Flask:
     from zoneinfo import ZoneInfo
 
     from siteupdates.domain.model import SiteKind, Status
-    from siteupdates_web import configure_environment, forms, mount
+    from siteupdates_web import forms, mount
+    from siteupdates_web.templating import configure_environment
 
     app = Flask("bench_bare")
     # The template's {% trans %} and date helpers, as the blueprint installs them.
@@ -140,7 +145,7 @@ def bare_app() -> Flask:
         cid = request.headers.get("X-Contact")
         rows = connection().execute(BARE_SELECT, {"cid": cid}).fetchall()
         zone = next((r[10] for r in rows if r[0] == 0 and r[10]), None) or "America/Chicago"
-        sites = [r for r in rows if r[0] == 0]
+        sites = sorted((r for r in rows if r[0] == 0), key=lambda r: SITE_ORDER.get(r[3], 3))
         booked = sorted((r for r in rows if r[0] == 1), key=lambda r: r[9])
         out: List[Row] = []
         for s in sites:

@@ -80,6 +80,10 @@ class Language:
     ) -> None:
         self.code = code
         self.translations = translations
+        # The catalog's own bound methods: a notice asks for twenty words, and a
+        # method of ours around each would be a second call per word.
+        self.gettext = translations.gettext  # type: ignore[method-assign]
+        self.ngettext = translations.ngettext  # type: ignore[method-assign, assignment]
         self.dates = dates
         self.day_pattern = day_pattern
         self.clock_pattern = clock_pattern
@@ -98,9 +102,7 @@ class Language:
     def day(self, local: datetime) -> str:
         """The date of ``local`` (a time in its zone): ``Feb. 14, 2015``, ``14. Feb. 2015``."""
         if self.dates is None:
-            from siteupdates.domain.timeutil import format_local_day
-
-            return format_local_day(local)
+            return _english_day(local)
         from babel.dates import format_date
 
         return str(format_date(local, self.day_pattern, locale=self.dates))
@@ -108,12 +110,29 @@ class Language:
     def clock(self, local: datetime) -> str:
         """The time of ``local`` with its zone's abbreviation: ``4:39 AM CST``, ``04:39 CST``."""
         if self.dates is None:
-            from siteupdates.domain.timeutil import format_local_clock
-
-            return format_local_clock(local)
+            return _english_clock(local)
         from babel.dates import format_time
 
         return f"{format_time(local, self.clock_pattern, locale=self.dates)} {local.tzname()}"
+
+
+def _english_day(local: datetime) -> str:
+    global _english_day
+    # Bound on first use (the domain's time module is not this module's import),
+    # then called straight: an import statement per notice line raised and caught
+    # an AttributeError each time (the time module answers ``__path__`` that way).
+    from siteupdates.domain.timeutil import format_local_day
+
+    _english_day = format_local_day
+    return format_local_day(local)
+
+
+def _english_clock(local: datetime) -> str:
+    global _english_clock
+    from siteupdates.domain.timeutil import format_local_clock
+
+    _english_clock = format_local_clock
+    return format_local_clock(local)
 
 
 #: English: the source's words and dates, no catalog read.

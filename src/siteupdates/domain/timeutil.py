@@ -233,14 +233,28 @@ def local_fields(instant: datetime, zone: str) -> datetime:
 _UTC = timezone.utc
 
 
+#: The last instant :func:`ts` wrote and its text. One change writes the same
+#: instant several times (the request's submission, its history entry, each
+#: outbox row and notice), and an aware ``isoformat`` costs as much as a row's
+#: binding. Held as one tuple so that threads swap it whole; the object kept in
+#: it cannot be freed, so an identity match is the same value.
+_LAST_TS: Tuple[Optional[datetime], str] = (None, "")
+
+
 def ts(value: Optional[datetime]) -> Optional[str]:
     """A UTC instant as fixed-width ISO text (text order is time order), or None."""
+    global _LAST_TS
     if value is None:
         return None
+    last = _LAST_TS
+    if last[0] is value:
+        return last[1]
     # isoformat pads the year to four digits (strftime("%Y") does not, below 1000);
     # the library's own instants are UTC already and skip the conversion.
     u = value if value.tzinfo is _UTC else value.astimezone(_UTC)
-    return u.isoformat(timespec="microseconds")
+    text = u.isoformat(timespec="microseconds")
+    _LAST_TS = (value, text)
+    return text
 
 
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}")

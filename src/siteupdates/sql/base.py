@@ -630,6 +630,10 @@ class SqlUnit(SqlReads, Unit):
             codec.ts if type(storage)._ts is SqlStorage._ts else storage._ts
         )
         self._qmark = storage.qmark
+        #: How the yes/no columns bind (:func:`codec.request_values`).
+        self._flag: Callable[[Any], Any] = (
+            int if storage.dialect.types.get("bool") == "INTEGER" else bool
+        )
 
     def _reference(self) -> Optional[_Reference]:
         """The copies valid in this transaction (counter read on first use); None when off."""
@@ -737,7 +741,7 @@ class SqlUnit(SqlReads, Unit):
     # -- rows ------------------------------------------------------------------------
 
     def _request_values(self, r: UpdateRequest) -> Dict[str, Any]:
-        return dict(zip(_REQ, codec.request_values(r, self._instant)))
+        return dict(zip(_REQ, codec.request_values(r, self._instant, self._flag)))
 
     def _history_values(self, h: HistoryEntry) -> Dict[str, Any]:
         return dict(zip(codec.HISTORY_COLUMNS, codec.history_values(h, self._instant)))
@@ -786,7 +790,9 @@ class SqlUnit(SqlReads, Unit):
         """
         self._x("SAVEPOINT siteupdates_batch")
         try:
-            self._insert("requests", [codec.request_values(r, self._instant) for r in requests])
+            self._insert(
+                "requests", [codec.request_values(r, self._instant, self._flag) for r in requests]
+            )
         except self._storage.integrity_error:
             self._x("ROLLBACK TO SAVEPOINT siteupdates_batch")
             self._x("RELEASE SAVEPOINT siteupdates_batch")
@@ -805,7 +811,7 @@ class SqlUnit(SqlReads, Unit):
         """
         (r,) = changes.inserts
         instant = self._instant
-        parts = [("requests", _REQ, [codec.request_values(r, instant)])]
+        parts = [("requests", _REQ, [codec.request_values(r, instant, self._flag)])]
         parts.append(
             ("history", codec.HISTORY_COLUMNS,
              [codec.history_values(h, instant) for h in changes.history])
@@ -951,7 +957,7 @@ class SqlUnit(SqlReads, Unit):
             else:
                 for r in changes.inserts:
                     try:
-                        self._insert("requests", (codec.request_values(r, instant),))
+                        self._insert("requests", (codec.request_values(r, instant, self._flag),))
                     except integrity as exc:
                         if r.idempotency_key is not None and "idempotency" in str(exc):
                             raise DuplicateKey(r.requested_by, r.idempotency_key) from exc

@@ -127,11 +127,16 @@ REQUEST_COLUMNS: Tuple[str, ...] = (
 Instant = Callable[[Any], Any]
 
 
-def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
+def request_values(
+    r: UpdateRequest, instant: Instant = ts, flag: Callable[[Any], Any] = bool
+) -> Tuple[Any, ...]:
     """The columns of the requests table in :data:`REQUEST_COLUMNS` order, for binding by place.
 
     ``instant`` encodes the instants (:func:`ts`, or a driver's own conversion);
-    an empty one is None without a call.
+    an empty one is None without a call. ``flag`` encodes the two yes/no columns:
+    ``bool`` for a driver with a boolean type, ``int`` for sqlite3, which stores a
+    bool as the integer anyway but first fails to find an adapter for it (a
+    raised and cleared error per value, several times the cost of the binding).
     """
     # ``_value_`` rather than ``.value``: the enum property is a Python call per read,
     # and a submit encodes a dozen of them.
@@ -141,7 +146,7 @@ def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
         r.tenant_id,
         r.target._value_,
         None if version is None else str(version),
-        bool(r.db_refresh),
+        flag(r.db_refresh),
         instant(r.preferred_start),
         r.zone,
         r.requested_by,
@@ -154,7 +159,7 @@ def request_values(r: UpdateRequest, instant: Instant = ts) -> Tuple[Any, ...]:
         r.superseded_by,
         r.idempotency_key,
         r.group_plan_id,
-        bool(r.automatic),
+        flag(r.automatic),
         r.booking,
         None if resume is None else resume._value_,
     )
