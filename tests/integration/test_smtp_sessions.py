@@ -7,8 +7,17 @@ from typing import Any, List
 import attrs
 from aiosmtpd.controller import Controller
 
+from siteupdates.app.outbox import Dispatcher
+from siteupdates.builtin.memory import MemoryStorage
 from siteupdates.builtin.smtp import SmtpNotifier
-from siteupdates.testing import NotifierContract, sample_notice
+from siteupdates.plugins import PluginHost
+from siteupdates.testing import (
+    FixedClock,
+    NotifierContract,
+    make_request,
+    sample_notice,
+    submit_changes,
+)
 
 from .test_smtp import Inbox, free_port
 
@@ -77,3 +86,26 @@ def test_after_a_refused_recipient_the_next_notice_goes_on_a_fresh_session() -> 
         notifier.close()
         server.stop()
     assert [str(m["X-Siteupdates-Key"]) for m in inbox.messages] == ["r1:9:a"]
+
+
+def test_a_deliverer_sends_every_batch_of_a_pass_over_one_session() -> None:
+    inbox, port = CountingInbox(), free_port()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    storage = MemoryStorage()
+    for _ in range(10):
+        r = make_request("d1", target="staging")
+        changes = submit_changes(r)
+        payload = sample_notice(f"{r.id}:1", request_id=r.id).to_payload()
+        storage.apply(
+            attrs.evolve(changes, outbox=(attrs.evolve(changes.outbox[0], payload=payload),))
+        )
+    notifier = SmtpNotifier(f"smtp://127.0.0.1:{port}?from=hosting@provider.example", timeout=3)
+    host = PluginHost(plugins=[notifier], entry_points=False, blocked=["siteupdates.notify.log"])
+    try:
+        report = Dispatcher(storage, host, clock=FixedClock(), batch=4).run_once()
+    finally:
+        notifier.close()
+        server.stop()
+    assert report.delivered == 10 and len(inbox.messages) == 10
+    assert len(set(inbox.peers)) == 1  # three batches, one SMTP connection

@@ -58,7 +58,7 @@ from siteupdates.errors import (
 )
 from siteupdates.hookspecs import hookimpl
 
-__all__ = ["SmtpNotifier", "SmtpPlugin", "classify", "message_for"]
+__all__ = ["SmtpNotifier", "SmtpPlugin", "classify", "message_bytes", "message_for"]
 
 
 def _address(name: str, email: str) -> Address:
@@ -86,6 +86,22 @@ def message_for(notice: Notice, sender: str, sender_name: str = "") -> EmailMess
     msg["X-Siteupdates-Request"] = notice.request_id
     msg.set_content(notice.body + "\n", charset="utf-8")
     return msg
+
+
+def message_bytes(notice: Notice, sender: str, sender_name: str = "") -> bytes:
+    """The bytes :func:`message_for`'s message is sent as (CRLF line ends).
+
+    Equal to ``message_for(...).as_bytes(...)``, but most of it is written
+    directly instead of parsed back and folded by the email package (see
+    :mod:`siteupdates.builtin._mailbytes`).
+    """
+    from ._mailbytes import message_bytes as direct
+
+    data = direct(notice, sender, sender_name)
+    if data is None:
+        msg = message_for(notice, sender, sender_name)
+        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return data
 
 
 def classify(exc: BaseException) -> DeliveryError:
@@ -274,7 +290,7 @@ class SmtpNotifier:
 
         left = attempt.remaining
         timeout = self.timeout if left is None else max(0.1, min(self.timeout, left))
-        msg = message_for(notice, self.sender, self.sender_name)
+        data = message_bytes(notice, self.sender, self.sender_name)
         smtp = self._idle_session(timeout)
         try:
             reply: Optional[Tuple[int, Any]] = None
@@ -295,7 +311,6 @@ class SmtpNotifier:
             _check(reply, "sender refused")
             _check(smtp.rcpt(notice.email), f"recipient {notice.email} refused", (250, 251))
             attempt.commit()
-            data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
             _check(smtp.data(data), "the server refused the message")
         except BaseException:
             if smtp is not None:

@@ -167,6 +167,16 @@ _SETTLE_OUTBOX = (
     "delivered_at = :delivered_at, lease_owner = NULL, lease_expires = NULL "
     "WHERE id = :id AND state = 'pending' AND lease_owner = :lease_owner AND claims = :claims"
 )
+#: The settle and its log row in one statement, where UPDATE may stand in WITH: the
+#: log row is written only when the fenced UPDATE found the claim (one round trip).
+_SETTLE_AND_LOG_OUTBOX = (
+    f"WITH settled AS ({_SETTLE_OUTBOX} RETURNING id) "
+    "INSERT INTO outbox_log (outbox_id, seq, at, event, by_whom, detail) "
+    "SELECT settled.id, coalesce((SELECT max(seq) FROM outbox_log "
+    "WHERE outbox_id = settled.id), 0) + 1, :at, :event, :by, :detail FROM settled"
+)
+#: IDs per claim UPDATE (below SQLite's oldest limit of 999 parameters).
+_CLAIM_CHUNK = 500
 _LOG_OUTBOX = (
     "INSERT INTO outbox_log (outbox_id, seq, at, event, by_whom, detail) "
     "SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :by, :detail "
@@ -1095,14 +1105,16 @@ class SqlStorage(SqlReads, Storage):
                 )
                 for r in rows
             ]
-            uow._xm(
-                "UPDATE outbox SET lease_owner = :owner, lease_expires = :expires, "
-                "claims = :claims WHERE id = :id",
-                [
-                    {"owner": owner, "expires": self._ts(expires), "claims": o.claims, "id": o.id}
-                    for o in items
-                ],
-            )
+            # One statement for the batch, not one per row: the rows are locked (the
+            # write lock on SQLite, FOR UPDATE on PostgreSQL), so ``claims + 1`` is
+            # the count each item above carries.
+            for start in range(0, len(items), _CLAIM_CHUNK):
+                marks, params = _in("i", [o.id for o in items[start : start + _CLAIM_CHUNK]])
+                uow._x(
+                    "UPDATE outbox SET lease_owner = :owner, lease_expires = :expires, "
+                    f"claims = claims + 1 WHERE id IN ({marks})",
+                    {"owner": owner, "expires": self._ts(expires), **params},
+                )
         return items
 
     def renew_outbox(self, owner: str, items: Sequence[OutboxItem], until: datetime) -> List[str]:
@@ -1122,15 +1134,26 @@ class SqlStorage(SqlReads, Storage):
     def settle_outbox(self, item: OutboxItem, *, event: str, by: str, at: datetime) -> bool:
         """Write the outcome if the claim holds, and log it, in one transaction."""
         with self.unit() as uow:
-            values = uow._outbox_values(item)
+            instant = uow._instant
+            values = {
+                "state": item.state._value_,
+                "attempts": item.attempts,
+                "next_attempt_at": None
+                if item.next_attempt_at is None
+                else instant(item.next_attempt_at),
+                "last_error": item.last_error,
+                "delivered_at": None if item.delivered_at is None else instant(item.delivered_at),
+                "id": item.id,
+                "lease_owner": item.lease_owner,
+                "claims": item.claims,
+            }  # the statement's columns only: the payload is not encoded again
+            log = {"at": self._ts(at), "event": event, "by": by, "detail": item.last_error}
+            if self.dialect.insert_in_with:
+                return bool(uow._x(_SETTLE_AND_LOG_OUTBOX, {**values, **log}).rowcount == 1)
             done = uow._x(_SETTLE_OUTBOX, values)
             if done.rowcount != 1:
                 return False
-            uow._x(
-                _LOG_OUTBOX,
-                {"id": item.id, "at": self._ts(at), "event": event, "by": by,
-                 "detail": item.last_error},
-            )  # fmt: skip
+            uow._x(_LOG_OUTBOX, {"id": item.id, **log})
             return True
 
     def requeue_outbox(

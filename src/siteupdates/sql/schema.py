@@ -57,8 +57,9 @@ class Dialect:
     for_update: str = ""
     lock: Optional[str] = None
     claim_lock: str = ""
-    #: Whether ``INSERT`` may stand in a ``WITH`` clause, so a change set's request,
-    #: history and outbox rows go in one statement (one round trip to a server).
+    #: Whether ``INSERT`` and ``UPDATE`` may stand in a ``WITH`` clause, so a change
+    #: set's request, history and outbox rows go in one statement (one round trip to a
+    #: server), and so do an outbox item's settle and its log row.
     insert_in_with: bool = False
     #: ``{id}`` is one of the elements of the JSON list of text ``{list}``: a contact's
     #: tenants joined in the statement that reads the contact, through the key's index.
