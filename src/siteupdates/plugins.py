@@ -23,6 +23,17 @@ Installed plugins load when first needed (``entry_points=True``):
   :meth:`PluginHost.configure` call when it loads, so it is configured before
   any of its other hooks runs. A command that only reads (``siteupdates list``
   on SQLite) imports none of them.
+
+The built-in plugins register at construction, unless the host asks for
+``lazy_builtins=True`` (the command line does, for a command that only reads):
+then each registers on first need, beneath every plugin registered before it
+(so it is asked last, as when it registered at construction): a built-in
+storage plugin when a URL of its scheme is opened (``siteupdates.storage.sqlite``
+for ``sqlite://``), the others (notifiers, webhooks, health) before the first
+hook call that could reach them, or when :meth:`PluginHost.configure` is given
+a table one of them reads. A read command on SQLite registers only the SQLite
+plugin. Registering late takes the later plugins off and puts them back, so
+it is for a host that calls its hooks from one thread.
 """
 
 from __future__ import annotations
@@ -142,7 +153,9 @@ class PluginHost:
     runs in its process). They load on first need (see the module's notes); the
     plugins passed in keep being asked before them, as if they had loaded first.
     A storage plugin from ``siteupdates.storage`` is registered under its scheme
-    (block ``postgresql`` to refuse it).
+    (block ``postgresql`` to refuse it). ``lazy_builtins=True`` registers the
+    built-in plugins on first need rather than now (see the module's notes): for
+    a short-lived host on one thread, such as a read command.
     """
 
     def __init__(
@@ -151,14 +164,20 @@ class PluginHost:
         plugins: Iterable[object] = (),
         blocked: Iterable[str] = (),
         entry_points: bool = False,
+        lazy_builtins: bool = False,
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         for name in blocked:
             self.pm.set_blocked(name)
-        for name, spec in DEFAULT_PLUGINS:
-            if not self.pm.is_blocked(name):
-                self.pm.register(load_plugin(spec), name=name)
+        #: The built-in plugins still to register (name, spec), see _register_builtins.
+        self._builtins: List[Tuple[str, str]] = []
+        if lazy_builtins:
+            self._builtins = list(DEFAULT_PLUGINS)
+        else:
+            for name, spec in DEFAULT_PLUGINS:
+                if not self.pm.is_blocked(name):
+                    self.pm.register(load_plugin(spec), name=name)
         #: The built-in rules are registered on first need (see _builtin_policies).
         self._rules_pending = True
         self.entry_points = entry_points
@@ -185,6 +204,37 @@ class PluginHost:
         """Unregister and block the plugin called ``name``."""
         self.pm.set_blocked(name)
 
+    def _register_builtins(self, name: Optional[str] = None) -> None:
+        """Register the built-in plugin ``name`` (None: every one) if still to do, once.
+
+        Each is registered beneath the plugins registered since construction
+        (they are taken off and put back after it), so pluggy asks it after
+        them, as when every built-in registered first; a blocked one is left
+        out. It receives the settings of the last configure() call.
+        """
+        wanted = [(n, s) for n, s in self._builtins if name is None or n == name]
+        if not wanted:
+            return
+        self._builtins = [b for b in self._builtins if b not in wanted]
+        plugins = [(n, load_plugin(s)) for n, s in wanted if not self.pm.is_blocked(n)]
+        if not plugins:
+            return
+        before = set(map(id, self.pm.get_plugins()))
+        builtin = {n for n, _ in DEFAULT_PLUGINS}
+        later = [
+            (n, p) for n, p in self.pm.list_name_plugin() if p is not None and n not in builtin
+        ]
+        for _, plugin in later:
+            self.pm.unregister(plugin)
+        try:
+            for n, plugin in plugins:
+                self.pm.register(plugin, name=n)
+        finally:
+            for n, plugin in later:
+                self.pm.register(plugin, name=n)
+        self.pm.check_pending()
+        self._configure_new(before)
+
     def names(self) -> List[str]:
         """The names of the registered plugins (installed ones included)."""
         self._builtin_policies()
@@ -202,6 +252,8 @@ class PluginHost:
         if not self._rules_pending:
             return
         self._rules_pending = False
+        if self._builtins:  # first: so that the rules need not be put back after them
+            self._register_builtins()
         from siteupdates.domain.policies import DEFAULT_POLICIES
 
         for policy in DEFAULT_POLICIES:
@@ -214,7 +266,10 @@ class PluginHost:
 
         They are registered before the plugins the host passed in, as they were
         when they loaded at construction: a host's own plugin is asked first.
+        The built-in plugins still to register come first, beneath them.
         """
+        if self._builtins:
+            self._register_builtins()
         if not self._pending:
             return
         self._pending = False
@@ -272,8 +327,13 @@ class PluginHost:
                 f"storage URL {url!r} has no scheme; expected memory://, sqlite:///path.db "
                 "or another scheme a plugin handles"
             )
-        result = self.pm.hook.siteupdates_storage(url=url)
         scheme = url.split("://", 1)[0]
+        if self._builtins:  # the built-in plugin named for the scheme, if any
+            self._register_builtins(f"siteupdates.storage.{scheme}")
+        result = self.pm.hook.siteupdates_storage(url=url)
+        if result is None and self._builtins:
+            self._register_builtins()
+            result = self.pm.hook.siteupdates_storage(url=url)
         if result is None and self.entry_points and self._storage_entry_point(scheme):
             result = self.pm.hook.siteupdates_storage(url=url)
         if result is None and self._pending:
@@ -354,6 +414,10 @@ class PluginHost:
             raise ConfigurationError(
                 "plugin settings are one table per plugin name, such as [plugins.smtp]"
             )
+        if self._builtins and set(settings) & BUILTIN_TABLES:
+            # A table of a built-in plugin: register them now, so it checks it now.
+            self._settings = None
+            self._register_builtins()
         extra = set(settings) - BUILTIN_TABLES
         if self._pending and extra:
             # A table for an installed plugin: load it now, so it checks its table now.
@@ -397,6 +461,8 @@ class PluginHost:
         A plugin with an ``active`` attribute that is false (the SMTP plugin before
         it is configured) is left out.
         """
+        if self._builtins:
+            self._register_builtins()
         impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
         return [
             i.plugin_name
@@ -406,6 +472,8 @@ class PluginHost:
 
     def notifiers_cancellable(self) -> bool:
         """Whether every notifier takes the ``attempt`` (so a timeout can cancel it)."""
+        if self._builtins:
+            self._register_builtins()
         impls = self.pm.hook.siteupdates_deliver_notice.get_hookimpls()
         return all("attempt" in i.argnames for i in impls)
 
@@ -421,7 +489,7 @@ class PluginHost:
         Plugins with an ``active`` attribute that is false (the webhook notifier
         without subscriptions) are not asked, so a change costs nothing for them.
         """
-        if self._pending:
+        if self._pending or self._builtins:
             self.load_entry_points()
         impls = self.pm.hook.siteupdates_change_messages.get_hookimpls()
         if not any(getattr(i.plugin, "active", True) is not False for i in impls):
@@ -464,18 +532,24 @@ class PluginHost:
 
     def before_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
         """Run every plugin's step before an update (the first to raise stops the rest)."""
+        if self._builtins:
+            self._register_builtins()
         self.pm.hook.siteupdates_before_update(request=request, tenant=tenant, fence=fence)
 
     def after_refresh(
         self, request: UpdateRequest, tenant: Tenant, site: Site, fence: Fence
     ) -> None:
         """Run every plugin's step after a DB refresh of ``site``."""
+        if self._builtins:
+            self._register_builtins()
         self.pm.hook.siteupdates_after_refresh(
             request=request, tenant=tenant, site=site, fence=fence
         )
 
     def after_update(self, request: UpdateRequest, tenant: Tenant, fence: Fence) -> None:
         """Run every plugin's step after an update."""
+        if self._builtins:
+            self._register_builtins()
         self.pm.hook.siteupdates_after_update(request=request, tenant=tenant, fence=fence)
 
     def blackouts(
@@ -490,16 +564,22 @@ class PluginHost:
 
     def executor_dispatch(self, run: Run) -> Optional[str]:
         """Hand ``run`` to the executor that takes it; its reference, None when none did."""
+        if self._builtins:
+            self._register_builtins()
         result = self.pm.hook.siteupdates_executor_dispatch(run=run)
         return None if result is None else str(result)
 
     def executor_status(self, run: Run) -> Optional[str]:
         """The engine's word for the state of ``run``; None when no executor can tell."""
+        if self._builtins:
+            self._register_builtins()
         result = self.pm.hook.siteupdates_executor_status(run=run)
         return None if result is None else str(result)
 
     def executor_cancel(self, run: Run) -> Optional[bool]:
         """Ask the engine to stop ``run``; None when no executor took the request."""
+        if self._builtins:
+            self._register_builtins()
         result = self.pm.hook.siteupdates_executor_cancel(run=run)
         return None if result is None else bool(result)
 

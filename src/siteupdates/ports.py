@@ -115,7 +115,10 @@ T = TypeVar("T")
 
 
 #: How far a view over a long list counts before it labels its total a lower bound.
-COUNT_CAP = 10_000
+#: Ten pages of 100. Counting to 10,000 cost more than the page itself (about
+#: 3.5 ms of a 6 ms queue page on PostgreSQL, and more on a table too large for
+#: its buffers) to say "at least 10,000" rather than "at least 1,000".
+COUNT_CAP = 1_000
 
 #: What reference data an audit entry is about.
 AUDIT_KINDS = ("tenant", "contact", "group", "catalog", "settings")

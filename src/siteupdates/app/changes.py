@@ -68,15 +68,20 @@ def outbox_items(
     reminders it arms (due at their times, see
     :func:`~siteupdates.domain.messages.reminders_for`), and the calendar change.
     """
-    # The notices' words load with the first change, not with a read command.
-    from siteupdates.domain.messages import messages_for, provider_notice_for, reminders_for
-    from siteupdates.i18n import Language, language, locale_for
+    # The notices' words load with the first change, not with a read command; as
+    # modules, not names (on Python 3.11 and older ``from`` looks for the module's
+    # ``__path__`` on every call and builds and drops an error each time).
+    import siteupdates.domain.messages as messages
+    import siteupdates.i18n as i18n
+
+    messages_for, provider_notice_for = messages.messages_for, messages.provider_notice_for
+    reminders_for, language, locale_for = messages.reminders_for, i18n.language, i18n.locale_for
 
     preset = app.preset  # a property: read once
     zone, duration = preset.default_zone, preset.update_duration
     locales = app.locales
 
-    def language_of(contact: Contact) -> Language:
+    def language_of(contact: Contact) -> i18n.Language:
         return language(locale_for(contact.id, locales))
 
     notices, calendar = messages_for(

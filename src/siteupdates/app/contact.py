@@ -188,9 +188,11 @@ def _context(
     *,
     moving: Optional[str] = None,
 ) -> PolicyContext:
-    from siteupdates.domain.policies import PolicyContext
+    # The module, not a name from it: on Python 3.11 and older ``from`` looks for
+    # the module's ``__path__`` on every call and builds and drops an error each time.
+    import siteupdates.domain.policies as policies
 
-    return PolicyContext.build(
+    return policies.PolicyContext.build(
         contact=who,
         tenant=tenant,
         draft=draft,
@@ -273,7 +275,7 @@ def submit(
     names are accepted (never R22 or the structural ones), and the request's
     first history entry is the provider's, with the rules and the reason.
     """
-    from siteupdates.domain.policies import RequestDraft, check_submission, superseded_by
+    import siteupdates.domain.policies as policies  # the module: see _context
 
     _naive(at)
 
@@ -294,9 +296,9 @@ def submit(
                 return Submission(earlier, earlier.warnings, replayed=True)
         tenant = tenant_for(uow, who, tenant_id)
         rule = ambiguity if type(ambiguity) is Ambiguity else Ambiguity(ambiguity)
-        draft = RequestDraft(tenant.id, target, version, db_refresh, at, zone, rule)
+        draft = policies.RequestDraft(tenant.id, target, version, db_refresh, at, zone, rule)
         ctx = _context(app, uow, who, tenant, draft)
-        decision = check_submission(ctx, app.policies, override)
+        decision = policies.check_submission(ctx, app.policies, override)
         request = accepted_request(app, who, ctx, decision, idempotency_key)
         first = submitted(request)
         if override is not None:
@@ -314,7 +316,7 @@ def submit(
                 outbox=changes.outbox_items(app, request, first, tenant, [who], False),
             )
         ]
-        older = superseded_by(draft.version, draft.target, ctx.open_requests)
+        older = policies.superseded_by(draft.version, draft.target, ctx.open_requests)
         for old in older:  # R17, in the same transaction as the insert
             _, cs = changes.transition(
                 app, uow, old, Event.SUPERSEDE, actor=Actor.PROVIDER, by="siteupdates",

@@ -90,7 +90,8 @@ def open_desk(a: argparse.Namespace) -> Desk:
     fixed = instant(now_text) if now_text else None
     checks.text("the storage URL", url, limit=4096)
     extra: List[object] = [load_plugin(spec) for spec in a.plugin]
-    host = PluginHost(plugins=extra, entry_points=True)
+    # A command that only reads registers the built-in notifiers only if it needs them.
+    host = PluginHost(plugins=extra, entry_points=True, lazy_builtins=_reads(a))
     overrides = plugin_settings(a)
     unknown = sorted(set(overrides) - host.setting_names()) if overrides else []
     if unknown:

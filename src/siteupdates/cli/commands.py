@@ -315,8 +315,9 @@ def cmd_queue(desk: Desk, a: argparse.Namespace, out: Out) -> int:
     q = use(desk, "provider", "queue", offset=a.offset, limit=a.limit)
     zone = desk.default_zone
     text = table([request_row(r, zone) for r in q])
-    if q.total > q.offset + len(q):
-        text += f"\n({len(q)} of {q.total}; use --offset/--limit for more)"
+    if q.more:
+        total = f"{q.total}" if q.exact else f"at least {q.total}"  # counted up to a cap
+        text += f"\n({len(q)} of {total}; use --offset/--limit for more)"
     out.emit(page_json(q, lambda r: request_json(r, zone)), text)
     return 0
 

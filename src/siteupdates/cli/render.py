@@ -27,7 +27,7 @@ from typing import (
     TypeVar,
 )
 
-from siteupdates.domain import Advisory, HistoryEntry, Refusal, Tenant, UpdateRequest
+from siteupdates.domain import Advisory, HistoryEntry, Tenant, UpdateRequest
 from siteupdates.domain.timeutil import format_clock, format_day, to_local
 from siteupdates.errors import AccessDenied, RequestRefused, SiteUpdatesError
 from siteupdates.ports import Page
@@ -35,6 +35,7 @@ from siteupdates.ports import Page
 if TYPE_CHECKING:
     from siteupdates.domain.views import Overview
     from siteupdates.ports import AuditEntry, OutboxItem
+    from siteupdates.refusal import Refusal
     from siteupdates.service import Desk
 
 if TYPE_CHECKING:  # the planner loads only for the commands that plan

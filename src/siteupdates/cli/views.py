@@ -81,8 +81,9 @@ def _requests_text(rs: Any, zone: str) -> str:
 
 def _page_text(page: Any, zone: str) -> str:
     text = table([request_row(r, zone) for r in page.items])
-    if page.total > page.offset + len(page.items):
-        text += f"\n({len(page.items)} of {page.total}; use --offset/--limit for more)"
+    if page.more:
+        total = f"{page.total}" if page.exact else f"at least {page.total}"  # counted up to a cap
+        text += f"\n({len(page.items)} of {total}; use --offset/--limit for more)"
     return text
 
 

@@ -28,7 +28,7 @@ import attrs
 
 from siteupdates.errors import InvalidInput, TransitionNotAllowed
 
-from .model import NamedEnum, Refusal, Status, UpdateRequest, trusted_constructor
+from .model import NamedEnum, Status, UpdateRequest, trusted_constructor
 from .timeutil import require_aware
 
 __all__ = [
@@ -370,6 +370,8 @@ def apply(
         message = f"cannot {ev.value} request {request.id}: it is {status.label}; {who} may " + (
             ("only " + ", ".join(allowed)) if allowed else "change nothing in that status"
         )
+        from siteupdates.refusal import Refusal  # a refusal's value, only when one is made
+
         raise TransitionNotAllowed(
             message, status, ev, allowed, refusals=(Refusal(row.rule, message),)
         )

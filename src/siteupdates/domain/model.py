@@ -15,6 +15,7 @@ import enum
 import re
 from datetime import datetime, time
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     ClassVar,
@@ -38,9 +39,25 @@ from siteupdates.errors import (
     WrongType,
 )
 from siteupdates.i18n import N_
-from siteupdates.refusal import Refusal as Refusal  # re-exported: its old home
 
 from .timeutil import require_aware, require_zone
+
+if TYPE_CHECKING:
+    from siteupdates.refusal import Refusal as Refusal  # re-exported: its old home
+
+
+def __getattr__(name: str) -> Any:
+    """``Refusal``, re-exported from its old home on first use (PEP 562).
+
+    Its module builds three attrs classes that a command that only reads never
+    uses; importing the model no longer costs them.
+    """
+    if name == "Refusal":
+        from siteupdates.refusal import Refusal
+
+        globals()["Refusal"] = Refusal
+        return Refusal
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class NamedEnum(str, enum.Enum):

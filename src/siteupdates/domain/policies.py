@@ -653,7 +653,9 @@ def overlapping_tasks(
 ) -> Tuple[ScheduledTask, ...]:
     """The tasks that would run, or still be running, during ``[start, start + duration)``."""
     end = start + duration
-    from .windows import resolve_local
+    # The windows load with the first task checked; the module, not a name from it
+    # (on Python 3.11 and older ``from`` builds and drops an error per call).
+    import siteupdates.domain.windows as windows
 
     hits = []
     for task in tasks:
@@ -663,7 +665,7 @@ def overlapping_tasks(
         day: date = first
         while day <= last:
             if task.weekday is None or day.weekday() == task.weekday:
-                t0 = resolve_local(datetime.combine(day, task.at), task.zone)
+                t0 = windows.resolve_local(datetime.combine(day, task.at), task.zone)
                 if t0 < end and t0 + run > start:
                     hits.append(task)
                     break

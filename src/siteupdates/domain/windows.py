@@ -26,7 +26,7 @@ from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set
 
 import attrs
 
-from siteupdates.errors import InvalidInput, WrongType
+from siteupdates.errors import InvalidInput, NonexistentLocalTime, WrongType
 
 from .timeutil import Ambiguity, local_fields, require_aware, require_zone, to_instant
 
@@ -82,8 +82,6 @@ def _parse_time(value: object) -> time:
 
 def resolve_local(local: datetime, zone: str) -> datetime:
     """A window boundary as a UTC instant, by the boundary rule in this module's docstring."""
-    from siteupdates.errors import NonexistentLocalTime
-
     try:
         return to_instant(local, zone, Ambiguity.EARLIER)
     except NonexistentLocalTime as gap:
