@@ -109,7 +109,11 @@ def bare_app() -> Flask:
     """One SELECT and the blueprint's template: what a hand-written page would do."""
     import psycopg
     from flask import render_template, url_for
-    from zoneinfo import ZoneInfo
+
+    try:
+        from zoneinfo import ZoneInfo
+    except ImportError:  # Python 3.8
+        from backports.zoneinfo import ZoneInfo  # type: ignore[no-redef]
 
     from siteupdates.domain.model import SiteKind, Status
     from siteupdates_web import forms, mount
