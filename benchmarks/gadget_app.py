@@ -26,6 +26,7 @@ def lib_app() -> Flask:
     app = Flask("bench_lib")
     app.secret_key = "bench"
     desk = Desk.open(os.environ["BENCH_PG_URL"], entry_points=True)
+    app.extensions["bench_desk"] = desk  # for a caller that closes it (the test)
     mount(app, contact=lambda: request.headers.get("X-Contact"), desk=desk, url_prefix="/u")
     return app
 
@@ -48,6 +49,7 @@ def use_case_app() -> Flask:
     configure_environment(app.jinja_env)
     app.secret_key = "bench"
     desk = Desk.open(os.environ["BENCH_PG_URL"], entry_points=True)
+    app.extensions["bench_desk"] = desk  # for a caller that closes it (the test)
     mount(app, contact=lambda: request.headers.get("X-Contact"), desk=desk, url_prefix="/u")
 
     # The blueprint's helpers serve its own routes; this route is the app's.

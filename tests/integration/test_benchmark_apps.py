@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Iterator
+from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 
@@ -43,6 +43,15 @@ def test_the_gadget_figures_three_apps_show_each_contact_the_same_sites(bench_ur
         "use case": (gadget_app.use_case_app(), "/g/gadget/fragment"),
         "bare": (gadget_app.bare_app(), "/bare/gadget/fragment"),
     }
+    try:
+        _same_sites(apps)
+    finally:
+        for app, _ in apps.values():
+            if "bench_desk" in app.extensions:
+                app.extensions["bench_desk"].close()  # its pool's threads and connections
+
+
+def _same_sites(apps: Dict[str, Tuple[Any, str]]) -> None:
     for contact, tenant in (("c0000", "Tenant 0"), ("c0003", "Tenant 3")):
         tables = {}
         for side, (app, path) in apps.items():
