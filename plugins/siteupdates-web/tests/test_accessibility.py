@@ -197,6 +197,15 @@ def tab_to(page: Page, test: str, *, limit: int = 60) -> None:
     raise AssertionError(f"no focusable element where {test} within {limit} tabs")
 
 
+def arrow_to(page: Page, value: str, *, limit: int) -> None:
+    """Press the down arrow on the focused control until its value is ``value``."""
+    for _ in range(limit):
+        if page.evaluate("document.activeElement.value") == value:
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.value") == value
+
+
 def walk_by_keyboard(page: Page, words: Dict[str, str]) -> None:
     """The source document's steps by Tab, Enter and arrows alone, on the page's ``words``.
 
@@ -217,11 +226,7 @@ def walk_by_keyboard(page: Page, words: Dict[str, str]) -> None:
     ready(page)
     # Choose a Site: arrows move the choice within the radio group.
     tab_to(page, "e.name === 'target'")
-    for _ in range(6):
-        if page.evaluate("document.activeElement.value") == "staging":
-            break
-        page.keyboard.press("ArrowDown")
-    assert page.evaluate("document.activeElement.value") == "staging"
+    arrow_to(page, "staging", limit=6)
     tab_to(page, "e.name === 'date'")
     # The date and time fields are the browser's own widgets, in its UI's order
     # (headless Chromium's is US English whatever the page's language).
@@ -229,11 +234,7 @@ def walk_by_keyboard(page: Page, words: Dict[str, str]) -> None:
     tab_to(page, "e.name === 'time'")
     page.keyboard.type("1000PM")
     tab_to(page, "e.name === 'version'")
-    for _ in range(8):
-        if page.evaluate("document.activeElement.value") == "E.1505.2":
-            break
-        page.keyboard.press("ArrowDown")
-    assert page.evaluate("document.activeElement.value") == "E.1505.2"
+    arrow_to(page, "E.1505.2", limit=8)
     typed = page.evaluate("[document.querySelector('[name=date]').value, "
                           "document.querySelector('[name=time]').value]")  # fmt: skip
     assert typed == ["2015-02-14", "22:00"], typed
