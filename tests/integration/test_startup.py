@@ -72,6 +72,8 @@ def _notice(key: str) -> Notice:
 
 
 class Mine:
+    """A host's notifier that declines, so the next one is asked."""
+
     def __init__(self) -> None:
         self.seen: List[str] = []
 
@@ -181,28 +183,16 @@ def test_a_read_command_on_sqlite_imports_no_other_plugin(
     assert "siteupdates.builtin.sqlite" in loaded
 
 
-class Noisy:
-    """A host's notifier that declines, so the next one is asked."""
-
-    def __init__(self) -> None:
-        self.seen: List[str] = []
-
-    @hookimpl
-    def siteupdates_deliver_notice(self, notice: Notice) -> Any:
-        self.seen.append(notice.key)
-        return None
-
-
 def test_built_ins_registered_on_first_need_are_asked_after_the_hosts_plugins() -> None:
-    mine = Noisy()
+    mine = Mine()
     host = PluginHost(plugins=[mine], lazy_builtins=True)
     assert host.pm.get_plugin("siteupdates.notify.log") is None  # nothing needed them yet
     desk = Desk.open("sqlite:///:memory:", host=host, clock=FixedClock())
     assert host.pm.get_plugin("siteupdates.storage.sqlite") is not None
     assert host.pm.get_plugin("siteupdates.storage.memory") is None  # another scheme
-    eager = PluginHost(plugins=[Noisy()]).notifiers()
+    eager = PluginHost(plugins=[Mine()]).notifiers()
     assert host.notifiers() == [host.pm.get_name(mine), *eager[1:]]
-    other = Noisy()
+    other = Mine()
     eager_delivered = PluginHost(plugins=[other]).deliver_notice(_notice("k1"))
     assert host.deliver_notice(_notice("k1")) == eager_delivered
     assert mine.seen == other.seen == ["k1"]  # asked first, as when built-ins came first
