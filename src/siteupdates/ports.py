@@ -207,6 +207,26 @@ class Reads(abc.ABC):
             return None
         return who, self.tenants_by_id(sorted(who.tenants))
 
+    def contact_tenants_requests(
+        self, contact_id: str, tenant_id: Optional[str], statuses: Sequence[Status]
+    ) -> Optional[Tuple[Contact, List[Tenant], List[UpdateRequest]]]:
+        """:meth:`contact_tenants`, with the shown tenant's requests in ``statuses`` (optional).
+
+        The shown tenant is ``tenant_id`` when it is one of the contact's, else
+        (``tenant_id`` None) their only tenant when they have one; its requests
+        are those :meth:`tenant_requests` lists (none when no tenant is shown).
+        What the gadget reads on every home page: SQL backends send one statement.
+        """
+        both = self.contact_tenants(contact_id)
+        if both is None:
+            return None
+        who, found = both
+        if tenant_id is not None:
+            shown = next((t for t in found if t.id == tenant_id), None)
+        else:
+            shown = found[0] if len(found) == 1 else None
+        return who, found, [] if shown is None else self.tenant_requests(shown.id, statuses)
+
     def has_tenants(self) -> bool:
         """Whether any tenant is stored (a setup was applied).
 

@@ -75,6 +75,10 @@ __all__ = [
 ]
 
 
+#: The statuses the overview shows as SCHEDULED, in one order (a set's varies by process).
+_BOOKED: Tuple[Status, ...] = tuple(sorted(BOOKED, key=lambda s: s.value))
+
+
 @attrs.frozen
 class Submission:
     """What a submit returns: the request, its warnings, what it superseded.
@@ -100,7 +104,7 @@ def tenants_of(app: App, contact_id: str, *, offset: int = 0, limit: int = 1000)
 
 @attrs.frozen
 class Gadget:
-    """What the contact's gadget shows (R21), read in two statements at most.
+    """What the contact's gadget shows (R21), read in one statement on SQL backends.
 
     ``tenants`` are the contact's (R22); ``tenant`` the one shown (the one asked
     for, else the only one; None when the contact has several and chose none),
@@ -120,19 +124,20 @@ class Gadget:
 def gadget(app: App, contact_id: str, tenant_id: Optional[str] = None) -> Gadget:
     """The gadget of a contact: their tenants, and the overview of one (R21, R22).
 
-    One read of the contact with their tenants and their sites, one of the
-    shown tenant's booked requests: no read per tenant and no count. A
-    ``tenant_id`` the contact does not see is AccessDenied (R22).
+    One read of the contact with their tenants, their sites and the shown
+    tenant's booked requests: no read per tenant and no count. A ``tenant_id``
+    the contact does not see is AccessDenied (R22).
     """
     import hashlib
 
     from siteupdates.domain.views import overview
 
-    # The contact and their tenants in one read (one statement on SQL backends).
-    both = app.reads.contact_tenants(contact_id)
-    if both is None:
+    # The contact, their tenants and the shown tenant's booked requests in one
+    # read (one statement on SQL backends), which picks the shown tenant as below.
+    got = app.reads.contact_tenants_requests(contact_id, tenant_id or None, _BOOKED)
+    if got is None:
         raise AccessDenied(f"unknown contact {contact_id!r}")
-    who, found = both[0], tuple(both[1])
+    who, found, booked = got[0], tuple(got[1]), got[2]
     shown: Optional[Tenant] = None
     if tenant_id:
         shown = next((t for t in found if t.id == tenant_id), None)
@@ -142,7 +147,6 @@ def gadget(app: App, contact_id: str, tenant_id: Optional[str] = None) -> Gadget
         shown = found[0]
     view = None
     if shown is not None:
-        booked = app.reads.tenant_requests(shown.id, tuple(BOOKED))
         auto = any(site.automatic for site in shown.sites)
         view = overview(
             shown,

@@ -107,6 +107,74 @@ def _in(name: str, values: Sequence[str]) -> Tuple[str, Dict[str, str]]:
     return ", ".join(f":{k}" for k in params), params
 
 
+#: The columns of a contact joined with their tenants and the tenants' sites.
+_CONTACT_TENANT_COLUMNS = (
+    "c.id AS c_id, c.name AS c_name, c.email AS c_email, c.role AS c_role, c.zone AS c_zone, "
+    "c.tenants AS c_tenants, t.id, t.name, t.plan, t.group_id, t.tasks, t.revision, s.kind, "
+    "s.version, s.since, s.refreshed_at, s.automatic"
+)
+#: A request's columns in the gadget's statement (``r_`` + the column: a tenant has an ``id``).
+_R_COLUMNS = tuple(f"r_{c}" for c in codec.REQUEST_COLUMNS)
+#: Where they start in its rows: after ``part`` and the contact's, tenant's and site's.
+_R_AT = 1 + _CONTACT_TENANT_COLUMNS.count(",") + 1
+assert _R_AT == 18
+
+
+@functools.lru_cache(maxsize=16)
+def _contact_tenants_requests_sql(in_json_list: str, status_marks: str) -> str:
+    """The gadget's statement: the contact's tenants and sites, the shown tenant's requests.
+
+    ``in_json_list`` is the dialect's (:class:`Dialect`). The first part is
+    :meth:`SqlReads.contact_tenants`' join, a row per site
+    (``part`` 0); the second the requests in ``status_marks`` of the shown
+    tenant (``part`` 1, newest first), through the ``requests_tenant`` index.
+    The shown tenant is picked among the tenants the contact names that are
+    stored: ``:tenant`` when it is one, else (``:tenant`` NULL) the only one.
+    """
+    theirs = in_json_list.format(id="t.id", list="c.tenants")
+    wanted = "CAST(:tenant AS TEXT)"
+    blanks = ", ".join("NULL" for _ in range(_CONTACT_TENANT_COLUMNS.count(",") + 1))
+    return (
+        f"SELECT 0 AS part, {_CONTACT_TENANT_COLUMNS}, "
+        + ", ".join(f"NULL AS {c}" for c in _R_COLUMNS)
+        + f" FROM contacts c LEFT JOIN tenants t ON {theirs} "
+        "LEFT JOIN sites s ON s.tenant_id = t.id WHERE c.id = :id "
+        f"UNION ALL SELECT 1, {blanks}, {', '.join(codec.REQUEST_COLUMNS)} FROM ("
+        f"SELECT * FROM requests WHERE status IN ({status_marks}) AND tenant_id = ("
+        f"SELECT CASE WHEN {wanted} IS NOT NULL OR count(*) = 1 THEN "
+        f"max(CASE WHEN {wanted} IS NULL OR t.id = {wanted} THEN t.id END) END "
+        f"FROM contacts c JOIN tenants t ON {theirs} WHERE c.id = :id) "
+        "ORDER BY requested_at DESC, id DESC LIMIT :limit) r "
+        # By place: names of a compound's columns do not order it alike in every database.
+        f"ORDER BY 1, 8, {_R_AT + 1 + codec.REQUEST_COLUMNS.index('requested_at')} DESC, "
+        f"{_R_AT + 1} DESC"
+    )
+
+
+def _values(row: Any) -> Sequence[Any]:
+    """A row's values in column order: a mapping's values, else the row (it indexes by place)."""
+    return tuple(row.values()) if isinstance(row, dict) else row
+
+
+def _contact_tenants_from(rows: Sequence[Any]) -> Optional[Tuple[Contact, List[Tenant]]]:
+    """The contact and their tenants from rows of :data:`_CONTACT_TENANT_COLUMNS` (by tenant)."""
+    if not rows:
+        return None
+    first = rows[0]
+    who = codec.contact_from(
+        {"id": first["c_id"], "name": first["c_name"], "email": first["c_email"],
+         "role": first["c_role"], "zone": first["c_zone"], "tenants": first["c_tenants"]}
+    )  # fmt: skip
+    by_id: Dict[str, List[Any]] = {}
+    for r in rows:
+        if r["id"] is not None:  # a tenant the contact names but no longer stored
+            by_id.setdefault(r["id"], []).append(r)
+    return who, [
+        codec.tenant_from(found[0], [r for r in found if r["kind"] is not None])
+        for found in by_id.values()
+    ]
+
+
 _REQ = codec.REQUEST_COLUMNS
 _INSERT_REQUEST = (
     f"INSERT INTO requests ({', '.join(_REQ)}) VALUES ({', '.join(':' + c for c in _REQ)})"
@@ -259,6 +327,13 @@ class SqlReads(Reads):
     def _ts(self, value: Optional[datetime]) -> Any:
         """An instant as the driver stores it."""
 
+    def _fetch_values(self, sql: str, params: Mapping[str, Any] = {}) -> List[Sequence[Any]]:
+        """The rows of one statement as values in its columns' order (see :meth:`_fetch`).
+
+        For a read of many columns on a hot path: a backend may skip naming them.
+        """
+        return [_values(r) for r in self._fetch(sql, params)]
+
     def settings(self) -> Dict[str, Any]:
         """The stored settings."""
         return {r["key"]: json.loads(r["value"]) for r in self._fetch("SELECT * FROM settings")}
@@ -314,28 +389,53 @@ class SqlReads(Reads):
         """The contact and their tenants with their sites: one statement, or None."""
         theirs = self.dialect.in_json_list.format(id="t.id", list="c.tenants")
         rows = self._fetch(
-            "SELECT c.id AS c_id, c.name AS c_name, c.email AS c_email, c.role AS c_role, "
-            "c.zone AS c_zone, c.tenants AS c_tenants, t.id, t.name, t.plan, t.group_id, "
-            "t.tasks, t.revision, s.kind, s.version, s.since, s.refreshed_at, s.automatic "
-            f"FROM contacts c LEFT JOIN tenants t ON {theirs} "
+            f"SELECT {_CONTACT_TENANT_COLUMNS} FROM contacts c LEFT JOIN tenants t ON {theirs} "
             "LEFT JOIN sites s ON s.tenant_id = t.id WHERE c.id = :id ORDER BY t.id",
             {"id": contact_id},
         )
+        return _contact_tenants_from(rows)
+
+    def contact_tenants_requests(
+        self, contact_id: str, tenant_id: Optional[str], statuses: Sequence[Status]
+    ) -> Optional[Tuple[Contact, List[Tenant], List[UpdateRequest]]]:
+        """The contact, their tenants with their sites and the shown tenant's requests.
+
+        One statement (the gadget's, on every home page): the rows of
+        :meth:`contact_tenants`, then those of the shown tenant's requests, told
+        apart by ``part``. Which tenant is shown is decided in the statement, on
+        the tenants it joined, as the port says: ``tenant_id`` if it is one of
+        theirs, else their only one; no request of another tenant is read (R22).
+        """
+        if not statuses:
+            both = self.contact_tenants(contact_id)
+            return None if both is None else (both[0], both[1], [])
+        marks, named = _in("s", [s.value for s in statuses])
+        params: Dict[str, Any] = dict(named)
+        params.update({"id": contact_id, "tenant": tenant_id, "limit": 1000})
+        rows = self._fetch_values(
+            _contact_tenants_requests_sql(self.dialect.in_json_list, marks), params
+        )
         if not rows:
             return None
+        # By place (see the statement): part, the contact (6), the tenant (6), the
+        # site (5), the request; the contact's rows first, by tenant.
         first = rows[0]
         who = codec.contact_from(
-            {"id": first["c_id"], "name": first["c_name"], "email": first["c_email"],
-             "role": first["c_role"], "zone": first["c_zone"], "tenants": first["c_tenants"]}
+            {"id": first[1], "name": first[2], "email": first[3], "role": first[4],
+             "zone": first[5], "tenants": first[6]}
         )  # fmt: skip
-        by_id: Dict[str, List[Any]] = {}
+        by_id: Dict[str, List[Sequence[Any]]] = {}
+        requests: List[UpdateRequest] = []
         for r in rows:
-            if r["id"] is not None:  # a tenant the contact names but no longer stored
-                by_id.setdefault(r["id"], []).append(r)
-        return who, [
-            codec.tenant_from(found[0], [r for r in found if r["kind"] is not None])
+            if r[0]:
+                requests.append(codec.request_from_values(r[_R_AT:]))
+            elif r[7] is not None:  # else a tenant the contact names but no longer stored
+                by_id.setdefault(r[7], []).append(r)
+        tenants = [
+            codec.tenant_from_values(found[0][7:], [r[13:] for r in found if r[13] is not None])
             for found in by_id.values()
         ]
+        return who, tenants, requests
 
     def has_tenants(self) -> bool:
         """Whether any tenant is stored: one index look, whatever their number."""
@@ -1050,6 +1150,13 @@ class SqlStorage(SqlReads, Storage):
 
     def _fetch(self, sql: str, params: Mapping[str, Any] = {}) -> List[Any]:
         return self._read(self._sql(sql), params)
+
+    def _read_values(self, sql: str, params: Mapping[str, Any] = {}) -> List[Sequence[Any]]:
+        """Rows of one read-only statement as values in column order (``_read``'s by default)."""
+        return [_values(r) for r in self._read(sql, params)]
+
+    def _fetch_values(self, sql: str, params: Mapping[str, Any] = {}) -> List[Sequence[Any]]:
+        return self._read_values(self._sql(sql), params)
 
     def _after(self, cur: Cursor, first: str, params: Mapping[str, Any], then: str) -> List[Any]:
         """Run ``first`` (in the driver's style), then ``then`` (no parameters): ``then``'s rows.

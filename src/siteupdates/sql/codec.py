@@ -58,6 +58,8 @@ __all__ = [
     "OUTBOX_COLUMNS",
     "REQUEST_COLUMNS",
     "Row",
+    "SITE_COLUMNS",
+    "TENANT_COLUMNS",
     "audit_from",
     "audit_row",
     "contact_from",
@@ -74,6 +76,7 @@ __all__ = [
     "request_row",
     "request_values",
     "tenant_from",
+    "tenant_from_values",
     "tenant_rows",
     "ts",
 ]
@@ -379,22 +382,34 @@ def tenant_rows(t: Tenant) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     return row, sites
 
 
+#: The columns of a tenant's row that :func:`tenant_from_values` reads, in its order.
+TENANT_COLUMNS: Tuple[str, ...] = ("id", "name", "plan", "group_id", "tasks", "revision")
+#: The columns of a site's row that :func:`tenant_from_values` reads, in its order.
+SITE_COLUMNS: Tuple[str, ...] = ("kind", "version", "since", "refreshed_at", "automatic")
+
+
 @_decoding("tenant", "id")
 def tenant_from(row: Row, sites: Iterable[Row]) -> Tenant:
-    """A Tenant from its row and its sites' rows."""
+    """A Tenant from its row and its sites' rows (columns by name)."""
+    return tenant_from_values(
+        [row[c] for c in TENANT_COLUMNS], [[s[c] for c in SITE_COLUMNS] for s in sites]
+    )
+
+
+@_decoding("tenant", 0)
+def tenant_from_values(row: Sequence[Any], sites: Iterable[Sequence[Any]]) -> Tenant:
+    """A Tenant from the values of :data:`TENANT_COLUMNS` and its sites' :data:`SITE_COLUMNS`.
+
+    By place, for a read that takes rows as values; the rows may go on with more columns.
+    """
+    tasks = _json(row[4])
     return Tenant(
-        id=row["id"],
-        name=row["name"],
-        plan=row["plan"],
-        group_id=row["group_id"],
+        id=row[0],
+        name=row[1],
+        plan=row[2],
+        group_id=row[3],
         sites=tuple(
-            Site(
-                s["kind"],
-                s["version"],
-                parse_ts(s["since"]),
-                refreshed_at=parse_ts(s["refreshed_at"]),
-                automatic=bool(s["automatic"]),
-            )
+            Site(s[0], s[1], parse_ts(s[2]), refreshed_at=parse_ts(s[3]), automatic=bool(s[4]))
             for s in sites
         ),
         tasks=tuple(
@@ -405,9 +420,11 @@ def tenant_from(row: Row, sites: Iterable[Row]) -> Tenant:
                 k["weekday"],
                 k["duration_minutes"],
             )
-            for k in (_json(row["tasks"]) or [])
-        ),
-        revision=int(row["revision"]),
+            for k in tasks
+        )
+        if tasks
+        else (),
+        revision=int(row[5]),
     )
 
 

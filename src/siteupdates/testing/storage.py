@@ -344,6 +344,39 @@ class StorageContract:
         assert alone is not None and alone[1] == []
         assert loaded.contact_tenants("no-such-contact") is None
 
+    def test_the_gadgets_read_gives_the_shown_tenants_requests_and_no_others(
+        self, loaded: Storage
+    ) -> None:
+        older = make_request("d1", requested_at=T0)
+        newer = make_request("d1", requested_at=T0 + timedelta(minutes=1))
+        done = make_request("d1", requested_at=T0 + timedelta(minutes=2), status=Status.COMPLETED)
+        other = make_request("d3", requested_at=T0)
+        loaded.apply(ChangeSet(inserts=(older, newer, done, other)))
+        queued = [Status.TO_BE_SCHEDULED]
+        for who, wanted, shown in (
+            ("dana", None, "d1"),  # their only tenant
+            ("dana", "d1", "d1"),
+            ("sam", None, None),  # several, none chosen: no requests read
+            ("sam", "d1", "d1"),
+            ("sam", "d3", "d3"),
+            ("sam", "d2", None),  # not theirs (R22): nothing of it read
+            ("sam", "no-such-tenant", None),
+        ):
+            got = loaded.contact_tenants_requests(who, wanted, queued)
+            assert got is not None
+            assert (got[0], got[1]) == loaded.contact_tenants(who), (who, wanted)
+            expected = [] if shown is None else loaded.tenant_requests(shown, queued)
+            assert got[2] == expected, (who, wanted)
+        assert [r.id for r in loaded.tenant_requests("d1", queued)] == [newer.id, older.id]
+        got = loaded.contact_tenants_requests(
+            "dana", None, [Status.TO_BE_SCHEDULED, Status.COMPLETED]
+        )
+        assert got is not None and {r.id for r in got[2]} == {older.id, newer.id, done.id}
+        got = loaded.contact_tenants_requests("dana", None, [])
+        assert got is not None and got[2] == []
+        assert loaded.contact_tenants_requests("no-such-contact", None, queued) is None
+        assert loaded.contact_tenants_requests("no-such-contact", "d1", queued) is None
+
     def test_tenants_are_read_by_id_and_a_tenants_requests_without_a_count(
         self, loaded: Storage
     ) -> None:
