@@ -19,7 +19,7 @@ from typing import IO, Any, Iterator, List, Optional
 import pytest
 
 from siteupdates import Desk
-from siteupdates.domain import Catalog, Contact, Event, Site, Tenant, submitted
+from siteupdates.domain import Catalog, Contact, Event, Site, Status, Tenant, submitted
 from siteupdates.errors import AccessDenied
 from siteupdates.ports import ChangeSet, Setup
 from siteupdates.testing import make_request, transition
@@ -158,3 +158,28 @@ def test_the_web_gadget_page_is_one_round_trip(pg_base: str, monkeypatch: Any) -
             conn.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
+
+
+def test_the_gadget_read_inside_an_open_unit_keeps_no_copy_on_postgresql(pg_url: str) -> None:
+    """Decoded once per reference version, but never from this thread's uncommitted writes."""
+    import attrs
+
+    import siteupdates_postgres
+    from siteupdates.sql import SqlStorage
+
+    with Desk.open(pg_url, plugins=[siteupdates_postgres], clock=lambda: T0) as desk:
+        desk.provider.load_setup(_setup(1))
+        storage = desk.storage
+        assert isinstance(storage, SqlStorage)
+        first = desk.contact("ops").gadget()
+        shared = storage._shared_reference
+        assert shared is not None and shared.tenants["t0"] == first.tenant
+        t0 = _setup(1).tenants[0]
+        with pytest.raises(RuntimeError), storage.unit() as uow:
+            uow.put_tenants([attrs.evolve(t0, name="Not Committed")], check=False)
+            got = storage.contact_tenants_requests("ops", None, [Status.SCHEDULED])
+            assert got is not None and got[1][0].name == "Not Committed"  # its own write
+            raise RuntimeError("roll back")
+        assert storage._shared_reference is shared and shared.tenants["t0"].name == t0.name
+        again = desk.contact("ops").gadget()
+        assert again.tenant is not None and again.tenant.name == t0.name

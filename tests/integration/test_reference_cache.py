@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from siteupdates import Desk
+from siteupdates.domain import Status
 from siteupdates.errors import AccessDenied, RequestRefused
 from siteupdates.ports import Setup
 from siteupdates.sql import SqlStorage, SqlUnit
@@ -110,3 +111,42 @@ def test_copies_are_shared_only_after_commit(desk: Desk, url: str) -> None:
         raise RuntimeError("roll back")
     shared = storage._shared_reference
     assert shared is None or shared.version != _counter(storage) or "dana" not in shared.contacts
+
+
+def test_the_gadget_decodes_a_contact_and_tenant_once_per_counter_value(
+    desk: Desk, url: str
+) -> None:
+    """Issue 24: the gadget's read keeps what it decoded in the storage's copies."""
+    storage = desk.storage
+    assert isinstance(storage, SqlStorage)
+    first = desk.contact("dana").gadget()
+    shared = storage._shared_reference
+    assert shared is not None and shared.version == _counter(storage)
+    assert shared.contacts["dana"].id == "dana" and shared.tenants["d1"] == first.tenant
+    assert desk.contact("dana").gadget() == first
+    # Another program renames the tenant: the counter moves, the page shows the new name.
+    path = url[len("sqlite:///") :]
+    with sqlite3.connect(path) as other:
+        other.execute("UPDATE tenants SET name = 'Renamed District' WHERE id = 'd1'")
+    again = desk.contact("dana").gadget()
+    assert again.tenant is not None and again.tenant.name == "Renamed District"
+    assert again.overview is not None and again.overview.tenant_name == "Renamed District"
+    assert again.etag != first.etag
+
+
+def test_the_gadget_read_inside_an_open_unit_keeps_no_copy(desk: Desk) -> None:
+    """A read on the connection of this thread's open unit may see its uncommitted writes."""
+    storage = desk.storage
+    assert isinstance(storage, SqlStorage)
+    d1 = sample_setup().tenants[0]
+    storage._shared_reference = None
+    with pytest.raises(RuntimeError), storage.unit() as uow:
+        uow.put_tenants([attrs.evolve(d1, name="Not Committed")], check=False)
+        got = storage.contact_tenants_requests("dana", None, [])
+        assert got is not None
+        got = storage.contact_tenants_requests("dana", "d1", list(Status))
+        assert got is not None and got[1][0].name == "Not Committed"  # its own write
+        raise RuntimeError("roll back")
+    assert storage._shared_reference is None
+    shown = desk.contact("dana").gadget()
+    assert shown.tenant is not None and shown.tenant.name == d1.name

@@ -166,6 +166,11 @@ class SqliteStorage(SqlStorage):
         with self._lock:
             return self._retry(lambda: self._db.execute(sql, params).fetchall())
 
+    def _in_transaction(self) -> bool:
+        # One connection, its transactions under the lock: a transaction open now
+        # is this thread's own, or began after its last read (which saw commits only).
+        return self._db.in_transaction
+
     def _migrate(self) -> None:
         with self._write() as db:
             db.execute("PRAGMA user_version")

@@ -118,36 +118,44 @@ _R_COLUMNS = tuple(f"r_{c}" for c in codec.REQUEST_COLUMNS)
 #: Where they start in its rows: after ``part`` and the contact's, tenant's and site's.
 _R_AT = 1 + _CONTACT_TENANT_COLUMNS.count(",") + 1
 assert _R_AT == 18
+#: Where the reference version is: after the request's columns.
+_VERSION_AT = _R_AT + len(codec.REQUEST_COLUMNS)
+
+
+def _newest_first(r: UpdateRequest) -> Tuple[datetime, str]:
+    return r.requested_at, r.id
 
 
 @functools.lru_cache(maxsize=16)
-def _contact_tenants_requests_sql(in_json_list: str, status_marks: str) -> str:
+def _contact_tenants_requests_sql(in_json_list: str, status_marks: str, counted: bool) -> str:
     """The gadget's statement: the contact's tenants and sites, the shown tenant's requests.
 
     ``in_json_list`` is the dialect's (:class:`Dialect`). The first part is
-    :meth:`SqlReads.contact_tenants`' join, a row per site
-    (``part`` 0); the second the requests in ``status_marks`` of the shown
-    tenant (``part`` 1, newest first), through the ``requests_tenant`` index.
-    The shown tenant is picked among the tenants the contact names that are
-    stored: ``:tenant`` when it is one, else (``:tenant`` NULL) the only one.
+    :meth:`SqlReads.contact_tenants`' join, a row per site (``part`` 0), with
+    the ``reference_version`` its rows were read at when the schema keeps one
+    (``counted``); the second the requests in ``status_marks`` of the shown
+    tenant (``part`` 1), newest first through the ``requests_tenant`` index. The
+    shown tenant is picked among the tenants the contact names that are stored:
+    ``:tenant`` when it is one, else (``:tenant`` NULL) the only one. No ORDER
+    BY over the whole: the reader groups and orders the few rows itself, and
+    the server sorts nothing.
     """
     theirs = in_json_list.format(id="t.id", list="c.tenants")
     wanted = "CAST(:tenant AS TEXT)"
-    blanks = ", ".join("NULL" for _ in range(_CONTACT_TENANT_COLUMNS.count(",") + 1))
+    blanks = ", ".join("NULL" for _ in range(_R_AT - 1))
+    version = "(SELECT n FROM reference_version)" if counted else "NULL"
     return (
         f"SELECT 0 AS part, {_CONTACT_TENANT_COLUMNS}, "
         + ", ".join(f"NULL AS {c}" for c in _R_COLUMNS)
-        + f" FROM contacts c LEFT JOIN tenants t ON {theirs} "
+        + f", {version} AS reference_version"
+        f" FROM contacts c LEFT JOIN tenants t ON {theirs} "
         "LEFT JOIN sites s ON s.tenant_id = t.id WHERE c.id = :id "
-        f"UNION ALL SELECT 1, {blanks}, {', '.join(codec.REQUEST_COLUMNS)} FROM ("
+        f"UNION ALL SELECT 1, {blanks}, {', '.join(codec.REQUEST_COLUMNS)}, NULL FROM ("
         f"SELECT * FROM requests WHERE status IN ({status_marks}) AND tenant_id = ("
         f"SELECT CASE WHEN {wanted} IS NOT NULL OR count(*) = 1 THEN "
         f"max(CASE WHEN {wanted} IS NULL OR t.id = {wanted} THEN t.id END) END "
         f"FROM contacts c JOIN tenants t ON {theirs} WHERE c.id = :id) "
-        "ORDER BY requested_at DESC, id DESC LIMIT :limit) r "
-        # By place: names of a compound's columns do not order it alike in every database.
-        f"ORDER BY 1, 8, {_R_AT + 1 + codec.REQUEST_COLUMNS.index('requested_at')} DESC, "
-        f"{_R_AT + 1} DESC"
+        "ORDER BY requested_at DESC, id DESC LIMIT :limit) r"
     )
 
 
@@ -412,18 +420,27 @@ class SqlReads(Reads):
         marks, named = _in("s", [s.value for s in statuses])
         params: Dict[str, Any] = dict(named)
         params.update({"id": contact_id, "tenant": tenant_id, "limit": 1000})
+        counted = self.dialect.name in REFERENCE_COUNTED
         rows = self._fetch_values(
-            _contact_tenants_requests_sql(self.dialect.in_json_list, marks), params
+            _contact_tenants_requests_sql(self.dialect.in_json_list, marks, counted), params
         )
-        if not rows:
-            return None
         # By place (see the statement): part, the contact (6), the tenant (6), the
-        # site (5), the request; the contact's rows first, by tenant.
-        first = rows[0]
-        who = codec.contact_from(
-            {"id": first[1], "name": first[2], "email": first[3], "role": first[4],
-             "zone": first[5], "tenants": first[6]}
-        )  # fmt: skip
+        # site (5), the request (20), the reference version; in no order.
+        first = next((r for r in rows if not r[0]), None)
+        if first is None:
+            return None
+        # Decoded once per reference version: the rows of one value are the rows
+        # any read finds at that value (SqlUnit's copies, shared with them).
+        copies = self._copies(first[_VERSION_AT])
+        cid = first[1]
+        who = copies.contacts.get(cid) if copies is not None else None
+        if who is None:
+            who = codec.contact_from(
+                {"id": cid, "name": first[2], "email": first[3], "role": first[4],
+                 "zone": first[5], "tenants": first[6]}
+            )  # fmt: skip
+            if copies is not None:
+                copies.contacts[cid] = who
         by_id: Dict[str, List[Sequence[Any]]] = {}
         requests: List[UpdateRequest] = []
         for r in rows:
@@ -431,11 +448,27 @@ class SqlReads(Reads):
                 requests.append(codec.request_from_values(r[_R_AT:]))
             elif r[7] is not None:  # else a tenant the contact names but no longer stored
                 by_id.setdefault(r[7], []).append(r)
-        tenants = [
-            codec.tenant_from_values(found[0][7:], [r[13:] for r in found if r[13] is not None])
-            for found in by_id.values()
-        ]
+        tenants: List[Tenant] = []
+        for tid in sorted(by_id):
+            tenant = copies.tenants.get(tid) if copies is not None else None
+            if tenant is None:
+                found = by_id[tid]
+                sites = [r[13:] for r in found if r[13] is not None]
+                tenant = codec.tenant_from_values(found[0][7:], sites)
+                if copies is not None:
+                    copies.tenants[tid] = tenant
+            tenants.append(tenant)
+        if len(requests) > 1:
+            requests.sort(key=_newest_first, reverse=True)
         return who, tenants, requests
+
+    def _copies(self, version: Any) -> Optional[_Reference]:
+        """The decoded reference rows valid at ``version`` to use and add to, or None.
+
+        None here (a unit keeps its own, see :class:`SqlUnit`); the storage shares
+        one set with its units.
+        """
+        return None
 
     def has_tenants(self) -> bool:
         """Whether any tenant is stored: one index look, whatever their number."""
@@ -1150,6 +1183,27 @@ class SqlStorage(SqlReads, Storage):
 
     def _fetch(self, sql: str, params: Mapping[str, Any] = {}) -> List[Any]:
         return self._read(self._sql(sql), params)
+
+    def _in_transaction(self) -> bool:
+        """Whether this thread's reads run inside its open unit of work (True if unknown)."""
+        return True
+
+    def _copies(self, version: Any) -> Optional[_Reference]:
+        """The storage's decoded reference rows when they are those of ``version``.
+
+        A newer version replaces them (an older one is not kept: a read that saw
+        it is decoded anew), as :meth:`SqlUnit._publish` does after a commit.
+        """
+        if version is None or self._in_transaction():
+            return None  # rows this thread's open unit may have written: not yet the version's
+        n = int(version)
+        shared = self._shared_reference
+        if shared is not None and shared.version == n:
+            return shared
+        if shared is None or shared.version < n:
+            fresh = self._shared_reference = _Reference(n)
+            return fresh
+        return None
 
     def _read_values(self, sql: str, params: Mapping[str, Any] = {}) -> List[Sequence[Any]]:
         """Rows of one read-only statement as values in column order (``_read``'s by default)."""

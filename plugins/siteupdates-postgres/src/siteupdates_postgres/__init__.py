@@ -365,6 +365,10 @@ class PostgresStorage(SqlStorage):
         except psycopg.OperationalError as exc:
             raise StorageError(f"PostgreSQL error on {self.url}: {self._scrub(exc)}") from None
 
+    def _in_transaction(self) -> bool:
+        # Reads outside a unit run on a pooled connection in autocommit: committed rows.
+        return getattr(self._held, "conn", None) is not None
+
     def _read_values(self, text: str, params: Mapping[str, Any] = {}) -> List[Sequence[Any]]:
         # As claim() takes its connection: no context manager of ours or the pool's
         # per read, and a cursor kept by the connection (its loaders stay looked up).
