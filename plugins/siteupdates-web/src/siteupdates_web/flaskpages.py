@@ -5,7 +5,7 @@ A request becomes a :class:`~.pages.PageRequest`, a screen's result a response.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional, Tuple
 
 from flask import abort, g, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -20,6 +20,23 @@ def _nobody() -> Optional[str]:
     return None
 
 
+class _LazyFields(Fields):
+    """Fields read from ``source`` when first asked: most pages never read their form.
+
+    Werkzeug parses a request's form (and decides there is none) on first use;
+    the gadget, on every home page, never uses it.
+    """
+
+    def __init__(self, source: Callable[[], Iterable[Tuple[str, str]]]) -> None:
+        self._source = source
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_values":
+            raise AttributeError(name)
+        Fields.__init__(self, self._source())
+        return self._values
+
+
 def page_request(
     *,
     contact: IdentitySource,
@@ -30,7 +47,7 @@ def page_request(
     return PageRequest(
         method=request.method,
         args=Fields(request.args.items(multi=True)),
-        form=Fields(request.form.items(multi=True)),
+        form=_LazyFields(lambda: request.form.items(multi=True)),
         cookies=request.cookies,
         is_secure=request.is_secure,
         if_none_match=request.headers.get("If-None-Match", ""),

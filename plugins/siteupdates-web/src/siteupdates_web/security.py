@@ -44,19 +44,31 @@ def check_input() -> None:
 def security_headers(frame_ancestors: Sequence[str]) -> Callable[[Response], Response]:
     """What adds the headers to a response (those the host set first are kept)."""
 
-    def headers(resp: Response) -> Response:
-        framing = " ".join(frame_ancestors) if g.get("siteupdates_web_frameable") else "'self'"
-        resp.headers.setdefault(
-            "Content-Security-Policy",
+    def policy(framing: str) -> str:
+        return (
             "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            f"form-action 'self'; frame-ancestors {framing}",
+            f"form-action 'self'; frame-ancestors {framing}"
         )
-        if not g.get("siteupdates_web_frameable"):
-            resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if resp.mimetype == "text/html":
-            resp.headers.setdefault("Cache-Control", "private, no-cache")
+
+    common = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"))
+    # Built once: every response under the prefix gets one of the two sets.
+    framed = (("Content-Security-Policy", policy(" ".join(frame_ancestors))), *common)
+    unframed = (
+        ("Content-Security-Policy", policy("'self'")),
+        ("X-Frame-Options", "SAMEORIGIN"),
+        *common,
+    )
+    lowered = {name: name.lower() for name, _ in unframed}
+
+    def headers(resp: Response) -> Response:
+        wanted = framed if g.get("siteupdates_web_frameable") else unframed
+        # The names already set, looked at once (not one scan of the headers per name).
+        have = {name.lower() for name, _ in resp.headers}  # (name, value) pairs
+        for name, value in wanted:
+            if lowered[name] not in have:
+                resp.headers.add(name, value)
+        if "cache-control" not in have and resp.mimetype == "text/html":
+            resp.headers.add("Cache-Control", "private, no-cache")
         return resp
 
     return headers
