@@ -127,18 +127,19 @@ def _newest_first(r: UpdateRequest) -> Tuple[datetime, str]:
 
 
 @functools.lru_cache(maxsize=16)
-def _contact_tenants_requests_sql(in_json_list: str, status_marks: str, counted: bool) -> str:
+def _contact_tenants_requests_sql(in_json_list: str, statuses: str, counted: bool) -> str:
     """The gadget's statement: the contact's tenants and sites, the shown tenant's requests.
 
     ``in_json_list`` is the dialect's (:class:`Dialect`). The first part is
     :meth:`SqlReads.contact_tenants`' join, a row per site (``part`` 0), with
     the ``reference_version`` its rows were read at when the schema keeps one
-    (``counted``); the second the requests in ``status_marks`` of the shown
-    tenant (``part`` 1), newest first through the ``requests_tenant`` index. The
-    shown tenant is picked among the tenants the contact names that are stored:
-    ``:tenant`` when it is one, else (``:tenant`` NULL) the only one. No ORDER
-    BY over the whole: the reader groups and orders the few rows itself, and
-    the server sorts nothing.
+    (``counted``); the second the requests in ``statuses`` (an SQL list of the
+    lifecycle's literals) of the shown tenant (``part`` 1), newest first through
+    the ``requests_tenant`` index, at most 1000. The shown tenant is picked
+    among the tenants the contact names that are stored: ``:tenant`` when it
+    is one, else (``:tenant`` NULL) the only one. No ORDER BY over the whole:
+    the reader groups and orders the few rows itself, and the server sorts
+    nothing.
     """
     theirs = in_json_list.format(id="t.id", list="c.tenants")
     wanted = "CAST(:tenant AS TEXT)"
@@ -151,12 +152,18 @@ def _contact_tenants_requests_sql(in_json_list: str, status_marks: str, counted:
         f" FROM contacts c LEFT JOIN tenants t ON {theirs} "
         "LEFT JOIN sites s ON s.tenant_id = t.id WHERE c.id = :id "
         f"UNION ALL SELECT 1, {blanks}, {', '.join(codec.REQUEST_COLUMNS)}, NULL FROM ("
-        f"SELECT * FROM requests WHERE status IN ({status_marks}) AND tenant_id = ("
+        f"SELECT * FROM requests WHERE status IN ({statuses}) AND tenant_id = ("
         f"SELECT CASE WHEN {wanted} IS NOT NULL OR count(*) = 1 THEN "
         f"max(CASE WHEN {wanted} IS NULL OR t.id = {wanted} THEN t.id END) END "
         f"FROM contacts c JOIN tenants t ON {theirs} WHERE c.id = :id) "
-        "ORDER BY requested_at DESC, id DESC LIMIT :limit) r"
+        "ORDER BY requested_at DESC, id DESC LIMIT 1000) r"
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _status_words(statuses: Tuple[Status, ...]) -> str:
+    """``statuses`` as an SQL list of their values: enum members, never user input."""
+    return ", ".join(f"'{s.value}'" for s in sorted({Status(s) for s in statuses}))
 
 
 def _values(row: Any) -> Sequence[Any]:
@@ -417,12 +424,13 @@ class SqlReads(Reads):
         if not statuses:
             both = self.contact_tenants(contact_id)
             return None if both is None else (both[0], both[1], [])
-        marks, named = _in("s", [s.value for s in statuses])
-        params: Dict[str, Any] = dict(named)
-        params.update({"id": contact_id, "tenant": tenant_id, "limit": 1000})
+        # The statuses are members of the lifecycle's enum, written as literals (like
+        # OPEN_STATUSES_SQL): two parameters to bind, not one per status.
+        words = _status_words(tuple(statuses))
         counted = self.dialect.name in REFERENCE_COUNTED
         rows = self._fetch_values(
-            _contact_tenants_requests_sql(self.dialect.in_json_list, marks, counted), params
+            _contact_tenants_requests_sql(self.dialect.in_json_list, words, counted),
+            {"id": contact_id, "tenant": tenant_id},
         )
         # By place (see the statement): part, the contact (6), the tenant (6), the
         # site (5), the request (20), the reference version; in no order.
