@@ -100,6 +100,14 @@ def overview(
     shows_auto = bool(preset and preset.rules_for(tenant.plan).shows_automatic_updates)
     rows: List[OverviewRow] = []
     ordered = sorted(tenant.sites, key=lambda s: _SITE_ORDER.get(s.kind, len(_SITE_ORDER)))
+    # The booked requests and their local days, once for every site (not per site).
+    booked = [
+        (r, format_day(r.effective_date, viewer_zone))
+        for r in sorted(
+            (r for r in requests if r.tenant_id == tenant.id and r.status in _SHOWN_SCHEDULED),
+            key=lambda r: (r.effective_date, r.id),
+        )
+    ]
     for site in ordered:
         if site.kind is SiteKind.SANDBOX and site.refreshed_at is not None:
             text = f"Refresh - {format_day(site.refreshed_at, viewer_zone)}"
@@ -111,11 +119,7 @@ def overview(
         if auto:
             text += " (auto)"
         rows.append(OverviewRow(site.kind, text, CURRENT, when, automatic=auto))
-        for r in sorted(
-            (r for r in requests if r.tenant_id == tenant.id and r.status in _SHOWN_SCHEDULED),
-            key=lambda r: (r.effective_date, r.id),
-        ):
-            day = format_day(r.effective_date, viewer_zone)
+        for r, day in booked:
             if r.version is not None and r.target.main_site is site.kind:
                 rows.append(
                     OverviewRow(
