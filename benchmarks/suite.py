@@ -669,11 +669,11 @@ def _domain_floor(work: Path, base_db: Path, n: int) -> Callable[[], float]:
     from siteupdates.domain.messages import notice_for
     from siteupdates.domain.policies import (
         DEFAULT_POLICIES,
-        Ambiguity,
         PolicyContext,
         RequestDraft,
         evaluate,
     )
+    from siteupdates.domain.timeutil import Ambiguity
     from siteupdates.ports import OutboxItem
     from siteupdates.presets import CAMPUS_HOSTING
     from siteupdates.sql import codec
