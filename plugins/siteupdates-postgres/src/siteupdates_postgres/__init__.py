@@ -187,6 +187,11 @@ def _pyformat(text: str) -> str:
 
 _CLAIM_STATEMENT = _pyformat(_CLAIM_SQL)
 _CLAIM_ONE_STATEMENT = _pyformat(_CLAIM_ONE_SQL)
+# As bytes, made once: psycopg encodes a str query on every call, then hashes the
+# new bytes (1.6 kB) to find its parsed form and its prepared statement; the same
+# bytes object keeps its hash (about 3% of a claim's client instructions).
+_CLAIM_BYTES = _CLAIM_STATEMENT.encode()
+_CLAIM_ONE_BYTES = _CLAIM_ONE_STATEMENT.encode()
 
 
 def redact(url: str) -> str:
@@ -417,7 +422,7 @@ class PostgresStorage(SqlStorage):
         """
         expires = now + timedelta(seconds=lease_seconds)
         params = {"now": now, "limit": limit, "worker": worker, "expires": expires}
-        statement = _CLAIM_ONE_STATEMENT if limit == 1 else _CLAIM_STATEMENT
+        statement = _CLAIM_ONE_BYTES if limit == 1 else _CLAIM_BYTES
         try:
             # As _connection() does, without its two context managers per claim:
             # the unit's connection when this thread has one open, else a pooled
