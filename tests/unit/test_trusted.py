@@ -9,8 +9,9 @@ type. The encoders of the SQL codec are checked against their column lists.
 
 from __future__ import annotations
 
+import types
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 import attrs
 import pytest
@@ -125,6 +126,27 @@ def test_trusted_refuses_classes_that_check_more_than_converters() -> None:
     for cls in (Checked, Posted):
         with pytest.raises(TypeError, match="checks more than its converters"):
             trusted_constructor(cls)
+
+
+def test_trusted_stores_through_slots_and_through_setattr_where_a_base_holds_the_slot() -> None:
+    """A slotted class's own fields go through their slots' setters, a base class's
+    through ``object.__setattr__``: either way the value equals the class-built one."""
+
+    @attrs.frozen
+    class Base:
+        a: int
+
+    @attrs.frozen
+    class Child(Base):
+        b: str = "x"
+        c: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    make = trusted_constructor(Child)
+    assert "a" not in vars(Child) and isinstance(vars(Child)["b"], types.MemberDescriptorType)
+    _same(make(1, "y", ("z",)), Child(1, "y", ("z",)))
+    _same(make(1), Child(1))
+    r = UpdateRequest("r1", "t1", "staging", None, True, NOW, "UTC", "c1", NOW)
+    _same(UpdateRequest.trusted_copy(r, revision=2), attrs.evolve(r, revision=2))
 
 
 def test_codec_encoders_follow_their_column_lists() -> None:
