@@ -605,9 +605,10 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
     base, same_sql = bare("base", base_body), bare("sql", sql_body)
     same_writes = bare("writes", writes_body)
     got = interleaved(
-        {"base": base, "lib": lib, "app": app_layer, "sql": same_sql, "writes": same_writes},
+        {"base": base, "lib": lib, "app": app_layer, "sql": same_sql, "writes": same_writes,
+         "domain": _domain_floor(work, base_db, n)},
         rounds,
-    )
+    )  # fmt: skip
     return [
         Figure(
             "one interactive submit at the app layer (app.contact.submit), SQLite WAL",
@@ -633,6 +634,15 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
             0.0, f"the same SQL alone is {med(got['sql']) / med(got['base']):.2f}x the baseline",
         ),
         Figure(
+            "one interactive submit (its domain work alone, no layers)",
+            "BEGIN IMMEDIATE; INSERT request; INSERT history; COMMIT",
+            med(got["base"]) * 1e6, med(got["domain"]) * 1e6, "us CPU", "(informational)",
+            None, 0.0,
+            "the rules, the request, its history entry and notice and their rows, sent "
+            "through bare sqlite3 with the counter read: the floor the facade, the use case "
+            "and the unit of work add to",
+        ),
+        Figure(
             "one interactive submit (the writes it cannot drop)",
             "reference counter read + request, history and notice inserts through bare sqlite3",
             med(got["writes"]) * 1e6, med(got["lib"]) * 1e6, "us CPU", "(informational)",
@@ -641,6 +651,85 @@ def fig_interactive(rounds: int, work: Path, n: int = 300) -> List[Figure]:
             "(the notice is committed with the request)",
         ),
     ]  # fmt: skip
+
+
+def _domain_floor(work: Path, base_db: Path, n: int) -> Callable[[], float]:
+    """A side that does a submit's domain work with none of the library's layers.
+
+    The same calls the use case makes for a refresh-only submit (the draft, the
+    policy context with its zone and start, every built-in rule, the request,
+    its first history entry, the contact's notice, the rows of all three),
+    with the contact, tenant and catalog decoded once beforehand, as the
+    reference cache holds them, and the statements sent through bare sqlite3.
+    No facade checks, unit of work, change set, outbox assembly or plugin hooks:
+    what is left when all of those cost nothing.
+    """
+    from siteupdates import Desk
+    from siteupdates.domain import UpdateRequest, submitted
+    from siteupdates.domain.messages import notice_for
+    from siteupdates.domain.policies import (
+        DEFAULT_POLICIES,
+        PolicyContext,
+        RequestDraft,
+        evaluate,
+    )
+    from siteupdates.domain.timeutil import Ambiguity
+    from siteupdates.ports import OutboxItem
+    from siteupdates.presets import CAMPUS_HOSTING
+    from siteupdates.sql import codec
+
+    with Desk.open(f"sqlite:///{base_db}", clock=lambda: T0, preset=CAMPUS_HOSTING) as desk:
+        who, tenant = desk.storage.contact("ops"), desk.storage.tenant("t00000")
+        catalog = desk.storage.catalog()
+    assert who is not None and tenant is not None
+    preset = CAMPUS_HOSTING
+    local = datetime(2026, 3, 8, 22)
+    inserts = [
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        for table, cols in (("requests", codec.REQUEST_COLUMNS),
+                            ("history", codec.HISTORY_COLUMNS),
+                            ("outbox", codec.OUTBOX_COLUMNS))
+    ]  # fmt: skip
+
+    def one(con: sqlite3.Connection, target: str) -> None:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("SELECT n FROM reference_version").fetchall()
+        draft = RequestDraft(tenant.id, target, None, True, local, None, Ambiguity.EARLIER)
+        ctx = PolicyContext.build(contact=who, tenant=tenant, draft=draft, catalog=catalog,
+                                  preset=preset, now=T0)  # fmt: skip
+        decision = evaluate(ctx, DEFAULT_POLICIES)
+        assert ctx.start is not None and not decision.refusals
+        request = UpdateRequest.trusted(
+            id=uuid.uuid4().hex, tenant_id=tenant.id, target=ctx.draft.target, version=None,
+            db_refresh=True, preferred_start=ctx.start, zone=ctx.zone, requested_by=who.id,
+            requested_at=T0,
+        )  # fmt: skip
+        first = submitted(request)
+        notice = notice_for(request, first, tenant, who, preset.default_zone,
+                            duration=preset.update_duration)  # fmt: skip
+        assert notice is not None
+        item = OutboxItem(uuid.uuid4().hex, notice.key, "notice", request.id,
+                          notice.to_payload(), T0)  # fmt: skip
+        rows = (codec.request_values(request, codec.ts, int), codec.history_values(first),
+                codec.outbox_values(item))  # fmt: skip
+        for statement, row in zip(inserts, rows):
+            con.execute(statement, row)
+        con.execute("COMMIT")
+
+    def side() -> float:
+        copy = work / "interactive-domain.db"
+        shutil.copy(base_db, copy)
+        con = _open_bare(copy)
+
+        def run() -> None:
+            for k in range(n):
+                one(con, "production/sandbox" if k % 2 else "staging")
+
+        took = cpu(run) / n
+        con.close()
+        return took
+
+    return side
 
 
 def fig_bulk(rounds: int, work: Path, n: int = 10_000, tenants: int = 100) -> Figure:
