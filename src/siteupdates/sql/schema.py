@@ -273,8 +273,8 @@ INSERT INTO reference_version (n) VALUES (0)
 # through the database's collation where a timestamp is one integer compare: the
 # expired part becomes one descent on ``lease_expires`` instead of one per status,
 # the due part's key is the claim order alone, and each claim's UPDATE inserts a
-# smaller key into the expired index (about 7% of a claim's server CPU, counted
-# with valgrind; benchmarks/RESULTS.md). SQLite keeps the leading status column,
+# smaller key into the expired index (about 6% of a claim's server instructions,
+# counted with valgrind; benchmarks/RESULTS.md). SQLite keeps the leading status column,
 # which makes its planner prefer these indexes to requests_queue (version 6): its
 # step is empty.
 _V9_POSTGRES = (

@@ -96,8 +96,8 @@ _CLAIM_COLUMNS = (*codec.REQUEST_COLUMNS, "attempts", "old_status")
 _ATTEMPTS, _OLD_STATUS = len(codec.REQUEST_COLUMNS), len(codec.REQUEST_COLUMNS) + 1
 
 # What a claim builds per request, from values the statement wrote and the codec
-# decoded: constructors that run no converter (attrs' own run ``overrides``'s, and
-# each field goes through its checks; a third of a claim's Python, counted).
+# decoded: constructors that run no converter (attrs' own run ``overrides``'s and
+# store each field through ``object.__setattr__``): 8k fewer instructions a claim.
 _entry = trusted_constructor(HistoryEntry)
 _lease = trusted_constructor(Lease)
 _claim = trusted_constructor(Claim)
