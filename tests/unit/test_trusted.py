@@ -9,6 +9,7 @@ type. The encoders of the SQL codec are checked against their column lists.
 
 from __future__ import annotations
 
+import types
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict
 
@@ -125,6 +126,31 @@ def test_trusted_refuses_classes_that_check_more_than_converters() -> None:
     for cls in (Checked, Posted):
         with pytest.raises(TypeError, match="checks more than its converters"):
             trusted_constructor(cls)
+
+
+def _upper(text: str) -> str:
+    return text.upper()
+
+
+def test_trusted_stores_through_slots_and_through_setattr_where_a_base_holds_the_slot() -> None:
+    """A slotted class's own fields go through their slots' setters, a base class's
+    through ``object.__setattr__``: either way the value equals the class-built one."""
+
+    @attrs.frozen
+    class Base:
+        a: int
+
+    @attrs.frozen
+    class Child(Base):
+        b: str = "x"
+        c: str = attrs.field(default="q", converter=_upper)
+
+    make = trusted_constructor(Child)
+    assert "a" not in vars(Child) and isinstance(vars(Child)["b"], types.MemberDescriptorType)
+    _same(make(1, "y", "Z"), Child(1, "y", "Z"))
+    _same(make(1), Child(1))
+    r = UpdateRequest("r1", "t1", "staging", None, True, NOW, "UTC", "c1", NOW)
+    _same(UpdateRequest.trusted_copy(r, revision=2), attrs.evolve(r, revision=2))
 
 
 def test_codec_encoders_follow_their_column_lists() -> None:

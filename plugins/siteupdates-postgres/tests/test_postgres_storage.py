@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterator, List
 
@@ -173,6 +174,62 @@ def test_a_schema_of_release_0_1_0_migrates_forward(pg_base: str, pg_schema: str
         storage.close()
 
 
+def test_a_schema_at_version_8_gets_the_claim_indexes_without_status(
+    pg_base: str, pg_schema: str
+) -> None:
+    """Version 9 rebuilds both claim indexes; claims on the migrated data keep their order."""
+    from siteupdates.sql import POSTGRES
+
+    with psycopg.connect(pg_base, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE SCHEMA {}").format(pgsql.Identifier(pg_schema)))
+        conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(pg_schema)))
+        for m in MIGRATIONS[:8]:
+            for statement in m.sql(POSTGRES) + m.sql_after(POSTGRES):
+                conn.execute(statement)
+        conn.execute("CREATE TABLE siteupdates_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO siteupdates_schema VALUES (8)")
+        conn.execute("INSERT INTO tenants (id, name, plan) VALUES ('d1', 'D', 'asp')")
+        # Due first in claim order, but the other one's lease ran out: it goes first.
+        for rid, status, owner, expires in (
+            ("due", "scheduled", None, None),
+            ("lapsed", "in-progress", "w0", "2026-03-01 11:00+00"),
+        ):
+            conn.execute(
+                "INSERT INTO requests (id, tenant_id, target, db_refresh, preferred_start, "
+                "zone, requested_by, requested_at, status, scheduled_for, revision, "
+                "lease_owner, lease_expires, attempts) VALUES (%s, 'd1', 'staging', true, "
+                "now(), 'UTC', 'dana', now(), %s, timestamptz '2026-03-01 10:00+00' + "
+                "interval '1 minute' * length(%s), 3, %s, %s, 1)",
+                (rid, status, rid, owner, expires),
+            )
+    sep = "&" if "?" in pg_base else "?"
+    storage = PostgresStorage(f"{pg_base}{sep}schema={pg_schema}")
+    try:
+        assert storage.schema_version() == len(MIGRATIONS) == 9
+        with storage._pool.connection() as conn:
+            found = {
+                r["indexname"]: r["indexdef"].split(" USING btree ", 1)[1]
+                for r in conn.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = %s AND indexname LIKE 'requests_claim_%%'",
+                    (pg_schema,),
+                )
+            }
+        assert found == {
+            "requests_claim_expired": "(lease_expires) WHERE (status = ANY "
+            "(ARRAY['not-started'::text, 'in-progress'::text]))",
+            "requests_claim_due": "(scheduled_for, requested_at, id) "
+            "WHERE (status = 'scheduled'::text)",
+        }
+        at = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+        got = [c.request.id for c in storage.claim("w1", at, 60, limit=1)]
+        got += [c.request.id for c in storage.claim("w1", at, 60, limit=1)]
+        assert got == ["lapsed", "due"]
+        assert storage.claim("w1", at, 60, limit=1) == []
+    finally:
+        storage.close()
+
+
 @pytest.mark.parametrize("statement", [_CLAIM_SQL, _CLAIM_ONE_SQL], ids=["many", "one"])
 def test_a_claim_reads_each_part_through_its_index_without_sorting_the_backlog(
     pg_url: str, statement: str
@@ -219,6 +276,12 @@ def test_a_claim_reads_each_part_through_its_index_without_sorting_the_backlog(
     head = max(i for i in range(due) if "CTE due" in lines[i] or "InitPlan" in lines[i])
     assert not any("Sort" in line for line in lines[head:due]), plan
     assert "Seq Scan" not in plan, plan
+    # Schema version 9: neither index holds the status its predicate fixes, so the
+    # expired part is one range on lease_expires (not one descent per status) and
+    # the due part's key is the claim order alone.
+    expired = next(i for i, line in enumerate(lines) if "requests_claim_expired" in line)
+    assert re.search(r"Index Cond: \(lease_expires < \$\d+\)$", lines[expired + 1]), plan
+    assert re.search(r"Index Cond: \(scheduled_for <= \$\d+\)$", lines[due + 1]), plan
 
 
 @pytest.mark.parametrize(

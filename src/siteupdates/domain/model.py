@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
+import types
 from datetime import datetime, time
 from typing import (
     TYPE_CHECKING,
@@ -22,8 +23,10 @@ from typing import (
     Dict,
     FrozenSet,
     Iterable,
+    List,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Type,
     TypeVar,
@@ -637,17 +640,38 @@ class UpdateRequest:
 _V = TypeVar("_V")
 
 
+def _setters(cls: type, names: Sequence[str], scope: Dict[str, Any]) -> List[str]:
+    """One line per field storing local ``name`` on ``new``, with the setters in ``scope``.
+
+    A slotted class's field is stored through its slot's own setter (``_s_name``),
+    which skips what ``object.__setattr__`` does first: look the name up on the
+    type to find that same slot (a third of the constructor's cost, counted). A
+    field without a slot of the class's own goes through ``object.__setattr__``.
+    """
+    scope["_set"] = object.__setattr__
+    lines = []
+    for name in names:
+        slot = cls.__dict__.get(name)
+        if isinstance(slot, types.MemberDescriptorType):
+            scope[f"_s_{name}"] = slot.__set__
+            lines.append(f"    _s_{name}(new, {name})")
+        else:
+            lines.append(f"    _set(new, {name!r}, {name})")
+    return lines
+
+
 def _replacer(cls: Type[_V]) -> Callable[..., _V]:
     """A copy of a frozen attrs value with some fields replaced, without the converters.
 
     Generated once per class: one line per field, as attrs' own ``__init__``.
     """
     names = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
+    scope: Dict[str, Any] = {"_new": object.__new__, "cls": cls}
     lines = ["def replace(inst, **changes):", "    new = _new(cls)"]
-    lines += [f"    _set(new, {n!r}, inst.{n})" for n in names]
+    lines += [f"    {n} = inst.{n}" for n in names]
+    lines += _setters(cls, names, scope)
     lines += ["    for name, value in changes.items():", "        _set(new, name, value)"]
     lines += ["    return new"]
-    scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
     exec("\n".join(lines), scope)
     fn = scope["replace"]
     fn.__doc__ = f"A copy of a {cls.__name__} with ``changes``, stored as given (no converter)."
@@ -668,7 +692,7 @@ def trusted_constructor(cls: Type[_V]) -> Callable[..., _V]:
         a.validator is not None for a in fields
     ):
         raise TypeError(f"{cls.__name__} checks more than its converters: build it validated")
-    scope: Dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
+    scope: Dict[str, Any] = {"_new": object.__new__, "cls": cls}
     params = []
     for a in fields:
         if a.default is attrs.NOTHING:
@@ -680,7 +704,7 @@ def trusted_constructor(cls: Type[_V]) -> Callable[..., _V]:
         scope[f"_d_{a.name}"] = a.default if a.converter is None else a.converter(a.default)
         params.append(f"{a.name}=_d_{a.name}")
     lines = [f"def make({', '.join(params)}):", "    new = _new(cls)"]
-    lines += [f"    _set(new, {a.name!r}, {a.name})" for a in fields]
+    lines += _setters(cls, [a.name for a in fields], scope)
     lines += ["    return new"]
     exec("\n".join(lines), scope)
     fn = scope["make"]

@@ -174,6 +174,8 @@ def request_row(r: UpdateRequest) -> Dict[str, Any]:
 
 
 _NO_WARNINGS: Tuple[Any, ...] = (None, "[]")
+_TARGETS: Dict[Any, Target] = Target._value2member_map_  # type: ignore[assignment]
+_STATUSES: Dict[Any, Status] = Status._value2member_map_  # type: ignore[assignment]
 # request_from_values reads by position and builds in field order: both are this order.
 assert tuple(a.name for a in attrs.fields(UpdateRequest)) == REQUEST_COLUMNS
 
@@ -189,6 +191,8 @@ def request_from(row: Row) -> UpdateRequest:
 
 
 def _instant(value: Any) -> datetime:
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value  # a driver's UTC datetime (PostgreSQL's in a UTC session): as is
     found = parse_ts(value)
     if found is None:
         raise ValueError("an instant the request requires is missing")
@@ -207,17 +211,19 @@ def request_from_values(row: Sequence[Any]) -> UpdateRequest:
     """
     warnings = row[12]
     resume = row[19]
+    # Stored enum values are the members' own: a dict look-up, parse() for anything else.
+    target, status = row[2], row[9]
     return _trusted_request(
         row[0],
         row[1],
-        Target.parse(row[2]),
+        _TARGETS.get(target) or Target.parse(target),
         None if row[3] is None else Version.parse(row[3]),
         bool(row[4]),
         _instant(row[5]),
         require_zone(row[6]),
         row[7],
         _instant(row[8]),
-        Status.parse(row[9]),
+        _STATUSES.get(status) or Status.parse(status),
         parse_ts(row[10]),
         int(row[11]),
         () if warnings in _NO_WARNINGS else advisories(tuple(_json(warnings) or ())),
