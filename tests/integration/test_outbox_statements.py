@@ -79,8 +79,7 @@ def test_a_delivered_notice_costs_four_statements_and_a_batch_two_more(tmp_path:
 @pytest.mark.postgres
 def test_on_postgresql_a_settle_and_its_log_row_are_one_statement(pg_url: str) -> None:
     import siteupdates_postgres
-
-    from .test_pg_round_trips import Wire, round_trips
+    from tests.pgwire import Wire, round_trips
 
     t0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
     with Desk.open(pg_url, plugins=[siteupdates_postgres], clock=lambda: t0) as desk:

@@ -9,12 +9,9 @@ more of the server (no session, locale or access read of its own).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import uuid
 from datetime import datetime, timezone
-from typing import IO, Any, Iterator, List, Optional
+from typing import Any
 
 import pytest
 
@@ -23,61 +20,11 @@ from siteupdates.domain import Catalog, Contact, Event, Site, Status, Tenant, su
 from siteupdates.errors import AccessDenied
 from siteupdates.ports import ChangeSet, Setup
 from siteupdates.testing import make_request, transition
+from tests.pgwire import Wire, round_trips
 
 pytestmark = pytest.mark.postgres
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
-
-
-class Wire:
-    """The protocol messages of the connections the storage lends while :meth:`watch` is on."""
-
-    def __init__(self, desk: Desk) -> None:
-        self.path = os.path.join(tempfile.mkdtemp(), "trace")
-        self.out: Optional[IO[str]] = None
-        # The pool's connection() takes and gives back through these two as well.
-        pool = desk.storage._pool  # type: ignore[attr-defined]
-        take, give = pool.getconn, pool.putconn
-
-        def getconn(*args: Any, **kwargs: Any) -> Any:
-            from psycopg import pq
-
-            conn = take(*args, **kwargs)
-            if self.out is not None:
-                conn.pgconn.trace(self.out.fileno())
-                conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-            return conn
-
-        def putconn(conn: Any) -> None:
-            conn.pgconn.untrace()
-            give(conn)
-
-        pool.getconn = getconn
-        pool.putconn = putconn
-
-    @contextlib.contextmanager
-    def watch(self) -> Iterator[List[str]]:
-        lines: List[str] = []
-        with open(self.path, "w") as self.out:
-            try:
-                yield lines
-            finally:
-                self.out = None
-        with open(self.path) as f:
-            lines.extend(line for line in f.read().splitlines() if line.strip())
-
-
-def round_trips(lines: List[str]) -> int:
-    """How many times the client sent (``F``) and then waited for the server (``B``)."""
-    trips, last = 0, ""
-    for line in lines:
-        direction = line.split("\t", 1)[0]
-        if direction not in ("F", "B"):
-            continue  # the rest of a message spanning lines (a statement's SQL)
-        if direction == "F" and last != "F":
-            trips += 1
-        last = direction
-    return trips
 
 
 def _setup(n: int) -> Setup:
